@@ -1,0 +1,89 @@
+"""The built-in demo data set: 64x64 RGB pictures with or without a drawn shape.
+
+Deterministic (a fixed seed), written in exactly the cat files' layout, so the
+tool can be tried on a machine with no downloaded data.
+"""
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from .atomic import atomic_path
+from .data import write_hdf5
+
+SIZE = 64
+CLASSES = ["plain", "shape"]
+SEED = 20261128
+TRAIN, TEST, SAMPLES = 300, 100, 4
+
+
+def background(rng):
+    """A gradient between two random colours in a random direction, with noise."""
+    a, b = rng.uniform(0, 255, size=(2, 3))
+    angle = rng.uniform(0, 2 * np.pi)
+    yy, xx = np.mgrid[0:SIZE, 0:SIZE] / (SIZE - 1)
+    t = np.clip(0.5 + (xx - 0.5) * np.cos(angle) + (yy - 0.5) * np.sin(angle), 0, 1)[..., None]
+    picture = a * (1 - t) + b * t + rng.normal(0, 10, size=(SIZE, SIZE, 3))
+    return Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8))
+
+
+def contrasting_colour(picture, rng):
+    mean = np.asarray(picture, dtype=float).mean(axis=(0, 1))
+    return tuple(int(c) for c in np.where(mean > 127, rng.uniform(0, 60, 3), rng.uniform(195, 255, 3)))
+
+
+def draw_shape(picture, rng):
+    draw = ImageDraw.Draw(picture)
+    size = int(rng.integers(18, 34))
+    x, y = (int(v) for v in rng.integers(2, SIZE - size - 2, size=2))
+    colour = contrasting_colour(picture, rng)
+    kind = rng.integers(3)
+    if kind == 0:
+        draw.ellipse([x, y, x + size, y + size], fill=colour)
+    elif kind == 1:
+        draw.rectangle([x, y, x + size, y + size], fill=colour)
+    else:
+        draw.polygon([(x + size // 2, y), (x, y + size), (x + size, y + size)], fill=colour)
+
+
+def draw_lines(picture, rng):
+    """Thin lines in every picture, so a bright pixel alone does not give the class away."""
+    draw = ImageDraw.Draw(picture)
+    for _ in range(rng.integers(1, 4)):
+        points = [tuple(int(v) for v in rng.integers(0, SIZE, size=2)) for _ in range(2)]
+        draw.line(points, fill=contrasting_colour(picture, rng), width=1)
+
+
+def picture(label, rng):
+    image = background(rng)
+    draw_lines(image, rng)
+    if label == 1:
+        draw_shape(image, rng)
+    return np.asarray(image, dtype=np.uint8)
+
+
+def pictures(count, rng):
+    labels = rng.permutation(np.arange(count) % 2)
+    return np.stack([picture(label, rng) for label in labels]), labels
+
+
+def write_demo(out):
+    """Writes ``train.h5``, ``test.h5`` and ``samples/`` into ``out``; returns the paths written."""
+    out = Path(out)
+    (out / "samples").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(SEED)
+    written = []
+    for split, count in (("train", TRAIN), ("test", TEST)):
+        x, y = pictures(count, rng)
+        path = out / f"{split}.h5"
+        write_hdf5(path, split, x, y, CLASSES)
+        written.append(path)
+    x, y = pictures(SAMPLES, rng)
+    for i, (pixels, label) in enumerate(zip(x, y, strict=True)):
+        extension = "jpg" if i % 2 == 0 else "png"
+        path = out / "samples" / f"{CLASSES[label]}-{i + 1}.{extension}"
+        with atomic_path(path) as tmp:
+            Image.fromarray(pixels).save(tmp, format="JPEG" if extension == "jpg" else "PNG", quality=95)
+        written.append(path)
+    return written

@@ -1,0 +1,49 @@
+"""The NumPy engine of dnn: imports nothing but NumPy, prints nothing, reads no files."""
+
+from .activations import ACTIVATIONS, DERIVATIVES
+from .gradcheck import check_gradients
+from .initializers import INITIALIZERS, initialize
+from .losses import LOSSES, OUTPUT_ACTIVATIONS
+from .network import (
+    Network,
+    accuracy,
+    backward,
+    compute_cost,
+    cost,
+    encode_labels,
+    forward,
+    gradients,
+    predict_labels,
+    predict_proba,
+)
+from .optimizers import OPTIMIZERS
+from .schedules import SCHEDULES
+from .training import ArraySource, FastTrainer, Settings, Trainer, fast_path_obstacle, make_trainer
+
+__all__ = [
+    "ACTIVATIONS",
+    "DERIVATIVES",
+    "INITIALIZERS",
+    "LOSSES",
+    "OPTIMIZERS",
+    "OUTPUT_ACTIVATIONS",
+    "SCHEDULES",
+    "ArraySource",
+    "FastTrainer",
+    "Network",
+    "Settings",
+    "Trainer",
+    "accuracy",
+    "backward",
+    "check_gradients",
+    "compute_cost",
+    "cost",
+    "encode_labels",
+    "fast_path_obstacle",
+    "forward",
+    "gradients",
+    "initialize",
+    "make_trainer",
+    "predict_labels",
+    "predict_proba",
+]

@@ -1,0 +1,72 @@
+"""Parameter updates, keyed by the name a config uses.
+
+An optimizer's state is a dict of named arrays aligned with the parameters
+(``v_W1``, ``m_W1``, ...), so a checkpoint can store it and a resumed run
+continues exactly. ``update`` changes ``params`` and ``state`` in place.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def no_state(params):
+    return {}
+
+
+def gd_update(params, grads, state, lr):
+    for name, p in params.items():
+        p -= lr * grads["d" + name]
+
+
+def momentum_state(params):
+    return {"v_" + name: np.zeros_like(p) for name, p in params.items()}
+
+
+def momentum_update(params, grads, state, lr, beta):
+    # v = beta v + (1 - beta) g;  p = p - lr v
+    for name, p in params.items():
+        v = state["v_" + name]
+        v *= beta
+        v += (1 - beta) * grads["d" + name]
+        p -= lr * v
+
+
+def adam_state(params):
+    state = {"t": np.zeros((), dtype=np.int64)}
+    for name, p in params.items():
+        state["m_" + name] = np.zeros_like(p)
+        state["v_" + name] = np.zeros_like(p)
+    return state
+
+
+def adam_update(params, grads, state, lr, beta1, beta2, epsilon):
+    # m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  p -= lr m^ / (sqrt(v^) + eps)
+    # with the bias corrections m^ = m / (1 - b1^t), v^ = v / (1 - b2^t)
+    state["t"] += 1
+    t = int(state["t"])
+    correction1 = 1 - beta1**t
+    correction2 = 1 - beta2**t
+    for name, p in params.items():
+        g = grads["d" + name]
+        m = state["m_" + name]
+        v = state["v_" + name]
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * (g * g)
+        p -= lr * (m / correction1) / (np.sqrt(v / correction2) + epsilon)
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    init_state: object
+    update: object
+    defaults: dict = field(default_factory=dict)
+
+
+OPTIMIZERS = {
+    "gd": Optimizer(no_state, gd_update),
+    "momentum": Optimizer(momentum_state, momentum_update, {"beta": 0.9}),
+    "adam": Optimizer(adam_state, adam_update, {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}),
+}

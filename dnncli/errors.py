@@ -1,0 +1,24 @@
+"""The error contract: what a user did wrong exits 2, what failed while running exits 1.
+
+Both are click exceptions, so the CLI prints ``Error: <message>`` as one line on
+stderr and exits with the code, with no traceback.
+"""
+
+import click
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UserError(click.ClickException):
+    """Bad usage or bad input: a config, a data file, a checkpoint, a picture."""
+
+    exit_code = EXIT_USAGE
+
+
+class RunFailure(click.ClickException):
+    """Something went wrong while running that the input did not cause directly."""
+
+    exit_code = EXIT_FAILURE
