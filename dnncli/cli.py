@@ -12,6 +12,8 @@ from . import __version__
 from . import config as configs
 from . import train as training
 from .errors import EXIT_INTERRUPTED, RunFailure
+from .evaluate import evaluate_command
+from .predict import predict_command
 from .progress import MODES, reporter
 
 
@@ -135,6 +137,10 @@ def data_demo(out):
 
     for path in write_demo(out):
         click.echo(str(path))
+
+
+main.add_command(evaluate_command)
+main.add_command(predict_command)
 
 
 if __name__ == "__main__":  # pragma: no cover
