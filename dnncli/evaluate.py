@@ -187,7 +187,7 @@ def evaluate_command(run_folder, checkpoint_file, data_file, split, json_file):
     except OSError as e:
         raise UserError(f"{json_path}: cannot write ({e.strerror or e})") from None
     console = Console(highlight=False)
-    console.print(f"{path} (iteration {saved.iteration}) on the {split} set {shown(dataset.source)}")
+    click.echo(f"{path} (iteration {saved.iteration}) on the {split} set {shown(dataset.source)}")
     for table in (summary_table(report), class_table(report), confusion_table(report)):
         console.print(table)
     click.echo(str(json_path))

@@ -175,6 +175,18 @@ def test_exif_orientation_is_applied(tmp_path, orientation, turn):
     np.testing.assert_array_equal(load_picture(path, expected.shape), expected)
 
 
+def test_exif_orientation_of_a_jpeg(tmp_path):
+    stored = np.zeros((16, 32, 3), np.uint8)
+    stored[:, :16] = [255, 0, 0]  # left half red
+    stored[:, 16:] = [0, 0, 255]  # right half blue
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turn 90 degrees clockwise to show: the left half goes on top
+    path = save(Image.fromarray(stored), tmp_path / "o.jpg", exif=exif, quality=95)
+    got = load_picture(path, (32, 16, 3)).astype(int)
+    assert np.abs(got[2:14].mean(axis=(0, 1)) - [255, 0, 0]).max() < 8
+    assert np.abs(got[18:30].mean(axis=(0, 1)) - [0, 0, 255]).max() < 8
+
+
 def test_other_sizes_are_resized_with_lanczos(tmp_path):
     rng = np.random.default_rng(0)
     big = rng.integers(0, 256, size=(50, 30, 3), dtype=np.uint8)
