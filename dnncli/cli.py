@@ -13,7 +13,9 @@ from . import config as configs
 from . import train as training
 from .demo import MAX_CLASSES, write_demo
 from .errors import EXIT_INTERRUPTED, RunFailure
+from .evaluate import evaluate_command
 from .gradient_check import gradient_check
+from .predict import predict_command
 from .progress import MODES, reporter
 
 
@@ -183,6 +185,10 @@ def data_demo(out, classes):
     """Write the built-in demo data set: train.h5, test.h5 and sample pictures."""
     for path in write_demo(out, classes):
         click.echo(str(path))
+
+
+main.add_command(evaluate_command)
+main.add_command(predict_command)
 
 
 if __name__ == "__main__":  # pragma: no cover
