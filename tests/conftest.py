@@ -98,19 +98,10 @@ def demo_run(tmp_path_factory, demo_data):
 
 
 @pytest.fixture(scope="session")
-def three_class_data(tmp_path_factory, demo_data):
-    """The demo pictures labelled dark, mid or bright by their mean pixel: a three-class set."""
-    import h5py
-    import numpy as np
-
-    from dnncli.data import write_hdf5
-
+def three_class_data(tmp_path_factory):
+    """The three-class demo set (``dnn data demo --classes 3``): red, green or blue shapes."""
     out = tmp_path_factory.mktemp("three")
-    for split in ("train", "test"):
-        with h5py.File(demo_data / f"{split}.h5") as f:
-            x = f[f"{split}_set_x"][()]
-        labels = np.digitize(x.mean(axis=(1, 2, 3)), [100, 150])
-        write_hdf5(out / f"{split}.h5", split, x, labels, ["dark", "mid", "bright"])
+    write_demo(out, classes=3)
     return out
 
 
