@@ -5,9 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from conftest import CONFIGS, write_config
+from conftest import CONFIGS, STATEFUL, arrays, assert_same_run, write_config
 from dnncli import checkpoint
-from test_reliability import STATEFUL, arrays, assert_same_run
 
 
 def run_folder(result):
