@@ -49,8 +49,12 @@ class PicturesOnDisk:
         order = np.argsort(wanted, kind="stable")
         ascending = wanted[order]
         out = np.empty((len(wanted), *self.dataset.shape[1:]), dtype=self.dataset.dtype)
-        starts = np.flatnonzero(np.diff(ascending, prepend=-2) != 1)
-        for begin, end in zip(starts, [*starts[1:], len(ascending)], strict=True):
+        if len(wanted) == 0:
+            return out
+        # runs of consecutive examples, ascending[begin:end], each read at once
+        begins = np.flatnonzero(np.diff(ascending, prepend=-2) != 1)
+        ends = np.append(begins[1:], len(ascending))
+        for begin, end in zip(begins, ends, strict=True):
             first = int(ascending[begin])
             out[order[begin:end]] = self.dataset[first : first + end - begin]
         return out
