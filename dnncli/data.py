@@ -72,7 +72,9 @@ def scale_pixels(pixels, dtype=np.float64, divide_by=PIXEL_SCALE):
 
     A checkpoint records ``divide_by`` in its header, so prediction scales as its training did.
     """
-    return pixels.astype(dtype) / dtype(divide_by)
+    rows = pixels.astype(dtype)
+    rows /= dtype(divide_by)  # in place: one float copy of the pictures at a time, not two
+    return rows
 
 
 def open_hdf5(path):

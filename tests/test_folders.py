@@ -105,7 +105,7 @@ def test_import_keeps_what_decodes_and_lists_the_rest(photos, imported):
     out, result = imported
     assert result.stdout.strip().splitlines()[-1] == str(out)
     skipped = [line.strip() for line in result.stderr.splitlines()[1:]]
-    assert "skipped 6 picture(s) that cannot be read" in result.stderr.splitlines()[0]
+    assert "skipped 6 pictures that cannot be read" in result.stderr.splitlines()[0]
     broken = [
         photos / split / name / file for split, name in (("train", "shape"), ("test", "plain")) for file in BROKEN
     ]
@@ -121,7 +121,7 @@ def test_import_keeps_what_decodes_and_lists_the_rest(photos, imported):
         for pixels, path in zip(pictures, files, strict=True):  # grey JPEGs and RGBA PNGs among them
             assert np.array_equal(pixels, load_picture(path, SHAPE)), path
     with h5py.File(out, "r") as f:
-        assert f["train_set_x"].chunks == (1, *SHAPE) and f["train_set_x"].compression == "gzip"
+        assert f["train_set_x"].chunks == (1, *SHAPE) and f["train_set_x"].compression == "lzf"
 
 
 def test_train_on_the_import_and_predict_a_file_with_the_probability_evaluate_gave_it(photos, imported, in_tmp, dnn):
@@ -151,7 +151,7 @@ def test_train_on_the_import_and_predict_a_file_with_the_probability_evaluate_ga
 def test_training_on_the_folder_is_training_on_its_import(photos, imported, in_tmp, dnn):
     out, _ = imported
     from_folder = dnn("train", "--config", folder_config(in_tmp / "f.yaml", photos), "--quiet")
-    assert "skipped 3 picture(s)" in from_folder.stderr and "cut.jpg" in from_folder.stderr
+    assert "skipped 3 pictures" in from_folder.stderr and "cut.jpg" in from_folder.stderr
     config = folder_config(in_tmp / "h.yaml", photos)
     config.write_text(config.read_text().replace("format: folder", "format: hdf5"))
     data = yaml.safe_load(config.read_text())
@@ -180,11 +180,15 @@ def test_picture_size_comes_from_the_config(photos, in_tmp, dnn):
 
 
 def test_one_split_and_other_sizes(photos, in_tmp, dnn):
-    result = dnn("data", "import", photos / "test", "--out", "t.h5", "--split", "test", "--size", "16")
+    result = dnn(
+        "data", "import", photos / "test", "--out", "t.h5", "--split", "test", "--size", "16", "--compression", "gzip"
+    )
     assert result.exit_code == 0, result.output
+    assert "t.h5: HDF5" in result.stdout and "(gzip level 1, 1 picture a chunk)" in result.stdout
     with h5py.File("t.h5", "r") as f:
         assert sorted(f) == ["list_classes", "test_set_x", "test_set_y"]
         assert f["test_set_x"].shape == (100, 16, 16, 3)
+        assert np.array_equal(f["test_set_x"][0], load_picture(readable(photos / "test" / "plain")[0], (16, 16, 3)))
     result = dnn("data", "import", photos, "--out", "train.h5", "--split", "train")
     assert result.exit_code == 0, result.output
     with h5py.File("train.h5", "r") as f:
@@ -264,7 +268,7 @@ def test_info_of_a_file_a_folder_and_the_cat_set(photos, imported, dnn, cat_data
         ["train", "300", "64 x 64 x 3", "uint8", "plain 150, shape 150"],
         ["test", "100", "64 x 64 x 3", "uint8", "plain 50, shape 50"],
     ]
-    assert "(gzip level 1, 1 picture a chunk)" in dnn("data", "info", imported[0]).stdout.splitlines()[0]
+    assert "(lzf, 1 picture a chunk)" in dnn("data", "info", imported[0]).stdout.splitlines()[0]
     assert info_rows(dnn("data", "info", photos)) == [  # files are counted, broken ones too
         ["train", "303", "64 x 64 x 3", "uint8", "plain 150, shape 153"],
         ["test", "103", "64 x 64 x 3", "uint8", "plain 53, shape 50"],
@@ -283,3 +287,12 @@ def test_info_of_a_file_without_pictures(in_tmp, dnn):
     result = dnn("data", "info", "other.h5")
     assert result.exit_code == 2
     assert "other.h5: has neither 'train_set_x' nor 'test_set_x' pictures (the file has: weights)" in result.stderr
+
+
+def test_pictures_outside_the_class_folders_are_left_out_with_a_warning(in_tmp, dnn):
+    make_classes(in_tmp / "set", {"a": 2, "b": 3})
+    Image.new("RGB", (8, 8)).save(in_tmp / "set" / "stray.png")
+    result = dnn("data", "import", "set", "--out", "set.h5")
+    assert result.exit_code == 0, result.output
+    assert "Warning: set: 1 picture outside the class folders not used" in result.stderr
+    assert read("set.h5", "train_set_y").tolist() == [0, 0, 1, 1, 1]
