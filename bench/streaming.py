@@ -14,6 +14,11 @@ the cat network [12288, 20, 7, 5, 1] in mini-batches of 256:
 - the first ``--subset`` examples in memory (``data.in_memory: true``),
 - the same subset streamed, for a like-for-like ratio.
 
+The two subset runs take turns ``--repeat`` times and their medians are
+reported, since other processes on the machine make single runs noisy;
+``--quiet-below L`` waits before each run until the one-minute load average is
+below L (at most ``--max-wait`` seconds), and every run records the load it met.
+
 Peak memory is the worker's own high-water mark, ``VmHWM`` in /proc/self/status
 (not ``ru_maxrss`` seen from here: Linux counts into it what a child held between
 fork and exec, a copy of this bigger process). Throughput is examples per second
@@ -25,6 +30,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -135,6 +141,14 @@ def peak_memory():
     raise SystemExit("no VmHWM in /proc/self/status: the benchmark measures memory on Linux")
 
 
+def wait_for_quiet(below, max_wait):
+    """Waits until the one-minute load average is below ``below`` or ``max_wait`` seconds have passed."""
+    deadline = time.monotonic() + max_wait
+    while below is not None and os.getloadavg()[0] >= below and time.monotonic() < deadline:
+        time.sleep(5)
+    return os.getloadavg()[0]
+
+
 def run_worker(folder, name, data_file, in_memory):
     config = {
         "name": name,
@@ -163,6 +177,8 @@ def main():
     parser.add_argument("--gigabytes", type=float, default=2.0, help="size of the file on disk (default 2)")
     parser.add_argument("--subset", type=int, default=10_000, help="examples of the in-memory run (default 10000)")
     parser.add_argument("--repeat", type=int, default=3, help="turns of the two subset runs (default 3)")
+    parser.add_argument("--quiet-below", type=float, help="wait for a one-minute load average below this")
+    parser.add_argument("--max-wait", type=float, default=600, help="seconds to wait for quiet at most (default 600)")
     parser.add_argument("--dir", help="where the files go (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the files")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -170,6 +186,7 @@ def main():
     if args.worker:
         return worker(args.worker)
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the files are deleted on kill too
     folder = Path(tempfile.mkdtemp(prefix="dnn-streaming-", dir=args.dir))
     needed = args.gigabytes * 1e9 * 1.1 + args.subset * np.prod(SHAPE)
     free = shutil.disk_usage(folder).free
@@ -191,12 +208,13 @@ def main():
         plan = [("subset-in-memory", small, True), ("subset-streamed", small, False)] * args.repeat
         runs = {}
         for name, data_file, in_memory in [*plan, ("whole-file-streamed", big, False)]:
-            r = run_worker(folder, name, data_file, in_memory)
+            load = wait_for_quiet(args.quiet_below, args.max_wait)
+            r = {**run_worker(folder, name, data_file, in_memory), "load_average": load}
             runs.setdefault(name, []).append(r)
             print(
                 f"{name:20} {r['examples']:>7} examples  {r['examples_per_s']:7.0f} examples/s  "
-                f"peak {r['peak_mb']:6.0f} MB  (load {r['setup_s']:.1f}s, loop {r['loop_s']:.1f}s, "
-                f"score and save {r['score_and_save_s']:.1f}s)"
+                f"peak {r['peak_mb']:6.0f} MB  (set-up {r['setup_s']:.1f}s, loop {r['loop_s']:.1f}s, "
+                f"score and save {r['score_and_save_s']:.1f}s; load average {load:.1f} before)"
             )
         speed = {name: statistics.median(r["examples_per_s"] for r in results) for name, results in runs.items()}
         peak = {name: max(r["peak_mb"] for r in results) for name, results in runs.items()}

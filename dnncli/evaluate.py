@@ -18,7 +18,7 @@ from . import config as configs
 from .atomic import write_json
 from .data import PIXEL_SCALE, check_same_classes, load_hdf5, load_split, open_hdf5
 from .errors import UserError
-from .folders import load_folder
+from .folders import load_folder, shown
 from .metrics import classification_report
 from .predict import classify, model_dtype, model_options, model_path, probability_map
 from .runs import CHECKPOINT, CONFIG
@@ -93,14 +93,6 @@ def default_json_path(checkpoint_file, data_file, split):
 
 def ratio(value):
     return f"{value:.4f}"
-
-
-def shown(path):
-    """A path as short as it is clear: relative to the current folder when it lies below it."""
-    try:
-        return str(Path(path).relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def summary_table(report):

@@ -58,6 +58,14 @@ def split_folders(folder):
     return {name: found[name] for name in SPLITS if name in found}
 
 
+def shown(path):
+    """A path as short as it is clear: relative to the current folder when it lies below it."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def check_folder(folder):
     folder = Path(folder)
     if not folder.exists():
@@ -164,7 +172,7 @@ def decoding_bar(console=None, transient=False):
 
 def load_folder(folder, input_shape):
     """A folder data set decoded into memory; unreadable pictures are skipped with a warning."""
-    classes = class_folders(folder)
+    classes = class_folders(shown(folder))  # so warnings name files as a person would
     paths, labels = examples_of(classes)
     pictures = np.empty((len(paths), *input_shape), dtype=np.uint8)
     with decoding_bar(transient=True) as bar:
