@@ -19,6 +19,11 @@ reported, since other processes on the machine make single runs noisy;
 ``--quiet-below L`` waits before each run until the one-minute load average is
 below L (at most ``--max-wait`` seconds), and every run records the load it met.
 
+First, ``storage_costs`` compares how import could store pictures: LZF, gzip,
+or no compression, one picture a chunk, on the course's cat pictures when they
+are found (else the demo's): the size, and the time to read a picture in
+shuffled batches of 256 as training does, and in order.
+
 Peak memory is the worker's own high-water mark, ``VmHWM`` in /proc/self/status
 (not ``ru_maxrss`` seen from here: Linux counts into it what a child held between
 fork and exec, a copy of this bigger process). Throughput is examples per second
@@ -48,6 +53,9 @@ from dnncli.data import encode_classes
 from dnncli.demo import CLASSES, SEED, SIZE, pictures
 from dnncli.folders import create_pictures
 from dnncli.progress import QuietReporter
+from dnncli.streaming import PicturesOnDisk
+
+ROOT = Path(__file__).resolve().parents[1]
 
 BLOCK = 2048  # pictures made and written at a time
 SHAPE = (SIZE, SIZE, 3)
@@ -97,6 +105,59 @@ def copy_first(source, path, count):
             x[start : start + BLOCK] = f["train_set_x"][start : min(start + BLOCK, count)]
         g.create_dataset("train_set_y", data=f["train_set_y"][:count])
         g.create_dataset("list_classes", data=f["list_classes"][()])
+
+
+def cat_pictures():
+    """The course's 209 cat training pictures where the tests look for them, else None."""
+    for folder in (os.environ.get("DNN_CAT_DATA"), ROOT / "data" / "cat", ROOT.parent / "shared" / "data" / "cat"):
+        path = Path(folder or "") / "train_catvnoncat.h5"
+        if folder and path.exists():
+            with h5py.File(path, "r") as f:
+                return f["train_set_x"][()], "the course's cat pictures"
+    return base_pictures()[0], "the demo pictures"
+
+
+def storage_costs(folder, count=2560, rounds=3):
+    """Per compression: size on disk against the raw pixels, microseconds a picture read shuffled and in order."""
+    pictures, source = cat_pictures()
+    pictures = np.resize(pictures, (count, *pictures.shape[1:]))
+    order = np.random.default_rng(0).permutation(count)
+    rows = []
+    for compression in ("lzf", "gzip", None):
+        path = folder / f"storage-{compression}.h5"
+        with h5py.File(path, "w") as f:
+            if compression:
+                create_pictures(f, "x", count, SHAPE, compression)[:] = pictures
+            else:
+                f.create_dataset("x", data=pictures, chunks=(1, *SHAPE))
+        with h5py.File(path, "r") as f:
+            on_disk = PicturesOnDisk(f["x"])
+            shuffled = best_of(rounds, read_batches, on_disk, order)
+            in_order = best_of(rounds, read_batches, on_disk, np.arange(count))
+        size = path.stat().st_size / pictures.nbytes
+        rows.append((compression or "none", size, shuffled / count * 1e6, in_order / count * 1e6))
+        path.unlink()
+    print(f"storage, on {count} of {source} (one picture a chunk; best of {rounds}):")
+    for name, size, shuffled, in_order in rows:
+        print(
+            f"  {name:5} size {size:.2f} of the pixels, read {shuffled:5.1f} us a picture shuffled, {in_order:5.1f} in order"
+        )
+    return rows
+
+
+def read_batches(on_disk, order):
+    for k in range(0, len(order), BATCH):
+        on_disk.read(order[k : k + BATCH])
+
+
+def best_of(rounds, work, *args):
+    """The shortest of ``rounds`` timings of ``work(*args)``, in seconds."""
+    times = []
+    for _ in range(rounds):
+        began = time.perf_counter()
+        work(*args)
+        times.append(time.perf_counter() - began)
+    return min(times)
 
 
 class Clock(QuietReporter):
@@ -186,6 +247,7 @@ def main():
     if args.worker:
         return worker(args.worker)
 
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows in a log file too
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the files are deleted on kill too
     folder = Path(tempfile.mkdtemp(prefix="dnn-streaming-", dir=args.dir))
     needed = args.gigabytes * 1e9 * 1.1 + args.subset * np.prod(SHAPE)
@@ -197,6 +259,7 @@ def main():
         )
     big, small = folder / "big.h5", folder / "subset.h5"
     try:
+        storage = storage_costs(folder)
         began = time.perf_counter()
         m = generate(big, args.gigabytes)
         seconds = time.perf_counter() - began
@@ -225,7 +288,7 @@ def main():
         print(
             f"in memory (subset) / streamed (whole file): {speed['subset-in-memory'] / speed['whole-file-streamed']:.2f}"
         )
-        summary = {"file_gb": size / 1e9, "examples": m, "generate_s": seconds, "load": os.getloadavg()}
+        summary = {"file_gb": size / 1e9, "examples": m, "generate_s": seconds, "storage": storage}
         print(json.dumps({**summary, "median_examples_per_s": speed, "peak_mb": peak, "runs": runs}))
     finally:
         if args.keep:

@@ -82,7 +82,7 @@ def open_hdf5(path):
     if not path.exists():
         raise UserError(f"{path}: no such data file")
     if path.is_dir():
-        raise UserError(f"{path}: is a folder, not an HDF5 file")
+        raise UserError(f"{path}: is a folder, not an HDF5 file (a folder of pictures is data.format: folder)")
     try:
         return h5py.File(path, "r")
     except OSError as e:

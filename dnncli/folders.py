@@ -71,7 +71,9 @@ def check_folder(folder):
     if not folder.exists():
         raise UserError(f"{folder}: no such folder")
     if not folder.is_dir():
-        raise UserError(f"{folder}: not a folder (a folder data set has one subfolder of pictures per class)")
+        raise UserError(
+            f"{folder}: not a folder (a folder data set has a subfolder of pictures per class; an HDF5 file is data.format: hdf5)"
+        )
     return folder
 
 

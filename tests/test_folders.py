@@ -246,11 +246,20 @@ def test_import_usage_errors(in_tmp, dnn, args, message):
     assert message in result.stderr
 
 
-def test_folder_set_errors_in_a_config(photos, in_tmp, dnn):
+def test_folder_set_errors_in_a_config(photos, imported, in_tmp, dnn):
     config = folder_config(in_tmp / "c.yaml", photos)
     result = dnn("train", "--config", config, "--set", f"data.train={photos}")
     assert result.exit_code == 2
     assert f"{photos}: holds train/ and test/; name one of them" in result.stderr
+    result = dnn("train", "--config", config, "--set", "data.format=hdf5")
+    assert result.exit_code == 2
+    assert "train: is a folder, not an HDF5 file (a folder of pictures is data.format: folder)" in result.stderr
+    result = dnn("train", "--config", config, "--set", f"data.train={imported[0]}")
+    assert result.exit_code == 2
+    assert (
+        "photos.h5: not a folder (a folder data set has a subfolder of pictures per class; an HDF5 file is data.format: hdf5)"
+        in result.stderr
+    )
     result = dnn("train", "--config", config, "--set", "data.in_memory=false")
     assert result.exit_code == 2
     assert "data.in_memory: a folder set is decoded into memory; to read from disk, import it first" in result.stderr
