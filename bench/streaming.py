@@ -7,12 +7,13 @@
 Makes an HDF5 set of at least ``--gigabytes`` on disk, stored as ``dnn data import``
 stores pictures (``folders.create_pictures``), from the built-in demo pictures
 turned, shifted, brightened and sprinkled with noise. Then three runs of the real
-``dnn train`` code (``train.start``), each in a process of its own, one epoch of
-the cat network [12288, 20, 7, 5, 1] in mini-batches of 256:
+``dnn train`` code (``train.start``), each in a process of its own, training the
+cat network [12288, 20, 7, 5, 1] in mini-batches of 256:
 
-- streaming the whole file (``data.in_memory: false``),
-- the first ``--subset`` examples in memory (``data.in_memory: true``),
-- the same subset streamed, for a like-for-like ratio.
+- one epoch streaming the whole file (``data.in_memory: false``),
+- ``--subset-epochs`` epochs of the first ``--subset`` examples in memory
+  (``data.in_memory: true``),
+- the same streamed, for a like-for-like ratio.
 
 The two subset runs take turns ``--repeat`` times and their medians are
 reported, since other processes on the machine make single runs noisy;
@@ -178,7 +179,7 @@ def worker(config_path):
     _, final, run = train.start(config, clock)
     ended = time.perf_counter()
     loop = clock.last - clock.started
-    examples = run.job.train.m
+    examples = run.job.train.m * config["training"]["epochs"]
     result = {
         "examples": examples,
         "iterations": run.trainer.iteration,
@@ -210,7 +211,7 @@ def wait_for_quiet(below, max_wait):
     return os.getloadavg()[0]
 
 
-def run_worker(folder, name, data_file, in_memory):
+def run_worker(folder, name, data_file, in_memory, epochs):
     config = {
         "name": name,
         "seed": 1,
@@ -218,7 +219,7 @@ def run_worker(folder, name, data_file, in_memory):
         "model": {"layers": [12288, 20, 7, 5, 1]},
         "training": {
             "learning_rate": 0.0075,
-            "epochs": 1,
+            "epochs": epochs,
             "batch_size": BATCH,
             "log_every": 10**9,
             "checkpoint_every": None,
@@ -237,6 +238,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gigabytes", type=float, default=2.0, help="size of the file on disk (default 2)")
     parser.add_argument("--subset", type=int, default=10_000, help="examples of the in-memory run (default 10000)")
+    parser.add_argument("--subset-epochs", type=int, default=5, help="epochs of the subset runs (default 5)")
     parser.add_argument("--repeat", type=int, default=3, help="turns of the two subset runs (default 3)")
     parser.add_argument("--quiet-below", type=float, help="wait for a one-minute load average below this")
     parser.add_argument("--max-wait", type=float, default=600, help="seconds to wait for quiet at most (default 600)")
@@ -268,14 +270,17 @@ def main():
             f"generated {big}: {m} examples, {size / 1e9:.2f} GB on disk in {seconds:.0f}s ({size / 1e6 / seconds:.0f} MB/s)"
         )
         copy_first(big, small, args.subset)
-        plan = [("subset-in-memory", small, True), ("subset-streamed", small, False)] * args.repeat
+        turns = [
+            ("subset-in-memory", small, True, args.subset_epochs),
+            ("subset-streamed", small, False, args.subset_epochs),
+        ]
         runs = {}
-        for name, data_file, in_memory in [*plan, ("whole-file-streamed", big, False)]:
+        for name, data_file, in_memory, epochs in [*turns * args.repeat, ("whole-file-streamed", big, False, 1)]:
             load = wait_for_quiet(args.quiet_below, args.max_wait)
-            r = {**run_worker(folder, name, data_file, in_memory), "load_average": load}
+            r = {**run_worker(folder, name, data_file, in_memory, epochs), "load_average": load}
             runs.setdefault(name, []).append(r)
             print(
-                f"{name:20} {r['examples']:>7} examples  {r['examples_per_s']:7.0f} examples/s  "
+                f"{name:20} {r['examples']:>7} examples seen  {r['examples_per_s']:7.0f} examples/s  "
                 f"peak {r['peak_mb']:6.0f} MB  (set-up {r['setup_s']:.1f}s, loop {r['loop_s']:.1f}s, "
                 f"score and save {r['score_and_save_s']:.1f}s; load average {load:.1f} before)"
             )

@@ -20,7 +20,7 @@ from .errors import UserError
 from .streaming import PicturesOnDisk, available_memory, fits_in_memory, memory_needed
 
 PIXEL_SCALE = 255.0  # pixels are divided by this before they reach the network
-READ_BATCH = 256  # examples at a time when a set on disk is scored or classified
+READ_BATCH = 256  # examples at a time when a set is scored or classified
 
 
 @dataclass
@@ -59,10 +59,10 @@ class Dataset:
         return Dataset(self.pictures[indices], self.labels[indices], self.classes, self.source)
 
     def parts(self):
-        """The set in pieces that fit in memory: itself in memory, else ``READ_BATCH`` examples at a time."""
-        if not self.on_disk:
-            yield self
-            return
+        """The set ``READ_BATCH`` examples at a time, in order: views of a set on disk, copies of one in memory.
+
+        Scoring a part at a time keeps one part's scaled copy in memory, not the whole set's.
+        """
         for start in range(0, self.m, READ_BATCH):
             yield self.subset(np.arange(start, min(start + READ_BATCH, self.m)))
 

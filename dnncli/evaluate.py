@@ -67,7 +67,7 @@ def evaluate(saved, dataset):
     """The report on a data set checked against the model: scores, counts, confusion, each example."""
     check_same_classes(saved, dataset)  # a checkpoint has the training set's classes and input shape
     scores = score(saved.net, saved.params, dataset, model_dtype(saved))
-    parts = [classify(saved, part.pixels()) for part in dataset.parts()]  # a set on disk a batch at a time
+    parts = [classify(saved, part.pixels()) for part in dataset.parts()]
     probabilities = np.hstack([p for p, _ in parts])
     predicted = np.concatenate([labels for _, labels in parts])
     assert scores["accuracy"] == float((predicted == dataset.labels).mean())

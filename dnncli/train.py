@@ -126,7 +126,7 @@ def prepare(config, with_test=True):
 def score(net, params, dataset, dtype):
     """Accuracy and log loss (cross-entropy, no L2 term) of a model on a data set, a part at a time."""
     correct, cost = 0, 0.0
-    for part in dataset.parts():  # the whole set when in memory
+    for part in dataset.parts():
         ZL, _ = forward(net, params, part.rows(dtype).T)
         predicted = predict_labels(net, OUTPUT_ACTIVATIONS[net.output](ZL))
         correct += int(np.sum(predicted == part.labels))
