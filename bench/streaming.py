@@ -19,6 +19,9 @@ The two subset runs take turns ``--repeat`` times and their medians are
 reported, since other processes on the machine make single runs noisy;
 ``--quiet-below L`` waits before each run until the one-minute load average is
 below L (at most ``--max-wait`` seconds), and every run records the load it met.
+On a busy machine BLAS's own threads make the times swing most (they wait for
+one another while other processes hold the cores): ``--blas-threads 1`` runs
+every worker on one BLAS thread, the steadiest comparison.
 
 First, ``storage_costs`` compares how import could store pictures: LZF, gzip,
 or no compression, one picture a chunk, on the course's cat pictures when they
@@ -211,7 +214,7 @@ def wait_for_quiet(below, max_wait):
     return os.getloadavg()[0]
 
 
-def run_worker(folder, name, data_file, in_memory, epochs):
+def run_worker(folder, name, data_file, in_memory, epochs, blas_threads=None):
     config = {
         "name": name,
         "seed": 1,
@@ -228,7 +231,12 @@ def run_worker(folder, name, data_file, in_memory, epochs):
     }
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(config))
-    child = subprocess.run([sys.executable, __file__, "--worker", str(path)], stdout=subprocess.PIPE, text=True)
+    env = dict(os.environ)
+    if blas_threads:
+        env.update({name: str(blas_threads) for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")})
+    child = subprocess.run(
+        [sys.executable, __file__, "--worker", str(path)], stdout=subprocess.PIPE, text=True, env=env
+    )
     if child.returncode != 0:
         raise SystemExit(f"{name}: the worker failed (exit code {child.returncode})")
     return json.loads(child.stdout.strip().splitlines()[-1])
@@ -240,6 +248,7 @@ def main():
     parser.add_argument("--subset", type=int, default=10_000, help="examples of the in-memory run (default 10000)")
     parser.add_argument("--subset-epochs", type=int, default=5, help="epochs of the subset runs (default 5)")
     parser.add_argument("--repeat", type=int, default=3, help="turns of the two subset runs (default 3)")
+    parser.add_argument("--blas-threads", type=int, help="BLAS threads of the workers (default: the library's own)")
     parser.add_argument("--quiet-below", type=float, help="wait for a one-minute load average below this")
     parser.add_argument("--max-wait", type=float, default=600, help="seconds to wait for quiet at most (default 600)")
     parser.add_argument("--dir", help="where the files go (default: a temporary folder)")
@@ -277,7 +286,7 @@ def main():
         runs = {}
         for name, data_file, in_memory, epochs in [*turns * args.repeat, ("whole-file-streamed", big, False, 1)]:
             load = wait_for_quiet(args.quiet_below, args.max_wait)
-            r = {**run_worker(folder, name, data_file, in_memory, epochs), "load_average": load}
+            r = {**run_worker(folder, name, data_file, in_memory, epochs, args.blas_threads), "load_average": load}
             runs.setdefault(name, []).append(r)
             print(
                 f"{name:20} {r['examples']:>7} examples seen  {r['examples_per_s']:7.0f} examples/s  "
@@ -294,6 +303,7 @@ def main():
             f"in memory (subset) / streamed (whole file): {speed['subset-in-memory'] / speed['whole-file-streamed']:.2f}"
         )
         summary = {"file_gb": size / 1e9, "examples": m, "generate_s": seconds, "storage": storage}
+        summary["blas_threads"] = args.blas_threads
         print(json.dumps({**summary, "median_examples_per_s": speed, "peak_mb": peak, "runs": runs}))
     finally:
         if args.keep:
