@@ -55,7 +55,7 @@ from dnncli import config as configs
 from dnncli import train
 from dnncli.data import encode_classes
 from dnncli.demo import CLASSES, SEED, SIZE, pictures
-from dnncli.folders import create_pictures
+from dnncli.folders import COMPRESSION, create_pictures
 from dnncli.progress import QuietReporter
 from dnncli.streaming import PicturesOnDisk
 
@@ -84,13 +84,13 @@ def perturbed(base, labels, rng):
     return np.clip(block, 0, 255).astype(np.uint8), labels[chosen]
 
 
-def generate(path, gigabytes):
+def generate(path, gigabytes, compression="lzf"):
     """Writes blocks until the file holds at least ``gigabytes`` on disk; returns the number of examples."""
     base, base_labels = base_pictures()
     rng = np.random.default_rng([SEED, 100])
     labels = []
     with h5py.File(path, "w") as f:
-        x = create_pictures(f, "train_set_x", 0, SHAPE)
+        x = create_pictures(f, "train_set_x", 0, SHAPE, compression)
         while f.id.get_filesize() < gigabytes * 1e9:
             block, block_labels = perturbed(base, base_labels, rng)
             m = x.shape[0]
@@ -102,9 +102,9 @@ def generate(path, gigabytes):
         return x.shape[0]
 
 
-def copy_first(source, path, count):
+def copy_first(source, path, count, compression="lzf"):
     with h5py.File(source, "r") as f, h5py.File(path, "w") as g:
-        x = create_pictures(g, "train_set_x", count, SHAPE)
+        x = create_pictures(g, "train_set_x", count, SHAPE, compression)
         for start in range(0, count, BLOCK):
             x[start : start + BLOCK] = f["train_set_x"][start : min(start + BLOCK, count)]
         g.create_dataset("train_set_y", data=f["train_set_y"][:count])
@@ -127,19 +127,16 @@ def storage_costs(folder, count=2560, rounds=3):
     pictures = np.resize(pictures, (count, *pictures.shape[1:]))
     order = np.random.default_rng(0).permutation(count)
     rows = []
-    for compression in ("lzf", "gzip", None):
+    for compression in COMPRESSION:
         path = folder / f"storage-{compression}.h5"
         with h5py.File(path, "w") as f:
-            if compression:
-                create_pictures(f, "x", count, SHAPE, compression)[:] = pictures
-            else:
-                f.create_dataset("x", data=pictures, chunks=(1, *SHAPE))
+            create_pictures(f, "x", count, SHAPE, compression)[:] = pictures
         with h5py.File(path, "r") as f:
             on_disk = PicturesOnDisk(f["x"])
             shuffled = best_of(rounds, read_batches, on_disk, order)
             in_order = best_of(rounds, read_batches, on_disk, np.arange(count))
         size = path.stat().st_size / pictures.nbytes
-        rows.append((compression or "none", size, shuffled / count * 1e6, in_order / count * 1e6))
+        rows.append((compression, size, shuffled / count * 1e6, in_order / count * 1e6))
         path.unlink()
     print(f"storage, on {count} of {source} (one picture a chunk; best of {rounds}):")
     for name, size, shuffled, in_order in rows:
@@ -246,6 +243,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gigabytes", type=float, default=2.0, help="size of the file on disk (default 2)")
     parser.add_argument("--subset", type=int, default=10_000, help="examples of the in-memory run (default 10000)")
+    parser.add_argument("--compression", choices=list(COMPRESSION), default="lzf", help="of the files (default lzf)")
     parser.add_argument("--subset-epochs", type=int, default=5, help="epochs of the subset runs (default 5)")
     parser.add_argument("--repeat", type=int, default=3, help="turns of the two subset runs (default 3)")
     parser.add_argument("--blas-threads", type=int, help="BLAS threads of the workers (default: the library's own)")
@@ -272,13 +270,13 @@ def main():
     try:
         storage = storage_costs(folder)
         began = time.perf_counter()
-        m = generate(big, args.gigabytes)
+        m = generate(big, args.gigabytes, args.compression)
         seconds = time.perf_counter() - began
         size = big.stat().st_size
         print(
             f"generated {big}: {m} examples, {size / 1e9:.2f} GB on disk in {seconds:.0f}s ({size / 1e6 / seconds:.0f} MB/s)"
         )
-        copy_first(big, small, args.subset)
+        copy_first(big, small, args.subset, args.compression)
         turns = [
             ("subset-in-memory", small, True, args.subset_epochs),
             ("subset-streamed", small, False, args.subset_epochs),
@@ -303,7 +301,7 @@ def main():
             f"in memory (subset) / streamed (whole file): {speed['subset-in-memory'] / speed['whole-file-streamed']:.2f}"
         )
         summary = {"file_gb": size / 1e9, "examples": m, "generate_s": seconds, "storage": storage}
-        summary["blas_threads"] = args.blas_threads
+        summary.update(blas_threads=args.blas_threads, compression=args.compression)
         print(json.dumps({**summary, "median_examples_per_s": speed, "peak_mb": peak, "runs": runs}))
     finally:
         if args.keep:

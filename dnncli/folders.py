@@ -20,10 +20,9 @@ Pictures are stored uint8, one picture per chunk: a shuffled mini-batch then
 decompresses exactly the pictures it uses, each once, and reading in order costs
 no more per picture (HDF5 suggests chunks of 10 KB to 1 MB; a 64 x 64 RGB
 picture is 12 KB). They are compressed with LZF by default, which h5py always
-has: it reads a picture in about a quarter of gzip's time (gzip takes about as
-long as a training step spends on the picture), for files a few per cent
-larger. ``--compression gzip`` is for files other HDF5 tools must read. The
-numbers are in docs/performance.md.
+has: it reads a picture in less than half of gzip's time, for files 8 per cent
+larger. ``--compression gzip`` is for files other HDF5 tools must read, ``none``
+for the fastest reads. The numbers are in docs/performance.md.
 """
 
 import os
@@ -45,7 +44,8 @@ from .images import SUFFIXES, is_picture_name, load_picture, pictures_in
 SPLITS = ("train", "test")
 DECODE_BLOCK = 256  # pictures decoded (in parallel) and stored at a time
 WORKERS = min(4, os.cpu_count() or 1)  # Pillow decodes and resizes without holding the GIL
-COMPRESSION = {"lzf": None, "gzip": 1}  # name -> level; gzip's higher levels are slower and shrink pictures hardly more
+# name -> (h5py's filter, its level); gzip's higher levels are slower and shrink pictures hardly more
+COMPRESSION = {"lzf": ("lzf", None), "gzip": ("gzip", 1), "none": (None, None)}
 
 
 def visible_folders(folder):
@@ -216,8 +216,8 @@ def create_pictures(f, key, m, input_shape, compression="lzf"):
         maxshape=(None, *input_shape),
         dtype=np.uint8,
         chunks=(1, *input_shape),
-        compression=compression,
-        compression_opts=COMPRESSION[compression],
+        compression=COMPRESSION[compression][0],
+        compression_opts=COMPRESSION[compression][1],
     )
 
 
@@ -339,7 +339,7 @@ def print_info(path, size=64):
     type=click.Choice(list(COMPRESSION)),
     default="lzf",
     show_default=True,
-    help="lzf reads fast (h5py has it); gzip is read by every HDF5 tool, about four times slower.",
+    help="lzf: small and fast to read (h5py has it); gzip: read by every HDF5 tool, slower; none: fastest, largest.",
 )
 def import_command(folder, out, size, split, compression):
     """Decode a folder of pictures, a subfolder per class, into an HDF5 file.
