@@ -40,14 +40,14 @@ DTYPES = ("float64", "float32")
 
 # name, label, what it needs installed
 SYSTEMS = {
-    "dnn-fast": ("dnn FastTrainer (full-batch fast path)", None),
-    "dnn-general": ("dnn Trainer (general path)", None),
-    "torch": ("PyTorch, CPU", "torch"),
+    "dnn-fast": ("dnn fast path (FastTrainer)", None),
+    "dnn-general": ("dnn general path (Trainer)", None),
+    "torch": ("PyTorch (CPU)", "torch"),
     "sklearn": ("scikit-learn MLPClassifier", "sklearn"),
-    "cli-auto": ("`dnn train`, whole process (auto: fast path)", None),
-    "cli-off": ("`dnn train`, whole process, fast_path=off", None),
+    "cli-auto": ("dnn train (auto: fast path)", None),
+    "cli-off": ("dnn train (fast_path off)", None),
 }
-NUMBERS = ("ms_per_iteration", "total_s", "setup_s", "loop_s", "finish_s", "peak_mb", "wall_s")
+NUMBERS = ("ms_per_iteration", "total_s", "setup_s", "loop_s", "finish_s", "peak_mb", "wall_s", "others_cpu_share")
 
 
 def cat_folder():
@@ -71,26 +71,50 @@ def pick_data(choice):
     return "demo", demo / "train.h5", demo / "test.h5", ROOT / "configs" / "demo.yaml"
 
 
-def run_measured(command, cwd=None):
-    """Run a command; its stdout, and its wall time and peak memory (ru_maxrss of that child alone)."""
+def busy_cpu_seconds():
+    """CPU seconds the whole machine has spent busy since boot (all processes, all cores)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_for_quiet(limit, console):
+    """Wait up to ``limit`` seconds until other processes have used under 10% of the CPU for 3 s."""
+    deadline = time.monotonic() + limit
+    quiet = 0
+    while quiet < 3 and time.monotonic() < deadline:
+        before = busy_cpu_seconds()
+        time.sleep(1)
+        quiet = quiet + 1 if busy_cpu_seconds() - before < 0.1 * os.cpu_count() else 0
+    if quiet < 3:
+        console.print(f"note: the machine did not become quiet within {limit:g}s; running anyway")
+
+
+def run_measured(command):
+    """Run a command: its stdout, wall time, peak memory (ru_maxrss of that child alone)
+    and the share of the machine's CPU that other processes used meanwhile."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        busy = busy_cpu_seconds()
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=err, cwd=cwd)
+        process = subprocess.Popen(command, stdout=out, stderr=err)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
+        others = busy_cpu_seconds() - busy - usage.ru_utime - usage.ru_stime
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         if process.returncode != 0:
             raise SystemExit(f"{' '.join(map(str, command))} failed:\n{err.read().decode(errors='replace')}")
-        return out.read().decode(), wall, usage.ru_maxrss / 1024
+        return out.read().decode(), {
+            "wall_s": wall,
+            "peak_mb": usage.ru_maxrss / 1024,
+            "others_cpu_share": max(0.0, others) / (wall * os.cpu_count()),
+        }
 
 
 def run_worker(system, dtype, iterations, data):
-    stdout, wall, peak = run_measured([sys.executable, WORKER, system, dtype, str(iterations), data[1], data[2]])
-    result = json.loads(stdout.strip().splitlines()[-1])
-    result.update(wall_s=wall, peak_mb=peak)
-    return result
+    stdout, measured = run_measured([sys.executable, WORKER, system, dtype, str(iterations), data[1], data[2]])
+    return {**json.loads(stdout.strip().splitlines()[-1]), **measured}
 
 
 def run_cli(path, dtype, iterations, data):
@@ -106,13 +130,12 @@ def run_cli(path, dtype, iterations, data):
             ("output.dir", runs),
         ):
             command += ["--set", f"{key}={value}"]
-        stdout, wall, peak = run_measured(command)
+        stdout, measured = run_measured(command)
         metrics = json.loads((Path(stdout.strip().splitlines()[-1]) / "metrics.json").read_text())
     return {
+        **measured,
         "ms_per_iteration": 1000 * metrics["seconds"] / iterations,
-        "total_s": wall,
-        "wall_s": wall,
-        "peak_mb": peak,
+        "total_s": measured["wall_s"],
         "fast_path": metrics["fast_path"],
         "cost": metrics["train"]["cost"],
         "train_accuracy": metrics["train"]["accuracy"],
@@ -211,14 +234,17 @@ def title(report):
     )
 
 
-CAPTION = (
-    "total s: set-up + loop + final weights, without imports and data loading; "
-    "for `dnn train` rows, the whole process. Peak MB: ru_maxrss of the process."
-)
+def caption(report):
+    share = report["machine"]["others_cpu_share"]
+    return (
+        "ms / iteration: the training loop alone. total s: set-up + loop + final weights, without imports and "
+        "data loading; for `dnn train`, the whole process. peak MB: ru_maxrss of the process. "
+        f"Other processes used {share:.0%} of the machine's CPU during the runs."
+    )
 
 
 def rich_table(report):
-    table = Table(title=title(report), caption=CAPTION, title_justify="left")
+    table = Table(title=title(report), caption=caption(report), title_justify="left", caption_justify="left")
     for name, justify, _ in COLUMNS:
         table.add_column(name, justify=justify)
     for row in report["summary"]:
@@ -232,7 +258,7 @@ def markdown_table(report):
     lines.append("| " + " | ".join("---:" if justify == "right" else "---" for _, justify, _ in COLUMNS) + " |")
     for row in report["summary"]:
         lines.append("| " + " | ".join(cell(row) for _, _, cell in COLUMNS) + " |")
-    return "\n".join(lines + ["", CAPTION, ""])
+    return "\n".join(lines + ["", caption(report), ""])
 
 
 def parse_args(argv):
@@ -244,6 +270,13 @@ def parse_args(argv):
     parser.add_argument("--dtypes", default=",".join(DTYPES), help="comma-separated: float64,float32")
     parser.add_argument("--data", choices=("auto", "cat", "demo"), default="auto", help="auto: cat if present")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON and Markdown results")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="before each run, wait up to this long for other processes to leave the CPU",
+    )
     args = parser.parse_args(argv)
     args.iterations = args.iterations or (200 if args.quick else 2500)
     args.repeats = args.repeats or (1 if args.quick else 3)
@@ -260,7 +293,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    console = Console(highlight=False)
+    console = Console(highlight=False, width=max(160, Console().width))
     systems = []
     for name in args.systems:
         needs = SYSTEMS[name][1]
@@ -270,16 +303,17 @@ def main(argv=None):
             systems.append(name)
     data = pick_data(args.data)
     info = machine()
-    if info["load_average_at_start"][0] > 0.5:
-        console.print(f"note: load average {info['load_average_at_start'][0]:.2f}: other work may slow the runs")
     jobs = [(s, d) for d in args.dtypes for s in systems]
     runs = []
     for repeat in range(args.repeats):
         for system, dtype in jobs:
+            if args.wait_quiet:
+                wait_for_quiet(args.wait_quiet, console)
             console.print(f"run {repeat + 1}/{args.repeats}: {system} {dtype}", style="dim")
             result = run_one(system, dtype, args.iterations, [str(p) for p in data])
             runs.append({"system": system, "dtype": dtype, "repeat": repeat, **result})
     info["load_average_at_end"] = os.getloadavg()
+    info["others_cpu_share"] = statistics.mean(r["others_cpu_share"] for r in runs)
     report = {
         "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),

@@ -35,6 +35,15 @@ class Network:
         return 2 if self.output == "sigmoid" else self.layers[-1]
 
 
+def times(W, A):
+    """W A. An input kept as rows (A = rows.T, as ``ArraySource`` hands it out) is multiplied as
+    (rows W^T)^T: the same product, in the operand order BLAS runs fastest for a wide input
+    (about twice as fast in float32 here, see docs/performance.md)."""
+    if A.flags.f_contiguous and not A.flags.c_contiguous:
+        return (A.T @ W.T).T
+    return W @ A
+
+
 def forward(net, params, X, masks=None, Z1=None):
     """Output pre-activation ``ZL`` and the cache ``backward`` needs.
 
@@ -50,7 +59,7 @@ def forward(net, params, X, masks=None, Z1=None):
         if l == 1 and Z1 is not None:
             Z = Z1
         else:
-            Z = params[f"W{l}"] @ A
+            Z = times(params[f"W{l}"], A)
             Z += params[f"b{l}"]
         if l == L:
             cache.append((A, Z, None))
