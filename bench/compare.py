@@ -90,13 +90,23 @@ def wait_for_quiet(limit, console):
         console.print(f"note: the machine did not become quiet within {limit:g}s; running anyway")
 
 
-def run_measured(command):
+def thread_settings(threads):
+    """The environment of every child: the same BLAS/OpenMP thread count for all systems, if asked."""
+    if not threads:
+        return None
+    return {
+        **os.environ,
+        **{name: str(threads) for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")},
+    }
+
+
+def run_measured(command, env=None):
     """Run a command: its stdout, wall time, peak memory (ru_maxrss of that child alone)
     and the share of the machine's CPU that other processes used meanwhile."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         busy = busy_cpu_seconds()
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=err)
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
         others = busy_cpu_seconds() - busy - usage.ru_utime - usage.ru_stime
@@ -112,12 +122,12 @@ def run_measured(command):
         }
 
 
-def run_worker(system, dtype, iterations, data):
-    stdout, measured = run_measured([sys.executable, WORKER, system, dtype, str(iterations), data[1], data[2]])
+def run_worker(system, dtype, iterations, data, env):
+    stdout, measured = run_measured([sys.executable, WORKER, system, dtype, str(iterations), data[1], data[2]], env)
     return {**json.loads(stdout.strip().splitlines()[-1]), **measured}
 
 
-def run_cli(path, dtype, iterations, data):
+def run_cli(path, dtype, iterations, data, env):
     """The whole `dnn train` command on the job; numbers from its metrics.json."""
     with tempfile.TemporaryDirectory() as runs:
         command = [sys.executable, "-m", "dnncli", "train", "--config", data[3], "--quiet"]
@@ -130,7 +140,7 @@ def run_cli(path, dtype, iterations, data):
             ("output.dir", runs),
         ):
             command += ["--set", f"{key}={value}"]
-        stdout, measured = run_measured(command)
+        stdout, measured = run_measured(command, env)
         metrics = json.loads((Path(stdout.strip().splitlines()[-1]) / "metrics.json").read_text())
     return {
         **measured,
@@ -143,10 +153,10 @@ def run_cli(path, dtype, iterations, data):
     }
 
 
-def run_one(system, dtype, iterations, data):
+def run_one(system, dtype, iterations, data, env):
     if system.startswith("cli-"):
-        return run_cli(system.removeprefix("cli-"), dtype, iterations, data)
-    return run_worker(system, dtype, iterations, data)
+        return run_cli(system.removeprefix("cli-"), dtype, iterations, data, env)
+    return run_worker(system, dtype, iterations, data, env)
 
 
 def summarise(runs):
@@ -231,6 +241,7 @@ def title(report):
     return (
         f"[12288, 20, 7, 5, 1] on the {s['data']} set, {s['iterations']} iterations, "
         f"median of {s['repeats']} run{'s' if s['repeats'] > 1 else ''}"
+        + (f", {s['threads']} thread{'s' if s['threads'] > 1 else ''}" if s["threads"] != "default" else "")
     )
 
 
@@ -271,6 +282,9 @@ def parse_args(argv):
     parser.add_argument("--data", choices=("auto", "cat", "demo"), default="auto", help="auto: cat if present")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON and Markdown results")
     parser.add_argument(
+        "--threads", type=int, help="BLAS/OpenMP threads for every system (default: each library's own choice)"
+    )
+    parser.add_argument(
         "--wait-quiet",
         type=float,
         default=0,
@@ -310,7 +324,7 @@ def main(argv=None):
             if args.wait_quiet:
                 wait_for_quiet(args.wait_quiet, console)
             console.print(f"run {repeat + 1}/{args.repeats}: {system} {dtype}", style="dim")
-            result = run_one(system, dtype, args.iterations, [str(p) for p in data])
+            result = run_one(system, dtype, args.iterations, [str(p) for p in data], thread_settings(args.threads))
             runs.append({"system": system, "dtype": dtype, "repeat": repeat, **result})
     info["load_average_at_end"] = os.getloadavg()
     info["others_cpu_share"] = statistics.mean(r["others_cpu_share"] for r in runs)
@@ -323,6 +337,7 @@ def main(argv=None):
             "test": str(data[2]),
             "iterations": args.iterations,
             "repeats": args.repeats,
+            "threads": args.threads or "default",
         },
         "machine": info,
         "summary": summarise(runs),

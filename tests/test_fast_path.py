@@ -306,20 +306,18 @@ def test_fast_path_on_with_adam_is_a_config_error(in_tmp, demo_data, dnn):
 
 
 def test_fast_path_gives_the_cat_model(cat_data):
-    """The 2500-iteration cat job on both paths: same costs, same predictions, the course's accuracies."""
+    """The cat job on both paths: same costs, same predictions on train and test (1000 of its 2500
+    iterations, to keep the suite quick; `make bench` compares the whole job)."""
     reference = yaml.safe_load((CONFIGS / "cat.yaml").read_text())
     net = Network(tuple(reference["model"]["layers"]), ("relu",) * 3, "sigmoid")
     params = initialize(net.layers, "course", reference["seed"])
-    keys = ("train_set_x", "train_set_y")
-    train_set = load_hdf5(cat_data / "train_catvnoncat.h5", *keys, "list_classes", keys)
-    keys = ("test_set_x", "test_set_y")
-    test_set = load_hdf5(cat_data / "test_catvnoncat.h5", *keys, "list_classes", keys)
+    sets = []
+    for split in ("train", "test"):
+        keys = (f"{split}_set_x", f"{split}_set_y")
+        dataset = load_hdf5(cat_data / f"{split}_catvnoncat.h5", *keys, "list_classes", keys)
+        sets.append((dataset.rows(), dataset.labels))
     settings_ = Settings(learning_rate=reference["training"]["learning_rate"])
-    iterations = reference["training"]["iterations"]
-    sets = [(train_set.rows(), train_set.labels), (test_set.rows(), test_set.labels)]
-    general, fast = train_both(net, params, *sets[0], settings_, iterations)
+    general, fast = train_both(net, params, *sets[0], settings_, 1000)
     assert round(fast[0][0], 6) == 0.771749
+    assert fast[0][-1] < 0.5 * fast[0][0]
     assert_same_model(net, general, fast, sets, np.float64)
-    for (rows, labels), expected in zip(sets, (0.985, 0.80), strict=True):
-        accuracy = np.mean(predict_labels(net, predict_proba(net, fast[1], rows.T)) == labels)
-        assert accuracy >= expected
