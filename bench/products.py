@@ -1,0 +1,67 @@
+"""The first layer's two big products on the cat job's shapes, in each operand order.
+
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python bench/products.py
+
+X is held as rows, (m, n) = (209, 12288), as ``ArraySource`` keeps it; W1 is
+(20, 12288), dZ1 (20, 209). Each product is timed in CPU seconds of the process
+(median of 5 rounds of 10), which another busy process on the machine disturbs
+far less than wall time; with one BLAS thread that is also the time it takes.
+PyTorch's CPU products (torch.nn.Linear computes x W^T) are timed beside NumPy's
+when torch is installed. This is what chose ``network.times``.
+"""
+
+import importlib.util
+import statistics
+import time
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+M, N, HIDDEN = 209, 12288, 20
+
+
+def cpu_ms(product, rounds=5, calls=10):
+    product()
+    medians = []
+    for _ in range(rounds):
+        started = time.process_time()
+        for _ in range(calls):
+            product()
+        medians.append((time.process_time() - started) / calls * 1000)
+    return statistics.median(medians)
+
+
+def products(rows, W, dZ):
+    """name -> product, for NumPy arrays or torch tensors alike."""
+    return {
+        "forward W1 X (W1 @ rows.T)": lambda: W @ rows.T,
+        "forward (rows W1^T)^T": lambda: (rows @ W.T).T,
+        "backward dZ1 X^T (dZ1 @ rows)": lambda: dZ @ rows,
+        "backward (X dZ1^T)^T": lambda: (rows.T @ dZ.T).T,
+    }
+
+
+def main():
+    rng = np.random.default_rng(0)
+    torch = importlib.import_module("torch") if importlib.util.find_spec("torch") else None
+    table = Table(title="first-layer products, CPU ms per call", title_justify="left")
+    for name in ("product", "dtype", "NumPy (OpenBLAS)", "PyTorch" if torch else None):
+        if name:
+            table.add_column(name, justify="left" if name in ("product", "dtype") else "right")
+    for dtype in (np.float64, np.float32):
+        rows = rng.random((M, N)).astype(dtype)
+        W = rng.normal(size=(HIDDEN, N)).astype(dtype)
+        dZ = rng.normal(size=(HIDDEN, M)).astype(dtype)
+        mine = products(rows, W, dZ)
+        theirs = products(*(torch.from_numpy(a) for a in (rows, W, dZ))) if torch else {}
+        for name, product in mine.items():
+            cells = [name, np.dtype(dtype).name, f"{cpu_ms(product):.2f}"]
+            if torch:
+                cells.append(f"{cpu_ms(theirs[name]):.2f}")
+            table.add_row(*cells)
+    Console(highlight=False).print(table)
+
+
+if __name__ == "__main__":
+    main()
