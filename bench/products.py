@@ -7,7 +7,9 @@ X is held as rows, (m, n) = (209, 12288), as ``ArraySource`` keeps it; W1 is
 (median of 5 rounds of 10), which another busy process on the machine disturbs
 far less than wall time; with one BLAS thread that is also the time it takes.
 PyTorch's CPU products (torch.nn.Linear computes x W^T) are timed beside NumPy's
-when torch is installed. This is what chose ``network.times``.
+when torch is installed. This is what chose ``network.times``; the last two rows
+ask whether reading each block of X once for the backward product of one
+iteration and the forward product of the next would pay.
 """
 
 import importlib.util
@@ -32,6 +34,9 @@ def cpu_ms(product, rounds=5, calls=10):
     return statistics.median(medians)
 
 
+BLOCK = 1024
+
+
 def products(rows, W, dZ):
     """name -> product, for NumPy arrays or torch tensors alike."""
     return {
@@ -39,7 +44,20 @@ def products(rows, W, dZ):
         "forward (rows W1^T)^T": lambda: (rows @ W.T).T,
         "backward dZ1 X^T (dZ1 @ rows)": lambda: dZ @ rows,
         "backward (X dZ1^T)^T": lambda: (rows.T @ dZ.T).T,
+        "both, one after the other": lambda: (dZ @ rows, W @ rows.T),
+        f"both, fused by {BLOCK} features": lambda: fused(rows, W, dZ),
     }
+
+
+def fused(rows, W, dZ):
+    """dW1 = dZ1 X^T and the next Z1 = W1 X block by block of features, each block of X read once."""
+    Z = 0
+    dW = []
+    for start in range(0, rows.shape[1], BLOCK):
+        block = rows[:, start : start + BLOCK]
+        dW.append(dZ @ block)
+        Z = Z + W[:, start : start + BLOCK] @ block.T
+    return dW, Z
 
 
 def main():

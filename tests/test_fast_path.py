@@ -21,6 +21,7 @@ from dnncli.engine import (
     Network,
     Settings,
     Trainer,
+    backward,
     compute_cost,
     encode_labels,
     fast_path_obstacle,
@@ -222,6 +223,19 @@ def test_what_the_fast_path_cannot_serve():
     assert "full-batch" in fast_path_obstacle(Settings(0.1, batch_size=8), 20)
     assert "'adam' is not linear" in fast_path_obstacle(Settings(0.1, optimizer="adam"), 20)
     assert fast_path_obstacle(Settings(0.1, batch_size=20), 20) is None
+
+
+def test_backward_into_a_reused_array_gives_the_same_gradients():
+    net, params, sets = random_job(13, (30, 5, 1), ("relu",))
+    rows, labels = sets[0]
+    ZL, cache = forward(net, params, rows.T)
+    dZL = (predict_proba(net, params, rows.T) - encode_labels(net, labels)) / rows.shape[0]
+    fresh = backward(net, params, cache, dZL, l2=0.2)
+    reused = np.full_like(params["W1"], np.nan)
+    into = backward(net, params, cache, dZL, l2=0.2, dW1_out=reused)
+    assert into["dW1"] is reused
+    for name, value in fresh.items():
+        np.testing.assert_array_equal(into[name], value)
 
 
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))

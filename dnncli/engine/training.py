@@ -121,6 +121,7 @@ class Trainer:
         self.iteration = iteration
         self.dtype = params["W1"].dtype.type
         self._order = (None, None)  # (epoch, permutation)
+        self._dW1 = np.empty_like(params["W1"])  # reused by every step, see network.backward
 
     def batch(self):
         size = self.settings.batch_size
@@ -145,7 +146,7 @@ class Trainer:
         ZL, cache = forward(self.net, self.params, X, masks)
         l2 = self.settings.l2
         batch_cost = cost(self.net, self.params, ZL, Y, l2)
-        grads = backward(self.net, self.params, cache, output_gradient(self.net, ZL, Y), masks, l2)
+        grads = backward(self.net, self.params, cache, output_gradient(self.net, ZL, Y), masks, l2, self._dW1)
         self.update(self.params, grads, self.state, self.settings.rate(self.iteration), **self.hyper)
         self.iteration += 1
         return batch_cost
