@@ -245,12 +245,26 @@ def title(report):
     )
 
 
+def paths_agree(summary):
+    """Relative difference of the two paths' final costs, per dtype."""
+    costs = {(r["system"], r["dtype"]): r["cost"] for r in summary}
+    return {
+        dtype: abs(costs[("dnn-fast", dtype)] - costs[("dnn-general", dtype)]) / costs[("dnn-general", dtype)]
+        for dtype in DTYPES
+        if ("dnn-fast", dtype) in costs and ("dnn-general", dtype) in costs
+    }
+
+
 def caption(report):
     share = report["machine"]["others_cpu_share"]
+    agree = "".join(
+        f" Final cost, fast path vs general path, {dtype}: {difference:.1e} relative."
+        for dtype, difference in report["paths_agree"].items()
+    )
     return (
         "ms / iteration: the training loop alone. total s: set-up + loop + final weights, without imports and "
-        "data loading; for `dnn train`, the whole process. peak MB: ru_maxrss of the process. "
-        f"Other processes used {share:.0%} of the machine's CPU during the runs."
+        "data loading; for `dnn train`, the whole process. peak MB: ru_maxrss of the process (MiB). "
+        f"Other processes used {share:.0%} of the machine's CPU during the runs.{agree}"
     )
 
 
@@ -343,6 +357,7 @@ def main(argv=None):
         "summary": summarise(runs),
         "runs": runs,
     }
+    report["paths_agree"] = paths_agree(report["summary"])
     console.print(rich_table(report))
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")

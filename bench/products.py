@@ -1,13 +1,13 @@
 """The first layer's two big products on the cat job's shapes, in each operand order.
 
-    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python bench/products.py
+    python bench/products.py                                         # default threads
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python bench/products.py    # one thread
 
 X is held as rows, (m, n) = (209, 12288), as ``ArraySource`` keeps it; W1 is
-(20, 12288), dZ1 (20, 209). Each product is timed in CPU seconds of the process
-(median of 5 rounds of 10), which another busy process on the machine disturbs
-far less than wall time; with one BLAS thread that is also the time it takes.
-PyTorch's CPU products (torch.nn.Linear computes x W^T) are timed beside NumPy's
-when torch is installed. This is what chose ``network.times``; the last two rows
+(20, 12288), dZ1 (20, 209). Each product is timed in wall-clock milliseconds,
+the median of 5 rounds of 10 calls, so run it on a quiet machine. PyTorch's CPU
+products (torch.nn.Linear computes x W^T) are timed beside NumPy's when torch is
+installed. This is what chose ``network.times``; the last two rows
 ask whether reading each block of X once for the backward product of one
 iteration and the forward product of the next would pay.
 """
@@ -23,14 +23,14 @@ from rich.table import Table
 M, N, HIDDEN = 209, 12288, 20
 
 
-def cpu_ms(product, rounds=5, calls=10):
+def milliseconds(product, rounds=5, calls=10):
     product()
     medians = []
     for _ in range(rounds):
-        started = time.process_time()
+        started = time.perf_counter()
         for _ in range(calls):
             product()
-        medians.append((time.process_time() - started) / calls * 1000)
+        medians.append((time.perf_counter() - started) / calls * 1000)
     return statistics.median(medians)
 
 
@@ -63,7 +63,7 @@ def fused(rows, W, dZ):
 def main():
     rng = np.random.default_rng(0)
     torch = importlib.import_module("torch") if importlib.util.find_spec("torch") else None
-    table = Table(title="first-layer products, CPU ms per call", title_justify="left")
+    table = Table(title="first-layer products, ms per call", title_justify="left")
     for name in ("product", "dtype", "NumPy (OpenBLAS)", "PyTorch" if torch else None):
         if name:
             table.add_column(name, justify="left" if name in ("product", "dtype") else "right")
@@ -74,9 +74,9 @@ def main():
         mine = products(rows, W, dZ)
         theirs = products(*(torch.from_numpy(a) for a in (rows, W, dZ))) if torch else {}
         for name, product in mine.items():
-            cells = [name, np.dtype(dtype).name, f"{cpu_ms(product):.2f}"]
+            cells = [name, np.dtype(dtype).name, f"{milliseconds(product):.2f}"]
             if torch:
-                cells.append(f"{cpu_ms(theirs[name]):.2f}")
+                cells.append(f"{milliseconds(theirs[name]):.2f}")
             table.add_row(*cells)
     Console(highlight=False).print(table)
 
