@@ -246,7 +246,7 @@ class FastTrainer:
         self.dtype = params["W1"].dtype.type
         self.X, self.Y = source.everything()
         self.m = source.m
-        self.W1_0 = np.asarray(state.get(FAST_W1_0, params["W1"]), dtype=np.float64)
+        self.W1_0 = np.array(state.get(FAST_W1_0, params["W1"]), dtype=np.float64)  # a copy: W1 is not ours
         self.K = gram(self.X)
         self.Z1_0 = times_input(self.W1_0, self.X)
         self.W1_0_sqnorm = float(np.vdot(self.W1_0, self.W1_0))
