@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__
+from . import __version__, history, inspect, plot
 from . import config as configs
 from . import train as training
 from .errors import EXIT_INTERRUPTED, RunFailure
@@ -52,6 +52,10 @@ def main(ctx, debug):
     dnn train --config configs/demo.yaml
     """
     ctx.meta["dnn.debug"] = debug
+
+
+for command in (*inspect.COMMANDS, history.runs, plot.plot):
+    main.add_command(command)
 
 
 def stdout_console():

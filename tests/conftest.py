@@ -17,7 +17,11 @@ def cat_folder():
     """The course's files: $DNN_CAT_DATA, data/cat/ in the project, or ../shared/data/cat/ beside it."""
     candidates = [os.environ.get("DNN_CAT_DATA"), ROOT / "data" / "cat", ROOT.parent / "shared" / "data" / "cat"]
     for folder in candidates:
-        if folder and (Path(folder) / "train_catvnoncat.h5").exists() and (Path(folder) / "test_catvnoncat.h5").exists():
+        if (
+            folder
+            and (Path(folder) / "train_catvnoncat.h5").exists()
+            and (Path(folder) / "test_catvnoncat.h5").exists()
+        ):
             return Path(folder)
     return None
 

@@ -2,8 +2,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-
 from conftest import CONFIGS, write_config
+
 from dnncli import checkpoint
 
 
@@ -38,8 +38,14 @@ def test_quiet_prints_only_the_folder(in_tmp, demo_data, dnn):
 
 def test_demo_config_learns(in_tmp, demo_data, dnn):
     result = dnn(
-        "train", "--config", CONFIGS / "demo.yaml", "--quiet",
-        "--set", f"data.train={demo_data / 'train.h5'}", "--set", f"data.test={demo_data / 'test.h5'}",
+        "train",
+        "--config",
+        CONFIGS / "demo.yaml",
+        "--quiet",
+        "--set",
+        f"data.train={demo_data / 'train.h5'}",
+        "--set",
+        f"data.test={demo_data / 'test.h5'}",
     )
     assert result.exit_code == 0, result.output
     metrics = json.loads((Path(last_line(result.stdout)) / "metrics.json").read_text())
@@ -50,9 +56,15 @@ def test_demo_config_learns(in_tmp, demo_data, dnn):
 
 def test_cat_reference_numbers(in_tmp, cat_data, dnn):
     result = dnn(
-        "train", "--config", CONFIGS / "cat.yaml", "--progress", "plain",
-        "--set", f"data.train={cat_data / 'train_catvnoncat.h5'}",
-        "--set", f"data.test={cat_data / 'test_catvnoncat.h5'}",
+        "train",
+        "--config",
+        CONFIGS / "cat.yaml",
+        "--progress",
+        "plain",
+        "--set",
+        f"data.train={cat_data / 'train_catvnoncat.h5'}",
+        "--set",
+        f"data.test={cat_data / 'test_catvnoncat.h5'}",
     )
     assert result.exit_code == 0, result.output
     assert "iteration    0/2500  cost 0.771749" in result.stderr
