@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 import h5py
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from . import __version__, checkpoint
 from . import config as configs
@@ -292,7 +293,10 @@ class Run:
                 window.append(cost)
                 self.reporter.update(i, cost)
                 if i % log_every == 0 or i == total - 1:
-                    self.log(i, cost if full_batch else float(np.mean(window)))
+                    # a log point's few large products on one thread: woken BLAS threads would spin on
+                    # beside the fast path's small ones, slowing it badly on a busy machine
+                    with threadpool_limits(1, user_api="blas"):
+                        self.log(i, cost if full_batch else float(np.mean(window)))
                     window = []
                 if stop.requested:
                     self.interrupted(stop.requested)

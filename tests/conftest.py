@@ -78,3 +78,16 @@ def write_config(path, demo_data, **sections):
             config[key] = value
     Path(path).write_text(yaml.safe_dump(config))
     return Path(path)
+
+
+def metrics_of(folder):
+    """A run folder's metrics.json."""
+    import json
+
+    return json.loads((Path(folder) / "metrics.json").read_text())
+
+
+def train_quietly(dnn, config, *args):
+    """``dnn train --config config --quiet *args``: (click result, the run folder or None)."""
+    result = dnn("train", "--config", config, "--quiet", *args)
+    return result, Path(result.stdout.strip().splitlines()[-1]) if result.stdout.strip() else None
