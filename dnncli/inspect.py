@@ -76,40 +76,44 @@ def check_output_folder(folder):
     return "" if existing == path else " (will be created)"
 
 
+def activations_text(net):
+    names = net.activations
+    return names[0] if len(set(names)) == 1 else ", ".join(names)
+
+
 def check(path, overrides=()):
     """Yields (what, finding) as each check passes; a failing one raises ``UserError``."""
     config = configs.load(path, overrides)
     yield "config", f"{path}: valid"
     job = training.prepare(config)
+    net, settings = job.net, job.settings
     yield "train set", describe_set(job.train)
     if job.validation is not None:
         yield "validation", f"{job.validation.m} examples held out of the training set; {class_counts(job.validation)}"
     yield "test set", describe_set(job.test) if job.test is not None else "none (data.test is not set)"
-    net = job.net
+    layers = " -> ".join(map(str, net.layers))
     yield (
         "model",
         (
-            f"{' -> '.join(map(str, net.layers))} ({', '.join(sorted(set(net.activations)) if len(set(net.activations)) == 1 else net.activations)}; {net.output} output), "
-            f"{parameter_count(net):,} parameters; the input and output sizes fit the data"
+            f"{layers} ({activations_text(net)}; {net.output} output), {parameter_count(net):,} parameters; "
+            "the input and output sizes fit the data"
         ),
     )
-    batch = job.settings.batch_size
+    full_batch = settings.batch_size is None or settings.batch_size >= job.train.m
+    batches = "full batch" if full_batch else f"mini-batches of {settings.batch_size}"
     yield (
         "training",
-        (
-            f"{job.iterations} iterations of {job.settings.optimizer} at learning rate {job.settings.learning_rate:g}, "
-            + ("full batch" if batch is None or batch >= job.train.m else f"mini-batches of {batch}")
-        ),
+        f"{job.iterations} iterations of {settings.optimizer} at learning rate {settings.learning_rate:g}, {batches}",
     )
-    cost = initial_cost(job)
+    cost, k = initial_cost(job), net.n_classes
     if not math.isfinite(cost):
         raise UserError(f"model.init: the initial cost is {cost}; the network cannot train from these weights")
-    k = net.n_classes
+    entropy = class_entropy(job.train.labels, k)
     yield (
         "initial cost",
         (
             f"{cost:.6f}; expected about ln {k} = {math.log(k):.6f} (an untrained network's even guess); "
-            f"always guessing the class frequencies scores {class_entropy(job.train.labels, k):.6f}"
+            f"always guessing the class frequencies scores {entropy:.6f}"
         ),
     )
     if cost > SATURATED * math.log(k):

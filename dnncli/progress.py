@@ -9,6 +9,7 @@ iteration with the field names of metrics.json's ``costs`` records.
 
 import json
 import math
+import os
 import sys
 import time
 
@@ -140,12 +141,27 @@ class LineReporter(QuietReporter):
                 self.print(line)
 
 
+def write_line(stream, line):
+    """Writes a line; False when the reader has gone (``dnn train | head``), and the run goes on unseen:
+    the stream then points at the null device, so that no later write or flush fails either."""
+    try:
+        print(line, file=stream, flush=True)
+        return True
+    except BrokenPipeError:
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+        except (OSError, ValueError):
+            pass
+        return False
+
+
 class PlainReporter(LineReporter):
     def __init__(self, stream=None):
         self.stream = stream or sys.stderr
 
     def print(self, line):
-        print(line, file=self.stream, flush=True)
+        if self.stream is not None and not write_line(self.stream, line):
+            self.stream = None
 
 
 class JsonlReporter(QuietReporter):
@@ -167,7 +183,8 @@ class JsonlReporter(QuietReporter):
         self.emit({"event": "end", "status": status})
 
     def emit(self, event):
-        print(json.dumps(event), file=self.stream, flush=True)
+        if self.stream is not None and not write_line(self.stream, json.dumps(event)):
+            self.stream = None
 
 
 class RichReporter(LineReporter):

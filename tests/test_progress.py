@@ -1,6 +1,9 @@
 import json
+import os
 
 from conftest import metrics_of, write_config
+
+from dnncli.progress import JsonlReporter, PlainReporter
 
 
 def test_auto_progress_off_a_terminal_is_plain_lines(in_tmp, demo_data, dnn):
@@ -61,3 +64,16 @@ def test_a_resumed_run_draws_its_whole_curve(in_tmp, demo_data, dnn):
     assert result.exit_code == 0, result.output
     assert [r["iteration"] for r in metrics_of(folder)["costs"]] == [0, 10, 20, 29, 30, 40, 49]
     assert result.stderr.splitlines()[-1].split()[:2] == ["0", "49"]
+
+
+@pytest.mark.parametrize("kind", [PlainReporter, JsonlReporter])
+def test_a_reader_that_goes_away_does_not_stop_training(kind):
+    read, write = os.pipe()
+    os.close(read)  # `dnn train ... | head -2`: head has exited
+    with open(write, "w") as stream:
+        reporter = kind(stream)
+        reporter.start(10, 0)
+        reporter.log({"iteration": 0, "cost": 0.7})  # a BrokenPipeError here would end the run unsaved
+        reporter.log({"iteration": 9, "cost": 0.6})
+        reporter.finish("finished")
+        assert reporter.stream is None
