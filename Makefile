@@ -19,6 +19,8 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/dnn data demo --out data/demo
 	$(BIN)/dnn train --config configs/demo.yaml
+	$(BIN)/dnn evaluate
+	$(BIN)/dnn predict data/demo/samples
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q

@@ -80,6 +80,7 @@ class Progress:
     since_best: int = 0
     stopped_early: bool = False
     seconds: float = 0.0
+    pending: list = field(default_factory=list)  # mini-batch costs since the last log, averaged at the next
 
 
 def split_validation(dataset, fraction, seed):
@@ -89,11 +90,11 @@ def split_validation(dataset, fraction, seed):
     return dataset.subset(np.sort(order[count:])), dataset.subset(np.sort(order[:count]))
 
 
-def prepare(config):
+def prepare(config, with_test=True):
     """A ``Job`` from a resolved config: loads and checks the data against the model."""
     model, training = config["model"], config["training"]
     train = load_split(config, "train")
-    test = load_split(config, "test")
+    test = load_split(config, "test") if with_test else None
     check_against_model(train, model["layers"], model["output"], "training set")
     check_same_classes(train, test)
     validation = None
@@ -207,6 +208,8 @@ class Run:
         self.progress.seconds = self.seconds()
         if params is None:
             params, state = self.trainer.snapshot()
+        if not all(np.isfinite(p).all() for p in params.values()):
+            self.diverged(self.trainer.iteration - 1, "nan or inf in the weights")
         self.write_checkpoint(CHECKPOINT, self.trainer.iteration, params, state)
         remember_latest(self.folder.parent.parent, self.folder)
         self.write_metrics(status, final)
@@ -217,7 +220,12 @@ class Run:
             checkpoint.save(path, self.header(iteration), params, state)
         except OSError as e:
             self.reporter.finish("failed")
-            raise RunFailure(f"{path}: cannot save ({e.strerror or e}); the previous one, if any, is kept") from None
+            message = f"{path}: cannot save ({e.strerror or e}); the previous one, if any, is kept"
+            try:
+                self.write_metrics("failed", error=message)
+            except OSError:
+                pass  # the disk that refused the checkpoint may refuse this too
+            raise RunFailure(message) from None
 
     def write_metrics(self, status, final=None, error=None):
         job = self.job
@@ -283,21 +291,21 @@ class Run:
         full_batch = job.settings.batch_size is None or job.settings.batch_size >= job.train.m
         self.clock, self.base_seconds = time.monotonic(), p.seconds
         self.reporter.start(total, trainer.iteration, p.history)
-        window = []
-        with StopSignals() as stop:
+        # overflow shows up as a non-finite cost or weights, reported below in one line
+        with StopSignals() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             while trainer.iteration < total and not p.stopped_early:
                 i = trainer.iteration
                 cost = trainer.step()
                 if not math.isfinite(cost):
-                    self.diverged(i, cost)
-                window.append(cost)
+                    self.diverged(i, f"the cost became {cost}")
+                p.pending.append(cost)
                 self.reporter.update(i, cost)
                 if i % log_every == 0 or i == total - 1:
                     # a log point's few large products on one thread: woken BLAS threads would spin on
                     # beside the fast path's small ones, slowing it badly on a busy machine
                     with threadpool_limits(1, user_api="blas"):
-                        self.log(i, cost if full_batch else float(np.mean(window)))
-                    window = []
+                        self.log(i, cost if full_batch else float(np.mean(p.pending)))
+                    p.pending = []
                 if stop.requested:
                     self.interrupted(stop.requested)
                 if checkpoint_every and trainer.iteration % checkpoint_every == 0 and trainer.iteration < total:
@@ -316,11 +324,11 @@ class Run:
         self.save("finished", params, state, final)
         return final
 
-    def diverged(self, iteration, cost):
+    def diverged(self, iteration, what):
         rate = self.job.settings.learning_rate
         self.reporter.finish("failed")
         message = (
-            f"training.learning_rate: the cost became {cost} at iteration {iteration}; "
+            f"training.learning_rate: {what} at iteration {iteration}; "
             f"the rate {rate:g} is probably too high, try {rate / 10:g}"
         )
         self.write_metrics("failed", error=message)

@@ -80,6 +80,53 @@ def write_config(path, demo_data, **sections):
     return Path(path)
 
 
+def train_run(root, config_path):
+    """Train ``config_path`` through the CLI with runs under ``root``; returns the run folder."""
+    result = CliRunner().invoke(
+        main, ["train", "--config", str(config_path), "--quiet", "--set", f"output.dir={root / 'runs'}"]
+    )
+    assert result.exit_code == 0, result.output
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory, demo_data):
+    """A small two-class model trained on the demo set: ``runs/t/1`` under a folder with ``runs/latest``."""
+    root = tmp_path_factory.mktemp("demo_run")
+    config = write_config(root / "c.yaml", demo_data, training={"learning_rate": 0.01, "iterations": 300})
+    return train_run(root, config)
+
+
+@pytest.fixture(scope="session")
+def three_class_data(tmp_path_factory, demo_data):
+    """The demo pictures labelled dark, mid or bright by their mean pixel: a three-class set."""
+    import h5py
+    import numpy as np
+
+    from dnncli.data import write_hdf5
+
+    out = tmp_path_factory.mktemp("three")
+    for split in ("train", "test"):
+        with h5py.File(demo_data / f"{split}.h5") as f:
+            x = f[f"{split}_set_x"][()]
+        labels = np.digitize(x.mean(axis=(1, 2, 3)), [100, 150])
+        write_hdf5(out / f"{split}.h5", split, x, labels, ["dark", "mid", "bright"])
+    return out
+
+
+@pytest.fixture(scope="session")
+def softmax_run(tmp_path_factory, three_class_data):
+    """A small softmax model trained on ``three_class_data``."""
+    root = tmp_path_factory.mktemp("softmax_run")
+    config = write_config(
+        root / "c.yaml",
+        three_class_data,
+        model={"layers": [12288, 8, 3], "output": "softmax"},
+        training={"learning_rate": 0.05, "iterations": 200},
+    )
+    return train_run(root, config)
+
+
 def metrics_of(folder):
     """A run folder's metrics.json."""
     import json

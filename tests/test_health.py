@@ -4,8 +4,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_config
 
+from conftest import write_config
 from dnncli.engine import Network, compute_cost, encode_labels, initialize
 from dnncli.engine.health import layer_health, rising_streak
 from dnncli.progress import RISING_WARNING, cost_curve, record_line, training_warnings

@@ -9,7 +9,7 @@ def test_runs_lists_every_run_newest_first_and_survives_broken_ones(in_tmp, demo
     config = write_config(in_tmp / "c.yaml", demo_data)
     _, first = train_quietly(dnn, config)
     _, second = train_quietly(dnn, config, "--set", "training.learning_rate=0.02", "--set", "training.iterations=20")
-    failed, _ = train_quietly(dnn, config, "--set", "training.learning_rate=1e100")
+    failed, _ = train_quietly(dnn, config, "--set", "training.learning_rate=1e300")
     diverged = Path("runs/t/3")
     assert failed.exit_code == 1 and diverged.is_dir()
     broken = {"empty": "runs/t/4", "bad json": "runs/t/5", "not an object": "runs/other/1", "bad yaml": "runs/other/2"}

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import write_config
 
+from conftest import write_config
 from dnncli import checkpoint
 from dnncli.config import SCHEMA, Field
 from dnncli.data import write_hdf5

@@ -2,8 +2,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import train_quietly, write_config
 from PIL import Image
+
+from conftest import train_quietly, write_config
 
 
 def test_plot_of_two_runs_is_a_png(in_tmp, demo_data, dnn):

@@ -2,8 +2,8 @@ import json
 import os
 
 import pytest
-from conftest import metrics_of, write_config
 
+from conftest import metrics_of, write_config
 from dnncli.progress import JsonlReporter, PlainReporter
 
 

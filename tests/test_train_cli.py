@@ -2,8 +2,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-from conftest import CONFIGS, write_config
 
+from conftest import CONFIGS, write_config
 from dnncli import checkpoint
 
 
