@@ -86,10 +86,9 @@ def class_names(classes):
     return CLASSES if classes == 2 else list(COLOURS)[:classes]
 
 
-def pictures(count, classes, rng):
+def pictures(labels, classes, rng):
     draw = shape_or_not if classes == 2 else coloured_shape
-    labels = rng.permutation(np.arange(count) % classes)
-    return np.stack([np.asarray(draw(label, rng), dtype=np.uint8) for label in labels]), labels
+    return np.stack([np.asarray(draw(label, rng), dtype=np.uint8) for label in labels])
 
 
 def write_demo(out, classes=2):
@@ -100,11 +99,14 @@ def write_demo(out, classes=2):
     rng = np.random.default_rng([SEED, classes])
     written = []
     for split, count in (("train", TRAIN), ("test", TEST)):
-        x, y = pictures(count, classes, rng)
+        y = rng.permutation(np.arange(count) % classes)
+        x = pictures(y, classes, rng)
         path = out / f"{split}.h5"
         write_hdf5(path, split, x, y, names)
         written.append(path)
-    x, y = pictures(max(SAMPLES, classes), classes, rng)
+    # one of each class in turn, so the names are stable: plain-1.jpg, shape-2.png, ...
+    y = np.arange(max(SAMPLES, classes)) % classes
+    x = pictures(y, classes, rng)
     for i, (pixels, label) in enumerate(zip(x, y, strict=True)):
         extension = "jpg" if i % 2 == 0 else "png"
         path = out / "samples" / f"{names[label]}-{i + 1}.{extension}"

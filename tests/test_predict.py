@@ -39,19 +39,19 @@ def test_png_of_a_test_example_gets_the_probability_evaluate_gives_it(demo_run, 
 def test_no_flags_uses_the_newest_run(demo_run, samples, dnn, monkeypatch):
     monkeypatch.chdir(demo_run.parents[2])
     plain = {"TTY_COMPATIBLE": "0", "FORCE_COLOR": None}
-    result = dnn("predict", samples / "shape-1.jpg", samples / "plain-2.png", env=plain)
+    result = dnn("predict", samples / "plain-1.jpg", samples / "shape-2.png", env=plain)
     assert result.exit_code == 0, result.output
     lines = [line.split("\t") for line in result.stdout.splitlines()]
-    expected = records(dnn("predict", samples / "shape-1.jpg", samples / "plain-2.png", "--run", demo_run, "--json"))
+    expected = records(dnn("predict", samples / "plain-1.jpg", samples / "shape-2.png", "--run", demo_run, "--json"))
     assert lines == [[r["path"], r["class"], f"{r['probability']:.4f}"] for r in expected]
-    assert [path for path, _, _ in lines] == [str(samples / "shape-1.jpg"), str(samples / "plain-2.png")]
+    assert [path for path, _, _ in lines] == [str(samples / "plain-1.jpg"), str(samples / "shape-2.png")]
 
 
 def test_a_table_on_a_terminal(demo_run, samples, dnn):
     result = dnn("predict", samples, "--run", demo_run, env={"TTY_COMPATIBLE": "1", "NO_COLOR": "1", "COLUMNS": "120"})
     assert result.exit_code == 0, result.output
     assert "┏━" in result.stdout and "picture" in result.stdout and "probability" in result.stdout
-    for name in ("shape-1.jpg", "plain-2.png", "plain-3.jpg", "shape-4.png"):
+    for name in ("plain-1.jpg", "shape-2.png", "plain-3.jpg", "shape-4.png"):
         assert name in result.stdout
 
 
@@ -62,10 +62,10 @@ def test_json_lines_for_a_folder_and_a_glob(demo_run, samples, dnn, monkeypatch)
     got = records(result)
     # the glob's matches first, then the rest of the folder, each picture once
     assert [r["path"] for r in got] == [
-        "samples/plain-2.png",
+        "samples/shape-2.png",
         "samples/shape-4.png",
+        "samples/plain-1.jpg",
         "samples/plain-3.jpg",
-        "samples/shape-1.jpg",
     ]
     for r in got:
         assert set(r) == {"path", "class", "probability", "probabilities"}
@@ -98,7 +98,7 @@ def test_bad_pictures_are_reported_and_the_rest_predicted(demo_run, samples, dnn
     truncated.write_bytes(data[: len(data) // 2])
     bomb = png_header(tmp_path / "bomb.png", 20_000, 20_000)
     missing = tmp_path / "missing.jpg"
-    good = samples / "shape-1.jpg"
+    good = samples / "plain-1.jpg"
     result = dnn("predict", text, good, truncated, bomb, missing, "nothing/*.png", "--run", demo_run, "--json")
     assert result.exit_code == 2
     assert [r["path"] for r in records(result)] == [str(good)]
@@ -122,12 +122,12 @@ def test_threshold_moves_the_decision(demo_run, samples, dnn):
             assert r["probabilities"] == default[r["path"]]["probabilities"]
             assert r["probability"] == r["probabilities"][expected]
     # at exactly the threshold the first class stays: the second needs p > threshold
-    p = default[str(samples / "shape-1.jpg")]["probabilities"]["shape"]
+    p = default[str(samples / "plain-1.jpg")]["probabilities"]["shape"]
     for threshold, expected in ((p, "plain"), (p / 2, "shape")):
         result = dnn("predict", samples, "--run", demo_run, "--json", "--threshold", repr(threshold))
         same_batch = {r["path"]: r for r in records(result)}
-        assert same_batch[str(samples / "shape-1.jpg")]["probabilities"]["shape"] == p
-        assert same_batch[str(samples / "shape-1.jpg")]["class"] == expected
+        assert same_batch[str(samples / "plain-1.jpg")]["probabilities"]["shape"] == p
+        assert same_batch[str(samples / "plain-1.jpg")]["class"] == expected
 
 
 def test_softmax_models(softmax_run, three_class_data, dnn, tmp_path):
