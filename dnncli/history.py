@@ -125,7 +125,7 @@ def shown(value, style="{}"):
 
 
 def runs_table(rows, root):
-    table = Table(title=f"runs in {root}", title_justify="left", box=box.SIMPLE_HEAD)
+    table = Table(title=f"runs under {root}/", title_justify="left", box=box.SIMPLE_HEAD)
     for name in ("run", "started", "layers", "lr", "iter", "cost", "train", "test", "time", "status"):
         table.add_column(name, justify="right" if name in ("lr", "iter", "cost", "train", "test", "time") else "left")
     for row in rows:
