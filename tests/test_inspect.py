@@ -211,3 +211,13 @@ def test_summary_errors(in_tmp, dnn, args, message):
     result = dnn("summary", *args)
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_summary_of_a_folder_with_only_a_checkpoint(in_tmp, demo_data, dnn):
+    config = write_config(in_tmp / "c.yaml", demo_data, dtype="float32")
+    folder = Path(dnn("train", "--config", config, "--quiet").stdout.strip())
+    (in_tmp / "model").mkdir()
+    (in_tmp / "model" / "checkpoint.npz").write_bytes((folder / "checkpoint.npz").read_bytes())
+    result = dnn("summary", "--run", in_tmp / "model")
+    assert result.exit_code == 0, result.output
+    assert "98,353 parameters" in result.stdout and "(float32)" in result.stdout
