@@ -149,9 +149,12 @@ def write_line(stream, line):
         return True
     except BrokenPipeError:
         try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+            fd = stream.fileno()
         except (OSError, ValueError):
-            pass
+            return False  # not a real file: nothing will flush to the closed pipe
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
         return False
 
 
@@ -162,6 +165,9 @@ class PlainReporter(LineReporter):
     def print(self, line):
         if self.stream is not None and not write_line(self.stream, line):
             self.stream = None
+
+    def warn(self, text):
+        self.print(f"Warning: {text}")
 
 
 class JsonlReporter(QuietReporter):
