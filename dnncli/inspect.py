@@ -2,6 +2,7 @@
 
 import math
 import os
+import shlex
 from pathlib import Path
 
 import click
@@ -199,11 +200,9 @@ def parameter_count(net):
 
 
 def size_text(count):
-    for unit in ("bytes", "KiB", "MiB"):
-        if count < 1024 or unit == "MiB":
-            return f"{count:,} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
-        count /= 1024
-    return ""
+    if count < 1024:
+        return f"{count:,} bytes"
+    return f"{count / 1024:.1f} KiB" if count < 1024**2 else f"{count / 1024**2:.1f} MiB"
 
 
 def summary_table(net, dtype, source):
@@ -231,7 +230,8 @@ def check_command(config_path, overrides):
     """
     for what, finding in check(config_path, overrides):
         click.echo(f"{what + ':':<14}{finding}")
-    click.echo(f"ready: dnn train --config {config_path}" + "".join(f" --set {o}" for o in overrides))
+    command = ["dnn", "train", "--config", config_path] + [part for o in overrides for part in ("--set", o)]
+    click.echo(f"ready: {shlex.join(command)}")
 
 
 @click.group("config")
@@ -254,8 +254,11 @@ def init_config(path, force):
     """Write a commented starter config to PATH (default dnn.yaml)."""
     if Path(path).exists() and not force:
         raise UserError(f"{path}: already exists; pass --force to overwrite it")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    write_text(path, starter_config(path))
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        write_text(path, starter_config(path))
+    except OSError as e:
+        raise UserError(f"{path}: cannot write ({e.strerror or e})") from None
     click.echo(path)
 
 
