@@ -66,7 +66,8 @@ def stdout_console():
     return Console(highlight=False)
 
 
-def summary_table(folder, final, run):
+def print_summary(folder, final, run):
+    """The scores of a finished run as a table, then how it went in a line or two."""
     table = Table(title=f"run {folder}", title_justify="left")
     table.add_column("split")
     table.add_column("examples", justify="right")
@@ -75,13 +76,13 @@ def summary_table(folder, final, run):
     for split, scores in final.items():
         if scores is not None:
             table.add_row(split, str(scores["examples"]), f"{scores['accuracy']:.4f}", f"{scores['cost']:.6f}")
+    console = stdout_console()
+    console.print(table)
     p = run.progress
     path = "fast path" if run.trainer.fast else "general path"
-    caption = f"{run.trainer.iteration} iterations in {p.seconds:.1f}s ({path})"
+    console.print(f"{run.trainer.iteration} iterations in {p.seconds:.1f}s ({path})")
     if p.stopped_early:
-        caption += f"; stopped early, best validation cost at iteration {p.best_iteration}"
-    table.caption = caption
-    return table
+        console.print(f"stopped early: the best validation cost was at iteration {p.best_iteration} (best.npz)")
 
 
 @main.command()
@@ -124,7 +125,7 @@ def train(config_path, overrides, resume_folder, progress_mode, quiet):
     else:
         folder, final, run = training.start(configs.load(config_path, overrides), report)
     if not quiet and progress_mode != "jsonl":
-        stdout_console().print(summary_table(folder, final, run))
+        print_summary(folder, final, run)
     click.echo(str(folder))
 
 

@@ -1,8 +1,10 @@
 """Shared fixtures: the demo data set (made once per session) and the course's cat files."""
 
+import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -98,19 +100,10 @@ def demo_run(tmp_path_factory, demo_data):
 
 
 @pytest.fixture(scope="session")
-def three_class_data(tmp_path_factory, demo_data):
-    """The demo pictures labelled dark, mid or bright by their mean pixel: a three-class set."""
-    import h5py
-    import numpy as np
-
-    from dnncli.data import write_hdf5
-
+def three_class_data(tmp_path_factory):
+    """The three-class demo set (``dnn data demo --classes 3``): red, green or blue shapes."""
     out = tmp_path_factory.mktemp("three")
-    for split in ("train", "test"):
-        with h5py.File(demo_data / f"{split}.h5") as f:
-            x = f[f"{split}_set_x"][()]
-        labels = np.digitize(x.mean(axis=(1, 2, 3)), [100, 150])
-        write_hdf5(out / f"{split}.h5", split, x, labels, ["dark", "mid", "bright"])
+    write_demo(out, classes=3)
     return out
 
 
@@ -127,10 +120,40 @@ def softmax_run(tmp_path_factory, three_class_data):
     return train_run(root, config)
 
 
+# mini-batches with shuffling, dropout, Adam, a schedule, L2 and a validation set with early stopping:
+# everything that carries state across a resume
+STATEFUL = {
+    "learning_rate": 0.0005,
+    "iterations": 60,
+    "batch_size": 32,
+    "optimizer": "adam",
+    "schedule": {"name": "step", "every": 20, "factor": 0.5},
+    "l2": 0.1,
+    "keep_prob": [0.8, 0.9],
+    "validation_fraction": 0.2,
+    "early_stopping": {"patience": 50},
+    "log_every": 5,
+    "checkpoint_every": 10,
+}
+
+
+def arrays(path):
+    with np.load(path, allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files if name != "header"}
+
+
+def assert_same_run(a, b):
+    first, second = arrays(a / "checkpoint.npz"), arrays(b / "checkpoint.npz")
+    assert first.keys() == second.keys()
+    for name in first:
+        assert np.array_equal(first[name], second[name]), name  # bit for bit
+    ma, mb = (json.loads((f / "metrics.json").read_text()) for f in (a, b))
+    for key in ("costs", "train", "validation", "test", "iterations_done", "best_iteration", "stopped_early"):
+        assert ma[key] == mb[key], key
+
+
 def metrics_of(folder):
     """A run folder's metrics.json."""
-    import json
-
     return json.loads((Path(folder) / "metrics.json").read_text())
 
 

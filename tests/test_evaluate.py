@@ -145,9 +145,9 @@ def test_three_classes_end_to_end(softmax_run, dnn):
     result = dnn("evaluate", "--run", softmax_run)
     assert result.exit_code == 0, result.output
     report = json.loads(Path(last_line(result.stdout)).read_text())
-    assert report["classes"] == ["dark", "mid", "bright"]
+    assert report["classes"] == ["red", "green", "blue"]
     assert report["accuracy"] == run_metrics(softmax_run)["test"]["accuracy"]
-    assert set(report["per_class"]) == {"dark", "mid", "bright"} and "positive" not in report
+    assert set(report["per_class"]) == {"red", "green", "blue"} and "positive" not in report
     assert np.array(report["confusion_matrix"]).shape == (3, 3)
     assert "macro precision" in result.stdout and "precision (" not in result.stdout
 

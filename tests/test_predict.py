@@ -137,7 +137,7 @@ def test_softmax_models(softmax_run, three_class_data, dnn, tmp_path):
     result = dnn("predict", tmp_path, "--run", softmax_run, "--json")
     assert result.exit_code == 0, result.output
     for r in records(result):
-        assert set(r["probabilities"]) == {"dark", "mid", "bright"}
+        assert set(r["probabilities"]) == {"red", "green", "blue"}
         assert r["class"] == max(r["probabilities"], key=r["probabilities"].get)
     refused = dnn("predict", tmp_path, "--run", softmax_run, "--threshold", "0.3")
     assert refused.exit_code == 2

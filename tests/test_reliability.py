@@ -12,46 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import write_config
+from conftest import STATEFUL, arrays, assert_same_run, write_config
 from dnncli import checkpoint
 from dnncli.errors import UserError
 
-# mini-batches with shuffling, dropout, Adam, a schedule, L2 and a validation set with early stopping:
-# everything that carries state across a resume
-STATEFUL = {
-    "learning_rate": 0.0005,
-    "iterations": 60,
-    "batch_size": 32,
-    "optimizer": "adam",
-    "schedule": {"name": "step", "every": 20, "factor": 0.5},
-    "l2": 0.1,
-    "keep_prob": [0.8, 0.9],
-    "validation_fraction": 0.2,
-    "early_stopping": {"patience": 50},
-    "log_every": 5,
-    "checkpoint_every": 10,
-}
 FAST = {"learning_rate": 0.01, "iterations": 60, "optimizer": "momentum", "l2": 0.2, "log_every": 5}
 
 
 def dnn_process(cwd, *args):
     command = [sys.executable, "-m", "dnncli", *map(str, args)]
     return subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def arrays(path):
-    with np.load(path, allow_pickle=False) as npz:
-        return {name: npz[name] for name in npz.files if name != "header"}
-
-
-def assert_same_run(a, b):
-    first, second = arrays(a / "checkpoint.npz"), arrays(b / "checkpoint.npz")
-    assert first.keys() == second.keys()
-    for name in first:
-        assert np.array_equal(first[name], second[name]), name  # bit for bit
-    ma, mb = (json.loads((f / "metrics.json").read_text()) for f in (a, b))
-    for key in ("costs", "train", "validation", "test", "iterations_done", "best_iteration", "stopped_early"):
-        assert ma[key] == mb[key], key
 
 
 def last_line(text):
