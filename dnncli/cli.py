@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__
+from . import __version__, history, inspect, plot
 from . import config as configs
 from . import train as training
 from .demo import MAX_CLASSES, write_demo
@@ -56,6 +56,10 @@ def main(ctx, debug):
     dnn train --config configs/demo.yaml
     """
     ctx.meta["dnn.debug"] = debug
+
+
+for command in (*inspect.COMMANDS, history.runs, plot.plot):
+    main.add_command(command)
 
 
 def stdout_console():

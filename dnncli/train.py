@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 import h5py
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from . import __version__, checkpoint
 from . import config as configs
@@ -34,8 +35,10 @@ from .engine import (
     make_trainer,
     predict_labels,
 )
+from .engine.health import layer_health
 from .engine.training import steps_per_epoch
 from .errors import EXIT_INTERRUPTED, RunFailure, UserError
+from .progress import training_warnings
 from .runs import BEST, CHECKPOINT, CONFIG, METRICS, new_run_folder, remember_latest
 
 VALIDATION_STREAM = 2
@@ -255,13 +258,18 @@ class Run:
     def log(self, iteration, cost):
         record = {"iteration": iteration, "cost": cost}
         job = self.job
+        params, _ = self.trainer.snapshot()
         if job.validation is not None:
-            params, state = self.trainer.snapshot()
             validation = score(job.net, params, job.validation, job.dtype)
             record["validation_cost"] = validation["cost"]
             record["validation_accuracy"] = validation["accuracy"]
             self.watch_validation(iteration, validation["cost"], params)
+        # the whole set in full batch, else the next mini-batch; the fast path is always full batch
+        X, Y = self.train_source.everything() if self.trainer.fast else self.trainer.batch()
+        record.update(layer_health(job.net, params, X, Y, job.settings.l2))
         self.progress.history.append(record)
+        for text in training_warnings(self.progress.history, job.settings.learning_rate):
+            self.reporter.warn(text)
         self.reporter.log(record)
 
     def watch_validation(self, iteration, cost, params):
@@ -282,7 +290,7 @@ class Run:
         checkpoint_every = job.config["training"]["checkpoint_every"]
         full_batch = job.settings.batch_size is None or job.settings.batch_size >= job.train.m
         self.clock, self.base_seconds = time.monotonic(), p.seconds
-        self.reporter.start(total, trainer.iteration)
+        self.reporter.start(total, trainer.iteration, p.history)
         # overflow shows up as a non-finite cost or weights, reported below in one line
         with StopSignals() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             while trainer.iteration < total and not p.stopped_early:
@@ -293,7 +301,10 @@ class Run:
                 p.pending.append(cost)
                 self.reporter.update(i, cost)
                 if i % log_every == 0 or i == total - 1:
-                    self.log(i, cost if full_batch else float(np.mean(p.pending)))
+                    # a log point's few large products on one thread: woken BLAS threads would spin on
+                    # beside the fast path's small ones, slowing it badly on a busy machine
+                    with threadpool_limits(1, user_api="blas"):
+                        self.log(i, cost if full_batch else float(np.mean(p.pending)))
                     p.pending = []
                 if stop.requested:
                     self.interrupted(stop.requested)

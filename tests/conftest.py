@@ -150,3 +150,14 @@ def assert_same_run(a, b):
     ma, mb = (json.loads((f / "metrics.json").read_text()) for f in (a, b))
     for key in ("costs", "train", "validation", "test", "iterations_done", "best_iteration", "stopped_early"):
         assert ma[key] == mb[key], key
+
+
+def metrics_of(folder):
+    """A run folder's metrics.json."""
+    return json.loads((Path(folder) / "metrics.json").read_text())
+
+
+def train_quietly(dnn, config, *args):
+    """``dnn train --config config --quiet *args``: (click result, the run folder or None)."""
+    result = dnn("train", "--config", config, "--quiet", *args)
+    return result, Path(result.stdout.strip().splitlines()[-1]) if result.stdout.strip() else None
