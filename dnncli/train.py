@@ -39,6 +39,7 @@ from .engine.health import layer_health
 from .engine.training import steps_per_epoch
 from .errors import EXIT_INTERRUPTED, RunFailure, UserError
 from .progress import training_warnings
+from .resources import available_memory, gigabytes, training_memory
 from .runs import BEST, CHECKPOINT, CONFIG, METRICS, new_run_folder, remember_latest
 
 VALIDATION_STREAM = 2
@@ -122,7 +123,20 @@ def prepare(config, with_test=True):
             raise UserError(f"training.fast_path: 'on' cannot be served: {obstacle}; use auto or off")
     iterations = training["iterations"] or training["epochs"] * steps_per_epoch(train.m, training["batch_size"])
     dtype = np.dtype(config["dtype"]).type
+    check_memory(net, settings, train.m, dtype)
     return Job(config, net, settings, train, validation, test, iterations, dtype)
+
+
+def check_memory(net, settings, m, dtype):
+    """Refuse a network that cannot fit, before allocating it."""
+    batch = min(settings.batch_size or m, m)
+    needed = training_memory(net.layers, settings.optimizer, batch, np.dtype(dtype).itemsize)
+    available = available_memory()
+    if available is not None and needed > available:
+        raise UserError(
+            f"model.layers: training this network needs at least {gigabytes(needed)} of memory, "
+            f"{gigabytes(available)} is available; use fewer or smaller layers (or float32, or mini-batches)"
+        )
 
 
 def score(net, params, dataset, dtype):
