@@ -15,6 +15,7 @@ from .demo import MAX_CLASSES, write_demo
 from .errors import EXIT_INTERRUPTED, RunFailure
 from .evaluate import evaluate_command
 from .gradient_check import gradient_check
+from .options import config_option, set_option
 from .predict import predict_command
 from .progress import MODES, reporter
 
@@ -86,14 +87,8 @@ def print_summary(folder, final, run):
 
 
 @main.command()
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML config of the run.")
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a config key, e.g. training.iterations=100 (repeatable).",
-)
+@config_option(required=False, help="YAML config of the run.")
+@set_option
 @click.option(
     "--resume",
     "resume_folder",
@@ -130,10 +125,8 @@ def train(config_path, overrides, resume_folder, progress_mode, quiet):
 
 
 @main.command()
-@click.option(
-    "--config", "config_path", required=True, type=click.Path(dir_okay=False), help="YAML config of the network."
-)
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key (repeatable).")
+@config_option(help="YAML config of the network.")
+@set_option
 @click.option("--examples", type=click.IntRange(1), default=5, show_default=True, help="Training examples to check on.")
 @click.option(
     "--entries", type=click.IntRange(1), default=50, show_default=True, help="Entries checked per weight array."

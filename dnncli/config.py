@@ -235,6 +235,15 @@ SCHEMA = {
 }
 
 
+def leaf_keys(schema=SCHEMA, prefix=""):
+    """Every dotted key a config may set: ``name``, ..., ``training.early_stopping.patience``."""
+    for key, spec in schema.items():
+        if isinstance(spec, dict):
+            yield from leaf_keys(spec, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"
+
+
 # --- reading ---------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from . import train as training
 from .atomic import write_text
 from .engine import LOSSES, Network, encode_labels, forward, initialize
 from .errors import UserError
+from .options import config_option, set_option
 from .progress import table_console
 from .runs import CHECKPOINT, CONFIG, latest_run
 
@@ -27,18 +28,6 @@ STARTER = {  # values of the starter config where the defaults are not enough
     "training.learning_rate": 0.0075,
     "training.iterations": 2500,
 }
-
-config_option = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False), required=True, help="YAML config of a run."
-)
-set_option = click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a config key, e.g. training.iterations=100 (repeatable).",
-)
-
 
 # --- dnn check ---------------------------------------------------------------
 
@@ -220,7 +209,7 @@ def summary_table(net, dtype, source):
 
 
 @click.command("check")
-@config_option
+@config_option()
 @set_option
 def check_command(config_path, overrides):
     """Check a config, its data and network; train nothing.
@@ -240,7 +229,7 @@ def config_group():
 
 
 @config_group.command("show")
-@config_option
+@config_option()
 @set_option
 def config_show(config_path, overrides):
     """Print the resolved config, every default filled in; `dnn train --config` takes it unchanged."""

@@ -62,6 +62,14 @@ def dnn():
     return invoke
 
 
+def data_sets(folder, train="train.h5", test="test.h5"):
+    """``--set`` arguments pointing a shipped config at data in ``folder``."""
+    return ["--set", f"data.train={folder / train}", "--set", f"data.test={folder / test}"]
+
+
+CAT_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
+
+
 def write_config(path, demo_data, **sections):
     """A small demo config at ``path``; ``sections`` update its top-level sections."""
     import yaml

@@ -36,16 +36,8 @@ BASE = {
 }
 
 
-def leaf_keys(schema, prefix=""):
-    for key, spec in schema.items():
-        if isinstance(spec, dict):
-            yield from leaf_keys(spec, f"{prefix}{key}.")
-        else:
-            yield f"{prefix}{key}"
-
-
 LENGTH_KEYS = ("training.iterations", "training.epochs", "training.batch_size")  # kept small: no long runs
-KEYS = [key for key in sorted(leaf_keys(configs.SCHEMA)) if key not in LENGTH_KEYS]
+KEYS = [key for key in sorted(configs.leaf_keys()) if key not in LENGTH_KEYS]
 KEYS += ["training.optimizer.beta1", "model", "training", "extra", "data.extra"]
 
 small_ints = st.integers(-3, 40)
