@@ -13,12 +13,14 @@ $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,plot]'
 	touch $@
 
 demo: $(VENV)/.installed
 	$(BIN)/dnn data demo --out data/demo
 	$(BIN)/dnn train --config configs/demo.yaml
+	$(BIN)/dnn evaluate
+	$(BIN)/dnn predict data/demo/samples
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q

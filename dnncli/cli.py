@@ -8,10 +8,15 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__
+from . import __version__, history, inspect, plot
 from . import config as configs
 from . import train as training
+from .demo import MAX_CLASSES, write_demo
 from .errors import EXIT_INTERRUPTED, RunFailure
+from .evaluate import evaluate_command
+from .gradient_check import gradient_check
+from .options import config_option, set_option
+from .predict import predict_command
 from .progress import MODES, reporter
 
 
@@ -54,11 +59,16 @@ def main(ctx, debug):
     ctx.meta["dnn.debug"] = debug
 
 
+for command in (*inspect.COMMANDS, history.runs, plot.plot):
+    main.add_command(command)
+
+
 def stdout_console():
     return Console(highlight=False)
 
 
-def summary_table(folder, final, run):
+def print_summary(folder, final, run):
+    """The scores of a finished run as a table, then how it went in a line or two."""
     table = Table(title=f"run {folder}", title_justify="left")
     table.add_column("split")
     table.add_column("examples", justify="right")
@@ -67,24 +77,18 @@ def summary_table(folder, final, run):
     for split, scores in final.items():
         if scores is not None:
             table.add_row(split, str(scores["examples"]), f"{scores['accuracy']:.4f}", f"{scores['cost']:.6f}")
+    console = stdout_console()
+    console.print(table)
     p = run.progress
     path = "fast path" if run.trainer.fast else "general path"
-    caption = f"{run.trainer.iteration} iterations in {p.seconds:.1f}s ({path})"
+    console.print(f"{run.trainer.iteration} iterations in {p.seconds:.1f}s ({path})")
     if p.stopped_early:
-        caption += f"; stopped early, best validation cost at iteration {p.best_iteration}"
-    table.caption = caption
-    return table
+        console.print(f"stopped early: the best validation cost was at iteration {p.best_iteration} (best.npz)")
 
 
 @main.command()
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML config of the run.")
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a config key, e.g. training.iterations=100 (repeatable).",
-)
+@config_option(required=False, help="YAML config of the run.")
+@set_option
 @click.option(
     "--resume",
     "resume_folder",
@@ -116,8 +120,47 @@ def train(config_path, overrides, resume_folder, progress_mode, quiet):
     else:
         folder, final, run = training.start(configs.load(config_path, overrides), report)
     if not quiet and progress_mode != "jsonl":
-        stdout_console().print(summary_table(folder, final, run))
+        print_summary(folder, final, run)
     click.echo(str(folder))
+
+
+@main.command()
+@config_option(help="YAML config of the network.")
+@set_option
+@click.option("--examples", type=click.IntRange(1), default=5, show_default=True, help="Training examples to check on.")
+@click.option(
+    "--entries", type=click.IntRange(1), default=50, show_default=True, help="Entries checked per weight array."
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, min_open=True),
+    default=1e-7,
+    show_default=True,
+    help="Largest relative difference that passes.",
+)
+def gradcheck(config_path, overrides, examples, entries, threshold):
+    """Check backpropagation against central differences on the configured network.
+
+    Uses the config's activations, output, L2 and dropout (with a fixed mask), on the
+    first training examples, in float64. Exit code 1 if a layer is above the threshold.
+    """
+    rows, count = gradient_check(configs.load(config_path, overrides), examples, entries)
+    table = Table(title=f"gradient check: {count} examples, threshold {threshold:g}")
+    for column in ("layer", "W shape", "entries", "difference", ""):
+        table.add_column(column, justify="right")
+    for row in rows:
+        ok = row["difference"] <= threshold
+        table.add_row(
+            str(row["layer"]),
+            "x".join(map(str, row["shape"])),
+            str(row["entries"]),
+            f"{row['difference']:.3e}",
+            "[green]ok" if ok else "[red]FAIL",
+        )
+    stdout_console().print(table)
+    failed = [row["layer"] for row in rows if row["difference"] > threshold]
+    if failed:
+        raise RunFailure(f"gradient check failed for layer {', '.join(map(str, failed))} (above {threshold:g})")
 
 
 @main.group()
@@ -129,12 +172,21 @@ def data():
 @click.option(
     "--out", type=click.Path(file_okay=False), default="data/demo", show_default=True, help="Folder to write into."
 )
-def data_demo(out):
+@click.option(
+    "--classes",
+    type=click.IntRange(2, MAX_CLASSES),
+    default=2,
+    show_default=True,
+    help="2: pictures with or without a shape; 3-4: the colour of the shape is the class.",
+)
+def data_demo(out, classes):
     """Write the built-in demo data set: train.h5, test.h5 and sample pictures."""
-    from .demo import write_demo
-
-    for path in write_demo(out):
+    for path in write_demo(out, classes):
         click.echo(str(path))
+
+
+main.add_command(evaluate_command)
+main.add_command(predict_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

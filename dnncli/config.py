@@ -110,6 +110,13 @@ def one_of(choices):
     return check
 
 
+def switch(value):
+    """auto, on or off; YAML 1.1 reads a bare on/off as true/false, which mean the same here."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return one_of(["auto", "on", "off"])(value)
+
+
 def path(value):
     if not isinstance(value, str) or not value:
         raise ValueError("must be a file path")
@@ -220,14 +227,21 @@ SCHEMA = {
         "checkpoint_every": Field(
             optional(integer(1)), 500, "save a checkpoint every this many iterations; null for only at the end"
         ),
-        "fast_path": Field(
-            one_of(["auto", "on", "off"]), "auto", "full-batch fast path: auto picks it where it applies and pays"
-        ),
+        "fast_path": Field(switch, "auto", "full-batch fast path: auto picks it where it applies and pays"),
     },
     "output": {
         "dir": Field(path, "runs", "folder of runs; relative to where dnn runs"),
     },
 }
+
+
+def leaf_keys(schema=SCHEMA, prefix=""):
+    """Every dotted key a config may set: ``name``, ..., ``training.early_stopping.patience``."""
+    for key, spec in schema.items():
+        if isinstance(spec, dict):
+            yield from leaf_keys(spec, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"
 
 
 # --- reading ---------------------------------------------------------------
@@ -266,8 +280,10 @@ def parse_yaml(text_, source):
         if isinstance(e, yaml.constructor.ConstructorError):
             problem = f"{problem} (tags that build Python objects are not allowed)"
         raise ConfigError(f"{source}: YAML error{at}: {problem}") from None
+    except yaml.reader.ReaderError as e:
+        raise ConfigError(f"{source}: not YAML text: {e.reason} at character {e.position + 1}") from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"{source}: YAML error: {e}") from None
+        raise ConfigError(f"{source}: YAML error: {str(e).splitlines()[0]}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -392,6 +408,14 @@ def absolute_paths(config, base):
     return config
 
 
+def absolute_data_path(override):
+    """``data.train=x.h5`` given on the command line means x.h5 in the current folder."""
+    key, sep, raw = override.partition("=")
+    if sep and key.strip() in ("data.train", "data.test") and raw.strip():
+        return f"{key}={Path(raw.strip()).expanduser().resolve()}"
+    return override
+
+
 def load(path, overrides=()):
     """The resolved config of a YAML file with ``--set`` overrides applied.
 
@@ -401,13 +425,7 @@ def load(path, overrides=()):
     path = Path(path)
     data = read_yaml(path)
     base = path.parent
-    absolute_paths_in_overrides = []
-    for item in overrides:
-        key, _, raw = item.partition("=")
-        if key.strip() in ("data.train", "data.test") and raw.strip():
-            raw = str(Path(raw.strip()).expanduser().resolve())
-        absolute_paths_in_overrides.append(f"{key}={raw}")
-    apply_overrides(data, absolute_paths_in_overrides)
+    apply_overrides(data, [absolute_data_path(item) for item in overrides])
     config = resolve(data, str(path))
     check_consistency(config, str(path))
     return absolute_paths(config, base)

@@ -44,9 +44,12 @@ class Dataset:
         return Dataset(self.pictures[indices], self.labels[indices], self.classes, self.source)
 
 
-def scale_pixels(pixels, dtype=np.float64):
-    """uint8 pixels to the network's input scale; the one place scaling happens."""
-    return pixels.astype(dtype) / dtype(PIXEL_SCALE)
+def scale_pixels(pixels, dtype=np.float64, divide_by=PIXEL_SCALE):
+    """uint8 pixels to the network's input scale; the one place scaling happens.
+
+    A checkpoint records ``divide_by`` in its header, so prediction scales as its training did.
+    """
+    return pixels.astype(dtype) / dtype(divide_by)
 
 
 def open_hdf5(path):

@@ -1,7 +1,10 @@
-"""The built-in demo data set: 64x64 RGB pictures with or without a drawn shape.
+"""The built-in demo data sets, written in exactly the cat files' layout.
 
-Deterministic (a fixed seed), written in exactly the cat files' layout, so the
-tool can be tried on a machine with no downloaded data.
+Two classes: 64x64 RGB pictures with or without a drawn shape ("plain",
+"shape"). Three or four classes: every picture has a shape, and its colour is
+the class ("red", "green", "blue", "yellow") on a washed-out background.
+Deterministic (a fixed seed), so the tool can be tried on a machine with no
+downloaded data.
 """
 
 from pathlib import Path
@@ -14,6 +17,8 @@ from .data import write_hdf5
 
 SIZE = 64
 CLASSES = ["plain", "shape"]
+COLOURS = {"red": (1, 0, 0), "green": (0, 1, 0), "blue": (0, 0, 1), "yellow": (1, 1, 0)}
+MAX_CLASSES = 1 + len(COLOURS)
 SEED = 20261128
 TRAIN, TEST, SAMPLES = 300, 100, 4
 
@@ -33,11 +38,12 @@ def contrasting_colour(picture, rng):
     return tuple(int(c) for c in np.where(mean > 127, rng.uniform(0, 60, 3), rng.uniform(195, 255, 3)))
 
 
-def draw_shape(picture, rng):
+def draw_shape(picture, rng, colour=None):
+    """A disc, square or triangle of random size and place; by default in a contrasting colour."""
     draw = ImageDraw.Draw(picture)
-    size = int(rng.integers(18, 34))
+    size = int(rng.integers(18, 34)) if colour is None else int(rng.integers(16, 30))
     x, y = (int(v) for v in rng.integers(2, SIZE - size - 2, size=2))
-    colour = contrasting_colour(picture, rng)
+    colour = contrasting_colour(picture, rng) if colour is None else colour
     kind = rng.integers(3)
     if kind == 0:
         draw.ellipse([x, y, x + size, y + size], fill=colour)
@@ -55,34 +61,55 @@ def draw_lines(picture, rng):
         draw.line(points, fill=contrasting_colour(picture, rng), width=1)
 
 
-def picture(label, rng):
+def shape_or_not(label, rng):
     image = background(rng)
     draw_lines(image, rng)
     if label == 1:
         draw_shape(image, rng)
-    return np.asarray(image, dtype=np.uint8)
+    return image
 
 
-def pictures(count, rng):
-    labels = rng.permutation(np.arange(count) % 2)
-    return np.stack([picture(label, rng) for label in labels]), labels
+def coloured_shape(label, rng):
+    """A shape whose colour is the class, on a half-desaturated background with lines."""
+    pixels = np.asarray(background(rng), dtype=float)
+    image = Image.fromarray((0.5 * pixels + 0.5 * pixels.mean(axis=2, keepdims=True)).astype(np.uint8))
+    draw_lines(image, rng)
+    hue = np.array(list(COLOURS.values())[label])
+    low = rng.uniform(0, 60)
+    draw_shape(image, rng, tuple(int(v) for v in np.where(hue > 0, rng.uniform(150, 255), low)))
+    return image
 
 
-def write_demo(out):
+def class_names(classes):
+    if not 2 <= classes <= MAX_CLASSES:
+        raise ValueError(f"the demo has 2 to {MAX_CLASSES} classes")
+    return CLASSES if classes == 2 else list(COLOURS)[:classes]
+
+
+def pictures(labels, classes, rng):
+    draw = shape_or_not if classes == 2 else coloured_shape
+    return np.stack([np.asarray(draw(label, rng), dtype=np.uint8) for label in labels])
+
+
+def write_demo(out, classes=2):
     """Writes ``train.h5``, ``test.h5`` and ``samples/`` into ``out``; returns the paths written."""
+    names = class_names(classes)
     out = Path(out)
     (out / "samples").mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng([SEED, classes])
     written = []
     for split, count in (("train", TRAIN), ("test", TEST)):
-        x, y = pictures(count, rng)
+        y = rng.permutation(np.arange(count) % classes)
+        x = pictures(y, classes, rng)
         path = out / f"{split}.h5"
-        write_hdf5(path, split, x, y, CLASSES)
+        write_hdf5(path, split, x, y, names)
         written.append(path)
-    x, y = pictures(SAMPLES, rng)
+    # one of each class in turn, so the names are stable: plain-1.jpg, shape-2.png, ...
+    y = np.arange(max(SAMPLES, classes)) % classes
+    x = pictures(y, classes, rng)
     for i, (pixels, label) in enumerate(zip(x, y, strict=True)):
         extension = "jpg" if i % 2 == 0 else "png"
-        path = out / "samples" / f"{CLASSES[label]}-{i + 1}.{extension}"
+        path = out / "samples" / f"{names[label]}-{i + 1}.{extension}"
         with atomic_path(path) as tmp:
             Image.fromarray(pixels).save(tmp, format="JPEG" if extension == "jpg" else "PNG", quality=95)
         written.append(path)

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 import h5py
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from . import __version__, checkpoint
 from . import config as configs
@@ -34,8 +35,11 @@ from .engine import (
     make_trainer,
     predict_labels,
 )
+from .engine.health import layer_health
 from .engine.training import steps_per_epoch
 from .errors import EXIT_INTERRUPTED, RunFailure, UserError
+from .progress import training_warnings
+from .resources import available_memory, gigabytes, training_memory
 from .runs import BEST, CHECKPOINT, CONFIG, METRICS, new_run_folder, remember_latest
 
 VALIDATION_STREAM = 2
@@ -77,6 +81,7 @@ class Progress:
     since_best: int = 0
     stopped_early: bool = False
     seconds: float = 0.0
+    pending: list = field(default_factory=list)  # mini-batch costs since the last log, averaged at the next
 
 
 def split_validation(dataset, fraction, seed):
@@ -86,11 +91,11 @@ def split_validation(dataset, fraction, seed):
     return dataset.subset(np.sort(order[count:])), dataset.subset(np.sort(order[:count]))
 
 
-def prepare(config):
+def prepare(config, with_test=True):
     """A ``Job`` from a resolved config: loads and checks the data against the model."""
     model, training = config["model"], config["training"]
     train = load_split(config, "train")
-    test = load_split(config, "test")
+    test = load_split(config, "test") if with_test else None
     check_against_model(train, model["layers"], model["output"], "training set")
     check_same_classes(train, test)
     validation = None
@@ -118,7 +123,20 @@ def prepare(config):
             raise UserError(f"training.fast_path: 'on' cannot be served: {obstacle}; use auto or off")
     iterations = training["iterations"] or training["epochs"] * steps_per_epoch(train.m, training["batch_size"])
     dtype = np.dtype(config["dtype"]).type
+    check_memory(net, settings, train.m, dtype)
     return Job(config, net, settings, train, validation, test, iterations, dtype)
+
+
+def check_memory(net, settings, m, dtype):
+    """Refuse a network that cannot fit, before allocating it."""
+    batch = min(settings.batch_size or m, m)
+    needed = training_memory(net.layers, settings.optimizer, batch, np.dtype(dtype).itemsize)
+    available = available_memory()
+    if available is not None and needed > available:
+        raise UserError(
+            f"model.layers: training this network needs at least {gigabytes(needed)} of memory, "
+            f"{gigabytes(available)} is available; use fewer or smaller layers (or float32, or mini-batches)"
+        )
 
 
 def score(net, params, dataset, dtype):
@@ -204,6 +222,8 @@ class Run:
         self.progress.seconds = self.seconds()
         if params is None:
             params, state = self.trainer.snapshot()
+        if not all(np.isfinite(p).all() for p in params.values()):
+            self.diverged(self.trainer.iteration - 1, "nan or inf in the weights")
         self.write_checkpoint(CHECKPOINT, self.trainer.iteration, params, state)
         remember_latest(self.folder.parent.parent, self.folder)
         self.write_metrics(status, final)
@@ -214,7 +234,12 @@ class Run:
             checkpoint.save(path, self.header(iteration), params, state)
         except OSError as e:
             self.reporter.finish("failed")
-            raise RunFailure(f"{path}: cannot save ({e.strerror or e}); the previous one, if any, is kept") from None
+            message = f"{path}: cannot save ({e.strerror or e}); the previous one, if any, is kept"
+            try:
+                self.write_metrics("failed", error=message)
+            except OSError:
+                pass  # the disk that refused the checkpoint may refuse this too
+            raise RunFailure(message) from None
 
     def write_metrics(self, status, final=None, error=None):
         job = self.job
@@ -247,13 +272,18 @@ class Run:
     def log(self, iteration, cost):
         record = {"iteration": iteration, "cost": cost}
         job = self.job
+        params, _ = self.trainer.snapshot()
         if job.validation is not None:
-            params, state = self.trainer.snapshot()
             validation = score(job.net, params, job.validation, job.dtype)
             record["validation_cost"] = validation["cost"]
             record["validation_accuracy"] = validation["accuracy"]
             self.watch_validation(iteration, validation["cost"], params)
+        # the whole set in full batch, else the next mini-batch; the fast path is always full batch
+        X, Y = self.train_source.everything() if self.trainer.fast else self.trainer.batch()
+        record.update(layer_health(job.net, params, X, Y, job.settings.l2))
         self.progress.history.append(record)
+        for text in training_warnings(self.progress.history, job.settings.learning_rate):
+            self.reporter.warn(text)
         self.reporter.log(record)
 
     def watch_validation(self, iteration, cost, params):
@@ -274,19 +304,22 @@ class Run:
         checkpoint_every = job.config["training"]["checkpoint_every"]
         full_batch = job.settings.batch_size is None or job.settings.batch_size >= job.train.m
         self.clock, self.base_seconds = time.monotonic(), p.seconds
-        self.reporter.start(total, trainer.iteration)
-        window = []
-        with StopSignals() as stop:
+        self.reporter.start(total, trainer.iteration, p.history)
+        # overflow shows up as a non-finite cost or weights, reported below in one line
+        with StopSignals() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             while trainer.iteration < total and not p.stopped_early:
                 i = trainer.iteration
                 cost = trainer.step()
                 if not math.isfinite(cost):
-                    self.diverged(i, cost)
-                window.append(cost)
+                    self.diverged(i, f"the cost became {cost}")
+                p.pending.append(cost)
                 self.reporter.update(i, cost)
                 if i % log_every == 0 or i == total - 1:
-                    self.log(i, cost if full_batch else float(np.mean(window)))
-                    window = []
+                    # a log point's few large products on one thread: woken BLAS threads would spin on
+                    # beside the fast path's small ones, slowing it badly on a busy machine
+                    with threadpool_limits(1, user_api="blas"):
+                        self.log(i, cost if full_batch else float(np.mean(p.pending)))
+                    p.pending = []
                 if stop.requested:
                     self.interrupted(stop.requested)
                 if checkpoint_every and trainer.iteration % checkpoint_every == 0 and trainer.iteration < total:
@@ -305,11 +338,11 @@ class Run:
         self.save("finished", params, state, final)
         return final
 
-    def diverged(self, iteration, cost):
+    def diverged(self, iteration, what):
         rate = self.job.settings.learning_rate
         self.reporter.finish("failed")
         message = (
-            f"training.learning_rate: the cost became {cost} at iteration {iteration}; "
+            f"training.learning_rate: {what} at iteration {iteration}; "
             f"the rate {rate:g} is probably too high, try {rate / 10:g}"
         )
         self.write_metrics("failed", error=message)

@@ -1,8 +1,10 @@
 """Shared fixtures: the demo data set (made once per session) and the course's cat files."""
 
+import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -17,7 +19,11 @@ def cat_folder():
     """The course's files: $DNN_CAT_DATA, data/cat/ in the project, or ../shared/data/cat/ beside it."""
     candidates = [os.environ.get("DNN_CAT_DATA"), ROOT / "data" / "cat", ROOT.parent / "shared" / "data" / "cat"]
     for folder in candidates:
-        if folder and (Path(folder) / "train_catvnoncat.h5").exists() and (Path(folder) / "test_catvnoncat.h5").exists():
+        if (
+            folder
+            and (Path(folder) / "train_catvnoncat.h5").exists()
+            and (Path(folder) / "test_catvnoncat.h5").exists()
+        ):
             return Path(folder)
     return None
 
@@ -56,6 +62,14 @@ def dnn():
     return invoke
 
 
+def data_sets(folder, train="train.h5", test="test.h5"):
+    """``--set`` arguments pointing a shipped config at data in ``folder``."""
+    return ["--set", f"data.train={folder / train}", "--set", f"data.test={folder / test}"]
+
+
+CAT_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
+
+
 def write_config(path, demo_data, **sections):
     """A small demo config at ``path``; ``sections`` update its top-level sections."""
     import yaml
@@ -74,3 +88,84 @@ def write_config(path, demo_data, **sections):
             config[key] = value
     Path(path).write_text(yaml.safe_dump(config))
     return Path(path)
+
+
+def train_run(root, config_path):
+    """Train ``config_path`` through the CLI with runs under ``root``; returns the run folder."""
+    result = CliRunner().invoke(
+        main, ["train", "--config", str(config_path), "--quiet", "--set", f"output.dir={root / 'runs'}"]
+    )
+    assert result.exit_code == 0, result.output
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory, demo_data):
+    """A small two-class model trained on the demo set: ``runs/t/1`` under a folder with ``runs/latest``."""
+    root = tmp_path_factory.mktemp("demo_run")
+    config = write_config(root / "c.yaml", demo_data, training={"learning_rate": 0.01, "iterations": 300})
+    return train_run(root, config)
+
+
+@pytest.fixture(scope="session")
+def three_class_data(tmp_path_factory):
+    """The three-class demo set (``dnn data demo --classes 3``): red, green or blue shapes."""
+    out = tmp_path_factory.mktemp("three")
+    write_demo(out, classes=3)
+    return out
+
+
+@pytest.fixture(scope="session")
+def softmax_run(tmp_path_factory, three_class_data):
+    """A small softmax model trained on ``three_class_data``."""
+    root = tmp_path_factory.mktemp("softmax_run")
+    config = write_config(
+        root / "c.yaml",
+        three_class_data,
+        model={"layers": [12288, 8, 3], "output": "softmax"},
+        training={"learning_rate": 0.05, "iterations": 200},
+    )
+    return train_run(root, config)
+
+
+# mini-batches with shuffling, dropout, Adam, a schedule, L2 and a validation set with early stopping:
+# everything that carries state across a resume
+STATEFUL = {
+    "learning_rate": 0.0005,
+    "iterations": 60,
+    "batch_size": 32,
+    "optimizer": "adam",
+    "schedule": {"name": "step", "every": 20, "factor": 0.5},
+    "l2": 0.1,
+    "keep_prob": [0.8, 0.9],
+    "validation_fraction": 0.2,
+    "early_stopping": {"patience": 50},
+    "log_every": 5,
+    "checkpoint_every": 10,
+}
+
+
+def arrays(path):
+    with np.load(path, allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files if name != "header"}
+
+
+def assert_same_run(a, b):
+    first, second = arrays(a / "checkpoint.npz"), arrays(b / "checkpoint.npz")
+    assert first.keys() == second.keys()
+    for name in first:
+        assert np.array_equal(first[name], second[name]), name  # bit for bit
+    ma, mb = (json.loads((f / "metrics.json").read_text()) for f in (a, b))
+    for key in ("costs", "train", "validation", "test", "iterations_done", "best_iteration", "stopped_early"):
+        assert ma[key] == mb[key], key
+
+
+def metrics_of(folder):
+    """A run folder's metrics.json."""
+    return json.loads((Path(folder) / "metrics.json").read_text())
+
+
+def train_quietly(dnn, config, *args):
+    """``dnn train --config config --quiet *args``: (click result, the run folder or None)."""
+    result = dnn("train", "--config", config, "--quiet", *args)
+    return result, Path(result.stdout.strip().splitlines()[-1]) if result.stdout.strip() else None

@@ -5,11 +5,15 @@ import numpy as np
 from .network import cost, forward, gradients
 
 
-def numerical_gradient(net, params, X, Y, name, masks=None, l2=0.0, epsilon=1e-6):
-    """d cost / d params[name] by central differences, one entry at a time."""
+def numerical_gradient(net, params, X, Y, name, masks=None, l2=0.0, epsilon=1e-6, indices=None):
+    """d cost / d params[name] by central differences, one entry at a time.
+
+    ``indices`` (flat positions) limits the work to some entries; the others stay 0.
+    """
     p = params[name]
     grad = np.zeros_like(p)
-    for index in np.ndindex(p.shape):
+    positions = np.ndindex(p.shape) if indices is None else (np.unravel_index(i, p.shape) for i in indices)
+    for index in positions:
         original = p[index]
         p[index] = original + epsilon
         plus = cost(net, params, forward(net, params, X, masks)[0], Y, l2)
@@ -26,13 +30,22 @@ def relative_difference(a, b):
     return 0.0 if scale == 0 else float(np.linalg.norm(a - b) / scale)
 
 
-def check_gradients(net, params, X, Y, masks=None, l2=0.0, epsilon=1e-6):
-    """Relative difference between backprop and central differences, per layer (W and b together)."""
+def check_gradients(net, params, X, Y, masks=None, l2=0.0, epsilon=1e-6, entries=None, seed=0):
+    """Relative difference between backprop and central differences, per layer (W and b together).
+
+    With ``entries``, each array larger than that is checked on that many entries drawn by ``seed``.
+    """
     _, grads = gradients(net, params, X, Y, masks, l2)
+    rng = np.random.default_rng(seed)
     report = []
     for l in range(1, net.depth + 1):
-        names = (f"W{l}", f"b{l}")
-        analytic = np.concatenate([grads["d" + n].ravel() for n in names])
-        numeric = np.concatenate([numerical_gradient(net, params, X, Y, n, masks, l2, epsilon).ravel() for n in names])
-        report.append(relative_difference(analytic, numeric))
+        analytic, numeric = [], []
+        for name in (f"W{l}", f"b{l}"):
+            size = params[name].size
+            indices = None if entries is None or size <= entries else rng.choice(size, entries, replace=False)
+            numeric_grad = numerical_gradient(net, params, X, Y, name, masks, l2, epsilon, indices)
+            chosen = slice(None) if indices is None else indices
+            analytic.append(grads["d" + name].ravel()[chosen])
+            numeric.append(numeric_grad.ravel()[chosen])
+        report.append(relative_difference(np.concatenate(analytic), np.concatenate(numeric)))
     return report
