@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import CONFIGS, write_config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import CONFIGS, write_config
 from dnncli import checkpoint
 from dnncli.data import load_hdf5
 from dnncli.engine import (
