@@ -282,7 +282,7 @@ class FastTrainer:
             # ||W1||^2 = a^2 ||W1_0||^2 + 2a <Z1_0, C> + <C K, C>
             w1 = a * a * self.W1_0_sqnorm + 2 * a * np.vdot(self.Z1_0, C) + np.vdot(CK, C)
             batch_cost += shrink / 2 * float(w1) + l2_penalty(net, self.params, s.l2, m, first=2)
-            grads["d" + FAST_A] = shrink * a
+            grads["d" + FAST_A] = np.array(shrink * a)
             grads["d" + FAST_C] = dZ1 + shrink * C
         else:
             grads["d" + FAST_A] = np.zeros(())
