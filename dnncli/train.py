@@ -16,7 +16,6 @@ from pathlib import Path
 import click
 import h5py
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from . import __version__, checkpoint
 from . import config as configs
@@ -35,7 +34,6 @@ from .engine import (
     make_trainer,
     predict_labels,
 )
-from .engine.health import layer_health
 from .engine.training import steps_per_epoch
 from .errors import EXIT_INTERRUPTED, RunFailure, UserError
 from .progress import training_warnings
@@ -270,17 +268,16 @@ class Run:
     # --- the loop ----------------------------------------------------------
 
     def log(self, iteration, cost):
+        """A record of the step just taken (observed by the trainer), with the validation scores."""
         record = {"iteration": iteration, "cost": cost}
         job = self.job
-        params, _ = self.trainer.snapshot()
         if job.validation is not None:
+            params, _ = self.trainer.snapshot()
             validation = score(job.net, params, job.validation, job.dtype)
             record["validation_cost"] = validation["cost"]
             record["validation_accuracy"] = validation["accuracy"]
             self.watch_validation(iteration, validation["cost"], params)
-        # the whole set in full batch, else the next mini-batch; the fast path is always full batch
-        X, Y = self.train_source.everything() if self.trainer.fast else self.trainer.batch()
-        record.update(layer_health(job.net, params, X, Y, job.settings.l2))
+        record.update(self.trainer.health)
         self.progress.history.append(record)
         for text in training_warnings(self.progress.history, job.settings.learning_rate):
             self.reporter.warn(text)
@@ -309,16 +306,14 @@ class Run:
         with StopSignals() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             while trainer.iteration < total and not p.stopped_early:
                 i = trainer.iteration
-                cost = trainer.step()
+                logging = i % log_every == 0 or i == total - 1
+                cost = trainer.step(observe=logging)
                 if not math.isfinite(cost):
                     self.diverged(i, f"the cost became {cost}")
                 p.pending.append(cost)
                 self.reporter.update(i, cost)
-                if i % log_every == 0 or i == total - 1:
-                    # a log point's few large products on one thread: woken BLAS threads would spin on
-                    # beside the fast path's small ones, slowing it badly on a busy machine
-                    with threadpool_limits(1, user_api="blas"):
-                        self.log(i, cost if full_batch else float(np.mean(p.pending)))
+                if logging:
+                    self.log(i, cost if full_batch else float(np.mean(p.pending)))
                     p.pending = []
                 if stop.requested:
                     self.interrupted(stop.requested)

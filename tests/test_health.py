@@ -125,3 +125,21 @@ def test_a_layer_dying_in_training_is_warned_of(in_tmp, demo_data, dnn):
         f"Warning: every ReLU unit of layer 1 outputs 0 on the whole batch at iteration {first_dead}" in result.stderr
     )
     assert result.stderr.count("Warning: every ReLU unit") == 1
+
+
+@pytest.mark.parametrize("fast_path", ["on", "off"])
+def test_a_step_observes_the_health_of_its_own_pass(fast_path):
+    from dnncli.engine import ArraySource, Settings, make_trainer
+
+    rng = np.random.default_rng(5)
+    net = Network((30, 6, 4, 1), ("relu", "tanh"))
+    params = initialize(net.layers, "he", 1)
+    rows = rng.normal(size=(12, 30))
+    Y = encode_labels(net, rng.integers(0, 2, size=12))
+    expected = layer_health(net, {k: v.copy() for k, v in params.items()}, rows.T, Y, l2=0.4)
+    settings = Settings(0.1, optimizer="momentum", l2=0.4)
+    trainer = make_trainer(net, params, settings, ArraySource(rows, Y), fast_path=fast_path)
+    assert trainer.fast == (fast_path == "on")
+    trainer.step(observe=True)
+    assert trainer.health["dead_relu"] == expected["dead_relu"]
+    np.testing.assert_allclose(trainer.health["gradient_norm"], expected["gradient_norm"], rtol=1e-10)

@@ -1,7 +1,8 @@
-"""How a network is doing on one batch: dead ReLU units and gradient norms, per layer.
+"""How a network is doing: dead ReLU units and gradient norms, per layer.
 
-A forward and backward pass of its own, without dropout, so it can run at the
-rare points where training logs without touching the step loop.
+The trainers read both off the step they are taking when asked (``step(observe=True)``),
+so a log point costs no extra pass; ``layer_health`` does a pass of its own for any
+parameters and batch.
 """
 
 import numpy as np
@@ -9,21 +10,36 @@ import numpy as np
 from .network import backward, forward, output_gradient
 
 
-def layer_health(net, params, X, Y, l2=0.0):
-    """``dead_relu``: per hidden layer, the share of units that output 0 for every example
-    of ``X`` (None for a layer that is not ReLU); ``gradient_norm``: per layer l,
-    sqrt(||dWl||^2 + ||dbl||^2) of the cost on (X, Y)."""
-    ZL, cache = forward(net, params, X)
-    grads = backward(net, params, cache, output_gradient(net, ZL, Y), l2=l2)
-    dead = [
+def dead_units(net, cache):
+    """Per hidden layer, the share of units that output 0 for every example of the batch
+    (None for a layer that is not ReLU); ``cache`` is ``forward``'s."""
+    return [
         float(np.mean(~G.any(axis=1))) if name == "relu" else None
         for (_, _, G), name in zip(cache[:-1], net.activations, strict=True)
     ]
-    norms = [
-        float(np.sqrt(np.vdot(grads[f"dW{l}"], grads[f"dW{l}"]) + np.vdot(grads[f"db{l}"], grads[f"db{l}"])))
-        for l in range(1, net.depth + 1)
-    ]
-    return {"dead_relu": dead, "gradient_norm": norms}
+
+
+def squared_norm(array):
+    return float(np.vdot(array, array))
+
+
+def gradient_norms(net, grads, first_weights_squared=None):
+    """Per layer l, sqrt(||dWl||^2 + ||dbl||^2); ``first_weights_squared`` stands in for
+    ||dW1||^2 when the caller never forms dW1 (the fast path)."""
+    norms = []
+    for l in range(1, net.depth + 1):
+        weights = first_weights_squared if l == 1 and first_weights_squared is not None else None
+        if weights is None:
+            weights = squared_norm(grads[f"dW{l}"])
+        norms.append(float(np.sqrt(weights + squared_norm(grads[f"db{l}"]))))
+    return norms
+
+
+def layer_health(net, params, X, Y, l2=0.0):
+    """``dead_relu`` and ``gradient_norm`` of the cost on (X, Y), without dropout."""
+    ZL, cache = forward(net, params, X)
+    grads = backward(net, params, cache, output_gradient(net, ZL, Y), l2=l2)
+    return {"dead_relu": dead_units(net, cache), "gradient_norm": gradient_norms(net, grads)}
 
 
 def rising_streak(costs):

@@ -10,6 +10,7 @@ from functools import cached_property
 
 import numpy as np
 
+from .health import dead_units, gradient_norms
 from .losses import LOSSES
 from .network import (
     backward,
@@ -139,14 +140,19 @@ class Trainer:
         s = self.settings
         return dropout_masks(self.net, s.keep_probs, s.seed, self.iteration, batch, self.dtype)
 
-    def step(self):
-        """One update; returns the cost of the batch before it (with the L2 term)."""
+    def step(self, observe=False):
+        """One update; returns the cost of the batch before it (with the L2 term).
+
+        With ``observe``, ``self.health`` holds this step's dead ReLU units and gradient norms.
+        """
         X, Y = self.batch()
         masks = self.masks(X.shape[1])
         ZL, cache = forward(self.net, self.params, X, masks)
         l2 = self.settings.l2
         batch_cost = cost(self.net, self.params, ZL, Y, l2)
         grads = backward(self.net, self.params, cache, output_gradient(self.net, ZL, Y), masks, l2, self._dW1)
+        if observe:
+            self.health = {"dead_relu": dead_units(self.net, cache), "gradient_norm": gradient_norms(self.net, grads)}
         self.update(self.params, grads, self.state, self.settings.rate(self.iteration), **self.hyper)
         self.iteration += 1
         return batch_cost
@@ -268,7 +274,7 @@ class FastTrainer:
         Z1 += self.Z1_0 if a == 1 else a * self.Z1_0
         return Z1, CK
 
-    def step(self):
+    def step(self, observe=False):
         """One update; returns the cost before it (with the L2 term), as ``Trainer.step``."""
         net, s, m = self.net, self.settings, self.m
         Z1, CK = self.first_layer()
@@ -287,6 +293,14 @@ class FastTrainer:
         else:
             grads["d" + FAST_A] = np.zeros(())
             grads["d" + FAST_C] = dZ1
+        if observe:
+            # dW1 = da W1_0 + dC X^T:  ||dW1||^2 = da^2 ||W1_0||^2 + 2 da <Z1_0, dC> + <dC K, dC>
+            da, dC = float(grads["d" + FAST_A]), grads["d" + FAST_C]
+            first = da * da * self.W1_0_sqnorm + 2 * da * np.vdot(self.Z1_0, dC) + np.vdot(dC @ self.K, dC)
+            self.health = {
+                "dead_relu": dead_units(net, cache),
+                "gradient_norm": gradient_norms(net, grads, max(float(first), 0.0)),
+            }
         self.update(self.params, grads, self.state, s.rate(self.iteration), **self.hyper)
         self.iteration += 1
         return batch_cost
