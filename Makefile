@@ -13,7 +13,7 @@ $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,plot]'
 	touch $@
 
 demo: $(VENV)/.installed
@@ -24,6 +24,15 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
+
+# The peers the benchmark runs beside dnn; torch==2.13.0 is the CPU wheel this machine keeps on disk.
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[bench]'
+	touch $@
+
+# BENCH_ARGS=--quick for 200 iterations and one run of each system
+bench: $(VENV)/.installed-bench
+	$(BIN)/python bench/compare.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -19,7 +19,7 @@ from .errors import UserError
 FORMAT = "dnn-checkpoint"
 VERSION = 1
 STATE_PREFIX = "state."
-FLOAT_KINDS = (np.float32, np.float64)
+FLOAT_TYPES = ("float32", "float64")
 
 
 @dataclass
@@ -124,6 +124,10 @@ def read_header(raw, path):
     return header
 
 
+def is_name_in(value, table):
+    return isinstance(value, str) and value in table
+
+
 def is_positive_int(value):
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
@@ -141,11 +145,11 @@ def check_header(header, path):
     if (
         not isinstance(activations, list)
         or len(activations) != len(layers) - 2
-        or not all(a in ACTIVATIONS for a in activations)
+        or not all(is_name_in(a, ACTIVATIONS) for a in activations)
     ):
         raise bad("activations", f"must name one of {', '.join(ACTIVATIONS)} per hidden layer")
     output = header.get("output")
-    if output not in OUTPUT_ACTIVATIONS:
+    if not is_name_in(output, OUTPUT_ACTIVATIONS):
         raise bad("output", f"must be one of {', '.join(OUTPUT_ACTIVATIONS)}")
     classes = header.get("classes")
     n_classes = 2 if output == "sigmoid" else layers[-1]
@@ -158,7 +162,7 @@ def check_header(header, path):
     divide_by = scaling.get("divide_by") if isinstance(scaling, dict) else None
     if isinstance(divide_by, bool) or not isinstance(divide_by, (int, float)) or not divide_by > 0:
         raise bad("scaling", "must be {'divide_by': a positive number}")
-    if header.get("dtype") not in ("float32", "float64"):
+    if not is_name_in(header.get("dtype"), FLOAT_TYPES):
         raise bad("dtype", "must be float32 or float64")
     iteration = header.get("iteration")
     if isinstance(iteration, bool) or not isinstance(iteration, int) or iteration < 0:

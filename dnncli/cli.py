@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__
+from . import __version__, history, inspect, plot
 from . import config as configs
 from . import train as training
 from .demo import MAX_CLASSES, write_demo
@@ -16,6 +16,7 @@ from .errors import EXIT_INTERRUPTED, RunFailure
 from .evaluate import evaluate_command
 from .folders import import_command, info_command
 from .gradient_check import gradient_check
+from .options import config_option, set_option
 from .predict import predict_command
 from .progress import MODES, reporter
 
@@ -59,6 +60,10 @@ def main(ctx, debug):
     ctx.meta["dnn.debug"] = debug
 
 
+for command in (*inspect.COMMANDS, history.runs, plot.plot):
+    main.add_command(command)
+
+
 def stdout_console():
     return Console(highlight=False)
 
@@ -83,14 +88,8 @@ def print_summary(folder, final, run):
 
 
 @main.command()
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML config of the run.")
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a config key, e.g. training.iterations=100 (repeatable).",
-)
+@config_option(required=False, help="YAML config of the run.")
+@set_option
 @click.option(
     "--resume",
     "resume_folder",
@@ -127,10 +126,8 @@ def train(config_path, overrides, resume_folder, progress_mode, quiet):
 
 
 @main.command()
-@click.option(
-    "--config", "config_path", required=True, type=click.Path(dir_okay=False), help="YAML config of the network."
-)
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key (repeatable).")
+@config_option(help="YAML config of the network.")
+@set_option
 @click.option("--examples", type=click.IntRange(1), default=5, show_default=True, help="Training examples to check on.")
 @click.option(
     "--entries", type=click.IntRange(1), default=50, show_default=True, help="Entries checked per weight array."

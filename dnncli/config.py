@@ -251,6 +251,15 @@ SCHEMA = {
 }
 
 
+def leaf_keys(schema=SCHEMA, prefix=""):
+    """Every dotted key a config may set: ``name``, ..., ``training.early_stopping.patience``."""
+    for key, spec in schema.items():
+        if isinstance(spec, dict):
+            yield from leaf_keys(spec, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"
+
+
 # --- reading ---------------------------------------------------------------
 
 
@@ -287,8 +296,10 @@ def parse_yaml(text_, source):
         if isinstance(e, yaml.constructor.ConstructorError):
             problem = f"{problem} (tags that build Python objects are not allowed)"
         raise ConfigError(f"{source}: YAML error{at}: {problem}") from None
+    except yaml.reader.ReaderError as e:
+        raise ConfigError(f"{source}: not YAML text: {e.reason} at character {e.position + 1}") from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"{source}: YAML error: {e}") from None
+        raise ConfigError(f"{source}: YAML error: {str(e).splitlines()[0]}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

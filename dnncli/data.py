@@ -17,7 +17,8 @@ import numpy as np
 
 from .atomic import atomic_path
 from .errors import UserError
-from .streaming import PicturesOnDisk, available_memory, fits_in_memory, memory_needed
+from .resources import available_memory, gigabytes
+from .streaming import PicturesOnDisk, fits_in_memory, memory_needed
 
 PIXEL_SCALE = 255.0  # pixels are divided by this before they reach the network
 READ_BATCH = 256  # examples at a time when a set is scored or classified
@@ -197,10 +198,6 @@ def load_split(config, split):
         data["in_memory"],
         config["dtype"],
     )
-
-
-def gigabytes(n):
-    return f"{n / 1e9:.1f} GB"
 
 
 def check_streamable(dataset, config):

@@ -20,7 +20,8 @@ from .data import PIXEL_SCALE, check_same_classes, load_hdf5, load_split, open_h
 from .errors import UserError
 from .folders import load_folder, shown
 from .metrics import classification_report
-from .predict import classify, model_dtype, model_options, model_path, probability_map
+from .options import model_options
+from .predict import classify, model_dtype, model_path, probability_map
 from .runs import CHECKPOINT, CONFIG
 from .train import score
 

@@ -18,6 +18,7 @@ from .data import scale_pixels
 from .engine import predict_labels, predict_proba
 from .errors import UserError
 from .images import expand_paths, load_picture
+from .options import model_options
 from .runs import latest_run, run_checkpoint
 
 BATCH = 256  # pictures per forward pass: bounds memory for a folder of thousands
@@ -98,16 +99,6 @@ def predictions(saved, paths, threshold, failed):
 
 def report_error(error):
     click.echo(f"Error: {error.format_message()}", err=True)
-
-
-def model_options(command):
-    """``--run`` and ``--checkpoint``: the two ways to choose a model (see ``model_path``)."""
-    command = click.option(
-        "--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False), help="Checkpoint file to use instead."
-    )(command)
-    return click.option(
-        "--run", "run_folder", type=click.Path(file_okay=False), help="Run folder to use [default: the newest]."
-    )(command)
 
 
 @click.command("predict")

@@ -1,23 +1,113 @@
 """How training shows what it is doing: a rich bar, plain lines, JSON lines, or nothing.
 
 ``auto`` is the rich bar on a terminal and plain lines when output goes to a
-file or a pipe. Plain lines and the bar go to stderr; JSON lines go to stdout,
-where scripts read them.
+file or a pipe (under nohup, in a CI log). The bar and plain lines go to stderr,
+one line per logged iteration, and end with the cost curve drawn in text.
+JSON lines go to stdout, where scripts read them: one object per logged
+iteration with the field names of metrics.json's ``costs`` records.
 """
 
 import json
+import math
+import os
 import sys
 import time
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.text import Text
+
+from .engine.health import rising_streak
 
 MODES = ("auto", "rich", "plain", "jsonl", "quiet")
 REFRESH_SECONDS = 0.1
+RISING_WARNING = 5  # warn when the logged cost has risen this many times in a row
+PIPE_WIDTH = 200
+CURVE_WIDTH, CURVE_HEIGHT = 60, 6
+BLOCKS = " ▁▂▃▄▅▆▇█"  # eighths of a character cell, empty to full
+
+# how a progress line shows a record's fields; fields not listed show as "name value"
+LABELS = {
+    "validation_cost": ("val cost", "{:.4f}"),
+    "validation_accuracy": ("val acc", "{:.4f}"),
+    "dead_relu": ("dead", "{:.0%}"),
+    "gradient_norm": ("|grad|", "{:.1e}"),
+}
+
+
+def show_value(value, style):
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return " ".join(show_value(v, style) for v in value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return style.format(value)
+    return str(value)
+
+
+def record_line(record, total, seconds):
+    """One logged iteration as a line: iteration, cost, then every other field of the record."""
+    parts = [f"iteration {record['iteration']:>{len(str(total))}}/{total}", f"cost {record['cost']:.6f}"]
+    for key, value in record.items():
+        if key not in ("iteration", "cost"):
+            label, style = LABELS.get(key, (key, "{:.4g}"))
+            parts.append(f"{label} {show_value(value, style)}")
+    parts.append(f"{seconds:.1f}s")
+    return "  ".join(parts)
+
+
+def columns(values, width):
+    """``values`` stretched or thinned to at most ``width`` columns, first and last kept."""
+    n = len(values)
+    if n >= width:
+        return [values[round(c * (n - 1) / (width - 1))] for c in range(width)]
+    return [v for v in values for _ in range(width // n)]
+
+
+def cost_curve(records, width=CURVE_WIDTH, height=CURVE_HEIGHT):
+    """The logged costs as a column chart of block characters, or no lines for fewer than two."""
+    points = [(r["iteration"], r["cost"]) for r in records if math.isfinite(r["cost"])]
+    if len(points) < 2:
+        return []
+    costs = columns([c for _, c in points], width)
+    low, high = min(costs), max(costs)
+    steps = height * 8
+    # every column gets at least one eighth, so the lowest cost still shows
+    levels = [1 + round((c - low) / ((high - low) or 1) * (steps - 1)) for c in costs]
+    top, bottom = f"{high:.4f}", f"{low:.4f}"
+    margin = max(len(top), len(bottom))
+    lines = [f"{'cost':>{margin}}"]
+    for row in range(height):
+        base = (height - 1 - row) * 8
+        label = top if row == 0 else bottom if row == height - 1 else ""
+        bars = "".join(BLOCKS[min(max(level - base, 0), 8)] for level in levels)
+        lines.append(f"{label:>{margin}} {'┤' if label else '│'}{bars}")
+    first, last = str(points[0][0]), str(points[-1][0])
+    lines.append(f"{'':>{margin}} └{'─' * len(costs)}")
+    lines.append(f"{'':>{margin}}  {first}{last:>{len(costs) - len(first)}}  iteration")
+    return lines
+
+
+def training_warnings(history, learning_rate):
+    """Warnings the newest logged record gives reason for, each said once when it starts."""
+    last = history[-1]
+    rises = rising_streak([r["cost"] for r in history])
+    if rises == RISING_WARNING:
+        yield (
+            f"the cost has risen {rises} logged times in a row, to {last['cost']:.6f} at iteration "
+            f"{last['iteration']}; training.learning_rate {learning_rate:g} may be too high"
+        )
+    before = history[-2].get("dead_relu") if len(history) > 1 else None
+    for l, dead in enumerate(last.get("dead_relu") or [], start=1):
+        if dead == 1 and not (before and before[l - 1] == 1):
+            yield (
+                f"every ReLU unit of layer {l} outputs 0 on the whole batch at iteration {last['iteration']}: "
+                f"no gradient flows through it (a lower training.learning_rate or another model.init may help)"
+            )
 
 
 class QuietReporter:
-    def start(self, total, done):
+    def start(self, total, done, history=()):
         pass
 
     def update(self, iteration, cost):
@@ -33,23 +123,51 @@ class QuietReporter:
         pass
 
 
-class PlainReporter(QuietReporter):
+class LineReporter(QuietReporter):
+    """What the rich bar and plain lines share: a line per logged record, the curve at the end."""
+
+    def start(self, total, done, history=()):
+        self.total = total
+        self.started = time.monotonic()
+        self.records = list(history)
+
+    def log(self, record):
+        self.records.append(record)
+        self.print(record_line(record, self.total, time.monotonic() - self.started))
+
+    def finish(self, status):
+        if status in ("finished", "interrupted"):
+            for line in cost_curve(self.records):
+                self.print(line)
+
+
+def write_line(stream, line):
+    """Writes a line; False when the reader has gone (``dnn train | head``), and the run goes on unseen:
+    the stream then points at the null device, so that no later write or flush fails either."""
+    try:
+        print(line, file=stream, flush=True)
+        return True
+    except BrokenPipeError:
+        try:
+            fd = stream.fileno()
+        except (OSError, ValueError):
+            return False  # not a real file: nothing will flush to the closed pipe
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+        return False
+
+
+class PlainReporter(LineReporter):
     def __init__(self, stream=None):
         self.stream = stream or sys.stderr
 
-    def start(self, total, done):
-        self.total = total
-        self.started = time.monotonic()
-        self.done = done
+    def print(self, line):
+        if self.stream is not None and not write_line(self.stream, line):
+            self.stream = None
 
-    def log(self, record):
-        elapsed = time.monotonic() - self.started
-        extra = "".join(f"  {k} {v:.4f}" for k, v in record.items() if k.startswith("validation_") and v is not None)
-        print(
-            f"iteration {record['iteration']:>{len(str(self.total))}}/{self.total}  cost {record['cost']:.6f}{extra}  {elapsed:.1f}s",
-            file=self.stream,
-            flush=True,
-        )
+    def warn(self, text):
+        self.print(f"Warning: {text}")
 
 
 class JsonlReporter(QuietReporter):
@@ -58,7 +176,7 @@ class JsonlReporter(QuietReporter):
     def __init__(self, stream=None):
         self.stream = stream or sys.stdout
 
-    def start(self, total, done):
+    def start(self, total, done, history=()):
         self.emit({"event": "start", "iterations": total, "done": done})
 
     def log(self, record):
@@ -71,14 +189,18 @@ class JsonlReporter(QuietReporter):
         self.emit({"event": "end", "status": status})
 
     def emit(self, event):
-        print(json.dumps(event), file=self.stream, flush=True)
+        if self.stream is not None and not write_line(self.stream, json.dumps(event)):
+            self.stream = None
 
 
-class RichReporter(QuietReporter):
+class RichReporter(LineReporter):
+    """A live bar at the bottom; logged lines, warnings and the curve scroll above it."""
+
     def __init__(self, console=None):
-        self.console = console or Console(stderr=True)
+        self.console = console or Console(stderr=True, highlight=False)
 
-    def start(self, total, done):
+    def start(self, total, done, history=()):
+        super().start(total, done, history)
         self.progress = Progress(
             TextColumn("[bold]training"),
             BarColumn(),
@@ -101,12 +223,26 @@ class RichReporter(QuietReporter):
 
     def log(self, record):
         self.progress.update(self.task, completed=record["iteration"] + 1, cost=f"{record['cost']:.6f}")
+        super().log(record)
+
+    def print(self, line):
+        self.progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
     def warn(self, text):
-        self.progress.console.print(f"[yellow]Warning:[/] {text}")
+        self.progress.console.print(Text.assemble(("Warning:", "yellow"), " ", text))
 
     def finish(self, status):
         self.progress.stop()
+        super().finish(status)
+
+
+def table_console():
+    """A console for tables on stdout: the terminal's width, or wide enough in a file or pipe,
+    where wrapping a table helps no one."""
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = max(console.width, PIPE_WIDTH)
+    return console
 
 
 def reporter(mode):

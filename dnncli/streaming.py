@@ -13,11 +13,10 @@ a file written by ``dnn data import`` every picture is a chunk of its own, so a
 shuffled batch decompresses exactly the pictures it uses, once each.
 """
 
-import os
-
 import numpy as np
 
 from .engine import ArraySource
+from .resources import available_memory
 
 MEMORY_SHARE = 0.5  # data.in_memory: auto loads a set when it needs at most this share of the available memory
 
@@ -85,22 +84,6 @@ def example_source(dataset, targets, dtype):
     if dataset.on_disk:
         return DiskSource(dataset, targets, dtype)
     return ArraySource(dataset.rows(dtype), targets)
-
-
-def available_memory():
-    """Bytes of memory available without swapping: MemAvailable in /proc/meminfo (Linux),
-    else the free physical pages (``os.sysconf``); None when neither is known."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 def memory_needed(pictures, dtype):

@@ -35,6 +35,8 @@ from .engine import (
 )
 from .engine.training import steps_per_epoch
 from .errors import EXIT_INTERRUPTED, RunFailure, UserError
+from .progress import training_warnings
+from .resources import available_memory, gigabytes, training_memory
 from .runs import BEST, CHECKPOINT, CONFIG, METRICS, new_run_folder, remember_latest
 from .streaming import example_source
 
@@ -120,7 +122,20 @@ def prepare(config, with_test=True):
             raise UserError(f"training.fast_path: 'on' cannot be served: {obstacle}; use auto or off")
     iterations = training["iterations"] or training["epochs"] * steps_per_epoch(train.m, training["batch_size"])
     dtype = np.dtype(config["dtype"]).type
+    check_memory(net, settings, train.m, dtype)
     return Job(config, net, settings, train, validation, test, iterations, dtype)
+
+
+def check_memory(net, settings, m, dtype):
+    """Refuse a network that cannot fit, before allocating it."""
+    batch = min(settings.batch_size or m, m)
+    needed = training_memory(net.layers, settings.optimizer, batch, np.dtype(dtype).itemsize)
+    available = available_memory()
+    if available is not None and needed > available:
+        raise UserError(
+            f"model.layers: training this network needs at least {gigabytes(needed)} of memory, "
+            f"{gigabytes(available)} is available; use fewer or smaller layers (or float32, or mini-batches)"
+        )
 
 
 def score(net, params, dataset, dtype):
@@ -254,15 +269,19 @@ class Run:
     # --- the loop ----------------------------------------------------------
 
     def log(self, iteration, cost):
+        """A record of the step just taken (observed by the trainer), with the validation scores."""
         record = {"iteration": iteration, "cost": cost}
         job = self.job
         if job.validation is not None:
-            params, state = self.trainer.snapshot()
+            params, _ = self.trainer.snapshot()
             validation = score(job.net, params, job.validation, job.dtype)
             record["validation_cost"] = validation["cost"]
             record["validation_accuracy"] = validation["accuracy"]
             self.watch_validation(iteration, validation["cost"], params)
+        record.update(self.trainer.health)
         self.progress.history.append(record)
+        for text in training_warnings(self.progress.history, job.settings.learning_rate):
+            self.reporter.warn(text)
         self.reporter.log(record)
 
     def watch_validation(self, iteration, cost, params):
@@ -283,17 +302,18 @@ class Run:
         checkpoint_every = job.config["training"]["checkpoint_every"]
         full_batch = job.settings.batch_size is None or job.settings.batch_size >= job.train.m
         self.clock, self.base_seconds = time.monotonic(), p.seconds
-        self.reporter.start(total, trainer.iteration)
+        self.reporter.start(total, trainer.iteration, p.history)
         # overflow shows up as a non-finite cost or weights, reported below in one line
         with StopSignals() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             while trainer.iteration < total and not p.stopped_early:
                 i = trainer.iteration
-                cost = trainer.step()
+                logging = i % log_every == 0 or i == total - 1
+                cost = trainer.step(observe=logging)
                 if not math.isfinite(cost):
                     self.diverged(i, f"the cost became {cost}")
                 p.pending.append(cost)
                 self.reporter.update(i, cost)
-                if i % log_every == 0 or i == total - 1:
+                if logging:
                     self.log(i, cost if full_batch else float(np.mean(p.pending)))
                     p.pending = []
                 if stop.requested:

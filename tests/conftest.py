@@ -62,6 +62,14 @@ def dnn():
     return invoke
 
 
+def data_sets(folder, train="train.h5", test="test.h5"):
+    """``--set`` arguments pointing a shipped config at data in ``folder``."""
+    return ["--set", f"data.train={folder / train}", "--set", f"data.test={folder / test}"]
+
+
+CAT_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
+
+
 def write_config(path, demo_data, **sections):
     """A small demo config at ``path``; ``sections`` update its top-level sections."""
     import yaml
@@ -150,3 +158,14 @@ def assert_same_run(a, b):
     ma, mb = (json.loads((f / "metrics.json").read_text()) for f in (a, b))
     for key in ("costs", "train", "validation", "test", "iterations_done", "best_iteration", "stopped_early"):
         assert ma[key] == mb[key], key
+
+
+def metrics_of(folder):
+    """A run folder's metrics.json."""
+    return json.loads((Path(folder) / "metrics.json").read_text())
+
+
+def train_quietly(dnn, config, *args):
+    """``dnn train --config config --quiet *args``: (click result, the run folder or None)."""
+    result = dnn("train", "--config", config, "--quiet", *args)
+    return result, Path(result.stdout.strip().splitlines()[-1]) if result.stdout.strip() else None

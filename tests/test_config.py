@@ -41,6 +41,7 @@ def train(dnn, path, *sets):
             "model.layers: the first size must equal the flattened input, 64x64x3 = 12288, got 100",
         ),
         (["model.layers=[12288, 20, 2]"], "model.layers: a sigmoid output has one unit"),
+        (["model.layers=[12288, 1000000000000, 1]"], "model.layers: training this network needs at least"),
         (["dtype=float16"], "dtype: must be one of float64, float32"),
         (["seed=-1"], "seed: must be at least 0"),
         (["data.train=nowhere.h5"], "nowhere.h5: no such data file"),

@@ -220,3 +220,27 @@ def test_not_a_checkpoint_at_all(tmp_path):
     save_npz(tmp_path / "plain.npz", W1=np.zeros(3))
     with pytest.raises(UserError, match="no header"):
         checkpoint.load(tmp_path / "plain.npz")
+
+
+def test_sigterm_saves_and_exits_130(in_tmp, demo_data):
+    config = write_config(in_tmp / "c.yaml", demo_data, training={"iterations": 10**6, "log_every": 50})
+    process = dnn_process(in_tmp, "train", "--config", config, "--progress", "jsonl")
+    for line in process.stdout:
+        if json.loads(line).get("iteration", 0) >= 100:
+            process.send_signal(signal.SIGTERM)
+            break
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "Interrupted by SIGTERM" in err
+    folder = last_line(out)
+    assert checkpoint.load(folder / "checkpoint.npz").iteration > 100
+    assert json.loads((folder / "metrics.json").read_text())["status"] == "interrupted"
+
+
+def test_debug_shows_the_traceback(in_tmp, dnn):
+    plain = dnn("train", "--config", in_tmp / "missing.yaml")
+    assert plain.exit_code == 2 and "Traceback" not in plain.stderr
+    debug = dnn("--debug", "train", "--config", in_tmp / "missing.yaml")
+    assert debug.exit_code == 2 and "Traceback" in debug.stderr and "missing.yaml: no such config file" in debug.stderr
+    env = dnn("train", "--config", in_tmp / "missing.yaml", env={"DNN_DEBUG": "1"})
+    assert "Traceback" in env.stderr

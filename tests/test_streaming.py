@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from conftest import STATEFUL, arrays, assert_same_run, write_config
 from dnncli import config as configs
-from dnncli import streaming
+from dnncli import resources, streaming
 from dnncli.data import READ_BATCH, load_split, write_hdf5
 from dnncli.streaming import PicturesOnDisk, fits_in_memory, memory_needed
 from dnncli.train import prepare, score
@@ -142,4 +142,4 @@ def test_the_auto_rule(demo_data):
         assert memory_needed(pictures, np.float32) == 300 * 12288 * 5
         assert fits_in_memory(pictures, np.float64, available=2 * 300 * 12288 * 9)
         assert not fits_in_memory(pictures, np.float64, available=2 * 300 * 12288 * 9 - 1)
-    assert streaming.available_memory() > 0
+    assert resources.available_memory() > 0

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import numpy as np
 
-from conftest import CONFIGS, write_config
+from conftest import CAT_FILES, CONFIGS, data_sets, write_config
 from dnncli import checkpoint
 
 
@@ -37,16 +37,7 @@ def test_quiet_prints_only_the_folder(in_tmp, demo_data, dnn):
 
 
 def test_demo_config_learns(in_tmp, demo_data, dnn):
-    result = dnn(
-        "train",
-        "--config",
-        CONFIGS / "demo.yaml",
-        "--quiet",
-        "--set",
-        f"data.train={demo_data / 'train.h5'}",
-        "--set",
-        f"data.test={demo_data / 'test.h5'}",
-    )
+    result = dnn("train", "--config", CONFIGS / "demo.yaml", "--quiet", *data_sets(demo_data))
     assert result.exit_code == 0, result.output
     metrics = json.loads((Path(last_line(result.stdout)) / "metrics.json").read_text())
     costs = [c["cost"] for c in metrics["costs"]]
@@ -55,17 +46,7 @@ def test_demo_config_learns(in_tmp, demo_data, dnn):
 
 
 def test_cat_reference_numbers(in_tmp, cat_data, dnn):
-    result = dnn(
-        "train",
-        "--config",
-        CONFIGS / "cat.yaml",
-        "--progress",
-        "plain",
-        "--set",
-        f"data.train={cat_data / 'train_catvnoncat.h5'}",
-        "--set",
-        f"data.test={cat_data / 'test_catvnoncat.h5'}",
-    )
+    result = dnn("train", "--config", CONFIGS / "cat.yaml", "--progress", "plain", *data_sets(cat_data, *CAT_FILES))
     assert result.exit_code == 0, result.output
     assert "iteration    0/2500  cost 0.771749" in result.stderr
     metrics = json.loads((Path(last_line(result.stdout)) / "metrics.json").read_text())

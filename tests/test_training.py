@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from conftest import CONFIGS, STATEFUL, arrays, assert_same_run, write_config
+from conftest import CAT_FILES, CONFIGS, STATEFUL, arrays, assert_same_run, data_sets, write_config
 from dnncli import checkpoint
 
 
@@ -65,9 +65,7 @@ def test_softmax_on_the_three_class_demo(in_tmp, three_class_data, dnn):
     folder = run_folder(
         dnn(
             "train", "--config", CONFIGS / "demo-multiclass.yaml", "--quiet",
-            "--set", f"data.train={three_class_data / 'train.h5'}",
-            "--set", f"data.test={three_class_data / 'test.h5'}",
-            "--set", "training.iterations=1500",
+            *data_sets(three_class_data), "--set", "training.iterations=1500",
         )
     )  # fmt: skip
     m = metrics(folder)
@@ -96,9 +94,7 @@ def test_float32_training(in_tmp, demo_data, dnn):
 def test_cat_with_adam_beats_the_reference_test_accuracy(in_tmp, cat_data, dnn):
     folder = run_folder(
         dnn(
-            "train", "--config", CONFIGS / "cat-adam.yaml", "--quiet",
-            "--set", f"data.train={cat_data / 'train_catvnoncat.h5'}",
-            "--set", f"data.test={cat_data / 'test_catvnoncat.h5'}",
+            "train", "--config", CONFIGS / "cat-adam.yaml", "--quiet", *data_sets(cat_data, *CAT_FILES),
         )
     )  # fmt: skip
     assert metrics(folder)["test"]["accuracy"] > 0.80

@@ -35,6 +35,16 @@ class Network:
         return 2 if self.output == "sigmoid" else self.layers[-1]
 
 
+def times(W, A):
+    """W A. An input kept as rows (A = rows.T, as ``ArraySource`` hands it out) is
+    multiplied as (rows W^T)^T: the same product, in the operand order that OpenBLAS
+    runs faster here with its default threads, about 1.9x in float32 and 1.5x in
+    float64 (bench/products.py, docs/performance.md)."""
+    if A.flags.f_contiguous and not A.flags.c_contiguous:
+        return (A.T @ W.T).T
+    return W @ A
+
+
 def forward(net, params, X, masks=None, Z1=None):
     """Output pre-activation ``ZL`` and the cache ``backward`` needs.
 
@@ -50,7 +60,7 @@ def forward(net, params, X, masks=None, Z1=None):
         if l == 1 and Z1 is not None:
             Z = Z1
         else:
-            Z = params[f"W{l}"] @ A
+            Z = times(params[f"W{l}"], A)
             Z += params[f"b{l}"]
         if l == L:
             cache.append((A, Z, None))
@@ -87,14 +97,17 @@ def backward_to_first_layer(net, params, cache, dZL, masks=None, l2=0.0):
         dZ = dA * DERIVATIVES[net.activations[l - 2]](Z_prev, G_prev)
 
 
-def backward(net, params, cache, dZL, masks=None, l2=0.0):
+def backward(net, params, cache, dZL, masks=None, l2=0.0, dW1_out=None):
     """Gradients ``{"dW1": ..., "db1": ...}`` of the cost from the output gradient ``dZL``.
 
     The gradient with respect to the input ``X`` is never formed: nothing uses it,
     and for a wide input it would be the most expensive product of all.
+    ``dW1_out``, if given, is an array of W1's shape that receives ``dW1``: a trainer
+    reuses one, because a fresh array as large as W1 at every step costs the
+    system a page fault for every 4 KiB of it (docs/performance.md).
     """
     grads, dZ1 = backward_to_first_layer(net, params, cache, dZL, masks, l2)
-    dW1 = dZ1 @ cache[0][0].T
+    dW1 = np.matmul(dZ1, cache[0][0].T, out=dW1_out)
     if l2:
         dW1 += (l2 / dZL.shape[1]) * params["W1"]
     grads["dW1"] = dW1

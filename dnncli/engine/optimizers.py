@@ -2,7 +2,9 @@
 
 An optimizer's state is a dict of named arrays aligned with the parameters
 (``v_W1``, ``m_W1``, ...), so a checkpoint can store it and a resumed run
-continues exactly. ``update`` changes ``params`` and ``state`` in place.
+continues exactly. ``update`` changes ``params`` and ``state`` in place, and
+uses the gradients as its scratch space (they are spent after the update), so a
+step allocates nothing as large as a weight matrix.
 """
 
 from dataclasses import dataclass, field
@@ -16,7 +18,9 @@ def no_state(params):
 
 def gd_update(params, grads, state, lr):
     for name, p in params.items():
-        p -= lr * grads["d" + name]
+        g = grads["d" + name]
+        g *= lr
+        p -= g
 
 
 def momentum_state(params):
@@ -26,10 +30,13 @@ def momentum_state(params):
 def momentum_update(params, grads, state, lr, beta):
     # v = beta v + (1 - beta) g;  p = p - lr v
     for name, p in params.items():
+        g = grads["d" + name]
         v = state["v_" + name]
         v *= beta
-        v += (1 - beta) * grads["d" + name]
-        p -= lr * v
+        g *= 1 - beta
+        v += g
+        np.multiply(v, lr, out=g)
+        p -= g
 
 
 def adam_state(params):
@@ -51,11 +58,20 @@ def adam_update(params, grads, state, lr, beta1, beta2, epsilon):
         g = grads["d" + name]
         m = state["m_" + name]
         v = state["v_" + name]
+        # b m + (1-b) g written as b (m - g) + g: no temporary
+        m -= g
         m *= beta1
-        m += (1 - beta1) * g
+        m += g
+        g *= g
+        v -= g
         v *= beta2
-        v += (1 - beta2) * (g * g)
-        p -= lr * (m / correction1) / (np.sqrt(v / correction2) + epsilon)
+        v += g
+        np.divide(v, correction2, out=g)
+        np.sqrt(g, out=g)
+        g += epsilon
+        np.divide(m, g, out=g)
+        g *= lr / correction1
+        p -= g
 
 
 @dataclass(frozen=True)

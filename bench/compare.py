@@ -1,0 +1,371 @@
+"""dnn against PyTorch and scikit-learn on the reference job, side by side in one run.
+
+    python bench/compare.py            # 2500 iterations, 3 runs of each system
+    python bench/compare.py --quick    # 200 iterations, 1 run: for iterating
+
+The job is the course's cat network, [12288, 20, 7, 5, 1], ReLU, sigmoid output,
+the ``course`` initialisation with seed 1, full-batch gradient descent at 0.0075;
+on the course's cat files if they are here, on the built-in demo set otherwise.
+Every run of every system is a fresh process (``workers.py``), so the peak memory
+(the child's ``ru_maxrss``) is that system's own; the runs of the systems take
+turns and the median is reported. Two more rows run the whole ``dnn train``
+command on the same job, once as ``auto`` picks its path and once with
+``training.fast_path=off``. The table goes to the terminal, the numbers and the
+machine to ``bench/results/`` as JSON, and the table as Markdown beside it.
+"""
+
+import argparse
+import importlib.metadata
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+WORKER = HERE / "workers.py"
+DTYPES = ("float64", "float32")
+
+# name, label, what it needs installed
+SYSTEMS = {
+    "dnn-fast": ("dnn fast path (FastTrainer)", None),
+    "dnn-general": ("dnn general path (Trainer)", None),
+    "torch": ("PyTorch (CPU)", "torch"),
+    "sklearn": ("scikit-learn MLPClassifier", "sklearn"),
+    "cli-auto": ("dnn train (auto: fast path)", None),
+    "cli-off": ("dnn train (fast_path off)", None),
+}
+NUMBERS = ("ms_per_iteration", "total_s", "setup_s", "loop_s", "finish_s", "peak_mb", "wall_s", "others_cpu_share")
+
+
+def cat_folder():
+    """The course's files, found where the tests look: $DNN_CAT_DATA, data/cat/, ../shared/data/cat/."""
+    for folder in (os.environ.get("DNN_CAT_DATA"), ROOT / "data" / "cat", ROOT.parent / "shared" / "data" / "cat"):
+        if folder and all((Path(folder) / f"{s}_catvnoncat.h5").exists() for s in ("train", "test")):
+            return Path(folder)
+    return None
+
+
+def pick_data(choice):
+    """(name, train file, test file, config): the cat files, or the demo set made with `dnn data demo`."""
+    folder = cat_folder() if choice in ("auto", "cat") else None
+    if folder is not None:
+        return "cat", folder / "train_catvnoncat.h5", folder / "test_catvnoncat.h5", ROOT / "configs" / "cat.yaml"
+    if choice == "cat":
+        raise SystemExit("the course's cat files are not here (set DNN_CAT_DATA or put them in data/cat/)")
+    demo = RESULTS / "demo-data"
+    if not (demo / "train.h5").exists():
+        subprocess.run([sys.executable, "-m", "dnncli", "data", "demo", "--out", str(demo)], check=True)
+    return "demo", demo / "train.h5", demo / "test.h5", ROOT / "configs" / "demo.yaml"
+
+
+def busy_cpu_seconds():
+    """CPU seconds the whole machine has spent busy since boot (all processes, all cores)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_for_quiet(limit, console):
+    """Wait up to ``limit`` seconds until other processes have used under 10% of the CPU for 3 s."""
+    deadline = time.monotonic() + limit
+    quiet = 0
+    while quiet < 3 and time.monotonic() < deadline:
+        before = busy_cpu_seconds()
+        time.sleep(1)
+        quiet = quiet + 1 if busy_cpu_seconds() - before < 0.1 * os.cpu_count() else 0
+    if quiet < 3:
+        console.print(f"note: the machine did not become quiet within {limit:g}s; running anyway")
+
+
+def thread_settings(threads):
+    """The environment of every child: the same BLAS/OpenMP thread count for all systems, if asked."""
+    if not threads:
+        return None
+    return {
+        **os.environ,
+        **{name: str(threads) for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")},
+    }
+
+
+def run_measured(command, env=None):
+    """Run a command: its stdout, wall time, peak memory (ru_maxrss of that child alone)
+    and the share of the machine's CPU that other processes used meanwhile."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        busy = busy_cpu_seconds()
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        others = busy_cpu_seconds() - busy - usage.ru_utime - usage.ru_stime
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if process.returncode != 0:
+            raise SystemExit(f"{' '.join(map(str, command))} failed:\n{err.read().decode(errors='replace')}")
+        return out.read().decode(), {
+            "wall_s": wall,
+            "peak_mb": usage.ru_maxrss / 1024,
+            "others_cpu_share": max(0.0, others) / (wall * os.cpu_count()),
+        }
+
+
+def run_worker(system, dtype, iterations, data, env):
+    stdout, measured = run_measured([sys.executable, WORKER, system, dtype, str(iterations), data[1], data[2]], env)
+    return {**json.loads(stdout.strip().splitlines()[-1]), **measured}
+
+
+def run_cli(path, dtype, iterations, data, env):
+    """The whole `dnn train` command on the job; numbers from its metrics.json."""
+    with tempfile.TemporaryDirectory() as runs:
+        command = [sys.executable, "-m", "dnncli", "train", "--config", data[3], "--quiet"]
+        for key, value in (
+            ("data.train", data[1]),
+            ("data.test", data[2]),
+            ("dtype", dtype),
+            ("training.iterations", iterations),
+            ("training.fast_path", f"'{path}'"),  # quoted: YAML reads a bare off as false
+            ("output.dir", runs),
+        ):
+            command += ["--set", f"{key}={value}"]
+        stdout, measured = run_measured(command, env)
+        metrics = json.loads((Path(stdout.strip().splitlines()[-1]) / "metrics.json").read_text())
+    return {
+        **measured,
+        "ms_per_iteration": 1000 * metrics["seconds"] / iterations,
+        "total_s": measured["wall_s"],
+        "fast_path": metrics["fast_path"],
+        "cost": metrics["train"]["cost"],
+        "train_accuracy": metrics["train"]["accuracy"],
+        "test_accuracy": metrics["test"]["accuracy"],
+    }
+
+
+def run_one(system, dtype, iterations, data, env):
+    if system.startswith("cli-"):
+        return run_cli(system.removeprefix("cli-"), dtype, iterations, data, env)
+    return run_worker(system, dtype, iterations, data, env)
+
+
+def summarise(runs):
+    """One row per (system, dtype): medians of the timings, the rest from the runs (equal unless noted)."""
+    rows = []
+    for key in dict.fromkeys((r["system"], r["dtype"]) for r in runs):
+        mine = [r for r in runs if (r["system"], r["dtype"]) == key]
+        row = {"system": key[0], "dtype": key[1], "runs": len(mine)}
+        for name in NUMBERS:
+            values = [r[name] for r in mine if name in r]
+            if values:
+                row[name] = statistics.median(values)
+        for name in ("cost", "train_accuracy", "test_accuracy", "dtype_kept", "fast_path", "threads"):
+            if name in mine[0]:
+                row[name] = statistics.median(r[name] for r in mine) if name == "cost" else mine[0][name]
+        rows.append(row)
+    for row in rows:
+        peers = {r["system"]: r for r in rows if r["dtype"] == row["dtype"]}
+        if "dnn-general" in peers:
+            row["per_iteration_vs_dnn_general"] = row["ms_per_iteration"] / peers["dnn-general"]["ms_per_iteration"]
+        if "dnn-fast" in peers and not row["system"].startswith("cli-"):
+            row["total_vs_dnn_fast"] = row["total_s"] / peers["dnn-fast"]["total_s"]
+    return rows
+
+
+def machine():
+    info = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "numpy": np.__version__,
+        "load_average_at_start": os.getloadavg(),
+    }
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        info["lscpu"] = {
+            k.strip(): v.strip()
+            for k, _, v in (line.partition(":") for line in lscpu.splitlines())
+            if k.strip() in ("Model name", "CPU(s)", "Thread(s) per core", "L2 cache", "L3 cache")
+        }
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        info["numpy_blas"] = f"{blas['name']} {blas['version']}"
+    except (TypeError, KeyError):
+        pass
+    if importlib.util.find_spec("threadpoolctl"):
+        from threadpoolctl import threadpool_info
+
+        info["blas_threads"] = [
+            {k: p.get(k) for k in ("internal_api", "version", "num_threads", "architecture")} for p in threadpool_info()
+        ]
+    for package in ("torch", "scikit-learn"):
+        try:
+            info[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return info
+
+
+def fmt(value, spec):
+    return "" if value is None else format(value, spec)
+
+
+COLUMNS = (
+    ("system", "left", lambda r: SYSTEMS[r["system"]][0]),
+    ("dtype", "left", lambda r: r["dtype"]),
+    ("ms / iteration", "right", lambda r: fmt(r.get("ms_per_iteration"), ".3f")),
+    ("total s", "right", lambda r: fmt(r.get("total_s"), ".2f")),
+    ("peak MB", "right", lambda r: fmt(r.get("peak_mb"), ".0f")),
+    ("final cost", "right", lambda r: fmt(r.get("cost"), ".6f")),
+    ("train acc", "right", lambda r: fmt(r.get("train_accuracy"), ".4f")),
+    ("test acc", "right", lambda r: fmt(r.get("test_accuracy"), ".2f")),
+    ("ms/it ÷ dnn general", "right", lambda r: fmt(r.get("per_iteration_vs_dnn_general"), ".2f")),
+    ("total ÷ dnn fast", "right", lambda r: fmt(r.get("total_vs_dnn_fast"), ".1f")),
+)
+
+
+def title(report):
+    s = report["settings"]
+    return (
+        f"[12288, 20, 7, 5, 1] on the {s['data']} set, {s['iterations']} iterations, "
+        f"median of {s['repeats']} run{'s' if s['repeats'] > 1 else ''}"
+        + (f", {s['threads']} thread{'s' if s['threads'] > 1 else ''}" if s["threads"] != "default" else "")
+    )
+
+
+def paths_agree(summary):
+    """Relative difference of the two paths' final costs, per dtype."""
+    costs = {(r["system"], r["dtype"]): r["cost"] for r in summary}
+    return {
+        dtype: abs(costs[("dnn-fast", dtype)] - costs[("dnn-general", dtype)]) / costs[("dnn-general", dtype)]
+        for dtype in DTYPES
+        if ("dnn-fast", dtype) in costs and ("dnn-general", dtype) in costs
+    }
+
+
+def caption(report):
+    share = report["machine"]["others_cpu_share"]
+    agree = "".join(
+        f" Final cost, fast path vs general path, {dtype}: {difference:.1e} relative."
+        for dtype, difference in report["paths_agree"].items()
+    )
+    return (
+        "ms / iteration: the training loop alone. total s: set-up + loop + final weights, without imports and "
+        "data loading; for `dnn train`, the whole process. peak MB: ru_maxrss of the process (MiB). "
+        f"Other processes used {share:.0%} of the machine's CPU during the runs.{agree}"
+    )
+
+
+def rich_table(report):
+    table = Table(title=title(report), caption=caption(report), title_justify="left", caption_justify="left")
+    for name, justify, _ in COLUMNS:
+        table.add_column(name, justify=justify)
+    for row in report["summary"]:
+        table.add_row(*(cell(row) for _, _, cell in COLUMNS))
+    return table
+
+
+def markdown_table(report):
+    lines = [f"**{title(report)}**", ""]
+    lines.append("| " + " | ".join(name for name, _, _ in COLUMNS) + " |")
+    lines.append("| " + " | ".join("---:" if justify == "right" else "---" for _, justify, _ in COLUMNS) + " |")
+    for row in report["summary"]:
+        lines.append("| " + " | ".join(cell(row) for _, _, cell in COLUMNS) + " |")
+    return "\n".join(lines + ["", caption(report), ""])
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="200 iterations, 1 run: for iterating")
+    parser.add_argument("--iterations", type=int, help="iterations per run (default 2500, quick 200)")
+    parser.add_argument("--repeats", type=int, help="runs of each system (default 3, quick 1)")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated, from {', '.join(SYSTEMS)}")
+    parser.add_argument("--dtypes", default=",".join(DTYPES), help="comma-separated: float64,float32")
+    parser.add_argument("--data", choices=("auto", "cat", "demo"), default="auto", help="auto: cat if present")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON and Markdown results")
+    parser.add_argument(
+        "--threads", type=int, help="BLAS/OpenMP threads for every system (default: each library's own choice)"
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="before each run, wait up to this long for other processes to leave the CPU",
+    )
+    args = parser.parse_args(argv)
+    args.iterations = args.iterations or (200 if args.quick else 2500)
+    args.repeats = args.repeats or (1 if args.quick else 3)
+    args.systems = [s for s in args.systems.split(",") if s]
+    args.dtypes = [d for d in args.dtypes.split(",") if d]
+    for name in args.systems:
+        if name not in SYSTEMS:
+            parser.error(f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
+    for name in args.dtypes:
+        if name not in DTYPES:
+            parser.error(f"unknown dtype {name!r}; choose from {', '.join(DTYPES)}")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    console = Console(highlight=False, width=max(160, Console().width))
+    systems = []
+    for name in args.systems:
+        needs = SYSTEMS[name][1]
+        if needs and importlib.util.find_spec(needs) is None:
+            console.print(f"skipping {SYSTEMS[name][0]}: {needs} is not installed (make bench installs it)")
+        else:
+            systems.append(name)
+    data = pick_data(args.data)
+    info = machine()
+    jobs = [(s, d) for d in args.dtypes for s in systems]
+    runs = []
+    for repeat in range(args.repeats):
+        for system, dtype in jobs:
+            if args.wait_quiet:
+                wait_for_quiet(args.wait_quiet, console)
+            console.print(f"run {repeat + 1}/{args.repeats}: {system} {dtype}", style="dim")
+            result = run_one(system, dtype, args.iterations, [str(p) for p in data], thread_settings(args.threads))
+            runs.append({"system": system, "dtype": dtype, "repeat": repeat, **result})
+    info["load_average_at_end"] = os.getloadavg()
+    info["others_cpu_share"] = statistics.mean(r["others_cpu_share"] for r in runs)
+    report = {
+        "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "settings": {
+            "data": data[0],
+            "train": str(data[1]),
+            "test": str(data[2]),
+            "iterations": args.iterations,
+            "repeats": args.repeats,
+            "threads": args.threads or "default",
+        },
+        "machine": info,
+        "summary": summarise(runs),
+        "runs": runs,
+    }
+    report["paths_agree"] = paths_agree(report["summary"])
+    console.print(rich_table(report))
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for name in (f"compare-{stamp}", "latest"):
+        (args.out / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+        (args.out / f"{name}.md").write_text(markdown_table(report))
+    console.print(f"results: {args.out / f'compare-{stamp}.json'} (and latest.json, latest.md)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""`dnn runs`: every run folder in one table, newest first, read from metrics.json and config.yaml.
+
+A run folder that cannot be read shows as broken with the reason; it never stops the listing.
+"""
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+from rich import box
+from rich.table import Table
+
+from . import config as configs
+from .errors import UserError
+from .progress import table_console
+from .runs import CONFIG, DEFAULT_RUNS, METRICS
+
+NUMBER = (int, float)
+
+
+def read_metrics(folder):
+    """A run folder's metrics.json as a dict; a ``UserError`` naming the file when it cannot be."""
+    path = Path(folder) / METRICS
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{folder}: no {METRICS} (not a run folder, or a run that never started)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise UserError(f"{path}: not readable JSON ({e})") from None
+    if not isinstance(metrics, dict):
+        raise UserError(f"{path}: not a metrics file (a JSON {type(metrics).__name__}, not an object)")
+    return metrics
+
+
+def pick(data, *keys, kind=NUMBER):
+    """``data[k1][k2]...`` if every step is there and the value is of ``kind``, else None."""
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data if isinstance(data, kind) and not isinstance(data, bool) else None
+
+
+def run_folders(root):
+    """Run folders under ``root``: ``<name>/<n>``, or ``<n>`` when ``root`` is one name's folder."""
+    root = Path(root)
+    if not root.is_dir():
+        raise UserError(f"{root}: no such folder of runs")
+    nested = [p for p in root.glob("*/*") if p.name.isdigit() and p.is_dir()]
+    direct = [
+        p
+        for p in root.glob("*")
+        if p.name.isdigit() and p.is_dir() and ((p / METRICS).exists() or (p / CONFIG).exists())
+    ]
+    return nested + direct
+
+
+def started_at(text, folder):
+    """When a run started, from metrics.json, else the folder's modification time."""
+    if isinstance(text, str):
+        try:
+            moment = datetime.fromisoformat(text)
+            return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        except ValueError:
+            pass
+    return datetime.fromtimestamp(folder.stat().st_mtime, timezone.utc)
+
+
+def run_row(folder):
+    """What the table shows of one run; a broken one has status ``broken`` and a ``problem``."""
+    row = {"run": str(folder), "status": "broken", "problem": None}
+    try:
+        metrics = read_metrics(folder)
+    except UserError as e:
+        metrics, row["problem"] = {}, e.message
+    try:
+        config = configs.read_yaml(folder / CONFIG)
+    except UserError as e:
+        config, row["problem"] = {}, row["problem"] or e.message
+    costs = metrics.get("costs")
+    last = costs[-1] if isinstance(costs, list) and costs else {}
+    row.update(
+        name=pick(metrics, "name", kind=str) or pick(config, "name", kind=str),
+        started=started_at(metrics.get("started"), folder).isoformat(timespec="seconds"),
+        layers=pick(config, "model", "layers", kind=list),
+        learning_rate=pick(config, "training", "learning_rate"),
+        iterations=pick(metrics, "iterations", kind=int),
+        iterations_done=pick(metrics, "iterations_done", kind=int),
+        final_cost=pick(last, "cost"),
+        train_accuracy=pick(metrics, "train", "accuracy"),
+        test_accuracy=pick(metrics, "test", "accuracy"),
+        seconds=pick(metrics, "seconds"),
+    )
+    if metrics and not row["problem"]:
+        row["status"] = pick(metrics, "status", kind=str) or "broken"
+        if row["status"] == "broken":
+            row["problem"] = f"{folder / METRICS}: no status"
+    return row
+
+
+def list_runs(root=DEFAULT_RUNS):
+    """Every run under ``root`` as a row, newest first."""
+    rows = [run_row(folder) for folder in run_folders(root)]
+    return sorted(rows, key=newness, reverse=True)
+
+
+def newness(row):
+    """Start time, then the run number: runs started within the same second still sort."""
+    folder = Path(row["run"])
+    return datetime.fromisoformat(row["started"]), str(folder.parent), int(folder.name)
+
+
+def duration(seconds):
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes}m{seconds:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def shown(value, style="{}"):
+    return "" if value is None else style.format(value)
+
+
+def runs_table(rows, root):
+    table = Table(title=f"runs under {root}/", title_justify="left", box=box.SIMPLE_HEAD)
+    for name in ("run", "started", "layers", "lr", "iter", "cost", "train", "test", "time", "status"):
+        table.add_column(name, justify="right" if name in ("lr", "iter", "cost", "train", "test", "time") else "left")
+    for row in rows:
+        done, total = row["iterations_done"], row["iterations"]
+        table.add_row(
+            row["run"],
+            datetime.fromisoformat(row["started"]).astimezone().strftime("%Y-%m-%d %H:%M"),
+            "-".join(map(str, row["layers"])) if row["layers"] else "",
+            shown(row["learning_rate"], "{:g}"),
+            shown(total) if done in (None, total) else f"{done}/{total}",
+            shown(row["final_cost"], "{:.6f}"),
+            shown(row["train_accuracy"], "{:.4f}"),
+            shown(row["test_accuracy"], "{:.4f}"),
+            duration(row["seconds"]),
+            row["status"] if row["problem"] is None else f"{row['status']} *",
+        )
+    return table
+
+
+@click.command("runs")
+@click.argument("folder", type=click.Path(file_okay=False), default=str(DEFAULT_RUNS))
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as a JSON list.")
+def runs(folder, as_json):
+    """List the runs under FOLDER (default runs/), newest first."""
+    rows = list_runs(folder)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    elif rows:
+        table_console().print(runs_table(rows, folder))
+        for row in rows:
+            if row["problem"]:
+                click.echo(f"* {row['problem']}")
+    else:
+        click.echo(f"no runs under {folder}/ yet: train one with `dnn train --config FILE`")

@@ -1,0 +1,33 @@
+"""What this machine has to give: memory."""
+
+import os
+
+OPTIMIZER_COPIES = {"gd": 0, "momentum": 1, "adam": 2}  # arrays of state per parameter
+
+
+def available_memory():
+    """Bytes of memory available to a new allocation (Linux MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def training_memory(layers, optimizer, batch, itemsize):
+    """A rough floor on the bytes training needs: weights, gradients, optimizer state and one
+    update's temporaries, plus each layer's pre-activations and activations for a batch."""
+    weights = sum(n * (previous + 1) for previous, n in zip(layers[:-1], layers[1:], strict=True))
+    copies = 3 + OPTIMIZER_COPIES.get(optimizer, 2)
+    activations = batch * (layers[0] + 3 * sum(layers[1:]))
+    return (weights * copies + activations) * itemsize
+
+
+def gigabytes(count):
+    return f"{count / 2**30:.1f} GB"

@@ -1,0 +1,337 @@
+"""The full-batch fast path (``FastTrainer``) gives the same model as the general path (``Trainer``)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import CONFIGS, write_config
+from dnncli import checkpoint
+from dnncli.data import load_hdf5
+from dnncli.engine import (
+    ACTIVATIONS,
+    OPTIMIZERS,
+    OUTPUT_ACTIVATIONS,
+    ArraySource,
+    FastTrainer,
+    Network,
+    Settings,
+    Trainer,
+    backward,
+    compute_cost,
+    encode_labels,
+    fast_path_obstacle,
+    forward,
+    gradients,
+    initialize,
+    make_trainer,
+    predict_labels,
+    predict_proba,
+)
+
+COST_RTOL = {np.float64: 1e-9, np.float32: 2e-4}
+
+
+def random_job(seed, layers, activations, output="sigmoid", m=40, dtype=np.float64):
+    """A network, its initial parameters, and train/test sets whose labels follow a hidden rule."""
+    rng = np.random.default_rng(seed)
+    net = Network(tuple(layers), tuple(activations), output)
+    rule = rng.normal(size=(layers[0], net.n_classes))
+    sets = []
+    for size in (m, m // 2):
+        rows = rng.random((size, layers[0])).astype(dtype)
+        labels = (rows @ rule + 0.3 * rng.normal(size=(size, net.n_classes))).argmax(axis=1)
+        sets.append((rows, labels))
+    return net, initialize(net.layers, "he", seed, dtype), sets
+
+
+def copy(params):
+    return {name: p.copy() for name, p in params.items()}
+
+
+def train_both(net, params, rows, labels, settings_, iterations):
+    """Costs of every step and the final snapshots of both trainers, from the same start."""
+    dtype = params["W1"].dtype.type
+    source = ArraySource(rows, encode_labels(net, labels, dtype))
+    results = []
+    for kind in (Trainer, FastTrainer):
+        trainer = kind(net, copy(params), settings_, source)
+        costs = [trainer.step() for _ in range(iterations)]
+        results.append((np.array(costs), *trainer.snapshot()))
+    return results
+
+
+def assert_same_model(net, general, fast, sets, dtype):
+    (costs_g, params_g, state_g), (costs_f, params_f, state_f) = general, fast
+    rtol = COST_RTOL[dtype]
+    np.testing.assert_allclose(costs_f, costs_g, rtol=rtol)
+    assert set(params_f) == set(params_g) == set(net.param_names)
+    for name in net.param_names:
+        assert params_f[name].dtype == params_g[name].dtype == dtype
+        scale = np.abs(params_g[name]).max()
+        np.testing.assert_allclose(params_f[name], params_g[name], rtol=0, atol=rtol * 10 * scale + 1e-300)
+    for rows, labels in sets:
+        X, Y = rows.T, encode_labels(net, labels, dtype)
+        final_g, final_f = compute_cost(net, params_g, X, Y), compute_cost(net, params_f, X, Y)
+        assert final_f == pytest.approx(final_g, rel=rtol)
+        predicted_g = predict_labels(net, predict_proba(net, params_g, X))
+        predicted_f = predict_labels(net, predict_proba(net, params_f, X))
+        np.testing.assert_array_equal(predicted_f, predicted_g)
+    if "v_W1" in state_g:
+        scale = np.abs(state_g["v_W1"]).max()
+        np.testing.assert_allclose(state_f["v_W1"], state_g["v_W1"], rtol=0, atol=rtol * 10 * scale)
+
+
+CASES = {
+    "gd": dict(),
+    "momentum": dict(optimizer="momentum", optimizer_params={"beta": 0.9}),
+    "l2": dict(l2=0.7),
+    "momentum+l2": dict(optimizer="momentum", l2=0.4),
+    "dropout": dict(keep_probs=(0.8, 0.6)),
+    "inverse_time": dict(schedule="inverse_time", schedule_params={"decay_rate": 0.5, "every": 7}),
+    "step+momentum": dict(optimizer="momentum", schedule="step", schedule_params={"factor": 0.5, "every": 10}),
+    "everything": dict(
+        optimizer="momentum", l2=0.3, keep_probs=(0.9, 0.7), schedule="inverse_time", schedule_params={"every": 5}
+    ),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("case", CASES)
+def test_fast_path_gives_the_same_model(case, dtype):
+    net, params, sets = random_job(3, (60, 9, 5, 1), ("relu", "relu"), dtype=dtype)
+    settings_ = Settings(learning_rate=0.05, seed=11, **CASES[case])
+    general, fast = train_both(net, params, *sets[0], settings_, 60)
+    assert general[0][-1] < general[0][0]  # it learns: the comparison is not between two stuck models
+    assert_same_model(net, general, fast, sets, dtype)
+
+
+def test_fast_path_with_softmax_and_other_activations():
+    net, params, sets = random_job(5, (30, 8, 6, 4, 3), ("tanh", "leaky_relu", "sigmoid"), "softmax", m=50)
+    settings_ = Settings(learning_rate=0.2, optimizer="momentum", l2=0.2, keep_probs=(1.0, 0.8, 0.9), seed=2)
+    assert_same_model(net, *train_both(net, params, *sets[0], settings_, 80), sets, np.float64)
+
+
+def test_fast_path_without_hidden_layers():
+    net, params, sets = random_job(8, (25, 1), ())
+    settings_ = Settings(learning_rate=0.1, l2=0.1)
+    assert_same_model(net, *train_both(net, params, *sets[0], settings_, 40), sets, np.float64)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    hidden=st.lists(st.integers(1, 7), min_size=0, max_size=3),
+    features=st.integers(1, 40),
+    m=st.integers(2, 30),
+    activation=st.sampled_from(sorted(ACTIVATIONS)),
+    softmax=st.booleans(),
+    optimizer=st.sampled_from(["gd", "momentum"]),
+    l2=st.sampled_from([0.0, 0.05, 1.5]),
+    keep=st.sampled_from([1.0, 0.9, 0.5]),
+    full_batch_size=st.booleans(),
+)
+def test_fast_path_matches_for_any_network(
+    seed, hidden, features, m, activation, softmax, optimizer, l2, keep, full_batch_size
+):
+    output = "softmax" if softmax else "sigmoid"
+    layers = (features, *hidden, 3 if softmax else 1)
+    net, params, sets = random_job(seed, layers, [activation] * len(hidden), output, m=m)
+    settings_ = Settings(
+        learning_rate=0.05,
+        optimizer=optimizer,
+        l2=l2,
+        keep_probs=(keep,) * len(hidden) if hidden else None,
+        batch_size=m if full_batch_size else None,
+        seed=seed,
+    )
+    assert fast_path_obstacle(settings_, m) is None
+    (costs_g, params_g, _), (costs_f, params_f, _) = train_both(net, params, *sets[0], settings_, 15)
+    np.testing.assert_allclose(costs_f, costs_g, rtol=1e-9)
+    for name in net.param_names:
+        np.testing.assert_allclose(params_f[name], params_g[name], rtol=1e-7, atol=1e-9)
+
+
+def save_and_load(tmp_path, net, params, state, iteration):
+    header = checkpoint.make_header(net, [str(c) for c in range(net.n_classes)], (net.layers[0],), 1.0, "float64", 0)
+    checkpoint.save(tmp_path / "c.npz", {**header, "iteration": iteration}, params, state)
+    saved = checkpoint.load(tmp_path / "c.npz")
+    return saved.params, saved.state
+
+
+@pytest.mark.parametrize(
+    "first, optimizer, choice, resumed_fast",
+    [
+        (FastTrainer, "gd", "on", True),
+        (FastTrainer, "momentum", "auto", True),
+        (FastTrainer, "momentum", "off", False),
+        (Trainer, "gd", "auto", True),
+        # a W1 velocity saved by the general path is not of the fast path's form: even `on` stays general
+        (Trainer, "momentum", "auto", False),
+        (Trainer, "momentum", "on", False),
+    ],
+)
+def test_a_run_resumes_from_its_checkpoint(tmp_path, first, optimizer, choice, resumed_fast):
+    """On the path it was saved from, bit for bit; on the other, the same model."""
+    net, params, sets = random_job(4, (50, 6, 1), ("relu",))
+    settings_ = Settings(learning_rate=0.05, optimizer=optimizer, l2=0.2, keep_probs=(0.8,), seed=3)
+    source = ArraySource(sets[0][0], encode_labels(net, sets[0][1]))
+    straight = first(net, copy(params), settings_, source)
+    costs = [straight.step() for _ in range(30)]
+    interrupted = first(net, copy(params), settings_, source)
+    for _ in range(12):
+        interrupted.step()
+    saved_params, saved_state = save_and_load(tmp_path, net, *interrupted.snapshot(), 12)
+    resumed = make_trainer(net, saved_params, settings_, source, choice, saved_state, 12)
+    assert resumed.fast is resumed_fast
+    resumed_costs = [resumed.step() for _ in range(18)]
+    if resumed.fast is straight.fast:
+        assert resumed_costs == costs[12:]
+        for name, value in straight.snapshot()[0].items():
+            np.testing.assert_array_equal(resumed.snapshot()[0][name], value)
+    else:
+        np.testing.assert_allclose(resumed_costs, costs[12:], rtol=1e-9)
+    if not resumed.fast:
+        assert not any("fast" in name for name in resumed.snapshot()[1])
+
+
+@pytest.mark.parametrize(
+    "features, m, settings_, choice, fast",
+    [
+        (50, 20, Settings(0.1), "auto", True),
+        (50, 20, Settings(0.1, optimizer="momentum", l2=0.1, keep_probs=(0.5,)), "auto", True),
+        (50, 20, Settings(0.1, batch_size=20), "auto", True),
+        (50, 20, Settings(0.1, batch_size=8), "auto", False),
+        (50, 20, Settings(0.1, optimizer="adam"), "auto", False),
+        (10, 20, Settings(0.1), "auto", False),  # narrower input than examples: K would not pay
+        (10, 20, Settings(0.1), "on", True),
+        (50, 20, Settings(0.1), "off", False),
+    ],
+)
+def test_make_trainer_picks_the_path(features, m, settings_, choice, fast):
+    net, params, sets = random_job(1, (features, 4, 1), ("relu",), m=m)
+    source = ArraySource(sets[0][0], encode_labels(net, sets[0][1]))
+    trainer = make_trainer(net, params, settings_, source, choice)
+    assert trainer.fast is fast and isinstance(trainer, FastTrainer if fast else Trainer)
+
+
+def test_what_the_fast_path_cannot_serve():
+    assert "full-batch" in fast_path_obstacle(Settings(0.1, batch_size=8), 20)
+    assert "'adam' is not linear" in fast_path_obstacle(Settings(0.1, optimizer="adam"), 20)
+    assert fast_path_obstacle(Settings(0.1, batch_size=20), 20) is None
+
+
+def test_backward_into_a_reused_array_gives_the_same_gradients():
+    net, params, sets = random_job(13, (30, 5, 1), ("relu",))
+    rows, labels = sets[0]
+    ZL, cache = forward(net, params, rows.T)
+    dZL = (predict_proba(net, params, rows.T) - encode_labels(net, labels)) / rows.shape[0]
+    fresh = backward(net, params, cache, dZL, l2=0.2)
+    reused = np.full_like(params["W1"], np.nan)
+    into = backward(net, params, cache, dZL, l2=0.2, dW1_out=reused)
+    assert into["dW1"] is reused
+    for name, value in fresh.items():
+        np.testing.assert_array_equal(into[name], value)
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("output", sorted(OUTPUT_ACTIVATIONS))
+def test_float32_stays_float32_through_a_general_step(optimizer, output):
+    """Every array a step makes, and every cost, is float32: no silent float64 work."""
+    hidden = sorted(ACTIVATIONS)
+    layers = (30, *[4] * len(hidden), 3 if output == "softmax" else 1)
+    net, params, sets = random_job(12, layers, hidden, output, dtype=np.float32)
+    rows, labels = sets[0]
+    Y = encode_labels(net, labels, np.float32)
+    settings_ = Settings(learning_rate=0.05, optimizer=optimizer, l2=0.3, keep_probs=(0.8,) * len(hidden), seed=1)
+    trainer = Trainer(net, params, settings_, ArraySource(rows, Y))
+    masks = trainer.masks(rows.shape[0])
+    ZL, cache = forward(net, params, rows.T, masks)
+    arrays = [ZL, *masks, *(a for layer in cache for a in layer if a is not None)]
+    cost, grads = gradients(net, params, rows.T, Y, masks, 0.3)
+    assert isinstance(cost, float)
+    arrays += grads.values()
+    for _ in range(3):
+        assert isinstance(trainer.step(), float)
+    arrays += [*trainer.params.values(), *(v for name, v in trainer.state.items() if name != "t")]
+    assert [a.dtype for a in arrays] == [np.float32] * len(arrays)
+
+
+def test_float32_stays_float32_on_both_paths():
+    net, params, sets = random_job(2, (40, 5, 3, 1), ("relu", "tanh"), dtype=np.float32)
+    settings_ = Settings(learning_rate=0.05, optimizer="momentum", l2=0.1, keep_probs=(0.8, 0.9))
+    for _, snapshot, state in train_both(net, params, *sets[0], settings_, 5):
+        assert all(p.dtype == np.float32 for p in snapshot.values())
+        assert all(state[f"v_{name}"].dtype == np.float32 for name in net.param_names)
+
+
+# --- through the command line ----------------------------------------------
+
+
+def train(dnn, config, *sets):
+    result = dnn("train", "--config", config, "--quiet", *[a for s in sets for a in ("--set", s)])
+    assert result.exit_code == 0, result.output
+    folder = Path(result.stdout.strip().splitlines()[-1])
+    return folder, json.loads((folder / "metrics.json").read_text())
+
+
+def test_dnn_train_gives_the_same_run_on_either_path(in_tmp, demo_data, dnn):
+    config = write_config(in_tmp / "c.yaml", demo_data, training={"checkpoint_every": 10, "l2": 0.5})
+    fast_folder, fast = train(dnn, config)
+    general_folder, general = train(dnn, config, "training.fast_path='off'")
+    assert fast["fast_path"] is True and general["fast_path"] is False
+    np.testing.assert_allclose([c["cost"] for c in fast["costs"]], [c["cost"] for c in general["costs"]], rtol=1e-9)
+    for split in ("train", "test"):
+        assert fast[split]["accuracy"] == general[split]["accuracy"]
+        assert fast[split]["cost"] == pytest.approx(general[split]["cost"], rel=1e-9)
+    fast_saved = checkpoint.load(fast_folder / "checkpoint.npz")
+    general_saved = checkpoint.load(general_folder / "checkpoint.npz")
+    np.testing.assert_allclose(fast_saved.params["W1"], general_saved.params["W1"], rtol=1e-8, atol=1e-12)
+
+
+def test_dnn_train_resumes_a_fast_run_exactly(in_tmp, demo_data, dnn):
+    config = write_config(in_tmp / "c.yaml", demo_data, training={"optimizer": "momentum", "iterations": 20})
+    folder, _ = train(dnn, config)
+    result = dnn("train", "--resume", folder, "--quiet", "--set", "training.iterations=40")
+    assert result.exit_code == 0, result.output
+    resumed = json.loads((folder / "metrics.json").read_text())
+    straight_folder, straight = train(dnn, config, "training.iterations=40")
+    assert resumed["fast_path"] is True
+    logged = {c["iteration"]: c["cost"] for c in straight["costs"]}
+    assert {c["iteration"]: c["cost"] for c in resumed["costs"] if c["iteration"] in logged} == logged
+    resumed_params = checkpoint.load(folder / "checkpoint.npz").params
+    for name, value in checkpoint.load(Path(straight_folder) / "checkpoint.npz").params.items():
+        np.testing.assert_array_equal(resumed_params[name], value)
+
+
+def test_fast_path_on_with_adam_is_a_config_error(in_tmp, demo_data, dnn):
+    config = write_config(in_tmp / "c.yaml", demo_data, training={"fast_path": "on", "optimizer": "adam"})
+    assert "fast_path: on" not in config.read_text()  # written quoted, so YAML keeps it a string
+    result = dnn("train", "--config", config)
+    assert result.exit_code == 2
+    assert "training.fast_path" in result.stderr and "adam" in result.stderr
+
+
+# --- the reference job -----------------------------------------------------
+
+
+def test_fast_path_gives_the_cat_model(cat_data):
+    """The cat job on both paths: same costs, same predictions on train and test (1000 of its 2500
+    iterations, to keep the suite quick; `make bench` compares the whole job)."""
+    reference = yaml.safe_load((CONFIGS / "cat.yaml").read_text())
+    net = Network(tuple(reference["model"]["layers"]), ("relu",) * 3, "sigmoid")
+    params = initialize(net.layers, "course", reference["seed"])
+    sets = []
+    for split in ("train", "test"):
+        keys = (f"{split}_set_x", f"{split}_set_y")
+        dataset = load_hdf5(cat_data / f"{split}_catvnoncat.h5", *keys, "list_classes", keys)
+        sets.append((dataset.rows(), dataset.labels))
+    settings_ = Settings(learning_rate=reference["training"]["learning_rate"])
+    general, fast = train_both(net, params, *sets[0], settings_, 1000)
+    assert round(fast[0][0], 6) == 0.771749
+    assert fast[0][-1] < 0.5 * fast[0][0]
+    assert_same_model(net, general, fast, sets, np.float64)
