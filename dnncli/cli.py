@@ -14,6 +14,7 @@ from . import train as training
 from .demo import MAX_CLASSES, write_demo
 from .errors import EXIT_INTERRUPTED, RunFailure
 from .evaluate import evaluate_command
+from .folders import import_command, info_command
 from .gradient_check import gradient_check
 from .options import config_option, set_option
 from .predict import predict_command
@@ -187,6 +188,8 @@ def data_demo(out, classes):
 
 main.add_command(evaluate_command)
 main.add_command(predict_command)
+data.add_command(import_command)
+data.add_command(info_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

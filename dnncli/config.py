@@ -117,6 +117,12 @@ def switch(value):
     return one_of(["auto", "on", "off"])(value)
 
 
+def auto_or_boolean(value):
+    if value == "auto" or isinstance(value, bool):
+        return value
+    raise ValueError("must be auto, true or false")
+
+
 def path(value):
     if not isinstance(value, str) or not value:
         raise ValueError("must be a file path")
@@ -176,9 +182,19 @@ SCHEMA = {
     "seed": Field(integer(0), 1, "seed of everything random: initial weights, shuffling, dropout, validation split"),
     "dtype": Field(one_of(["float64", "float32"]), "float64", "floating-point type of training"),
     "data": {
-        "format": Field(one_of(["hdf5"]), "hdf5", "how the data is stored"),
+        "format": Field(
+            one_of(["hdf5", "folder"]),
+            "hdf5",
+            "hdf5: a file in the cat layout; folder: one subfolder of pictures per class",
+        ),
         "train": Field(path, REQUIRED, "training set; relative paths are relative to the config file"),
         "test": Field(optional(path), None, "test set (optional)"),
+        "size": Field(integer(1), 64, "folder sets: pictures are decoded to size x size RGB"),
+        "in_memory": Field(
+            auto_or_boolean,
+            "auto",
+            "hdf5 sets: true loads them, false reads them from disk a batch at a time, auto loads a set that fits",
+        ),
         "keys": {
             "train_x": Field(text, "train_set_x", "dataset of training pictures in the train file"),
             "train_y": Field(text, "train_set_y", "dataset of training labels in the train file"),
@@ -386,6 +402,15 @@ def check_consistency(config, source=None):
     if isinstance(keep, list) and len(keep) != hidden:
         raise ConfigError(
             f"{where(source, 'training.keep_prob')}: a list needs one entry per hidden layer ({hidden}), got {len(keep)}"
+        )
+    data = config["data"]
+    if data["in_memory"] is False and data["format"] == "folder":
+        raise ConfigError(
+            f"{where(source, 'data.in_memory')}: a folder set is decoded into memory; to read from disk, import it first (dnn data import FOLDER --out FILE.h5)"
+        )
+    if data["in_memory"] is False and training["batch_size"] is None:
+        raise ConfigError(
+            f"{where(source, 'data.in_memory')}: reading from disk goes a batch at a time; set training.batch_size, e.g. 256"
         )
     if training["early_stopping"]["patience"] is not None and training["validation_fraction"] == 0:
         raise ConfigError(

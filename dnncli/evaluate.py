@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import click
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -17,6 +18,7 @@ from . import config as configs
 from .atomic import write_json
 from .data import PIXEL_SCALE, check_same_classes, load_hdf5, load_split, open_hdf5
 from .errors import UserError
+from .folders import load_folder, shown
 from .metrics import classification_report
 from .options import model_options
 from .predict import classify, model_dtype, model_path, probability_map
@@ -39,7 +41,7 @@ def data_keys(config):
     return {key: spec.default for key, spec in configs.SCHEMA["data"]["keys"].items()}
 
 
-def choose_data(config, folder, data_file, split):
+def choose_data(config, folder, data_file, split, input_shape):
     """The data set to evaluate on, and the split whose keys it was read with."""
     if data_file is None:
         if config is None:
@@ -48,6 +50,8 @@ def choose_data(config, folder, data_file, split):
         if config["data"][split] is None:
             raise UserError(f"{folder / CONFIG}: data.{split} is not set; pass --data FILE")
         return load_split(config, split), split
+    if Path(data_file).is_dir():
+        return load_folder(data_file, input_shape), split or "test"
     keys = data_keys(config)
     if split is None:
         with open_hdf5(data_file) as f:
@@ -56,14 +60,17 @@ def choose_data(config, folder, data_file, split):
             raise UserError(f"{data_file}: has neither {keys['test_x']!r} nor {keys['train_x']!r} pictures")
         split = present[0]
     settings = (f"data.keys.{split}_x", f"data.keys.{split}_y")
-    return load_hdf5(data_file, keys[f"{split}_x"], keys[f"{split}_y"], keys["classes"], settings), split
+    in_memory = config["data"]["in_memory"] if config else "auto"
+    return load_hdf5(data_file, keys[f"{split}_x"], keys[f"{split}_y"], keys["classes"], settings, in_memory), split
 
 
 def evaluate(saved, dataset):
     """The report on a data set checked against the model: scores, counts, confusion, each example."""
     check_same_classes(saved, dataset)  # a checkpoint has the training set's classes and input shape
     scores = score(saved.net, saved.params, dataset, model_dtype(saved))
-    probabilities, predicted = classify(saved, dataset.pictures)
+    parts = [classify(saved, part.pixels()) for part in dataset.parts()]
+    probabilities = np.hstack([p for p, _ in parts])
+    predicted = np.concatenate([labels for _, labels in parts])
     assert scores["accuracy"] == float((predicted == dataset.labels).mean())
     classes = saved.classes
     report = {"examples": scores["examples"], "accuracy": scores["accuracy"], "log_loss": scores["cost"]}
@@ -87,14 +94,6 @@ def default_json_path(checkpoint_file, data_file, split):
 
 def ratio(value):
     return f"{value:.4f}"
-
-
-def shown(path):
-    """A path as short as it is clear: relative to the current folder when it lies below it."""
-    try:
-        return str(Path(path).relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def summary_table(report):
@@ -143,8 +142,8 @@ def confusion_table(report):
 @click.option(
     "--data",
     "data_file",
-    type=click.Path(dir_okay=False),
-    help="HDF5 file to evaluate on [default: the run config's data set].",
+    type=click.Path(),
+    help="HDF5 file, or folder with a subfolder per class, to evaluate on [default: the run config's data set].",
 )
 @click.option(
     "--split",
@@ -176,7 +175,7 @@ def evaluate_command(run_folder, checkpoint_file, data_file, split, json_file):
             f"{path}: divides pixels by {saved.pixel_scale}; dnn evaluate scales data sets by {PIXEL_SCALE}"
         )
     config = run_config(path.parent)
-    dataset, split = choose_data(config, path.parent, data_file, split)
+    dataset, split = choose_data(config, path.parent, data_file, split, saved.input_shape)
     report = {"checkpoint": str(path), "iteration": saved.iteration, "data": dataset.source, "split": split}
     report.update(evaluate(saved, dataset))
     if json_file == "-":

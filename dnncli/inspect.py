@@ -14,7 +14,7 @@ from . import checkpoint
 from . import config as configs
 from . import train as training
 from .atomic import write_text
-from .engine import LOSSES, Network, encode_labels, forward, initialize
+from .engine import Network, initialize
 from .errors import UserError
 from .options import config_option, set_option
 from .progress import table_console
@@ -50,11 +50,10 @@ def class_entropy(labels, n_classes):
 
 
 def initial_cost(job):
-    """Cross-entropy (no L2 term) of the freshly initialised network on the training set."""
+    """Cross-entropy (no L2 term) of the freshly initialised network on the training set, a part at a time."""
     net, config = job.net, job.config
     params = initialize(net.layers, config["model"]["init"], config["seed"], job.dtype)
-    ZL, _ = forward(net, params, job.train.rows(job.dtype).T)
-    return LOSSES[net.output](ZL, encode_labels(net, job.train.labels, job.dtype))
+    return training.score(net, params, job.train, job.dtype)["cost"]
 
 
 def check_output_folder(folder):

@@ -42,12 +42,26 @@ def classify(saved, pictures, threshold=0.5):
 
     For a sigmoid output the rows are (1 - p, p): p is the second class's probability.
     """
-    X = scale_pixels(pictures.reshape(len(pictures), -1), model_dtype(saved), saved.pixel_scale).T
-    probabilities = predict_proba(saved.net, saved.params, X)
+    rows = scale_pixels(pictures.reshape(len(pictures), -1), model_dtype(saved), saved.pixel_scale)
+    probabilities = np.hstack(
+        [same_for_any_batch(saved, block) for block in np.split(rows, range(BATCH, len(rows), BATCH))]
+    )
     labels = predict_labels(saved.net, probabilities, threshold)
     if saved.net.output == "sigmoid":
         probabilities = np.vstack([1 - probabilities, probabilities])
     return probabilities, labels
+
+
+def same_for_any_batch(saved, rows):
+    """``predict_proba`` of up to BATCH rows, in a forward pass of exactly BATCH (blank rows fill it up).
+
+    BLAS sums a product with a few columns in another order than one with many, so
+    without this a picture's probabilities would change in the last digits with the
+    number of pictures it comes with; in passes of one shape they never do.
+    """
+    full = np.zeros((BATCH, rows.shape[1]), dtype=rows.dtype)
+    full[: len(rows)] = rows
+    return predict_proba(saved.net, saved.params, full.T)[:, : len(rows)]
 
 
 def probability_map(classes, column):

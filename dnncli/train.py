@@ -20,11 +20,10 @@ import numpy as np
 from . import __version__, checkpoint
 from . import config as configs
 from .atomic import write_json, write_text
-from .data import PIXEL_SCALE, check_against_model, check_same_classes, load_split
+from .data import PIXEL_SCALE, check_against_model, check_same_classes, check_streamable, load_split
 from .engine import (
     LOSSES,
     OUTPUT_ACTIVATIONS,
-    ArraySource,
     Network,
     Settings,
     encode_labels,
@@ -39,6 +38,7 @@ from .errors import EXIT_INTERRUPTED, RunFailure, UserError
 from .progress import training_warnings
 from .resources import available_memory, gigabytes, training_memory
 from .runs import BEST, CHECKPOINT, CONFIG, METRICS, new_run_folder, remember_latest
+from .streaming import example_source
 
 VALIDATION_STREAM = 2
 LENGTH_KEYS = ("training.iterations", "training.epochs")  # the only keys a resume may change
@@ -96,6 +96,7 @@ def prepare(config, with_test=True):
     test = load_split(config, "test") if with_test else None
     check_against_model(train, model["layers"], model["output"], "training set")
     check_same_classes(train, test)
+    check_streamable(train, config)
     validation = None
     if training["validation_fraction"]:
         if train.m < 2:
@@ -138,14 +139,14 @@ def check_memory(net, settings, m, dtype):
 
 
 def score(net, params, dataset, dtype):
-    """Accuracy and log loss (cross-entropy, no L2 term) of a model on a data set."""
-    ZL, _ = forward(net, params, dataset.rows(dtype).T)
-    predicted = predict_labels(net, OUTPUT_ACTIVATIONS[net.output](ZL))
-    return {
-        "examples": dataset.m,
-        "accuracy": float(np.mean(predicted == dataset.labels)),
-        "cost": LOSSES[net.output](ZL, encode_labels(net, dataset.labels, dtype)),
-    }
+    """Accuracy and log loss (cross-entropy, no L2 term) of a model on a data set, a part at a time."""
+    correct, cost = 0, 0.0
+    for part in dataset.parts():
+        ZL, _ = forward(net, params, part.rows(dtype).T)
+        predicted = predict_labels(net, OUTPUT_ACTIVATIONS[net.output](ZL))
+        correct += int(np.sum(predicted == part.labels))
+        cost += LOSSES[net.output](ZL, encode_labels(net, part.labels, dtype)) * (part.m / dataset.m)
+    return {"examples": dataset.m, "accuracy": correct / dataset.m, "cost": cost}
 
 
 def versions():
@@ -189,7 +190,7 @@ class Run:
         self.reporter = reporter
         self.started = now()
         net, config = job.net, job.config
-        self.train_source = ArraySource(job.train.rows(job.dtype), encode_labels(net, job.train.labels, job.dtype))
+        self.train_source = example_source(job.train, encode_labels(net, job.train.labels, job.dtype), job.dtype)
         if resume_from is None:
             params = initialize(net.layers, config["model"]["init"], config["seed"], job.dtype)
             state, iteration, self.progress = None, 0, Progress()
