@@ -96,14 +96,47 @@ def busy_cpu_seconds():
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
+# A product on all BLAS threads takes about 0.55 of the time one thread takes on two free cores;
+# above this, the threads are not working together.
+THREADS_SLOWED = 0.8
+PROBE = np.random.default_rng(0).random((400, 400))
+
+
+def threads_slowdown():
+    """Time of a product on all BLAS threads over the time of the same product on one.
+
+    On this virtual machine the two cores at times stop working together for tens of
+    seconds: a two-thread product then takes 4 to 17 times as long as usual, while
+    /proc/stat and every process list show an idle machine (the host, not a process
+    here, is busy). None with one core or without threadpoolctl (the bench extra).
+    """
+    if os.cpu_count() < 2 or importlib.util.find_spec("threadpoolctl") is None:
+        return None
+    from threadpoolctl import threadpool_limits
+
+    def seconds():
+        PROBE @ PROBE
+        started = time.perf_counter()
+        for _ in range(10):
+            PROBE @ PROBE
+        return time.perf_counter() - started
+
+    with threadpool_limits(1, user_api="blas"):
+        alone = seconds()
+    return seconds() / alone
+
+
 def wait_for_quiet(limit, console):
-    """Wait up to ``limit`` seconds until other processes have used under 10% of the CPU for 3 s."""
+    """Wait up to ``limit`` seconds until, for 3 s in a row, other processes have used under 10% of
+    the CPU and BLAS's threads work together (``threads_slowdown``)."""
     deadline = time.monotonic() + limit
     quiet = 0
     while quiet < 3 and time.monotonic() < deadline:
         before = busy_cpu_seconds()
         time.sleep(1)
-        quiet = quiet + 1 if busy_cpu_seconds() - before < 0.1 * os.cpu_count() else 0
+        idle = busy_cpu_seconds() - before < 0.1 * os.cpu_count()
+        slowdown = threads_slowdown()
+        quiet = quiet + 1 if idle and (slowdown is None or slowdown < THREADS_SLOWED) else 0
     if quiet < 3:
         console.print(f"note: the machine did not become quiet within {limit:g}s; running anyway")
 
@@ -278,6 +311,12 @@ def paths_agree(summary):
 def caption(report):
     share = report["machine"]["others_cpu_share"]
     others = f"Other processes used {share:.0%} of the machine's CPU during the runs."
+    slowed = report["machine"].get("runs_with_threads_slowed")
+    if slowed is not None and report["settings"]["threads"] == "default":
+        others += (
+            f" BLAS's two threads were slowed (a product on both took over {THREADS_SLOWED:g} of its time "
+            f"on one) just before or after {slowed} of the {len(report['runs'])} runs."
+        )
     if report["kind"] == "optimizers":
         return (
             "ms / it: the training loop alone, per iteration. PyTorch ÷ dnn above 1: dnn is faster. gd and "
@@ -430,10 +469,19 @@ def main(argv=None):
                 wait_for_quiet(args.wait_quiet, console)
             console.print(f"run {repeat + 1}/{args.repeats}: {system} {dtype} {job}", style="dim")
             paths = [str(p) for p in data]
+            slowdown_before = threads_slowdown()
             result = run_one(system, dtype, args.iterations, paths, thread_settings(args.threads), job)
+            result.update(threads_slowdown_before=slowdown_before, threads_slowdown_after=threads_slowdown())
             runs.append({"job": job, "system": system, "dtype": dtype, "repeat": repeat, **result})
     info["load_average_at_end"] = os.getloadavg()
     info["others_cpu_share"] = statistics.mean(r["others_cpu_share"] for r in runs)
+    info["runs_with_threads_slowed"] = sum(
+        any(
+            r[f"threads_slowdown_{when}"] is not None and r[f"threads_slowdown_{when}"] > THREADS_SLOWED
+            for when in ("before", "after")
+        )
+        for r in runs
+    )
     kind = "optimizers" if args.optimizers else "compare"
     report = {
         "kind": kind,
