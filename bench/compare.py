@@ -1,7 +1,8 @@
 """dnn against PyTorch and scikit-learn on the reference job, side by side in one run.
 
-    python bench/compare.py            # 2500 iterations, 3 runs of each system
-    python bench/compare.py --quick    # 200 iterations, 1 run: for iterating
+    python bench/compare.py                 # 2500 iterations, 3 runs of each system
+    python bench/compare.py --quick         # 200 iterations, 1 run: for iterating
+    python bench/compare.py --optimizers    # the second table: every job of workers.JOBS, 500 iterations
 
 The job is the course's cat network, [12288, 20, 7, 5, 1], ReLU, sigmoid output,
 the ``course`` initialisation with seed 1, full-batch gradient descent at 0.0075;
@@ -12,6 +13,11 @@ turns and the median is reported. Two more rows run the whole ``dnn train``
 command on the same job, once as ``auto`` picks its path and once with
 ``training.fast_path=off``. The table goes to the terminal, the numbers and the
 machine to ``bench/results/`` as JSON, and the table as Markdown beside it.
+
+``--optimizers`` puts dnn's general path (``Trainer``) beside PyTorch on the same
+network and weights for every job of ``workers.JOBS``: momentum, Adam, shuffled
+mini-batches of 32 and 64 with gd and with Adam, L2, dropout, and the reference
+job; ``--jobs`` picks some. Its results go to ``optimizers-latest.json`` and ``.md``.
 """
 
 import argparse
@@ -25,12 +31,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
+from workers import ADAM_RATE, JOBS, LEARNING_RATE, MOMENTUM
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -47,7 +55,17 @@ SYSTEMS = {
     "cli-auto": ("dnn train (auto: fast path)", None),
     "cli-off": ("dnn train (fast_path off)", None),
 }
-NUMBERS = ("ms_per_iteration", "total_s", "setup_s", "loop_s", "finish_s", "peak_mb", "wall_s", "others_cpu_share")
+NUMBERS = (
+    "ms_per_iteration",
+    "page_faults_per_iteration",
+    "total_s",
+    "setup_s",
+    "loop_s",
+    "finish_s",
+    "peak_mb",
+    "wall_s",
+    "others_cpu_share",
+)
 
 
 def cat_folder():
@@ -78,14 +96,47 @@ def busy_cpu_seconds():
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
+# A product on all BLAS threads takes about 0.55 of the time one thread takes on two free cores;
+# above this, the threads are not working together.
+THREADS_SLOWED = 0.8
+PROBE = np.random.default_rng(0).random((400, 400))
+
+
+def threads_slowdown():
+    """Time of a product on all BLAS threads over the time of the same product on one.
+
+    On this virtual machine the two cores at times stop working together for tens of
+    seconds: a two-thread product then takes 4 to 17 times as long as usual, while
+    /proc/stat and every process list show an idle machine (the host, not a process
+    here, is busy). None with one core or without threadpoolctl (the bench extra).
+    """
+    if os.cpu_count() < 2 or importlib.util.find_spec("threadpoolctl") is None:
+        return None
+    from threadpoolctl import threadpool_limits
+
+    def seconds():
+        PROBE @ PROBE
+        started = time.perf_counter()
+        for _ in range(10):
+            PROBE @ PROBE
+        return time.perf_counter() - started
+
+    with threadpool_limits(1, user_api="blas"):
+        alone = seconds()
+    return seconds() / alone
+
+
 def wait_for_quiet(limit, console):
-    """Wait up to ``limit`` seconds until other processes have used under 10% of the CPU for 3 s."""
+    """Wait up to ``limit`` seconds until, for 3 s in a row, other processes have used under 10% of
+    the CPU and BLAS's threads work together (``threads_slowdown``)."""
     deadline = time.monotonic() + limit
     quiet = 0
     while quiet < 3 and time.monotonic() < deadline:
         before = busy_cpu_seconds()
         time.sleep(1)
-        quiet = quiet + 1 if busy_cpu_seconds() - before < 0.1 * os.cpu_count() else 0
+        idle = busy_cpu_seconds() - before < 0.1 * os.cpu_count()
+        slowdown = threads_slowdown()
+        quiet = quiet + 1 if idle and (slowdown is None or slowdown < THREADS_SLOWED) else 0
     if quiet < 3:
         console.print(f"note: the machine did not become quiet within {limit:g}s; running anyway")
 
@@ -122,8 +173,9 @@ def run_measured(command, env=None):
         }
 
 
-def run_worker(system, dtype, iterations, data, env):
-    stdout, measured = run_measured([sys.executable, WORKER, system, dtype, str(iterations), data[1], data[2]], env)
+def run_worker(system, dtype, iterations, data, env, job="gd"):
+    command = [sys.executable, WORKER, system, dtype, str(iterations), data[1], data[2], job]
+    stdout, measured = run_measured(command, env)
     return {**json.loads(stdout.strip().splitlines()[-1]), **measured}
 
 
@@ -153,18 +205,18 @@ def run_cli(path, dtype, iterations, data, env):
     }
 
 
-def run_one(system, dtype, iterations, data, env):
+def run_one(system, dtype, iterations, data, env, job="gd"):
     if system.startswith("cli-"):
         return run_cli(system.removeprefix("cli-"), dtype, iterations, data, env)
-    return run_worker(system, dtype, iterations, data, env)
+    return run_worker(system, dtype, iterations, data, env, job)
 
 
 def summarise(runs):
-    """One row per (system, dtype): medians of the timings, the rest from the runs (equal unless noted)."""
+    """One row per (job, system, dtype): medians of the timings, the rest from the runs (equal unless noted)."""
     rows = []
-    for key in dict.fromkeys((r["system"], r["dtype"]) for r in runs):
-        mine = [r for r in runs if (r["system"], r["dtype"]) == key]
-        row = {"system": key[0], "dtype": key[1], "runs": len(mine)}
+    for key in dict.fromkeys((r["job"], r["system"], r["dtype"]) for r in runs):
+        mine = [r for r in runs if (r["job"], r["system"], r["dtype"]) == key]
+        row = {"job": key[0], "system": key[1], "dtype": key[2], "runs": len(mine)}
         for name in NUMBERS:
             values = [r[name] for r in mine if name in r]
             if values:
@@ -174,7 +226,7 @@ def summarise(runs):
                 row[name] = statistics.median(r[name] for r in mine) if name == "cost" else mine[0][name]
         rows.append(row)
     for row in rows:
-        peers = {r["system"]: r for r in rows if r["dtype"] == row["dtype"]}
+        peers = {r["system"]: r for r in rows if (r["job"], r["dtype"]) == (row["job"], row["dtype"])}
         if "dnn-general" in peers:
             row["per_iteration_vs_dnn_general"] = row["ms_per_iteration"] / peers["dnn-general"]["ms_per_iteration"]
         if "dnn-fast" in peers and not row["system"].startswith("cli-"):
@@ -239,8 +291,9 @@ COLUMNS = (
 def title(report):
     s = report["settings"]
     return (
-        f"[12288, 20, 7, 5, 1] on the {s['data']} set, {s['iterations']} iterations, "
-        f"median of {s['repeats']} run{'s' if s['repeats'] > 1 else ''}"
+        f"[12288, 20, 7, 5, 1] on the {s['data']} set, "
+        + ("dnn's general path and PyTorch, " if report["kind"] == "optimizers" else "")
+        + f"{s['iterations']} iterations, median of {s['repeats']} run{'s' if s['repeats'] > 1 else ''}"
         + (f", {s['threads']} thread{'s' if s['threads'] > 1 else ''}" if s["threads"] != "default" else "")
     )
 
@@ -257,6 +310,24 @@ def paths_agree(summary):
 
 def caption(report):
     share = report["machine"]["others_cpu_share"]
+    others = f"Other processes used {share:.0%} of the machine's CPU during the runs."
+    slowed = report["machine"].get("runs_with_threads_slowed")
+    if slowed is not None and report["settings"]["threads"] == "default":
+        others += (
+            f" BLAS's two threads were slowed (a product on both took over {THREADS_SLOWED:g} of its time "
+            f"on one) just before or after {slowed} of the {len(report['runs'])} runs."
+        )
+    if report["kind"] == "optimizers":
+        return (
+            "ms / it: the training loop alone, per iteration. PyTorch ÷ dnn above 1: dnn is faster. gd and "
+            f"momentum ({MOMENTUM}) at lr {LEARNING_RATE:g}, Adam at {ADAM_RATE:g}; batches shuffled by dnn's "
+            "epoch_order, PyTorch given the same order. Final cost: each system's own loss on the whole "
+            "training set after the last update, without the L2 term and without dropout. Same cost: their "
+            f"relative difference, within {SAME_COST:g} in float64 (in float32 trajectories drift apart by "
+            "themselves, so only the difference is shown); dropout masks differ between the frameworks, so "
+            "that job compares time only. Page faults: minor faults of the process during the loop, per "
+            f"iteration. {others}"
+        )
     agree = "".join(
         f" Final cost, fast path vs general path, {dtype}: {difference:.1e} relative."
         for dtype, difference in report["paths_agree"].items()
@@ -264,32 +335,92 @@ def caption(report):
     return (
         "ms / iteration: the training loop alone. total s: set-up + loop + final weights, without imports and "
         "data loading; for `dnn train`, the whole process. peak MB: ru_maxrss of the process (MiB). "
-        f"Other processes used {share:.0%} of the machine's CPU during the runs.{agree}"
+        f"{others}{agree}"
     )
 
 
+def side_by_side(summary):
+    """One row per (job, dtype): dnn's general path beside PyTorch, their time ratio and final costs."""
+    rows = []
+    for job, dtype in dict.fromkeys((r["job"], r["dtype"]) for r in summary):
+        pair = {r["system"]: r for r in summary if (r["job"], r["dtype"]) == (job, dtype)}
+        dnn, torch = pair.get("dnn-general", {}), pair.get("torch", {})
+        row = {"job": job, "dtype": dtype, "dnn": dnn, "torch": torch}
+        if dnn and torch:
+            row["torch_over_dnn"] = torch["ms_per_iteration"] / dnn["ms_per_iteration"]
+            row["cost_difference"] = abs(torch["cost"] - dnn["cost"]) / dnn["cost"]
+        rows.append(row)
+    return rows
+
+
+def agreement(row):
+    """Whether the final costs show the same work: in float64 they must agree to rounding;
+    float32 trajectories drift apart by themselves, so there the difference is only shown."""
+    if "cost_difference" not in row:
+        return ""
+    difference = f"{row['cost_difference']:.0e}"
+    if JOBS[row["job"]].keep_prob < 1:
+        return f"time only ({difference})"
+    if row["dtype"] == "float32":
+        return f"({difference})"
+    return f"{'yes' if row['cost_difference'] < SAME_COST else 'NO'} ({difference})"
+
+
+SAME_COST = 1e-9  # relative, float64
+
+OPTIMIZER_COLUMNS = (
+    ("job", "left", lambda r: JOBS[r["job"]].label),
+    ("dtype", "left", lambda r: r["dtype"]),
+    ("dnn ms / it", "right", lambda r: fmt(r["dnn"].get("ms_per_iteration"), ".3f")),
+    ("PyTorch ms / it", "right", lambda r: fmt(r["torch"].get("ms_per_iteration"), ".3f")),
+    ("PyTorch ÷ dnn", "right", lambda r: fmt(r.get("torch_over_dnn"), ".2f")),
+    ("dnn final cost", "right", lambda r: fmt(r["dnn"].get("cost"), ".6f")),
+    ("PyTorch final cost", "right", lambda r: fmt(r["torch"].get("cost"), ".6f")),
+    ("same cost", "right", agreement),
+    ("page faults / it, dnn", "right", lambda r: fmt(r["dnn"].get("page_faults_per_iteration"), ".0f")),
+    ("PyTorch", "right", lambda r: fmt(r["torch"].get("page_faults_per_iteration"), ".0f")),
+)
+
+
+def layout(report):
+    """The columns and rows of the report's table."""
+    if report["kind"] == "optimizers":
+        return OPTIMIZER_COLUMNS, report["side_by_side"]
+    return COLUMNS, report["summary"]
+
+
 def rich_table(report):
+    columns, rows = layout(report)
     table = Table(title=title(report), caption=caption(report), title_justify="left", caption_justify="left")
-    for name, justify, _ in COLUMNS:
+    for name, justify, _ in columns:
         table.add_column(name, justify=justify)
-    for row in report["summary"]:
-        table.add_row(*(cell(row) for _, _, cell in COLUMNS))
+    for row in rows:
+        table.add_row(*(cell(row) for _, _, cell in columns))
     return table
 
 
 def markdown_table(report):
+    columns, rows = layout(report)
     lines = [f"**{title(report)}**", ""]
-    lines.append("| " + " | ".join(name for name, _, _ in COLUMNS) + " |")
-    lines.append("| " + " | ".join("---:" if justify == "right" else "---" for _, justify, _ in COLUMNS) + " |")
-    for row in report["summary"]:
-        lines.append("| " + " | ".join(cell(row) for _, _, cell in COLUMNS) + " |")
+    lines.append("| " + " | ".join(name for name, _, _ in columns) + " |")
+    lines.append("| " + " | ".join("---:" if justify == "right" else "---" for _, justify, _ in columns) + " |")
+    for row in rows:
+        lines.append("| " + " | ".join(cell(row) for _, _, cell in columns) + " |")
     return "\n".join(lines + ["", caption(report), ""])
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--optimizers",
+        action="store_true",
+        help="the second table: dnn's general path beside PyTorch on every job of --jobs (default 500 iterations)",
+    )
+    parser.add_argument(
+        "--jobs", default=",".join(JOBS), help=f"with --optimizers, comma-separated, from {', '.join(JOBS)}"
+    )
     parser.add_argument("--quick", action="store_true", help="200 iterations, 1 run: for iterating")
-    parser.add_argument("--iterations", type=int, help="iterations per run (default 2500, quick 200)")
+    parser.add_argument("--iterations", type=int, help="iterations per run (default 2500, optimizers 500, quick 200)")
     parser.add_argument("--repeats", type=int, help="runs of each system (default 3, quick 1)")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated, from {', '.join(SYSTEMS)}")
     parser.add_argument("--dtypes", default=",".join(DTYPES), help="comma-separated: float64,float32")
@@ -306,16 +437,15 @@ def parse_args(argv):
         help="before each run, wait up to this long for other processes to leave the CPU",
     )
     args = parser.parse_args(argv)
-    args.iterations = args.iterations or (200 if args.quick else 2500)
+    args.iterations = args.iterations or (200 if args.quick else 500 if args.optimizers else 2500)
     args.repeats = args.repeats or (1 if args.quick else 3)
-    args.systems = [s for s in args.systems.split(",") if s]
+    args.systems = ["dnn-general", "torch"] if args.optimizers else [s for s in args.systems.split(",") if s]
+    args.jobs = [j for j in args.jobs.split(",") if j] if args.optimizers else ["gd"]
     args.dtypes = [d for d in args.dtypes.split(",") if d]
-    for name in args.systems:
-        if name not in SYSTEMS:
-            parser.error(f"unknown system {name!r}; choose from {', '.join(SYSTEMS)}")
-    for name in args.dtypes:
-        if name not in DTYPES:
-            parser.error(f"unknown dtype {name!r}; choose from {', '.join(DTYPES)}")
+    for names, table in ((args.systems, SYSTEMS), (args.jobs, JOBS), (args.dtypes, DTYPES)):
+        for name in names:
+            if name not in table:
+                parser.error(f"unknown {name!r}; choose from {', '.join(table)}")
     return args
 
 
@@ -331,18 +461,30 @@ def main(argv=None):
             systems.append(name)
     data = pick_data(args.data)
     info = machine()
-    jobs = [(s, d) for d in args.dtypes for s in systems]
+    plan = [(job, system, dtype) for dtype in args.dtypes for job in args.jobs for system in systems]
     runs = []
     for repeat in range(args.repeats):
-        for system, dtype in jobs:
+        for job, system, dtype in plan:
             if args.wait_quiet:
                 wait_for_quiet(args.wait_quiet, console)
-            console.print(f"run {repeat + 1}/{args.repeats}: {system} {dtype}", style="dim")
-            result = run_one(system, dtype, args.iterations, [str(p) for p in data], thread_settings(args.threads))
-            runs.append({"system": system, "dtype": dtype, "repeat": repeat, **result})
+            console.print(f"run {repeat + 1}/{args.repeats}: {system} {dtype} {job}", style="dim")
+            paths = [str(p) for p in data]
+            slowdown_before = threads_slowdown()
+            result = run_one(system, dtype, args.iterations, paths, thread_settings(args.threads), job)
+            result.update(threads_slowdown_before=slowdown_before, threads_slowdown_after=threads_slowdown())
+            runs.append({"job": job, "system": system, "dtype": dtype, "repeat": repeat, **result})
     info["load_average_at_end"] = os.getloadavg()
     info["others_cpu_share"] = statistics.mean(r["others_cpu_share"] for r in runs)
+    info["runs_with_threads_slowed"] = sum(
+        any(
+            r[f"threads_slowdown_{when}"] is not None and r[f"threads_slowdown_{when}"] > THREADS_SLOWED
+            for when in ("before", "after")
+        )
+        for r in runs
+    )
+    kind = "optimizers" if args.optimizers else "compare"
     report = {
+        "kind": kind,
         "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
         "settings": {
@@ -352,19 +494,22 @@ def main(argv=None):
             "iterations": args.iterations,
             "repeats": args.repeats,
             "threads": args.threads or "default",
+            "jobs": {name: asdict(JOBS[name]) for name in args.jobs},
         },
         "machine": info,
         "summary": summarise(runs),
         "runs": runs,
     }
     report["paths_agree"] = paths_agree(report["summary"])
+    report["side_by_side"] = side_by_side(report["summary"])
     console.print(rich_table(report))
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    for name in (f"compare-{stamp}", "latest"):
+    latest = "latest" if kind == "compare" else f"{kind}-latest"
+    for name in (f"{kind}-{stamp}", latest):
         (args.out / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
         (args.out / f"{name}.md").write_text(markdown_table(report))
-    console.print(f"results: {args.out / f'compare-{stamp}.json'} (and latest.json, latest.md)")
+    console.print(f"results: {args.out / f'{kind}-{stamp}.json'} (and {latest}.json, {latest}.md)")
 
 
 if __name__ == "__main__":

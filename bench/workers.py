@@ -1,26 +1,75 @@
-"""One system training the reference job, in a process of its own; prints one JSON line.
+"""One system training one job on the cat network, in a process of its own; prints one JSON line.
 
-    python bench/workers.py SYSTEM DTYPE ITERATIONS TRAIN_H5 TEST_H5
+    python bench/workers.py SYSTEM DTYPE ITERATIONS TRAIN_H5 TEST_H5 [JOB]
 
-SYSTEM is dnn-fast, dnn-general, torch or sklearn. Every system starts from the
-same weights (dnn's ``course`` initialisation, seed 1), takes full-batch gradient
-descent steps at the same rate, and reports the cost of its final model on the
-training set with its own loss function. ``compare.py`` runs this and reads the
-peak memory of the process from the outside.
+SYSTEM is dnn-fast, dnn-general, torch or sklearn. JOB is a key of ``JOBS``
+(default ``gd``, the reference job: full-batch gradient descent at 0.0075);
+sklearn and dnn-fast run the reference job only. Every system starts from the
+same weights (dnn's ``course`` initialisation, seed 1), takes the same steps
+(same optimizer, rates, batches in the same order, L2), and reports the cost of
+its final model on the training set with its own loss function, without the L2
+term and without dropout. ``compare.py`` runs this and reads the peak memory of
+the process from the outside.
 """
 
 import json
+import resource
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
 from dnncli.data import load_hdf5
 from dnncli.engine import initialize
+from dnncli.engine.training import epoch_order, steps_per_epoch
 
 LAYERS = (12288, 20, 7, 5, 1)
 LEARNING_RATE = 0.0075
 SEED = 1
+MOMENTUM = 0.9
+ADAM = {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}
+# configs/cat-adam.yaml's rate: Adam moves every weight by about the rate each step
+ADAM_RATE = 1e-5
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every system trains: the optimizer and its rate, mini-batches, L2, dropout."""
+
+    optimizer: str = "gd"
+    learning_rate: float = LEARNING_RATE
+    batch_size: int = None  # None: full batch; otherwise shuffled by dnn's epoch_order
+    l2: float = 0.0
+    keep_prob: float = 1.0  # on every hidden layer
+
+    @property
+    def hyper(self):
+        return {"gd": {}, "momentum": {"beta": MOMENTUM}, "adam": ADAM}[self.optimizer]
+
+    @property
+    def label(self):
+        parts = [{"gd": "gd", "momentum": "momentum", "adam": "Adam"}[self.optimizer]]
+        if self.batch_size:
+            parts.append(f"batches of {self.batch_size}")
+        if self.l2:
+            parts.append(f"L2 {self.l2:g}")
+        if self.keep_prob < 1:
+            parts.append(f"dropout, keep {self.keep_prob:g}")
+        return ", ".join(parts)
+
+
+JOBS = {
+    "gd": Job(),
+    "momentum": Job("momentum"),
+    "adam": Job("adam", ADAM_RATE),
+    "gd-batch-32": Job(batch_size=32),
+    "gd-batch-64": Job(batch_size=64),
+    "adam-batch-32": Job("adam", ADAM_RATE, batch_size=32),
+    "adam-batch-64": Job("adam", ADAM_RATE, batch_size=64),
+    "l2": Job(l2=0.7),
+    "dropout": Job(keep_prob=0.86),
+}
 
 
 def load(path, split):
@@ -34,14 +83,21 @@ def start_blas(dtype):
     warm_up @ warm_up
 
 
+def page_faults():
+    """Minor page faults of this process so far: each is the system handing over 4 KiB of fresh memory."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 class Clock:
-    """Seconds spent setting up, in the loop, and getting the final weights out."""
+    """Seconds spent setting up, in the loop, and getting the final weights out; page faults in the loop."""
 
     def __init__(self):
         self.marks = [time.perf_counter()]
+        self.faults = [page_faults()]
 
     def mark(self):
         self.marks.append(time.perf_counter())
+        self.faults.append(page_faults())
 
     def report(self, iterations):
         setup, loop, finish = np.diff(self.marks)
@@ -51,10 +107,11 @@ class Clock:
             "finish_s": finish,
             "total_s": setup + loop + finish,
             "ms_per_iteration": 1000 * loop / iterations,
+            "page_faults_per_iteration": (self.faults[2] - self.faults[1]) / iterations,
         }
 
 
-def run_dnn(kind, dtype, iterations, train, test):
+def run_dnn(kind, dtype, iterations, train, test, job):
     from dnncli.engine import (
         ArraySource,
         FastTrainer,
@@ -73,7 +130,16 @@ def run_dnn(kind, dtype, iterations, train, test):
     trainer_class = FastTrainer if kind == "fast" else Trainer
     start_blas(dtype)
     clock = Clock()
-    trainer = trainer_class(net, params, Settings(learning_rate=LEARNING_RATE, seed=SEED), ArraySource(rows, Y))
+    settings = Settings(
+        learning_rate=job.learning_rate,
+        optimizer=job.optimizer,
+        optimizer_params=job.hyper,
+        l2=job.l2,
+        keep_probs=(job.keep_prob,) * (len(LAYERS) - 2) if job.keep_prob < 1 else None,
+        batch_size=job.batch_size,
+        seed=SEED,
+    )
+    trainer = trainer_class(net, params, settings, ArraySource(rows, Y))
     clock.mark()
     for _ in range(iterations):
         trainer.step()
@@ -90,7 +156,27 @@ def run_dnn(kind, dtype, iterations, train, test):
     return result
 
 
-def run_torch(dtype, iterations, train, test):
+def torch_optimizer(torch, model, job, m):
+    """The torch optimizer that takes dnn's steps for this job.
+
+    Momentum: dnn keeps v = beta v + (1 - beta) g and steps lr v; torch's SGD keeps
+    b = mu b + g (b = g at its first step, dampening 0) and steps lr' b. With mu = beta,
+    b = v / (1 - beta) at every step, so lr' = lr (1 - beta) takes the same step.
+    Adam: torch divides by sqrt(v) / sqrt(1 - beta2^t) + eps, dnn by sqrt(v / (1 - beta2^t)) + eps.
+    L2: dnn adds (lambda / m) W to the weights' gradients only, torch's weight_decay
+    adds it to a group's: the weights get lambda / m, the biases nothing.
+    """
+    weights = [p for name, p in model.named_parameters() if name.endswith("weight")]
+    biases = [p for name, p in model.named_parameters() if name.endswith("bias")]
+    groups = [{"params": weights, "weight_decay": job.l2 / m}, {"params": biases, "weight_decay": 0.0}]
+    if job.optimizer == "gd":
+        return torch.optim.SGD(groups, lr=job.learning_rate)
+    if job.optimizer == "momentum":
+        return torch.optim.SGD(groups, lr=job.learning_rate * (1 - MOMENTUM), momentum=MOMENTUM, dampening=0)
+    return torch.optim.Adam(groups, lr=job.learning_rate, betas=(ADAM["beta1"], ADAM["beta2"]), eps=ADAM["epsilon"])
+
+
+def run_torch(dtype, iterations, train, test, job):
     import torch
 
     kind = {np.float64: torch.float64, np.float32: torch.float32}[dtype]
@@ -102,6 +188,7 @@ def run_torch(dtype, iterations, train, test):
     warm_up = torch.ones(64, 64, dtype=kind, requires_grad=True)
     (warm_up @ warm_up).sum().backward()
     torch.optim.SGD([warm_up], lr=0.0).step()
+    torch.optim.Adam([warm_up], lr=0.0).step()
     clock = Clock()
     modules = []
     for l in range(1, len(LAYERS)):
@@ -110,19 +197,31 @@ def run_torch(dtype, iterations, train, test):
             linear.weight.copy_(torch.from_numpy(params[f"W{l}"]))
             linear.bias.copy_(torch.from_numpy(params[f"b{l}"].ravel()))
         modules += [linear, torch.nn.ReLU()]
-    model = torch.nn.Sequential(*modules[:-1])
+        if job.keep_prob < 1:
+            modules.append(torch.nn.Dropout(1 - job.keep_prob))
+    model = torch.nn.Sequential(*modules[: -2 if job.keep_prob < 1 else -1])
     loss_function = torch.nn.BCEWithLogitsLoss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
+    optimizer = torch_optimizer(torch, model, job, train.m)
+    per_epoch = steps_per_epoch(train.m, job.batch_size)
     clock.mark()
-    for _ in range(iterations):
+    for t in range(iterations):
+        if job.batch_size is None:
+            X_batch, Y_batch = X, Y
+        else:  # the batches dnn takes, in its order
+            epoch, k = divmod(t, per_epoch)
+            if k == 0:
+                order = torch.from_numpy(epoch_order(SEED, epoch, train.m))
+            batch = order[k * job.batch_size : (k + 1) * job.batch_size]
+            X_batch, Y_batch = X[batch], Y[batch]
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_function(model(X), Y)
+        loss = loss_function(model(X_batch), Y_batch)
         loss.backward()
         optimizer.step()
         loss.item()  # every system hands back the cost of each step
     clock.mark()
     clock.mark()
     result = clock.report(iterations)
+    model.eval()  # no dropout
     with torch.no_grad():
         result["cost"] = loss_function(model(X), Y).item()
         result["train_accuracy"] = ((model(X)[:, 0] > 0).numpy() == train.labels).mean()
@@ -185,14 +284,17 @@ def run_sklearn(dtype, iterations, train, test):
     return result
 
 
-def main(system, dtype, iterations, train_path, test_path):
+def main(system, dtype, iterations, train_path, test_path, job="gd"):
     dtype = np.dtype(dtype).type
     iterations = int(iterations)
+    if job not in JOBS or (job != "gd" and system in ("dnn-fast", "sklearn")):
+        raise SystemExit(f"{system} cannot run job {job!r}")
+    job = JOBS[job]
     train, test = load(train_path, "train"), load(test_path, "test")
     if system in ("dnn-fast", "dnn-general"):
-        result = run_dnn(system.removeprefix("dnn-"), dtype, iterations, train, test)
+        result = run_dnn(system.removeprefix("dnn-"), dtype, iterations, train, test, job)
     elif system == "torch":
-        result = run_torch(dtype, iterations, train, test)
+        result = run_torch(dtype, iterations, train, test, job)
     elif system == "sklearn":
         result = run_sklearn(dtype, iterations, train, test)
     else:

@@ -22,7 +22,9 @@ def leaky_relu(z):
 
 
 def leaky_relu_derivative(z, a):
-    return np.where(z > 0, 1, LEAKY_SLOPE).astype(z.dtype)
+    # scalars of z's own type: np.where(z > 0, 1, 0.01) would be a float64 array in a float32 network
+    one, slope = z.dtype.type(1), z.dtype.type(LEAKY_SLOPE)
+    return np.where(z > 0, one, slope)
 
 
 def sigmoid(z):
