@@ -14,14 +14,14 @@ from rich.console import Console
 from rich.table import Table
 
 from . import checkpoint
-from .data import scale_pixels
+from .data import READ_BATCH, scale_pixels
 from .engine import predict_labels, predict_proba
 from .errors import UserError
 from .images import expand_paths, load_picture
 from .options import model_options
 from .runs import latest_run, run_checkpoint
 
-BATCH = 256  # pictures per forward pass: bounds memory for a folder of thousands
+BATCH = READ_BATCH  # pictures per forward pass, as evaluation reads them: bounds memory for a folder of thousands
 
 
 def model_path(run_folder=None, checkpoint_file=None):
