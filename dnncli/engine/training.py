@@ -121,18 +121,26 @@ class Trainer:
         self.hyper = settings.optimizer_hyper
         self.iteration = iteration
         self.dtype = params["W1"].dtype.type
-        self._order = (None, None)  # (epoch, permutation)
+        self._orders = {}  # epoch -> permutation, for this epoch and the next
         self._dW1 = np.empty_like(params["W1"])  # reused by every step, see network.backward
 
     def batch(self):
         size = self.settings.batch_size
         if size is None or size >= self.source.m:
             return self.source.everything()
-        per_epoch = steps_per_epoch(self.source.m, size)
-        epoch, k = divmod(self.iteration, per_epoch)
-        if self._order[0] != epoch:
-            self._order = (epoch, epoch_order(self.settings.seed, epoch, self.source.m))
-        return self.source.take(self._order[1][k * size : (k + 1) * size])
+        batch = self.source.take(self.batch_indices(self.iteration))
+        if hasattr(self.source, "will_take"):  # a source that reads ahead, such as one on disk
+            self.source.will_take(self.batch_indices(self.iteration + 1))
+        return batch
+
+    def batch_indices(self, iteration):
+        """The examples of ``iteration``'s mini-batch: its slice of its epoch's shuffled order."""
+        size = self.settings.batch_size
+        epoch, k = divmod(iteration, steps_per_epoch(self.source.m, size))
+        if epoch not in self._orders:
+            self._orders = {e: p for e, p in self._orders.items() if e >= epoch - 1}
+            self._orders[epoch] = epoch_order(self.settings.seed, epoch, self.source.m)
+        return self._orders[epoch][k * size : (k + 1) * size]
 
     def masks(self, batch):
         if not self.settings.has_dropout:
