@@ -21,7 +21,7 @@ from .resources import available_memory, gigabytes
 from .streaming import PicturesOnDisk, fits_in_memory, memory_needed
 
 PIXEL_SCALE = 255.0  # pixels are divided by this before they reach the network
-READ_BATCH = 64  # examples at a time when a set is scored or classified (6 MiB of float64 cat rows)
+READ_BATCH = 32  # examples at a time when a set is scored or classified (3 MiB of float64 cat rows)
 
 
 @dataclass
