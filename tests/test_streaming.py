@@ -13,6 +13,7 @@ from conftest import STATEFUL, arrays, assert_same_run, write_config
 from dnncli import config as configs
 from dnncli import resources, streaming
 from dnncli.data import READ_BATCH, load_split, write_hdf5
+from dnncli.engine import Network, Settings, Trainer, initialize
 from dnncli.streaming import PicturesOnDisk, fits_in_memory, memory_needed
 from dnncli.train import prepare, score
 
@@ -143,3 +144,46 @@ def test_the_auto_rule(demo_data):
         assert fits_in_memory(pictures, np.float64, available=2 * 300 * 12288 * 9)
         assert not fits_in_memory(pictures, np.float64, available=2 * 300 * 12288 * 9 - 1)
     assert resources.available_memory() > 0
+
+
+class Announced:
+    """A source of rows in memory that records what the trainer says it will take next."""
+
+    def __init__(self, rows, targets):
+        self.rows, self.targets, self.m = rows, targets, rows.shape[0]
+        self.announced, self.taken = [], []
+
+    def will_take(self, indices):
+        self.announced.append(np.array(indices))
+
+    def take(self, indices):
+        self.taken.append(np.array(indices))
+        return self.rows[indices].T, self.targets[:, indices]
+
+
+def test_the_trainer_announces_each_next_batch_across_epochs():
+    rng = np.random.default_rng(0)
+    net = Network((6, 3, 1), ("relu",), "sigmoid")
+    source = Announced(rng.random((10, 6)), rng.integers(0, 2, (1, 10)).astype(float))
+    trainer = Trainer(net, initialize(net.layers, "he", 1), Settings(0.1, batch_size=4, seed=3), source)
+    for _ in range(7):  # 3 batches an epoch (4, 4, 2): into the third epoch
+        trainer.step()
+    assert [len(t) for t in source.taken] == [4, 4, 2, 4, 4, 2, 4]
+    for announced, taken in zip(source.announced, source.taken[1:], strict=False):
+        assert np.array_equal(announced, taken)
+    assert len(source.announced) == 7  # the last announcement is of the batch after the run
+
+
+def test_a_batch_read_ahead_is_the_batch_read_now(in_tmp, demo_data):
+    config = write_config(in_tmp / "c.yaml", demo_data, data={"in_memory": False}, training={"batch_size": 4})
+    dataset = load_split(configs.load(config), "train")
+    assert dataset.on_disk
+    targets = dataset.labels[None, :].astype(float)
+    source = streaming.DiskSource(dataset, targets, np.float64)
+    first, second = np.array([5, 0, 299, 7]), np.array([1, 2, 3])
+    source.will_take(first)
+    X, Y = source.take(first)  # the batch read ahead
+    assert np.array_equal(X, dataset.rows()[first].T) and np.array_equal(Y, targets[:, first])
+    source.will_take(first)
+    X, Y = source.take(second)  # not the batch announced: read now
+    assert np.array_equal(X, dataset.rows()[second].T) and np.array_equal(Y, targets[:, second])
