@@ -129,6 +129,16 @@ dtypes = st.sampled_from(["uint8", "int64", "float32", "bool", "S3"])
 shapes = st.lists(st.integers(0, 5), min_size=0, max_size=5).map(tuple)
 
 
+@pytest.fixture(scope="module")
+def tiny_run(tiny_data, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tiny_run")
+    config = with_data(tiny_data)
+    config["training"]["optimizer"] = "momentum"
+    result = train_with(folder, config)
+    assert result.exit_code == 0, result.output
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
 @SETTINGS
 @given(
     x=st.tuples(dtypes, shapes),
@@ -140,7 +150,7 @@ shapes = st.lists(st.integers(0, 5), min_size=0, max_size=5).map(tuple)
     ),
     x_key=st.sampled_from(["train_set_x", "other"]),
 )
-def test_random_hdf5_files(tiny_data, x, y, classes, x_key):
+def test_random_hdf5_files(tiny_data, tiny_run, x, y, classes, x_key):
     rng = np.random.default_rng(1)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "data.h5"
@@ -155,27 +165,23 @@ def test_random_hdf5_files(tiny_data, x, y, classes, x_key):
         config = with_data(tiny_data)
         config["data"]["train"] = str(path)
         assert_clean(train_with(Path(folder), config))
+        evaluate_on(tiny_run, path)
+
+
+def evaluate_on(run, data):
+    assert_clean(invoke("evaluate", "--run", run, "--data", data, "--json", data.parent / "e.json"))
 
 
 @SETTINGS
 @given(content=st.binary(max_size=300))
-def test_random_bytes_as_data(tiny_data, content):
+def test_random_bytes_as_data(tiny_data, tiny_run, content):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "data.h5"
         path.write_bytes(b"\x89HDF\r\n\x1a\n" + content if content[:1] == b"\x00" else content)
         config = with_data(tiny_data)
         config["data"]["train"] = str(path)
         assert_clean(train_with(Path(folder), config))
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tiny_data, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tiny_run")
-    config = with_data(tiny_data)
-    config["training"]["optimizer"] = "momentum"
-    result = train_with(folder, config)
-    assert result.exit_code == 0, result.output
-    return Path(result.stdout.strip().splitlines()[-1])
+        evaluate_on(tiny_run, path)
 
 
 def mutate_bytes(data, edits):
