@@ -4,6 +4,8 @@ A run folder that cannot be read shows as broken with the reason; it never stops
 """
 
 import json
+import os
+import socket
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -96,7 +98,25 @@ def run_row(folder):
         row["status"] = pick(metrics, "status", kind=str) or "broken"
         if row["status"] == "broken":
             row["problem"] = f"{folder / METRICS}: no status"
+        elif row["status"] == "running" and process_gone(metrics.get("process")):
+            row["status"] = "killed"
     return row
+
+
+def process_gone(process):
+    """Whether the process a run's metrics name, on this machine, no longer exists (killed, or power lost)."""
+    if not isinstance(process, dict) or process.get("host") != socket.gethostname():
+        return False  # another machine's run, or one from before runs named their process: cannot tell
+    pid = process.get("pid")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False  # it exists (another user's), or no pid could be that large
+    return False
 
 
 def list_runs(root=DEFAULT_RUNS):

@@ -5,8 +5,10 @@ must not do: data, validation, logging, checkpoints, signals and resuming.
 """
 
 import math
+import os
 import platform
 import signal
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -256,6 +258,7 @@ class Run:
             "updated": now(),
             "seconds": round(self.progress.seconds, 3),
             "versions": versions(),
+            "process": {"pid": os.getpid(), "host": socket.gethostname()},
         }
         if final:
             metrics.update(final)

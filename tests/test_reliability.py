@@ -118,6 +118,25 @@ def test_sigkill_at_random_moments_never_leaves_a_torn_file(in_tmp, demo_data):
         assert (in_tmp / "runs" / "latest").read_text().strip() == f"t/{attempt}"
 
 
+def test_runs_tells_a_killed_run_from_a_running_one(in_tmp, demo_data, dnn):
+    training = {"learning_rate": 0.001, "iterations": 100000, "batch_size": 64, "checkpoint_every": 1}
+    config = write_config(in_tmp / "c.yaml", demo_data, training=training)
+    process = dnn_process(in_tmp, "train", "--config", config, "--quiet")
+    wait_for(in_tmp / "runs" / "t" / "1" / "metrics.json")
+
+    def status():
+        result = dnn("runs", "--json")
+        assert result.exit_code == 0, result.output
+        (row,) = json.loads(result.stdout)
+        return row["status"]
+
+    assert status() == "running"
+    process.kill()
+    process.wait()
+    assert json.loads((in_tmp / "runs" / "t" / "1" / "metrics.json").read_text())["status"] == "running"
+    assert status() == "killed"
+
+
 def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(in_tmp, demo_data, dnn):
     training = {"learning_rate": 1e100, "iterations": 50, "checkpoint_every": 1}
     model = {"layers": [12288, 4, 1], "activation": "leaky_relu"}
