@@ -9,6 +9,7 @@ downloaded data.
 
 from pathlib import Path
 
+import click
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -18,7 +19,7 @@ from .data import write_hdf5
 SIZE = 64
 CLASSES = ["plain", "shape"]
 COLOURS = {"red": (1, 0, 0), "green": (0, 1, 0), "blue": (0, 0, 1), "yellow": (1, 1, 0)}
-MAX_CLASSES = 1 + len(COLOURS)
+MAX_CLASSES = len(COLOURS)  # 3 or more classes are told apart by colour alone
 SEED = 20261128
 TRAIN, TEST, SAMPLES = 300, 100, 4
 
@@ -114,3 +115,20 @@ def write_demo(out, classes=2):
             Image.fromarray(pixels).save(tmp, format="JPEG" if extension == "jpg" else "PNG", quality=95)
         written.append(path)
     return written
+
+
+@click.command("demo")
+@click.option(
+    "--out", type=click.Path(file_okay=False), default="data/demo", show_default=True, help="Folder to write into."
+)
+@click.option(
+    "--classes",
+    type=click.IntRange(2, MAX_CLASSES),
+    default=2,
+    show_default=True,
+    help="2: pictures with or without a shape; 3-4: the colour of the shape is the class.",
+)
+def demo_command(out, classes):
+    """Write the built-in demo data set: train.h5, test.h5 and sample pictures."""
+    for path in write_demo(out, classes):
+        click.echo(str(path))

@@ -1,6 +1,7 @@
 import json
 from pathlib import Path
 
+import h5py
 import numpy as np
 
 from conftest import CAT_FILES, CONFIGS, data_sets, write_config
@@ -70,3 +71,18 @@ def test_checkpoint_round_trip(tmp_path):
         np.testing.assert_array_equal(loaded.params[name], params[name])
     np.testing.assert_array_equal(loaded.state["v_W1"], state["v_W1"])
     assert int(loaded.state["t"]) == 7
+
+
+def test_data_demo_through_the_command_line(in_tmp, dnn):
+    result = dnn("data", "demo", "--out", "four", "--classes", "4")
+    assert result.exit_code == 0, result.output
+    written = result.stdout.split()
+    assert written[:2] == ["four/train.h5", "four/test.h5"] and len(written) == 2 + 4
+    with h5py.File(in_tmp / "four" / "train.h5", "r") as f:
+        assert [c.decode() for c in f["list_classes"][()]] == ["red", "green", "blue", "yellow"]
+        assert sorted(set(f["train_set_y"][()])) == [0, 1, 2, 3]
+    for number in ("1", "5"):
+        result = dnn("data", "demo", "--out", "other", "--classes", number)
+        assert result.exit_code == 2
+        assert "Invalid value for '--classes'" in result.stderr and "2<=x<=4" in result.stderr
+    assert not (in_tmp / "other").exists()
