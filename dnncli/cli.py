@@ -1,5 +1,6 @@
 """The `dnn` command line: small click commands around the package's modules."""
 
+import importlib
 import os
 import sys
 import traceback
@@ -11,17 +12,34 @@ from rich.table import Table
 from . import __version__, history, inspect, plot
 from . import config as configs
 from . import train as training
-from .demo import MAX_CLASSES, write_demo
 from .errors import EXIT_INTERRUPTED, RunFailure
-from .evaluate import evaluate_command
-from .folders import import_command, info_command
 from .gradient_check import gradient_check
 from .options import config_option, set_option
-from .predict import predict_command
 from .progress import MODES, reporter
 
 
-class DnnGroup(click.Group):
+class LazyGroup(click.Group):
+    """A group whose commands that need Pillow are imported when they are used.
+
+    ``lazy`` maps a command name to ``"module:attribute"`` within dnncli. `dnn train`
+    then never loads Pillow, 4 MiB of its memory (docs/performance.md).
+    """
+
+    def __init__(self, *args, lazy=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx, name):
+        if name in self.lazy and name not in self.commands:
+            module, attribute = self.lazy[name].split(":")
+            self.add_command(getattr(importlib.import_module(f"{__package__}.{module}"), attribute), name)
+        return super().get_command(ctx, name)
+
+
+class DnnGroup(LazyGroup):
     """Turns what escapes a command into the error contract: one line, a known exit code."""
 
     def invoke(self, ctx):
@@ -46,7 +64,11 @@ def debugging(ctx):
     return ctx.find_root().meta.get("dnn.debug") or os.environ.get("DNN_DEBUG", "") not in ("", "0")
 
 
-@click.group(cls=DnnGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=DnnGroup,
+    lazy={"evaluate": "evaluate:evaluate_command", "predict": "predict:predict_command"},
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="dnn")
 @click.option("--debug", is_flag=True, help="Show the traceback of an error (also DNN_DEBUG=1).")
 @click.pass_context
@@ -164,32 +186,12 @@ def gradcheck(config_path, overrides, examples, entries, threshold):
         raise RunFailure(f"gradient check failed for layer {', '.join(map(str, failed))} (above {threshold:g})")
 
 
-@main.group()
+@main.group(
+    cls=LazyGroup,
+    lazy={"demo": "demo:demo_command", "import": "folders:import_command", "info": "folders:info_command"},
+)
 def data():
     """Make and inspect data sets."""
-
-
-@data.command("demo")
-@click.option(
-    "--out", type=click.Path(file_okay=False), default="data/demo", show_default=True, help="Folder to write into."
-)
-@click.option(
-    "--classes",
-    type=click.IntRange(2, MAX_CLASSES),
-    default=2,
-    show_default=True,
-    help="2: pictures with or without a shape; 3-4: the colour of the shape is the class.",
-)
-def data_demo(out, classes):
-    """Write the built-in demo data set: train.h5, test.h5 and sample pictures."""
-    for path in write_demo(out, classes):
-        click.echo(str(path))
-
-
-main.add_command(evaluate_command)
-main.add_command(predict_command)
-data.add_command(import_command)
-data.add_command(info_command)
 
 
 if __name__ == "__main__":  # pragma: no cover
