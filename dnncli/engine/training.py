@@ -293,8 +293,7 @@ class FastTrainer:
         a, C = self.params[FAST_A], self.params[FAST_C]
         if s.l2:
             shrink = s.l2 / m
-            # ||W1||^2 = a^2 ||W1_0||^2 + 2a <Z1_0, C> + <C K, C>
-            w1 = a * a * self.W1_0_sqnorm + 2 * a * np.vdot(self.Z1_0, C) + np.vdot(CK, C)
+            w1 = self.span_sqnorm(a, C, CK)  # ||W1||^2
             batch_cost += shrink / 2 * float(w1) + l2_penalty(net, self.params, s.l2, m, first=2)
             grads["d" + FAST_A] = np.array(shrink * a)
             grads["d" + FAST_C] = dZ1 + shrink * C
@@ -302,9 +301,8 @@ class FastTrainer:
             grads["d" + FAST_A] = np.zeros(())
             grads["d" + FAST_C] = dZ1
         if observe:
-            # dW1 = da W1_0 + dC X^T:  ||dW1||^2 = da^2 ||W1_0||^2 + 2 da <Z1_0, dC> + <dC K, dC>
             da, dC = float(grads["d" + FAST_A]), grads["d" + FAST_C]
-            first = da * da * self.W1_0_sqnorm + 2 * da * np.vdot(self.Z1_0, dC) + np.vdot(dC @ self.K, dC)
+            first = self.span_sqnorm(da, dC, dC @ self.K)  # ||dW1||^2, dW1 = da W1_0 + dC X^T
             self.health = {
                 "dead_relu": dead_units(net, cache),
                 "gradient_norm": gradient_norms(net, grads, max(float(first), 0.0)),
@@ -312,6 +310,10 @@ class FastTrainer:
         self.update(self.params, grads, self.state, s.rate(self.iteration), **self.hyper)
         self.iteration += 1
         return batch_cost
+
+    def span_sqnorm(self, a, C, CK):
+        """||a W1_0 + C X^T||^2 = a^2 ||W1_0||^2 + 2a <Z1_0, C> + <C K, C>, without touching X."""
+        return a * a * self.W1_0_sqnorm + 2 * a * np.vdot(self.Z1_0, C) + np.vdot(CK, C)
 
     def through_input(self, a, C):
         """a W1_0 + C X^T, in the training dtype."""
