@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from dnncli.data import load_hdf5
+from dnncli.data.hdf5 import load_hdf5
 from dnncli.engine import ArraySource, Network, Settings, encode_labels, initialize, make_trainer
 from dnncli.engine.health import layer_health
 

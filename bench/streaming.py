@@ -51,13 +51,13 @@ import h5py
 import numpy as np
 import yaml
 
-from dnncli import config as configs
-from dnncli import train
-from dnncli.data import encode_classes
-from dnncli.demo import CLASSES, SEED, SIZE, pictures
-from dnncli.folders import COMPRESSION, create_pictures
-from dnncli.progress import QuietReporter
-from dnncli.streaming import PicturesOnDisk
+from dnncli.config import load as configs
+from dnncli.data.demo import CLASSES, SEED, SIZE, pictures
+from dnncli.data.disk import PicturesOnDisk
+from dnncli.data.formats import COMPRESSION
+from dnncli.data.hdf5 import create_pictures, encode_classes
+from dnncli.report.progress import QuietReporter
+from dnncli.run import train
 
 ROOT = Path(__file__).resolve().parents[1]
 

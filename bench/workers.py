@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dnncli.data import load_hdf5
+from dnncli.data.hdf5 import load_hdf5
 from dnncli.engine import initialize
-from dnncli.engine.training import epoch_order, steps_per_epoch
+from dnncli.engine.trainer import epoch_order, steps_per_epoch
 
 LAYERS = (12288, 20, 7, 5, 1)
 LEARNING_RATE = 0.0075

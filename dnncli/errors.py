@@ -22,3 +22,16 @@ class RunFailure(click.ClickException):
     """Something went wrong while running that the input did not cause directly."""
 
     exit_code = EXIT_FAILURE
+
+
+class Interrupted(click.ClickException):
+    """A run stopped by a signal, its checkpoint saved; ``folder`` is the run to resume."""
+
+    exit_code = EXIT_INTERRUPTED
+
+    def __init__(self, message, folder):
+        super().__init__(message)
+        self.folder = folder
+
+    def show(self, file=None):
+        click.echo(self.message, err=True)

@@ -27,7 +27,3 @@ def training_memory(layers, optimizer, batch, itemsize):
     copies = 3 + OPTIMIZER_COPIES.get(optimizer, 2)
     activations = batch * (layers[0] + 3 * sum(layers[1:]))
     return (weights * copies + activations) * itemsize
-
-
-def gigabytes(count):
-    return f"{count / 2**30:.1f} GB"

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from dnncli.cli import main
-from dnncli.demo import write_demo
+from dnncli.data.demo import write_demo
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"

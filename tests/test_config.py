@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from conftest import write_config
-from dnncli import config as configs
+from dnncli.config import load as configs
 
 
 def error_line(result):

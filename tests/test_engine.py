@@ -17,7 +17,7 @@ from dnncli.engine import (
     initialize,
     predict_proba,
 )
-from dnncli.engine.training import dropout_masks
+from dnncli.engine.trainer import dropout_masks
 
 TOLERANCE = 1e-7
 

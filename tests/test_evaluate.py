@@ -8,8 +8,8 @@ import h5py
 import numpy as np
 import pytest
 
-from dnncli.data import write_hdf5
-from dnncli.metrics import classification_report, confusion_matrix
+from dnncli.data.hdf5 import write_hdf5
+from dnncli.model.metrics import classification_report, confusion_matrix
 
 
 def last_line(output):
@@ -189,7 +189,7 @@ def test_data_file_without_picture_keys(demo_run, dnn, tmp_path):
 
 
 def test_a_checkpoint_scaled_otherwise_is_refused(demo_run, demo_data, dnn, tmp_path):
-    from dnncli import checkpoint
+    from dnncli.model import checkpoint
 
     saved = checkpoint.load(demo_run / "checkpoint.npz")
     checkpoint.save(tmp_path / "m.npz", dict(saved.header, scaling={"divide_by": 510.0}), saved.params)

@@ -10,8 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import CONFIGS, write_config
-from dnncli import checkpoint
-from dnncli.data import load_hdf5
+from dnncli.data.hdf5 import load_hdf5
 from dnncli.engine import (
     ACTIVATIONS,
     OPTIMIZERS,
@@ -32,6 +31,7 @@ from dnncli.engine import (
     predict_labels,
     predict_proba,
 )
+from dnncli.model import checkpoint
 
 COST_RTOL = {np.float64: 1e-9, np.float32: 2e-4}
 

@@ -10,8 +10,8 @@ import yaml
 from PIL import Image
 
 from conftest import arrays, write_config
-from dnncli import checkpoint
-from dnncli.images import load_picture
+from dnncli.data.pictures import load_picture
+from dnncli.model import checkpoint
 
 SHAPE = (64, 64, 3)
 BROKEN = {  # file name -> what is wrong with it (in train/shape/ and test/plain/)

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from dnncli.data.pictures import RESAMPLE, expand_paths, load_picture, pictures_in
 from dnncli.errors import UserError
-from dnncli.images import RESAMPLE, expand_paths, load_picture, pictures_in
 
 RGB = (8, 6, 3)  # a model's input shape: 8 high, 6 wide
 

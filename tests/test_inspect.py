@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from conftest import write_config
-from dnncli import checkpoint
-from dnncli.config import SCHEMA, Field
-from dnncli.data import write_hdf5
+from dnncli.config.schema import SCHEMA, Field
+from dnncli.data.hdf5 import write_hdf5
+from dnncli.model import checkpoint
 
 TIMINGS = ("started", "updated", "seconds")
 

@@ -168,7 +168,7 @@ def test_usage_errors(in_tmp, dnn, args, message):
 
 
 def test_pixels_are_scaled_as_the_checkpoint_says(demo_run, samples, dnn, tmp_path):
-    from dnncli import checkpoint
+    from dnncli.model import checkpoint
 
     saved = checkpoint.load(demo_run / "checkpoint.npz")
     header = dict(saved.header, scaling={"divide_by": 510.0})

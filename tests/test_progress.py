@@ -4,7 +4,7 @@ import os
 import pytest
 
 from conftest import metrics_of, write_config
-from dnncli.progress import JsonlReporter, PlainReporter
+from dnncli.report.progress import JsonlReporter, PlainReporter
 
 
 def test_auto_progress_off_a_terminal_is_plain_lines(in_tmp, demo_data, dnn):

@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from dnncli import config as configs
 from dnncli.cli import main
-from dnncli.data import write_hdf5
+from dnncli.config.schema import leaf_keys
+from dnncli.data.hdf5 import write_hdf5
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("DNN_FUZZ_EXAMPLES", 40)), deadline=None, suppress_health_check=list(HealthCheck)
@@ -37,7 +37,7 @@ BASE = {
 
 
 LENGTH_KEYS = ("training.iterations", "training.epochs", "training.batch_size")  # kept small: no long runs
-KEYS = [key for key in sorted(configs.leaf_keys()) if key not in LENGTH_KEYS]
+KEYS = [key for key in sorted(leaf_keys()) if key not in LENGTH_KEYS]
 KEYS += ["training.optimizer.beta1", "model", "training", "extra", "data.extra"]
 
 small_ints = st.integers(-3, 40)

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from conftest import STATEFUL, arrays, assert_same_run, write_config
-from dnncli import checkpoint
 from dnncli.errors import UserError
+from dnncli.model import checkpoint
 
 FAST = {"learning_rate": 0.01, "iterations": 60, "optimizer": "momentum", "l2": 0.2, "log_every": 5}
 

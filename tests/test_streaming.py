@@ -10,12 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import STATEFUL, arrays, assert_same_run, write_config
-from dnncli import config as configs
-from dnncli import resources, streaming
-from dnncli.data import READ_BATCH, load_split, write_hdf5
+from dnncli import resources
+from dnncli.config import load as configs
+from dnncli.data import disk as streaming
+from dnncli.data.dataset import READ_BATCH
+from dnncli.data.disk import PicturesOnDisk, fits_in_memory, memory_needed
+from dnncli.data.hdf5 import write_hdf5
+from dnncli.data.sets import load_split
 from dnncli.engine import Network, Settings, Trainer, initialize
-from dnncli.streaming import PicturesOnDisk, fits_in_memory, memory_needed
-from dnncli.train import prepare, score
+from dnncli.model.score import score
+from dnncli.run import feed
+from dnncli.run.job import prepare
 
 
 def run_folder(result):
@@ -179,7 +184,7 @@ def test_a_batch_read_ahead_is_the_batch_read_now(in_tmp, demo_data):
     dataset = load_split(configs.load(config), "train")
     assert dataset.on_disk
     targets = dataset.labels[None, :].astype(float)
-    source = streaming.DiskSource(dataset, targets, np.float64)
+    source = feed.DiskSource(dataset, targets, np.float64)
     first, second = np.array([5, 0, 299, 7]), np.array([1, 2, 3])
     source.will_take(first)
     X, Y = source.take(first)  # the batch read ahead

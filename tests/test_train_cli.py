@@ -5,7 +5,7 @@ import h5py
 import numpy as np
 
 from conftest import CAT_FILES, CONFIGS, data_sets, write_config
-from dnncli import checkpoint
+from dnncli.model import checkpoint
 
 
 def last_line(output):

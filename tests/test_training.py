@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from conftest import CAT_FILES, CONFIGS, STATEFUL, arrays, assert_same_run, data_sets, write_config
-from dnncli import checkpoint
+from dnncli.model import checkpoint
 
 
 def run_folder(result):

@@ -1,6 +1,7 @@
 """The NumPy engine of dnn: imports nothing but NumPy, prints nothing, reads no files."""
 
 from .activations import ACTIVATIONS, DERIVATIVES
+from .fastpath import FastTrainer, fast_path_obstacle, make_trainer
 from .gradcheck import check_gradients
 from .initializers import INITIALIZERS, initialize
 from .losses import LOSSES, OUTPUT_ACTIVATIONS
@@ -18,7 +19,9 @@ from .network import (
 )
 from .optimizers import OPTIMIZERS
 from .schedules import SCHEDULES
-from .training import ArraySource, FastTrainer, Settings, Trainer, fast_path_obstacle, make_trainer
+from .settings import Settings
+from .sources import ArraySource, Source
+from .trainer import Trainer, steps_per_epoch
 
 __all__ = [
     "ACTIVATIONS",
@@ -32,6 +35,7 @@ __all__ = [
     "FastTrainer",
     "Network",
     "Settings",
+    "Source",
     "Trainer",
     "accuracy",
     "backward",
@@ -46,4 +50,5 @@ __all__ = [
     "make_trainer",
     "predict_labels",
     "predict_proba",
+    "steps_per_epoch",
 ]

@@ -31,6 +31,10 @@ class Network:
         return [f"{kind}{l}" for l in range(1, self.depth + 1) for kind in ("W", "b")]
 
     @property
+    def parameter_count(self):
+        return sum(n_in * n_out + n_out for n_in, n_out in zip(self.layers[:-1], self.layers[1:], strict=True))
+
+    @property
     def n_classes(self):
         return 2 if self.output == "sigmoid" else self.layers[-1]
 

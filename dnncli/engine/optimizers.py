@@ -86,3 +86,4 @@ OPTIMIZERS = {
     "momentum": Optimizer(momentum_state, momentum_update, {"beta": 0.9}),
     "adam": Optimizer(adam_state, adam_update, {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}),
 }
+

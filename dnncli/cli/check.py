@@ -1,0 +1,85 @@
+"""Looking before training: `dnn check`, `dnn config show`, `dnn init-config`, `dnn summary`."""
+
+import shlex
+from pathlib import Path
+
+import click
+
+from ..errors import UserError
+from .options import config_option, set_option
+
+STARTER_PATH = "dnn.yaml"
+
+
+def warn(text):
+    click.echo(f"Warning: {text}", err=True)
+
+
+@click.command("check")
+@config_option()
+@set_option
+def check_command(config_path, overrides):
+    """Check a config, its data and network; train nothing.
+
+    A dry run: exit 0 when `dnn train` would start, 2 with the problem if not.
+    It writes nothing, no run folder.
+    """
+    from ..run.check import check
+
+    for what, finding in check(config_path, overrides, warn):
+        click.echo(f"{what + ':':<14}{finding}")
+    command = ["dnn", "train", "--config", config_path] + [part for o in overrides for part in ("--set", o)]
+    click.echo(f"ready: {shlex.join(command)}")
+
+
+@click.group("config")
+def config_group():
+    """Show configs."""
+
+
+@config_group.command("show")
+@config_option()
+@set_option
+def config_show(config_path, overrides):
+    """Print the resolved config, every default filled in; `dnn train --config` takes it unchanged."""
+    from ..config.load import dump, load
+
+    click.echo(dump(load(config_path, overrides)), nl=False)
+
+
+@click.command("init-config")
+@click.argument("path", type=click.Path(dir_okay=False), default=STARTER_PATH)
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+def init_config(path, force):
+    """Write a commented starter config to PATH (default dnn.yaml)."""
+    from ..config.starter import starter_config
+    from ..files import write_text
+
+    if Path(path).exists() and not force:
+        raise UserError(f"{path}: already exists; pass --force to overwrite it")
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        write_text(path, starter_config(path))
+    except OSError as e:
+        raise UserError(f"{path}: cannot write ({e.strerror or e})") from None
+    click.echo(path)
+
+
+@click.command("summary")
+@click.option("--run", type=click.Path(file_okay=False), help="Run folder (default: the latest run).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML config instead of a run.")
+@set_option
+def summary(run, config_path, overrides):
+    """Layers, parameters and memory of a network.
+
+    From a run folder (default: the latest run) or a config.
+    """
+    if run and config_path:
+        raise click.UsageError("give --run DIR or --config FILE, not both")
+    if overrides and not config_path:
+        raise click.UsageError("--set changes a config: give --config FILE with it")
+    from ..report.console import table_console
+    from ..report.tables import network_table
+    from ..run.check import described_network
+
+    table_console().print(network_table(*described_network(run, config_path, overrides)))

@@ -1,0 +1,113 @@
+"""`dnn data`: make, import and inspect data sets."""
+
+from pathlib import Path
+
+import click
+
+from ..data.formats import COMPRESSION, DEMO_MAX_CLASSES, SPLITS
+from ..errors import UserError
+
+
+def warn(text):
+    click.echo(f"Warning: {text}", err=True)
+
+
+def print_info(path, size=64):
+    """What ``dnn data info`` prints for an HDF5 file or a folder set: a line, then a table."""
+    from ..data.info import info
+    from ..report.console import stdout_console
+    from ..report.tables import info_table
+
+    title, rows = info(path, size, warn)
+    click.echo(title)
+    stdout_console().print(info_table(rows))
+
+
+@click.group()
+def data():
+    """Make and inspect data sets."""
+
+
+@data.command("demo")
+@click.option(
+    "--out", type=click.Path(file_okay=False), default="data/demo", show_default=True, help="Folder to write into."
+)
+@click.option(
+    "--classes",
+    type=click.IntRange(2, DEMO_MAX_CLASSES),
+    default=2,
+    show_default=True,
+    help="2: pictures with or without a shape; 3-4: the colour of the shape is the class.",
+)
+def demo_command(out, classes):
+    """Write the built-in demo data set: train.h5, test.h5 and sample pictures."""
+    from ..data.demo import write_demo
+
+    for path in write_demo(out, classes):
+        click.echo(str(path))
+
+
+@data.command("import")
+@click.argument("folder", type=click.Path())
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False), help="HDF5 file to write (replaced if it exists)."
+)
+@click.option("--size", type=click.IntRange(1), default=64, show_default=True, help="Pictures become SIZE x SIZE RGB.")
+@click.option(
+    "--split",
+    type=click.Choice(SPLITS),
+    help="Keys to write a folder of classes under [default: train]; for a folder with train/ and test/, import only this one.",
+)
+@click.option(
+    "--compression",
+    type=click.Choice(list(COMPRESSION)),
+    default="lzf",
+    show_default=True,
+    help="lzf: small and fast to read (h5py has it); gzip: read by every HDF5 tool, slower; none: fastest, largest.",
+)
+def import_command(folder, out, size, split, compression):
+    """Decode a folder of pictures, a subfolder per class, into an HDF5 file.
+
+    FOLDER holds a subfolder per class (cat/, not-cat/, ...), or train/ and
+    test/ with a subfolder per class in each, which gives one file with both
+    splits. Pictures are decoded and resized as dnn predict does. Pictures that
+    cannot be read are listed at the end and left out; the last line printed
+    is the file.
+
+    \b
+    dnn data import photos --out photos.h5
+    dnn data import photos/train --out train.h5 --size 32
+    """
+    from ..data.folders import import_folder, skipped_text
+    from ..report.console import decoding
+
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise UserError(f"{out}: no such folder {out.parent}")
+    try:
+        skipped = import_folder(folder, out, size, split, compression, warn, decoding())
+    except OSError as e:
+        raise UserError(f"{out}: cannot write ({e.strerror or e})") from None
+    print_info(out)
+    if skipped:
+        warn(skipped_text(skipped))
+    click.echo(str(out))
+
+
+@data.command("info")
+@click.argument("path", metavar="FILE_OR_FOLDER", type=click.Path())
+@click.option(
+    "--size",
+    type=click.IntRange(1),
+    default=64,
+    show_default=True,
+    help="Folder sets: the size pictures are decoded to (data.size).",
+)
+def info_command(path, size):
+    """Examples, shape, dtype and classes of an HDF5 data file or a folder set.
+
+    \b
+    dnn data info photos.h5
+    dnn data info photos/
+    """
+    print_info(path, size)

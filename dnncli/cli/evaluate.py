@@ -1,0 +1,80 @@
+"""`dnn evaluate`: how well a trained model classifies a labelled data set."""
+
+from pathlib import Path
+
+import click
+
+from ..data.formats import SPLITS
+from ..errors import UserError
+from .options import chosen_model, model_options
+
+
+def warn(text):
+    click.echo(f"Warning: {text}", err=True)
+
+
+@click.command("evaluate")
+@model_options
+@click.option(
+    "--data",
+    "data_file",
+    type=click.Path(),
+    help="HDF5 file, or folder with a subfolder per class, to evaluate on [default: the run config's data set].",
+)
+@click.option(
+    "--split",
+    type=click.Choice(SPLITS),
+    help="Which of the config's sets, or which keys to read in --data [default: test; with --data, what the file has].",
+)
+@click.option(
+    "--json",
+    "json_file",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Where to write the JSON report; - for stdout only [default: evaluation-SPLIT.json beside the checkpoint].",
+)
+def evaluate_command(run_folder, checkpoint_file, best, data_file, split, json_file):
+    """Score a trained model on a labelled data set.
+
+    Accuracy, log loss, precision, recall and F1 per class and macro-averaged,
+    and the confusion matrix; the JSON report adds each example's class
+    probabilities. The last line printed is the JSON file.
+
+    \b
+    dnn evaluate
+    dnn evaluate --run runs/cat/2 --split train
+    dnn evaluate --checkpoint model.npz --data more_cats.h5 --json -
+    """
+    import json
+
+    from ..data.dataset import PIXEL_SCALE
+    from ..files import write_json
+    from ..model import checkpoint
+    from ..model.evaluate import evaluate
+    from ..report.console import stdout_console
+    from ..report.tables import class_table, confusion_table, summary_table
+    from ..run.models import choose_data, default_json_path, run_config
+    from ..text import short_path
+
+    path = chosen_model(run_folder, checkpoint_file, best)
+    saved = checkpoint.load(path)
+    if saved.pixel_scale != PIXEL_SCALE:  # score.score scales data sets by PIXEL_SCALE
+        raise UserError(
+            f"{path}: divides pixels by {saved.pixel_scale}; dnn evaluate scales data sets by {PIXEL_SCALE}"
+        )
+    config = run_config(path.parent)
+    dataset, split = choose_data(config, path.parent, data_file, split, saved.input_shape, warn)
+    report = {"checkpoint": str(path), "iteration": saved.iteration, "data": dataset.path, "split": split}
+    report.update(evaluate(saved, dataset))
+    if json_file == "-":
+        click.echo(json.dumps(report, indent=2))
+        return
+    json_path = Path(json_file) if json_file else default_json_path(path, data_file, split)
+    try:
+        write_json(json_path, report)
+    except OSError as e:
+        raise UserError(f"{json_path}: cannot write ({e.strerror or e})") from None
+    console = stdout_console()
+    click.echo(f"{path} (iteration {saved.iteration}) on the {split} set {short_path(dataset.path)}")
+    for table in (summary_table(report), class_table(report), confusion_table(report)):
+        console.print(table)
+    click.echo(str(json_path))

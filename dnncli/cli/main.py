@@ -1,0 +1,70 @@
+"""The `dnn` group: every command, and the error contract around them."""
+
+import os
+import traceback
+
+import click
+
+from .. import __version__
+from ..errors import EXIT_INTERRUPTED, RunFailure
+from .check import check_command, config_group, init_config, summary
+from .data import data
+from .evaluate import evaluate_command
+from .predict import predict_command
+from .runs import plot, runs
+from .train import gradcheck, train
+
+
+class DnnGroup(click.Group):
+    """Turns what escapes a command into the error contract: one line, a known exit code."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.ClickException:
+            if debugging(ctx):
+                traceback.print_exc()
+            raise
+        except (click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except Exception as e:
+            if debugging(ctx):
+                raise
+            raise RunFailure(f"unexpected {type(e).__name__}: {e} (run with --debug for the traceback)") from None
+
+
+def debugging(ctx):
+    return ctx.find_root().meta.get("dnn.debug") or os.environ.get("DNN_DEBUG", "") not in ("", "0")
+
+
+@click.group(cls=DnnGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dnn")
+@click.option("--debug", is_flag=True, help="Show the traceback of an error (also DNN_DEBUG=1).")
+@click.pass_context
+def main(ctx, debug):
+    """Train deep fully-connected networks from a YAML config, with a NumPy engine.
+
+    \b
+    dnn data demo --out data/demo     make the built-in demo data set
+    dnn train --config configs/demo.yaml
+    """
+    ctx.meta["dnn.debug"] = debug
+
+
+for command in (
+    train,
+    gradcheck,
+    check_command,
+    config_group,
+    init_config,
+    summary,
+    evaluate_command,
+    predict_command,
+    runs,
+    plot,
+    data,
+):
+    main.add_command(command)

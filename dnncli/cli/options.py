@@ -1,0 +1,40 @@
+"""Command-line options that several commands share, written once."""
+
+import click
+
+
+def config_option(required=True, help="YAML config of a run."):
+    return click.option("--config", "config_path", type=click.Path(dir_okay=False), required=required, help=help)
+
+
+set_option = click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config key, e.g. training.iterations=100 (repeatable).",
+)
+
+
+def model_options(command):
+    """``--run``, ``--checkpoint`` and ``--best``: the ways to choose a model (see ``chosen_model``)."""
+    command = click.option(
+        "--best", is_flag=True, help="Use the run's best.npz, its weights at the best validation cost."
+    )(command)
+    command = click.option(
+        "--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False), help="Checkpoint file to use instead."
+    )(command)
+    return click.option(
+        "--run", "run_folder", type=click.Path(file_okay=False), help="Run folder to use [default: the newest]."
+    )(command)
+
+
+def chosen_model(run_folder, checkpoint_file, best):
+    """The checkpoint that ``model_options`` choose."""
+    if run_folder and checkpoint_file:
+        raise click.UsageError("give --run or --checkpoint, not both")
+    if checkpoint_file and best:
+        raise click.UsageError("--best picks a run's best.npz: give --run (or nothing, for the newest run)")
+    from ..run.models import model_path
+
+    return model_path(run_folder, checkpoint_file, best)

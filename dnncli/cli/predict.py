@@ -1,0 +1,74 @@
+"""`dnn predict`: a trained model's class and probability for picture files."""
+
+import click
+
+from ..errors import UserError
+from .options import chosen_model, model_options
+
+
+def report_error(error):
+    click.echo(f"Error: {error.format_message()}", err=True)
+
+
+@click.command("predict")
+@click.argument("pictures", nargs=-1, required=True, metavar="PICTURE...")
+@model_options
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    help="Two-class models: the second class is picked when its probability is above this [default: 0.5].",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON record per picture on stdout (JSON lines).")
+def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_json):
+    """Classify pictures with a trained model.
+
+    PICTURE is a file, a folder (every picture below it) or a glob pattern.
+    Any size and colour mode is converted to what the model takes (see
+    dnncli/data/pictures.py). A picture that cannot be read is reported on stderr,
+    the others are still classified, and the exit code is 2.
+
+    \b
+    dnn predict cat.jpg
+    dnn predict photos/ 'more/*.png' --json
+    dnn predict cat.jpg --run runs/cat/2 --threshold 0.7
+    """
+    import json
+
+    from ..data.pictures import expand_paths
+    from ..model import checkpoint
+    from ..model.predict import predictions
+    from ..report.console import stdout_console
+
+    saved = checkpoint.load(chosen_model(run_folder, checkpoint_file, best))
+    if threshold is not None and saved.net.output != "sigmoid":
+        raise UserError(f"--threshold: only for a two-class (sigmoid) model; this one has {len(saved.classes)} classes")
+    paths, problems = expand_paths(pictures)
+    failures = []
+
+    def failed(error):
+        failures.append(error)
+        report_error(error)
+
+    for problem in problems:
+        failed(problem)
+    console = stdout_console()
+    table = None
+    if console.is_terminal and not as_json:
+        from rich.table import Table
+
+        table = Table("picture", "class", "probability")
+        table.columns[2].justify = "right"
+    classified = 0
+    for record in predictions(saved, paths, 0.5 if threshold is None else threshold, failed):
+        classified += 1
+        if as_json:
+            click.echo(json.dumps(record))
+        elif table is not None:
+            table.add_row(record["path"], record["class"], f"{record['probability']:.4f}")
+        else:
+            click.echo(f"{record['path']}\t{record['class']}\t{record['probability']:.4f}")
+    if table is not None and table.row_count:
+        console.print(table)
+    if failures:
+        problems = f"{len(failures)} problem{'s' if len(failures) > 1 else ''}"
+        raise UserError(f"{classified} of {len(paths)} pictures classified; {problems} above")

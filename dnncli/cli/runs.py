@@ -1,0 +1,58 @@
+"""`dnn runs` and `dnn plot`: the runs so far, in a table and on a chart."""
+
+from pathlib import Path
+
+import click
+
+from ..errors import UserError
+from ..run.folders import DEFAULT_RUNS
+
+DEFAULT_PLOT = "cost.png"
+
+
+@click.command("runs")
+@click.argument("folder", type=click.Path(file_okay=False), default=str(DEFAULT_RUNS))
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as a JSON list.")
+def runs(folder, as_json):
+    """List the runs under FOLDER (default runs/), newest first."""
+    import json
+
+    from ..report.console import table_console
+    from ..report.tables import runs_table
+    from ..run.listing import list_runs
+
+    rows = list_runs(folder)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    elif rows:
+        table_console().print(runs_table(rows, folder))
+        for row in rows:
+            if row["problem"]:
+                click.echo(f"* {row['problem']}")
+    else:
+        click.echo(f"no runs under {folder}/ yet: train one with `dnn train --config FILE`")
+
+
+@click.command("plot")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False), metavar="RUN_DIR [MORE ...]")
+@click.option(
+    "--out", type=click.Path(dir_okay=False), default=DEFAULT_PLOT, show_default=True, help="Picture to write."
+)
+def plot(run_dirs, out):
+    """Draw the cost curves of runs on one chart, as a picture.
+
+    Validation cost and accuracy are drawn too where the runs logged them.
+    Needs matplotlib: pip install 'dnncli[plot]'.
+
+    \b
+    dnn plot runs/cat/1
+    dnn plot runs/cat/1 runs/cat/2 --out compare.png
+    """
+    from ..report.plot import draw, logged_costs
+
+    curves = {}
+    for folder in run_dirs:
+        if not Path(folder).is_dir():
+            raise UserError(f"{folder}: no such run folder")
+        curves[folder] = logged_costs(folder)
+    click.echo(str(draw(curves, out)))

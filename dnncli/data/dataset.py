@@ -1,0 +1,100 @@
+"""A labelled data set of uint8 pictures, in memory or on disk, and the one pixel scaling."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import UserError
+from .disk import PicturesOnDisk
+
+PIXEL_SCALE = 255.0  # pixels are divided by this before they reach the network
+READ_BATCH = 32  # examples at a time when a set is scored or classified: bounds the memory of a scaled copy
+
+
+@dataclass
+class Dataset:
+    pictures: object  # (m, *input_shape) uint8: an array, or ``PicturesOnDisk`` read when needed
+    labels: np.ndarray  # (m,), int64
+    classes: list
+    path: str  # the file or folder it was read from
+
+    @property
+    def m(self):
+        return self.pictures.shape[0]
+
+    @property
+    def input_shape(self):
+        return tuple(self.pictures.shape[1:])
+
+    @property
+    def features(self):
+        return int(np.prod(self.input_shape))
+
+    @property
+    def on_disk(self):
+        return isinstance(self.pictures, PicturesOnDisk)
+
+    def pixels(self):
+        """The pictures as a uint8 array (read from the file for a set on disk)."""
+        return self.pictures.read() if self.on_disk else self.pictures
+
+    def rows(self, dtype=np.float64):
+        """Examples as scaled rows, (m, features): exactly what the network sees."""
+        return scale_pixels(self.pixels().reshape(self.m, -1), dtype)
+
+    def subset(self, indices):
+        """Some of the examples: a copy in memory, a view on disk."""
+        return Dataset(self.pictures[indices], self.labels[indices], self.classes, self.path)
+
+    def parts(self):
+        """The set ``READ_BATCH`` examples at a time, in order: views of a set on disk, copies of one in memory.
+
+        Scoring a part at a time keeps one part's scaled copy in memory, not the whole set's.
+        """
+        for start in range(0, self.m, READ_BATCH):
+            yield self.subset(np.arange(start, min(start + READ_BATCH, self.m)))
+
+
+def scale_pixels(pixels, dtype=np.float64, divide_by=PIXEL_SCALE):
+    """uint8 pixels to the network's input scale; the one place scaling happens.
+
+    A checkpoint records ``divide_by`` in its header, so prediction scales as its training did.
+    """
+    rows = pixels.astype(dtype)
+    rows /= dtype(divide_by)  # in place: one float copy of the pictures at a time, not two
+    return rows
+
+
+def check_against_model(dataset, layers, output, what):
+    """The first layer must take a flattened picture, the last must fit the classes."""
+    if layers[0] != dataset.features:
+        shape = "x".join(str(s) for s in dataset.input_shape)
+        raise UserError(
+            f"model.layers: the first size must equal the flattened input, {shape} = {dataset.features}, got {layers[0]} ({what}: {dataset.path})"
+        )
+    n = len(dataset.classes)
+    if output == "sigmoid" and n != 2:
+        raise UserError(
+            f"model.output: sigmoid is for two classes, but {dataset.path} has {n}; use softmax with {n} output units"
+        )
+    if output == "softmax" and layers[-1] != n:
+        raise UserError(
+            f"model.layers: the last size must equal the number of classes, {n}, got {layers[-1]} ({dataset.path})"
+        )
+
+
+def check_same_classes(train, test):
+    if (
+        test is not None
+        and test.classes != train.classes
+        and test.classes != [str(i) for i in range(len(test.classes))]
+    ):
+        raise UserError(f"{test.path}: classes {test.classes} differ from the training set's {train.classes}")
+    if test is not None and test.labels.size and test.labels.max() >= len(train.classes):
+        raise UserError(
+            f"{test.path}: labels go up to {test.labels.max()}, the training set has {len(train.classes)} classes"
+        )
+    if test is not None and test.input_shape != train.input_shape:
+        raise UserError(f"{test.path}: pictures are {test.input_shape}, the training set's are {train.input_shape}")
+
+

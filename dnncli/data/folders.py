@@ -1,0 +1,193 @@
+"""Your own pictures: folder data sets, and importing them into an HDF5 file.
+
+A folder data set has one subfolder per class, named after it; every picture
+below a class folder (``pictures.pictures_in``) is an example of that class::
+
+    photos/train/cat/001.jpg     photos/train/not-cat/garden.png
+    photos/test/cat/...          photos/test/not-cat/...
+
+Classes are the subfolder names, sorted (label 0 is the first). Pictures are
+decoded by ``pictures.load_picture``, the function ``dnn predict`` uses, so a file
+gives the same pixels in training as in prediction. A picture that cannot be read
+is skipped with a warning naming it; a class with no readable picture is an error.
+
+``import_folder`` (``dnn data import``) decodes such a folder once into an HDF5
+file in the cat layout, stored as ``hdf5.create_pictures`` stores pictures. A
+folder holding ``train/`` and ``test/`` gives one file with both splits
+(``train_set_x`` ... and ``test_set_x`` ...), which a config names as both
+``data.train`` and ``data.test``.
+
+Nothing here prints: warnings go to the ``warn(text)`` the caller passes, and
+decoding reports to its ``progress(description, total)``, a context manager
+whose value is called with the number of pictures done.
+"""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from ..errors import UserError
+from ..files import atomic_path
+from ..text import plural, short_path
+from .dataset import Dataset
+from .formats import SPLITS
+from .hdf5 import create_pictures, write_classes, write_labels
+from .pictures import SUFFIXES, is_picture_name, load_picture, pictures_in
+
+DECODE_BLOCK = 256  # pictures decoded (in parallel) and stored at a time
+WORKERS = min(4, os.cpu_count() or 1)  # Pillow decodes and resizes without holding the GIL
+
+
+def visible_folders(folder):
+    return sorted(p for p in Path(folder).iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def split_folders(folder):
+    """{"train": path, "test": path} for a folder holding train/ and/or test/; {} for a folder of classes."""
+    found = {p.name: p for p in visible_folders(folder)}
+    return {name: found[name] for name in SPLITS if name in found}
+
+
+def check_folder(folder):
+    folder = Path(folder)
+    if not folder.exists():
+        raise UserError(f"{folder}: no such folder")
+    if not folder.is_dir():
+        raise UserError(
+            f"{folder}: not a folder (a folder data set has a subfolder of pictures per class; an HDF5 file is data.format: hdf5)"
+        )
+    return folder
+
+
+def class_folders(folder, warn=None):
+    """[(class name, its picture files)] in class order, checked: at least two classes, none empty."""
+    folder = check_folder(folder)
+    if split_folders(folder):
+        raise UserError(f"{folder}: holds {' and '.join(f'{s}/' for s in split_folders(folder))}; name one of them")
+    classes = [(p.name, pictures_in(p)) for p in visible_folders(folder)]
+    if len(classes) < 2:
+        raise UserError(
+            f"{folder}: a folder data set needs a subfolder of pictures per class, at least two; found {len(classes)}"
+        )
+    for name, paths in classes:
+        if not paths:
+            raise UserError(f"{folder / name}: class {name!r} has no pictures ({', '.join(SUFFIXES)})")
+    loose = [p for p in folder.iterdir() if p.is_file() and is_picture_name(p)]
+    if loose and warn:
+        warn(f"{folder}: {plural(len(loose), 'picture')} outside the class folders not used")
+    return classes
+
+
+def skipped_text(skipped):
+    """The pictures that could not be read, in one warning: a line each (the reason names the file)."""
+    lines = [f"skipped {plural(len(skipped), 'picture')} that cannot be read:"]
+    return "\n".join(lines + [f"  {error.format_message()}" for error in skipped])
+
+
+def no_progress(description, total):
+    return nullcontext(lambda n: None)
+
+
+def try_to_load(path, input_shape):
+    try:
+        return load_picture(path, input_shape)
+    except UserError as error:
+        return error
+
+
+def decode_into(pictures, paths, labels, input_shape, advance=None):
+    """Decodes ``paths`` into ``pictures`` (an array or HDF5 dataset with a row for each path),
+    packed in order; returns the labels of the pictures kept and the ``UserError`` of each skipped."""
+    kept, skipped, written = [], [], 0
+    with ThreadPoolExecutor(WORKERS) as pool:
+        for start in range(0, len(paths), DECODE_BLOCK):
+            block = slice(start, start + DECODE_BLOCK)
+            results = list(pool.map(try_to_load, paths[block], [input_shape] * len(paths[block])))
+            good = [
+                (pixels, label)
+                for pixels, label in zip(results, labels[block], strict=True)
+                if not isinstance(pixels, UserError)
+            ]
+            skipped += [error for error in results if isinstance(error, UserError)]
+            if good:
+                pictures[written : written + len(good)] = np.stack([pixels for pixels, _ in good])
+                written += len(good)
+                kept += [label for _, label in good]
+            if advance:
+                advance(len(results))
+    return np.array(kept, dtype=np.int64), skipped
+
+
+def check_every_class_kept(folder, classes, labels):
+    counts = np.bincount(labels, minlength=len(classes))
+    for (name, paths), count in zip(classes, counts, strict=True):
+        if count == 0:
+            raise UserError(f"{Path(folder) / name}: none of the {len(paths)} pictures of class {name!r} can be read")
+
+
+def examples_of(classes):
+    """All picture paths of ``class_folders`` and their labels."""
+    paths = [path for _, found in classes for path in found]
+    labels = [label for label, (_, found) in enumerate(classes) for _ in found]
+    return paths, labels
+
+
+def load_folder(folder, input_shape, warn=None, progress=no_progress):
+    """A folder data set decoded into memory; unreadable pictures are skipped with a warning."""
+    classes = class_folders(short_path(folder), warn)  # so warnings name files as a person would
+    paths, labels = examples_of(classes)
+    pictures = np.empty((len(paths), *input_shape), dtype=np.uint8)
+    with (progress or no_progress)(str(folder), len(paths)) as advance:
+        kept, skipped = decode_into(pictures, paths, labels, input_shape, advance)
+    if skipped and warn:
+        warn(skipped_text(skipped))
+    check_every_class_kept(folder, classes, kept)
+    return Dataset(pictures[: len(kept)], kept, [name for name, _ in classes], str(folder))
+
+
+# --- dnn data import --------------------------------------------------------
+
+
+def import_plan(folder, split=None, warn=None):
+    """{split: (its folder, its class_folders)}: the splits of a folder with train/ and test/, else the folder as ``split``."""
+    folder = check_folder(folder)
+    splits = split_folders(folder)
+    if not splits:
+        return {split or "train": (folder, class_folders(folder, warn))}
+    for other in visible_folders(folder):
+        if other.name not in SPLITS and warn:
+            warn(f"{other}: not used (a folder with train/ or test/ gives those two splits)")
+    if split is not None and split not in splits:
+        raise UserError(f"{folder}: has no {split}/ folder (it has {', '.join(f'{s}/' for s in splits)})")
+    plan = {s: (splits[s], class_folders(splits[s], warn)) for s in SPLITS if s in splits and split in (None, s)}
+    names = {s: [name for name, _ in classes] for s, (_, classes) in plan.items()}
+    if len(plan) == 2 and names["train"] != names["test"]:
+        raise UserError(
+            f"{folder}: train/ has classes {names['train']}, test/ has {names['test']}; they must be the same"
+        )
+    return plan
+
+
+def import_folder(folder, out, size, split=None, compression="lzf", warn=None, progress=no_progress):
+    """Decodes a folder set into an HDF5 file in the cat layout, atomically; returns the pictures skipped."""
+    plan = import_plan(folder, split, warn)
+    input_shape = (size, size, 3)
+    skipped = []
+    with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
+        for name, (origin, classes) in plan.items():
+            paths, labels = examples_of(classes)
+            pictures = create_pictures(f, f"{name}_set_x", len(paths), input_shape, compression)
+            with (progress or no_progress)(name, len(paths)) as advance:
+                kept, missed = decode_into(pictures, paths, labels, input_shape, advance)
+            check_every_class_kept(origin, classes, kept)
+            pictures.resize(len(kept), axis=0)
+            write_labels(f, name, kept)
+            skipped += missed
+        write_classes(f, [name for name, _ in classes])
+    return skipped
+
+

@@ -1,0 +1,76 @@
+"""What `dnn data info` tells of a data file or a folder set: a title and a row per split."""
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from ..errors import UserError
+from ..text import decimal_size
+from .folders import check_folder, class_folders, examples_of, split_folders
+from .formats import SPLITS
+from .hdf5 import decode_classes, open_hdf5
+
+
+def shape_text(shape):
+    return " x ".join(str(s) for s in shape)
+
+
+def counts_text(labels, classes):
+    """ "cat 72, non-cat 137": every class with its count; a label without a class name is shown as a number."""
+    counts = dict.fromkeys(classes, 0)
+    for value, count in zip(*np.unique(labels, return_counts=True), strict=True):
+        name = classes[value] if 0 <= value < len(classes) else f"label {value}"
+        counts[name] = counts.get(name, 0) + int(count)
+    return ", ".join(f"{name} {count}" for name, count in counts.items())
+
+
+def storage_text(pictures):
+    if pictures.chunks is None:
+        layout = "contiguous"
+    else:
+        per_chunk = pictures.chunks[0]
+        layout = f"{per_chunk} picture{'s' if per_chunk > 1 else ''} a chunk"
+    compression = pictures.compression or "uncompressed"
+    if pictures.compression_opts is not None:
+        compression += f" level {pictures.compression_opts}"
+    return f"{compression}, {layout}"
+
+
+def hdf5_info(path):
+    """(title, rows) of an HDF5 file in the cat layout: one row for each split it has."""
+    rows, storage = [], None
+    with open_hdf5(path) as f:
+        present = [s for s in SPLITS if f"{s}_set_x" in f and isinstance(f[f"{s}_set_x"], h5py.Dataset)]
+        if not present:
+            have = ", ".join(sorted(f.keys())) or "nothing"
+            raise UserError(f"{path}: has neither 'train_set_x' nor 'test_set_x' pictures (the file has: {have})")
+        classes = decode_classes(f["list_classes"][()], path, "list_classes") if "list_classes" in f else []
+        for split in present:
+            pictures = f[f"{split}_set_x"]
+            storage = storage or storage_text(pictures)
+            labels = np.asarray(f[f"{split}_set_y"][()]).ravel() if f"{split}_set_y" in f else []
+            shape, dtype = shape_text(pictures.shape[1:]), str(pictures.dtype)
+            rows.append((split, pictures.shape[0], shape, dtype, counts_text(labels, classes) or "no labels"))
+    title = f"{path}: HDF5, {decimal_size(Path(path).stat().st_size)} on disk ({storage})"
+    return title, rows
+
+
+def folder_info(folder, size, warn=None):
+    """(title, rows) of a folder set, counting picture files (none is decoded)."""
+    folder = check_folder(folder)
+    splits = split_folders(folder) or {folder.name: folder}
+    rows = []
+    for name, path in splits.items():
+        classes = class_folders(path, warn)
+        paths, labels = examples_of(classes)
+        names = [class_name for class_name, _ in classes]
+        rows.append((name, len(paths), shape_text((size, size, 3)), "uint8", counts_text(labels, names)))
+    title = f"{folder}: folder of pictures, counted by file; decoded to {size} x {size} RGB (--size) when used"
+    return title, rows
+
+
+def info(path, size=64, warn=None):
+    """(title, rows) for an HDF5 file or a folder set."""
+    path = Path(path)
+    return folder_info(path, size, warn) if path.is_dir() else hdf5_info(path)

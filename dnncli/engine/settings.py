@@ -1,0 +1,44 @@
+"""What a training run is asked to do: the rate, the optimizer and schedule with their settings, L2, dropout,
+batches and the seed."""
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from .optimizers import OPTIMIZERS
+from .schedules import SCHEDULES
+
+
+def hyperparameters(table, name, given):
+    """The settings of ``table[name]`` (an optimizer or a schedule): its defaults, then those ``given``.
+
+    The one place defaults are merged; the config checks names and values against the same tables.
+    """
+    return {**table[name].defaults, **given}
+
+
+@dataclass(frozen=True)
+class Settings:
+    learning_rate: float
+    optimizer: str = "gd"
+    optimizer_params: dict = field(default_factory=dict)
+    schedule: str = "constant"
+    schedule_params: dict = field(default_factory=dict)
+    l2: float = 0.0
+    keep_probs: tuple = None  # per hidden layer, 1.0 for no dropout
+    batch_size: int = None  # None: the whole set in every step
+    seed: int = 0
+
+    def rate(self, t):
+        return SCHEDULES[self.schedule].rate(self.learning_rate, t, **self.schedule_hyper)
+
+    @cached_property
+    def schedule_hyper(self):
+        return hyperparameters(SCHEDULES, self.schedule, self.schedule_params)
+
+    @cached_property
+    def optimizer_hyper(self):
+        return hyperparameters(OPTIMIZERS, self.optimizer, self.optimizer_params)
+
+    @property
+    def has_dropout(self):
+        return self.keep_probs is not None and any(k < 1 for k in self.keep_probs)

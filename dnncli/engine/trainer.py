@@ -1,0 +1,114 @@
+"""Iterative training on the general path: one parameter update per ``step()``, any optimizer, full batch
+or mini-batches.
+
+Everything random in a run is a pure function of the seed and the position in
+the run (the epoch for shuffling, the iteration for dropout), so a run resumed
+from a checkpoint at iteration t continues bit for bit as if never stopped.
+"""
+
+import numpy as np
+
+from .health import dead_units, gradient_norms
+from .network import backward, cost, forward, output_gradient
+from .optimizers import OPTIMIZERS
+from .sources import reads_ahead
+
+SHUFFLE_STREAM = 0
+DROPOUT_STREAM = 1
+FAST_PATH_PREFIX = "fast_"  # the fast path's own arrays in a saved state (their velocities add "v_")
+
+
+def epoch_order(seed, epoch, m):
+    return np.random.default_rng([seed, SHUFFLE_STREAM, epoch]).permutation(m)
+
+
+def dropout_masks(net, keep_probs, seed, iteration, batch, dtype):
+    """Inverted-dropout masks for one iteration: 1/keep where a unit is kept, 0 where dropped."""
+    if keep_probs is None:
+        return None
+    rng = np.random.default_rng([seed, DROPOUT_STREAM, iteration])
+    masks = []
+    for size, keep in zip(net.layers[1:-1], keep_probs, strict=True):
+        if keep >= 1:
+            masks.append(None)
+        else:
+            kept = rng.random((size, batch), dtype=np.float64) < keep
+            masks.append(kept.astype(dtype) / dtype(keep))
+    return masks
+
+
+def is_fast_path_state(name):
+    return name.removeprefix("v_").startswith(FAST_PATH_PREFIX)
+
+
+def steps_per_epoch(m, batch_size):
+    return 1 if batch_size is None else -(-m // batch_size)
+
+
+class Trainer:
+    """Any optimizer, full batch or mini-batches."""
+
+    fast = False
+
+    def __init__(self, net, params, settings, source, state=None, iteration=0):
+        self.net = net
+        self.params = params
+        self.settings = settings
+        self.source = source
+        optimizer = OPTIMIZERS[settings.optimizer]
+        if state is None:
+            state = optimizer.init_state(params)
+        self.state = {name: value for name, value in state.items() if not is_fast_path_state(name)}
+        self.update = optimizer.update
+        self.hyper = settings.optimizer_hyper
+        self.iteration = iteration
+        self.dtype = params["W1"].dtype.type
+        self._orders = {}  # epoch -> permutation, for this epoch and the next
+        self._dW1 = np.empty_like(params["W1"])  # reused by every step, see network.backward
+
+    def batch(self):
+        size = self.settings.batch_size
+        if size is None or size >= self.source.m:
+            return self.source.everything()
+        batch = self.source.take(self.batch_indices(self.iteration))
+        if reads_ahead(self.source):
+            self.source.will_take(self.batch_indices(self.iteration + 1))
+        return batch
+
+    def batch_indices(self, iteration):
+        """The examples of ``iteration``'s mini-batch: its slice of its epoch's shuffled order."""
+        size = self.settings.batch_size
+        epoch, k = divmod(iteration, steps_per_epoch(self.source.m, size))
+        if epoch not in self._orders:
+            self._orders = {e: p for e, p in self._orders.items() if e >= epoch - 1}
+            self._orders[epoch] = epoch_order(self.settings.seed, epoch, self.source.m)
+        return self._orders[epoch][k * size : (k + 1) * size]
+
+    def masks(self, batch):
+        if not self.settings.has_dropout:
+            return None
+        s = self.settings
+        return dropout_masks(self.net, s.keep_probs, s.seed, self.iteration, batch, self.dtype)
+
+    def step(self, observe=False):
+        """One update; returns the cost of the batch before it (with the L2 term).
+
+        With ``observe``, ``self.health`` holds this step's dead ReLU units and gradient norms.
+        """
+        X, Y = self.batch()
+        masks = self.masks(X.shape[1])
+        ZL, cache = forward(self.net, self.params, X, masks)
+        l2 = self.settings.l2
+        batch_cost = cost(self.net, self.params, ZL, Y, l2)
+        grads = backward(self.net, self.params, cache, output_gradient(self.net, ZL, Y), masks, l2, self._dW1)
+        if observe:
+            self.health = {"dead_relu": dead_units(self.net, cache), "gradient_norm": gradient_norms(self.net, grads)}
+        self.update(self.params, grads, self.state, self.settings.rate(self.iteration), **self.hyper)
+        self.iteration += 1
+        return batch_cost
+
+    def snapshot(self):
+        """Parameters and optimizer state as named arrays, ready to save."""
+        return self.params, self.state
+
+

@@ -1,0 +1,50 @@
+"""Where the commands print: consoles for tables on stdout, and the bar shown while pictures are decoded."""
+
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+PIPE_WIDTH = 200
+
+
+def stdout_console():
+    return Console(highlight=False)
+
+
+def table_console():
+    """A console for tables on stdout: the terminal's width, or wide enough in a file or pipe,
+    where wrapping a table helps no one."""
+    console = stdout_console()
+    if not console.is_terminal:
+        console.width = max(console.width, PIPE_WIDTH)
+    return console
+
+
+def decoding_bar(console=None, transient=False):
+    """A rich bar on stderr while pictures are decoded; nothing when stderr is not a terminal."""
+    console = console or Console(stderr=True)
+    return Progress(
+        TextColumn("decoding [bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=transient,
+        disable=not console.is_terminal,
+    )
+
+
+def decoding(transient=False):
+    """``progress(description, total)`` for the data layer: a bar per task, advanced by the number done."""
+    bar = decoding_bar(transient=transient)
+
+    @contextmanager
+    def progress(description, total):
+        with bar:
+            task = bar.add_task(description, total=total)
+            yield lambda n: bar.advance(task, n)
+
+    return progress

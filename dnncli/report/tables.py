@@ -1,0 +1,174 @@
+"""Tables for the terminal, built with rich: what the commands print, each from the result it shows."""
+
+from datetime import datetime
+
+import numpy as np
+from rich import box
+from rich.table import Table
+
+from ..text import binary_size
+
+
+def four_places(value):
+    return f"{value:.4f}"
+
+
+# --- dnn train ------------------------------------------------------------------
+
+
+def scores_table(result):
+    """The scores of a finished run, a row per set."""
+    table = Table(title=f"run {result.folder}", title_justify="left")
+    table.add_column("split")
+    table.add_column("examples", justify="right")
+    table.add_column("accuracy", justify="right")
+    table.add_column("cost", justify="right")
+    for split, scores in result.final.items():
+        if scores is not None:
+            table.add_row(split, str(scores["examples"]), four_places(scores["accuracy"]), f"{scores['cost']:.6f}")
+    return table
+
+
+def run_lines(result):
+    """How a finished run went, in a line or two."""
+    path = "fast path" if result.fast_path else "general path"
+    lines = [f"{result.iterations_done} iterations in {result.seconds:.1f}s ({path})"]
+    if result.stopped_early:
+        lines.append(f"stopped early: the best validation cost was at iteration {result.best_iteration} (best.npz)")
+    return lines
+
+
+# --- dnn gradcheck ----------------------------------------------------------------
+
+
+def gradcheck_table(rows, count, threshold):
+    table = Table(title=f"gradient check: {count} examples, threshold {threshold:g}")
+    for column in ("layer", "W shape", "entries", "difference", ""):
+        table.add_column(column, justify="right")
+    for row in rows:
+        ok = row["difference"] <= threshold
+        table.add_row(
+            str(row["layer"]),
+            "x".join(map(str, row["shape"])),
+            str(row["entries"]),
+            f"{row['difference']:.3e}",
+            "[green]ok" if ok else "[red]FAIL",
+        )
+    return table
+
+
+# --- dnn summary ------------------------------------------------------------------
+
+
+def layer_rows(net):
+    """Per layer: number, size, activation, parameters, shapes of W and b; the input first."""
+    rows = [("input", net.layers[0], "", "", "", "")]
+    for l in range(1, net.depth + 1):
+        n_in, n_out = net.layers[l - 1], net.layers[l]
+        activation = net.activations[l - 1] if l < net.depth else f"{net.output} (output)"
+        rows.append((str(l), n_out, activation, n_in * n_out + n_out, f"({n_out}, {n_in})", f"({n_out}, 1)"))
+    return rows
+
+
+def network_table(net, dtype, origin):
+    table = Table(title=f"network of {origin}", title_justify="left")
+    for name in ("layer", "size", "activation", "parameters", "W", "b"):
+        table.add_column(name, justify="right" if name in ("size", "parameters") else "left")
+    for row in layer_rows(net):
+        table.add_row(*(f"{v:,}" if isinstance(v, int) else v for v in row))
+    total = net.parameter_count
+    table.caption = f"{total:,} parameters, {binary_size(total * np.dtype(dtype).itemsize)} of weights ({dtype})"
+    return table
+
+
+# --- dnn evaluate -----------------------------------------------------------------
+
+
+def summary_table(report):
+    table = Table("metric", "value")
+    table.columns[1].justify = "right"
+    table.add_row("examples", str(report["examples"]))
+    table.add_row("accuracy", four_places(report["accuracy"]))
+    table.add_row("log loss", f"{report['log_loss']:.6f}")
+    if "positive" in report:
+        positive = report["positive"]
+        for score_name in ("precision", "recall", "f1"):
+            table.add_row(f"{score_name} ({positive['class']})", four_places(positive[score_name]))
+    for score_name, value in report["macro"].items():
+        table.add_row(f"macro {score_name}", four_places(value))
+    return table
+
+
+def class_table(report):
+    table = Table(
+        "class", "examples", "predicted", "precision", "recall", "f1", title="per class", title_justify="left"
+    )
+    for column in table.columns[1:]:
+        column.justify = "right"
+    for name, scores in report["per_class"].items():
+        table.add_row(
+            name,
+            str(report["counts"][name]),
+            str(report["predicted_counts"][name]),
+            *(four_places(scores[s]) for s in ("precision", "recall", "f1")),
+        )
+    return table
+
+
+def confusion_table(report):
+    classes = report["classes"]
+    table = Table("true \\ predicted", *classes, title="confusion matrix", title_justify="left")
+    for column in table.columns[1:]:
+        column.justify = "right"
+    for name, row in zip(classes, report["confusion_matrix"], strict=True):
+        table.add_row(name, *(str(n) for n in row))
+    return table
+
+
+# --- dnn runs ---------------------------------------------------------------------
+
+
+def duration(seconds):
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes}m{seconds:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def formatted(value, style="{}"):
+    """``value`` in ``style``, or nothing for a value that is missing."""
+    return "" if value is None else style.format(value)
+
+
+def runs_table(rows, root):
+    table = Table(title=f"runs under {root}/", title_justify="left", box=box.SIMPLE_HEAD)
+    for name in ("run", "started", "layers", "lr", "iter", "cost", "train", "test", "time", "status"):
+        table.add_column(name, justify="right" if name in ("lr", "iter", "cost", "train", "test", "time") else "left")
+    for row in rows:
+        done, total = row["iterations_done"], row["iterations"]
+        table.add_row(
+            row["run"],
+            datetime.fromisoformat(row["started"]).astimezone().strftime("%Y-%m-%d %H:%M"),
+            "-".join(map(str, row["layers"])) if row["layers"] else "",
+            formatted(row["learning_rate"], "{:g}"),
+            formatted(total) if done in (None, total) else f"{done}/{total}",
+            formatted(row["final_cost"], "{:.6f}"),
+            formatted(row["train_accuracy"], "{:.4f}"),
+            formatted(row["test_accuracy"], "{:.4f}"),
+            duration(row["seconds"]),
+            row["status"] if row["problem"] is None else f"{row['status']} *",
+        )
+    return table
+
+
+# --- dnn data info ----------------------------------------------------------------
+
+
+def info_table(rows):
+    table = Table("set", "examples", "shape", "dtype", "classes")
+    table.columns[1].justify = "right"
+    for set_name, examples, shape, dtype, classes in rows:
+        table.add_row(set_name, str(examples), shape, dtype, classes)
+    return table

@@ -1,0 +1,142 @@
+"""Looking before training: what `dnn check`, `dnn summary` and `dnn gradcheck` find, without a run folder."""
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..config.build import build_network, initial_params
+from ..config.load import load as load_config
+from ..engine import check_gradients, encode_labels
+from ..engine.trainer import dropout_masks
+from ..errors import UserError
+from ..model import checkpoint
+from ..model.score import score
+from .folders import CHECKPOINT, CONFIG, latest_run
+from .job import prepare
+
+SATURATED = 1.5  # an initial cost above this many times ln K means over-confident initial outputs
+
+
+def class_counts(dataset):
+    counts = np.bincount(dataset.labels, minlength=len(dataset.classes))
+    return ", ".join(f"{name} {count}" for name, count in zip(dataset.classes, counts, strict=True))
+
+
+def describe_set(dataset):
+    shape = "x".join(str(s) for s in dataset.input_shape)
+    return f"{dataset.path}: {dataset.m} examples of {shape} = {dataset.features} values; {class_counts(dataset)}"
+
+
+def class_entropy(labels, n_classes):
+    """-sum p_k ln p_k of the class frequencies: the cost of always guessing those frequencies."""
+    p = np.bincount(labels, minlength=n_classes) / labels.size
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())
+
+
+def initial_cost(job):
+    """Cross-entropy (no L2 term) of the freshly initialised network on the training set, a part at a time."""
+    net, config = job.net, job.config
+    params = initial_params(config, job.dtype)
+    return score(net, params, job.train, job.dtype)["cost"]
+
+
+def check_output_folder(folder):
+    """The nearest existing folder on the way to ``folder`` must take new files."""
+    path = Path(folder).resolve()
+    existing = next(p for p in [path, *path.parents] if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"output.dir: cannot write run folders under {folder} ({existing} is not a writable folder)")
+    return "" if existing == path else " (will be created)"
+
+
+def activations_text(net):
+    names = net.activations
+    return names[0] if len(set(names)) == 1 else ", ".join(names)
+
+
+def check(path, overrides=(), warn=None):
+    """Yields (what, finding) as each check passes; a failing one raises ``UserError``."""
+    config = load_config(path, overrides)
+    yield "config", f"{path}: valid"
+    job = prepare(config, warn=warn)
+    net, settings = job.net, job.settings
+    yield "train set", describe_set(job.train)
+    if job.validation is not None:
+        yield "validation", f"{job.validation.m} examples held out of the training set; {class_counts(job.validation)}"
+    yield "test set", describe_set(job.test) if job.test is not None else "none (data.test is not set)"
+    layers = " -> ".join(map(str, net.layers))
+    yield (
+        "model",
+        (
+            f"{layers} ({activations_text(net)}; {net.output} output), {net.parameter_count:,} parameters; "
+            "the input and output sizes fit the data"
+        ),
+    )
+    full_batch = settings.batch_size is None or settings.batch_size >= job.train.m
+    batches = "full batch" if full_batch else f"mini-batches of {settings.batch_size}"
+    yield (
+        "training",
+        f"{job.iterations} iterations of {settings.optimizer} at learning rate {settings.learning_rate:g}, {batches}",
+    )
+    cost, k = initial_cost(job), net.n_classes
+    if not math.isfinite(cost):
+        raise UserError(f"model.init: the initial cost is {cost}; the network cannot train from these weights")
+    entropy = class_entropy(job.train.labels, k)
+    yield (
+        "initial cost",
+        (
+            f"{cost:.6f}; expected about ln {k} = {math.log(k):.6f} (an untrained network's even guess); "
+            f"always guessing the class frequencies scores {entropy:.6f}"
+        ),
+    )
+    if cost > SATURATED * math.log(k):
+        yield (
+            "warning",
+            (
+                f"the initial cost is {cost / math.log(k):.1f} times ln {k}: the initial outputs are over-confident, "
+                f"so training may start slowly; a smaller model.init (now {config['model']['init']}) starts nearer"
+            ),
+        )
+    output = config["output"]["dir"]
+    yield "output", f"{output}/{config['name']}/{check_output_folder(output)}"
+
+
+def described_network(run=None, config_path=None, overrides=()):
+    """(network, dtype name, where it came from): from a config, a run folder, or the latest run."""
+    origin = config_path
+    if config_path is None:
+        folder = origin = Path(run) if run else latest_run()
+        if not folder.is_dir():
+            raise UserError(f"{folder}: no such run folder")
+        if not (folder / CONFIG).exists():
+            saved = checkpoint.load(folder / CHECKPOINT)
+            return saved.net, saved.header["dtype"], str(folder)
+        config_path = folder / CONFIG
+    config = load_config(config_path, overrides)
+    return build_network(config), config["dtype"], str(origin)
+
+
+def gradient_check(config, examples=5, entries=50, epsilon=1e-6):
+    """Per layer: (shape of W, entries checked, relative difference), on the first ``examples``
+    training examples, in float64 whatever the run's dtype (float32 is too coarse for the check)."""
+    job = prepare(config, with_test=False)
+    net, settings = job.net, job.settings
+    params = initial_params(config, np.float64)
+    count = min(examples, job.train.m)
+    sample = job.train.subset(np.arange(count))
+    X = sample.rows(np.float64).T
+    Y = encode_labels(net, sample.labels)
+    masks = None
+    if settings.has_dropout:
+        masks = dropout_masks(net, settings.keep_probs, settings.seed, 0, count, np.float64)
+    differences = check_gradients(net, params, X, Y, masks, settings.l2, epsilon, entries, config["seed"])
+    rows = []
+    for l, difference in enumerate(differences, start=1):
+        checked = min(entries, net.layers[l] * net.layers[l - 1]) + min(entries, net.layers[l])
+        rows.append(
+            {"layer": l, "shape": [net.layers[l], net.layers[l - 1]], "entries": checked, "difference": difference}
+        )
+    return rows, count

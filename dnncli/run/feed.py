@@ -1,0 +1,55 @@
+"""The training examples a run hands the engine: scaled rows in memory, or read from disk a batch at a time,
+so memory follows the batch size, not the number of examples."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ..engine import ArraySource
+
+
+class DiskSource:
+    """The engine's source of examples (``m``, ``take``, ``everything``) for a ``Dataset`` on disk.
+
+    A batch is read and scaled by ``Dataset.rows``, the same function that scales a
+    set in memory, so both give the network the very same numbers.
+
+    The trainer says which batch comes next (``will_take``), and a thread reads it
+    while the network works on the current one: h5py lets go of the GIL while HDF5
+    reads and decompresses, and NumPy's products do too. One batch is read ahead, so
+    memory holds two batches at most.
+    """
+
+    def __init__(self, dataset, targets, dtype):
+        self.dataset = dataset
+        self.targets = targets
+        self.dtype = dtype
+        self.m = dataset.m
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dnn-read-ahead")
+        self._ahead = None  # (indices, future of their rows)
+
+    def everything(self):
+        return self.dataset.rows(self.dtype).T, self.targets
+
+    def read(self, indices):
+        return self.dataset.subset(indices).rows(self.dtype)
+
+    def will_take(self, indices):
+        self._ahead = (indices, self._reader.submit(self.read, indices))
+
+    def take(self, indices):
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and np.array_equal(ahead[0], indices):
+            rows = ahead[1].result()
+        else:
+            if ahead is not None:
+                ahead[1].cancel()
+            rows = self.read(indices)
+        return rows.T, self.targets[:, indices]
+
+
+def example_source(dataset, targets, dtype):
+    """Training examples for the engine: scaled rows in memory, or read from disk a batch at a time."""
+    if dataset.on_disk:
+        return DiskSource(dataset, targets, dtype)
+    return ArraySource(dataset.rows(dtype), targets)

@@ -1,0 +1,62 @@
+"""Run folders: ``<output.dir>/<name>/<n>/``, and a pointer to the newest run."""
+
+import os
+from pathlib import Path
+
+from ..errors import UserError
+from ..files import write_text
+
+DEFAULT_RUNS = Path("runs")
+LATEST = "latest"
+CHECKPOINT = "checkpoint.npz"
+BEST = "best.npz"
+METRICS = "metrics.json"
+CONFIG = "config.yaml"
+
+
+def new_run_folder(runs, name):
+    """A fresh numbered folder under ``runs/name``; numbers are never reused."""
+    parent = Path(runs) / name
+    parent.mkdir(parents=True, exist_ok=True)
+    taken = [int(p.name) for p in parent.iterdir() if p.name.isdigit()]
+    number = max(taken, default=0) + 1
+    while True:
+        folder = parent / str(number)
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            number += 1  # another run took it first
+
+
+def remember_latest(runs, folder):
+    write_text(Path(runs) / LATEST, os.path.relpath(folder, runs) + "\n")
+
+
+def latest_run(runs=DEFAULT_RUNS):
+    pointer = Path(runs) / LATEST
+    try:
+        relative = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise UserError(f"no runs yet under {runs}/: train one with `dnn train --config FILE`, or pass --run") from None
+    except OSError as e:
+        raise UserError(f"{pointer}: cannot read ({e})") from None
+    folder = Path(runs) / relative
+    if not folder.is_dir():
+        raise UserError(f"{pointer}: names {folder}, which no longer exists; pass --run")
+    return folder
+
+
+def run_checkpoint(folder, name=CHECKPOINT):
+    """The checkpoint ``name`` (the last, or ``BEST``) of a run folder, with a clear message when it is not there."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder}: no such run folder")
+    path = folder / name
+    if not path.exists():
+        if name == BEST:
+            raise UserError(
+                f"{folder}: no {BEST} in this run folder (a run keeps its best weights when it holds out a validation set: training.validation_fraction)"
+            )
+        raise UserError(f"{folder}: no {name} in this run folder")
+    return path

@@ -1,0 +1,102 @@
+"""Preparing a job: a resolved config's data loaded and checked against its network, ready to train."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config.build import Plan, build
+from ..data.dataset import check_against_model, check_same_classes
+from ..data.disk import memory_needed
+from ..data.sets import load_split
+from ..errors import UserError
+from ..resources import available_memory, training_memory
+from ..text import gigabytes
+
+VALIDATION_STREAM = 2
+
+
+@dataclass
+class Job:
+    """Everything a run needs, checked and ready: the data, and the plan for the engine."""
+
+    config: dict
+    plan: Plan
+    train: object
+    validation: object
+    test: object
+
+    @property
+    def net(self):
+        return self.plan.net
+
+    @property
+    def settings(self):
+        return self.plan.settings
+
+    @property
+    def iterations(self):
+        return self.plan.iterations
+
+    @property
+    def dtype(self):
+        return self.plan.dtype
+
+    @property
+    def full_batch(self):
+        size = self.settings.batch_size
+        return size is None or size >= self.train.m
+
+
+def split_validation(dataset, fraction, seed):
+    """Hold out ``fraction`` of the examples, chosen by the seed; both parts keep file order."""
+    count = min(max(1, round(fraction * dataset.m)), dataset.m - 1)
+    order = np.random.default_rng([seed, VALIDATION_STREAM]).permutation(dataset.m)
+    return dataset.subset(np.sort(order[count:])), dataset.subset(np.sort(order[:count]))
+
+
+def prepare(config, with_test=True, warn=None, progress=None):
+    """A ``Job`` from a resolved config: loads and checks the data against the model.
+
+    ``warn`` and ``progress`` go to the data layer (pictures skipped, decoding shown).
+    """
+    model, training = config["model"], config["training"]
+    train = load_split(config, "train", warn, progress)
+    test = load_split(config, "test", warn, progress) if with_test else None
+    check_against_model(train, model["layers"], model["output"], "training set")
+    check_same_classes(train, test)
+    check_streamable(train, config)
+    validation = None
+    if training["validation_fraction"]:
+        if train.m < 2:
+            raise UserError(f"training.validation_fraction: {train.path} has too few examples to hold some out")
+        train, validation = split_validation(train, training["validation_fraction"], config["seed"])
+    plan = build(config, train.m)
+    check_memory(plan, train.m)
+    return Job(config, plan, train, validation, test)
+
+
+def check_streamable(dataset, config):
+    """A set left on disk is read a batch at a time, so training on it needs a batch size."""
+    if not dataset.on_disk or config["training"]["batch_size"] is not None:
+        return
+    if config["data"]["in_memory"] is False:
+        problem = "reading from disk goes a batch at a time; set training.batch_size, e.g. 256"
+    else:
+        needed, available = memory_needed(dataset.pictures, config["dtype"]), available_memory()
+        problem = (
+            f"{dataset.path} is read from disk (it needs about {gigabytes(needed)}, more than half the "
+            f"{gigabytes(available)} available), which needs training.batch_size; set one, e.g. 256"
+        )
+    raise UserError(f"data.in_memory: {problem}")
+
+
+def check_memory(plan, m):
+    """Refuse a network that cannot fit, before allocating it."""
+    batch = min(plan.settings.batch_size or m, m)
+    needed = training_memory(plan.net.layers, plan.settings.optimizer, batch, np.dtype(plan.dtype).itemsize)
+    available = available_memory()
+    if available is not None and needed > available:
+        raise UserError(
+            f"model.layers: training this network needs at least {gigabytes(needed)} of memory, "
+            f"{gigabytes(available)} is available; use fewer or smaller layers (or float32, or mini-batches)"
+        )

@@ -1,0 +1,126 @@
+"""Every run folder under a folder, read from metrics.json and config.yaml (`dnn runs`), newest first.
+
+A run folder that cannot be read shows as broken with the reason; it never stops the listing.
+"""
+
+import json
+import os
+import socket
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..config.load import read_yaml
+from ..errors import UserError
+from .folders import CONFIG, DEFAULT_RUNS, METRICS
+
+NUMBER = (int, float)
+
+
+def read_metrics(folder):
+    """A run folder's metrics.json as a dict; a ``UserError`` naming the file when it cannot be."""
+    path = Path(folder) / METRICS
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{folder}: no {METRICS} (not a run folder, or a run that never started)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise UserError(f"{path}: not readable JSON ({e})") from None
+    if not isinstance(metrics, dict):
+        raise UserError(f"{path}: not a metrics file (a JSON {type(metrics).__name__}, not an object)")
+    return metrics
+
+
+def pick(data, *keys, kind=NUMBER):
+    """``data[k1][k2]...`` if every step is there and the value is of ``kind``, else None."""
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data if isinstance(data, kind) and not isinstance(data, bool) else None
+
+
+def run_folders(root):
+    """Run folders under ``root``: ``<name>/<n>``, or ``<n>`` when ``root`` is one name's folder."""
+    root = Path(root)
+    if not root.is_dir():
+        raise UserError(f"{root}: no such folder of runs")
+    nested = [p for p in root.glob("*/*") if p.name.isdigit() and p.is_dir()]
+    direct = [
+        p
+        for p in root.glob("*")
+        if p.name.isdigit() and p.is_dir() and ((p / METRICS).exists() or (p / CONFIG).exists())
+    ]
+    return nested + direct
+
+
+def started_at(text, folder):
+    """When a run started, from metrics.json, else the folder's modification time."""
+    if isinstance(text, str):
+        try:
+            moment = datetime.fromisoformat(text)
+            return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        except ValueError:
+            pass
+    return datetime.fromtimestamp(folder.stat().st_mtime, timezone.utc)
+
+
+def run_row(folder):
+    """What the table shows of one run; a broken one has status ``broken`` and a ``problem``."""
+    row = {"run": str(folder), "status": "broken", "problem": None}
+    try:
+        metrics = read_metrics(folder)
+    except UserError as e:
+        metrics, row["problem"] = {}, e.message
+    try:
+        config = read_yaml(folder / CONFIG)
+    except UserError as e:
+        config, row["problem"] = {}, row["problem"] or e.message
+    costs = metrics.get("costs")
+    last = costs[-1] if isinstance(costs, list) and costs else {}
+    row.update(
+        name=pick(metrics, "name", kind=str) or pick(config, "name", kind=str),
+        started=started_at(metrics.get("started"), folder).isoformat(timespec="seconds"),
+        layers=pick(config, "model", "layers", kind=list),
+        learning_rate=pick(config, "training", "learning_rate"),
+        iterations=pick(metrics, "iterations", kind=int),
+        iterations_done=pick(metrics, "iterations_done", kind=int),
+        final_cost=pick(last, "cost"),
+        train_accuracy=pick(metrics, "train", "accuracy"),
+        test_accuracy=pick(metrics, "test", "accuracy"),
+        seconds=pick(metrics, "seconds"),
+    )
+    if metrics and not row["problem"]:
+        row["status"] = pick(metrics, "status", kind=str) or "broken"
+        if row["status"] == "broken":
+            row["problem"] = f"{folder / METRICS}: no status"
+        elif row["status"] == "running" and process_gone(metrics.get("process")):
+            row["status"] = "killed"
+    return row
+
+
+def process_gone(process):
+    """Whether the process a run's metrics name, on this machine, no longer exists (killed, or power lost)."""
+    if not isinstance(process, dict) or process.get("host") != socket.gethostname():
+        return False  # another machine's run, or one from before runs named their process: cannot tell
+    pid = process.get("pid")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False  # it exists (another user's), or no pid could be that large
+    return False
+
+
+def list_runs(root=DEFAULT_RUNS):
+    """Every run under ``root`` as a row, newest first."""
+    rows = [run_row(folder) for folder in run_folders(root)]
+    return sorted(rows, key=newness, reverse=True)
+
+
+def newness(row):
+    """Start time, then the run number: runs started within the same second still sort."""
+    folder = Path(row["run"])
+    return datetime.fromisoformat(row["started"]), str(folder.parent), int(folder.name)

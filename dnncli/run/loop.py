@@ -1,0 +1,132 @@
+"""The training loop: the engine's ``step()`` with what a run adds around it, validation and early stopping,
+logging, periodic checkpoints, signals, and the exits (finished, diverged, interrupted)."""
+
+import math
+
+import numpy as np
+
+from ..config.build import initial_params
+from ..engine import encode_labels, make_trainer
+from ..errors import Interrupted, RunFailure
+from ..model.score import score
+from .feed import example_source
+from .folders import BEST, CHECKPOINT
+from .record import Progress, Recorder
+from .signals import StopSignals, signal_name
+from .warnings import training_warnings
+
+SPLITS = ("train", "validation", "test")  # the sets a finished run is scored on, in this order
+
+
+class Run:
+    """A job trained in a run folder, from its start or from a saved checkpoint (``resume_from``)."""
+
+    def __init__(self, job, folder, reporter, resume_from=None):
+        self.job = job
+        self.folder = folder
+        self.reporter = reporter
+        net = job.net
+        feed = example_source(job.train, encode_labels(net, job.train.labels, job.dtype), job.dtype)
+        if resume_from is None:
+            params = initial_params(job.config, job.dtype)
+            state, iteration, self.progress = None, 0, Progress()
+        else:
+            params, state, iteration = resume_from.params, resume_from.state, resume_from.iteration
+            self.progress = resume_from.progress
+        self.trainer = make_trainer(net, params, job.settings, feed, job.plan.fast_path, state, iteration)
+        self.record = Recorder(job, folder, self.trainer, self.progress)
+
+    def save(self, status, final=None, snapshot=None):
+        params, state = snapshot or self.trainer.snapshot()
+        if not all(np.isfinite(p).all() for p in params.values()):
+            self.diverged(self.trainer.iteration - 1, "nan or inf in the weights")
+        self.record.save(status, params, state, final)
+
+    def log(self, iteration, cost):
+        """A record of the step just taken (observed by the trainer), with the validation scores."""
+        record = {"iteration": iteration, "cost": cost}
+        job = self.job
+        if job.validation is not None:
+            params, _ = self.trainer.snapshot()
+            validation = score(job.net, params, job.validation, job.dtype)
+            record["validation_cost"] = validation["cost"]
+            record["validation_accuracy"] = validation["accuracy"]
+            self.watch_validation(iteration, validation["cost"], params)
+        record.update(self.trainer.health)
+        self.progress.history.append(record)
+        for text in training_warnings(self.progress.history, job.settings.learning_rate):
+            self.reporter.warn(text)
+        self.reporter.log(record)
+
+    def watch_validation(self, iteration, cost, params):
+        """Keep the best model beside the last; stop when it has not improved for ``patience`` checks."""
+        p, plan = self.progress, self.job.plan
+        if p.best_cost is None or cost < p.best_cost - plan.min_delta:
+            p.best_cost, p.best_iteration, p.since_best = cost, iteration, 0
+            self.record.checkpoint(BEST, iteration + 1, params)
+        else:
+            p.since_best += 1
+            if plan.patience is not None and p.since_best >= plan.patience:
+                p.stopped_early = True
+
+    def run(self):
+        """Trains to the job's length; returns the final scores ({split: scores or None})."""
+        try:
+            return self.loop()
+        except RunFailure:
+            self.reporter.finish("failed")
+            raise
+
+    def loop(self):
+        job, trainer, p = self.job, self.trainer, self.progress
+        total, log_every, checkpoint_every = job.iterations, job.plan.log_every, job.plan.checkpoint_every
+        self.record.start_clock()
+        self.reporter.start(total, trainer.iteration, p.history)
+        # overflow shows up as a non-finite cost or weights, reported below in one line
+        with StopSignals() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            while trainer.iteration < total and not p.stopped_early:
+                i = trainer.iteration
+                logging = i % log_every == 0 or i == total - 1
+                cost = trainer.step(observe=logging)
+                if not math.isfinite(cost):
+                    self.diverged(i, f"the cost became {cost}")
+                p.pending.append(cost)
+                self.reporter.update(i, cost)
+                if logging:
+                    self.log(i, cost if job.full_batch else float(np.mean(p.pending)))
+                    p.pending = []
+                if stop.requested:
+                    self.interrupted(stop.requested)
+                if checkpoint_every and trainer.iteration % checkpoint_every == 0 and trainer.iteration < total:
+                    self.save("running")
+        self.reporter.finish("finished")
+        return self.finish()
+
+    def finish(self):
+        job = self.job
+        snapshot = self.trainer.snapshot()
+        final = {split: None for split in SPLITS}
+        for split in final:
+            dataset = getattr(job, split)
+            if dataset is not None:
+                final[split] = score(job.net, snapshot[0], dataset, job.dtype)
+        self.save("finished", final, snapshot)
+        return final
+
+    def diverged(self, iteration, what):
+        rate = self.job.settings.learning_rate
+        message = (
+            f"training.learning_rate: {what} at iteration {iteration}; "
+            f"the rate {rate:g} is probably too high, try {rate / 10:g}"
+        )
+        self.record.metrics("failed", error=message)
+        raise RunFailure(message + " (the last good checkpoint, if any, is kept)")
+
+    def interrupted(self, signum):
+        self.reporter.finish("interrupted")
+        self.save("interrupted")
+        raise Interrupted(
+            f"Interrupted by {signal_name(signum)} at iteration {self.trainer.iteration}: "
+            f"saved {self.folder / CHECKPOINT}; continue with `dnn train --resume {self.folder}`",
+            self.folder,
+        )

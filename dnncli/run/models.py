@@ -1,0 +1,67 @@
+"""Which trained model and which data: a run's checkpoint (last or best), its config, the set to evaluate on."""
+
+from pathlib import Path
+
+from ..config.load import load as load_config
+from ..config.schema import SCHEMA
+from ..data.folders import load_folder
+from ..data.hdf5 import load_hdf5, open_hdf5
+from ..data.sets import load_split
+from ..errors import UserError
+from .folders import BEST, CHECKPOINT, CONFIG, latest_run, run_checkpoint
+
+LOOKUP_ORDER = ("test", "train")  # the order --data looks for a file's splits in
+
+
+def model_path(run_folder=None, checkpoint_file=None, best=False):
+    """The checkpoint to use: ``checkpoint_file``, else ``run_folder``'s (its best with ``best``), else the
+    newest run's. The command line makes sure a checkpoint file comes alone."""
+    if checkpoint_file:
+        return Path(checkpoint_file)
+    return run_checkpoint(run_folder or latest_run(), BEST if best else CHECKPOINT)
+
+
+def run_config(folder):
+    """The resolved config beside a checkpoint, or None when there is none."""
+    path = Path(folder) / CONFIG
+    return load_config(path) if path.exists() else None
+
+
+def data_keys(config):
+    """The HDF5 key names: the run's, or the cat layout's defaults."""
+    if config is not None:
+        return config["data"]["keys"]
+    return {key: spec.default for key, spec in SCHEMA["data"]["keys"].items()}
+
+
+def choose_data(config, folder, data_file, split, input_shape, warn=None):
+    """The data set to evaluate on, and the split whose keys it was read with."""
+    if data_file is None:
+        if config is None:
+            raise UserError(f"{folder}: no {CONFIG} here names a data set; pass --data FILE")
+        split = split or "test"
+        if config["data"][split] is None:
+            raise UserError(f"{folder / CONFIG}: data.{split} is not set; pass --data FILE")
+        return load_split(config, split, warn), split
+    if Path(data_file).is_dir():
+        return load_folder(data_file, input_shape, warn), split or "test"
+    keys = data_keys(config)
+    if split is None:
+        with open_hdf5(data_file) as f:
+            present = [s for s in LOOKUP_ORDER if keys[f"{s}_x"] in f]
+        if not present:
+            raise UserError(f"{data_file}: has neither {keys['test_x']!r} nor {keys['train_x']!r} pictures")
+        split = present[0]
+    settings = (f"data.keys.{split}_x", f"data.keys.{split}_y")
+    in_memory = config["data"]["in_memory"] if config else "auto"
+    return load_hdf5(data_file, keys[f"{split}_x"], keys[f"{split}_y"], keys["classes"], settings, in_memory), split
+
+
+def default_json_path(checkpoint_file, data_file, split):
+    """``evaluation-test.json`` beside the checkpoint; other checkpoints and --data files add their names."""
+    checkpoint_file = Path(checkpoint_file)
+    parts = ["evaluation"]
+    if checkpoint_file.name != CHECKPOINT:
+        parts.append(checkpoint_file.stem)
+    parts.append(Path(data_file).stem if data_file else split)
+    return checkpoint_file.parent / ("-".join(parts) + ".json")

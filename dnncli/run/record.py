@@ -1,0 +1,127 @@
+"""The files a run leaves and the clock it keeps: checkpoint.npz and best.npz (with the header), metrics.json.
+
+Every file goes through ``files``' atomic writes, so a run killed at any moment leaves the previous file or
+the new one, never a torn one.
+"""
+
+import os
+import platform
+import socket
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import h5py
+import numpy as np
+
+from .. import __version__
+from ..config.load import dump
+from ..data.dataset import PIXEL_SCALE
+from ..errors import RunFailure
+from ..files import write_json
+from ..model import checkpoint
+from .folders import CHECKPOINT, METRICS, remember_latest
+
+
+@dataclass
+class Progress:
+    """Where a run stands; saved in every checkpoint so a resumed run picks it up."""
+
+    history: list = field(default_factory=list)
+    best_cost: float = None
+    best_iteration: int = None
+    since_best: int = 0
+    stopped_early: bool = False
+    seconds: float = 0.0
+    pending: list = field(default_factory=list)  # mini-batch costs since the last log, averaged at the next
+
+
+def versions():
+    return {
+        "dnncli": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "h5py": h5py.__version__,
+    }
+
+
+def now():
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Recorder:
+    """Writes a run folder's checkpoints and metrics for a ``Job`` trained by ``trainer``, and keeps the run's
+    clock across resumes."""
+
+    def __init__(self, job, folder, trainer, progress):
+        self.job = job
+        self.folder = folder
+        self.trainer = trainer
+        self.progress = progress
+        self.started = now()
+        self.start_clock()
+
+    def start_clock(self):
+        self.clock, self.base_seconds = time.monotonic(), self.progress.seconds
+
+    def seconds(self):
+        return self.base_seconds + time.monotonic() - self.clock
+
+    def header(self, iteration):
+        job = self.job
+        return checkpoint.make_header(
+            job.net,
+            job.train.classes,
+            job.train.input_shape,
+            PIXEL_SCALE,
+            job.config["dtype"],
+            iteration,
+            progress=self.progress.__dict__,
+            config=dump(job.config),
+            created=now(),
+            dnncli=__version__,
+        )
+
+    def checkpoint(self, name, iteration, params, state=None):
+        """Saves a checkpoint; a disk that refuses it ends the run as failed, the previous file kept."""
+        path = self.folder / name
+        try:
+            checkpoint.save(path, self.header(iteration), params, state)
+        except OSError as e:
+            message = f"{path}: cannot save ({e.strerror or e}); the previous one, if any, is kept"
+            try:
+                self.metrics("failed", error=message)
+            except OSError:
+                pass  # the disk that refused the checkpoint may refuse this too
+            raise RunFailure(message) from None
+
+    def save(self, status, params, state, final=None):
+        """Checkpoint first, then metrics: the checkpoint is what a resume trusts."""
+        self.progress.seconds = self.seconds()
+        self.checkpoint(CHECKPOINT, self.trainer.iteration, params, state)
+        remember_latest(self.folder.parent.parent, self.folder)
+        self.metrics(status, final)
+
+    def metrics(self, status, final=None, error=None):
+        job, p = self.job, self.progress
+        metrics = {
+            "name": job.config["name"],
+            "status": status,
+            "seed": job.config["seed"],
+            "iterations": job.iterations,
+            "iterations_done": self.trainer.iteration,
+            "fast_path": self.trainer.fast,
+            "costs": p.history,
+            "stopped_early": p.stopped_early,
+            "best_iteration": p.best_iteration,
+            "started": self.started,
+            "updated": now(),
+            "seconds": round(p.seconds, 3),
+            "versions": versions(),
+            "process": {"pid": os.getpid(), "host": socket.gethostname()},
+        }
+        if final:
+            metrics.update(final)
+        if error:
+            metrics["error"] = error
+        write_json(self.folder / METRICS, metrics)

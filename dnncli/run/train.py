@@ -1,0 +1,87 @@
+"""`dnn train` below the command line: a resolved config in, a run folder out, or a run folder continued.
+
+``start`` and ``resume`` return a ``RunResult``, what happened, for the caller to show.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config.load import changed_keys, dump, parse_yaml
+from ..config.load import load as load_config
+from ..errors import UserError
+from ..files import write_text
+from ..model import checkpoint
+from .folders import CHECKPOINT, CONFIG, new_run_folder
+from .job import prepare
+from .loop import Run
+from .record import Progress
+
+LENGTH_KEYS = ("training.iterations", "training.epochs")  # the only keys a resume may change
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a finished run did."""
+
+    folder: Path
+    final: dict  # split -> {"examples", "accuracy", "cost"}, or None for a set it does not have
+    iterations_done: int
+    seconds: float
+    fast_path: bool
+    stopped_early: bool
+    best_iteration: int  # of the best validation cost (best.npz), or None without a validation set
+    best_cost: float
+
+
+def result_of(run, final):
+    p = run.progress
+    return RunResult(
+        run.folder, final, run.trainer.iteration, p.seconds, run.trainer.fast, p.stopped_early, p.best_iteration, p.best_cost
+    )
+
+
+def start(config, reporter):
+    """A new run of a resolved config."""
+    job = prepare(config, warn=reporter.warn, progress=reporter.decoding)
+    folder = new_run_folder(config["output"]["dir"], config["name"])
+    write_text(folder / CONFIG, dump(config))
+    run = Run(job, folder, reporter)
+    run.record.metrics("running")
+    return result_of(run, run.run())
+
+
+def resume(folder, overrides=(), config_path=None, reporter=None):
+    """Continue a run folder to its configured length (which ``overrides`` may raise)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder}: no such run folder")
+    own_path = folder / CONFIG
+    if not own_path.exists():
+        raise UserError(f"{folder}: not a run folder (no {CONFIG})")
+    own = load_config(own_path)
+    wanted = load_config(config_path or own_path, overrides)
+    changed = [k for k in changed_keys(own, wanted) if k not in LENGTH_KEYS]
+    if changed:
+        raise UserError(
+            f"{folder}: the config differs from the run's own in {', '.join(changed)}; only training.iterations or training.epochs may change on resume"
+        )
+    checkpoint_path = folder / CHECKPOINT
+    if not checkpoint_path.exists():
+        raise UserError(f"{folder}: no {CHECKPOINT} to resume from (the run saved none); start a new run instead")
+    saved = checkpoint.load(checkpoint_path)
+    saved_config = saved.header.get("config")
+    if not isinstance(saved_config, str) or [
+        k for k in changed_keys(parse_yaml(saved_config, checkpoint_path), own) if k not in LENGTH_KEYS
+    ]:
+        raise UserError(f"{checkpoint_path}: was not written by this run's config")
+    try:
+        saved.progress = Progress(**saved.header["progress"])
+    except (KeyError, TypeError):
+        raise UserError(f"{checkpoint_path}: has no readable training progress to resume from") from None
+    job = prepare(wanted, warn=reporter.warn, progress=reporter.decoding)
+    if saved.iteration > job.iterations:
+        raise UserError(f"{folder}: already at iteration {saved.iteration}, beyond the {job.iterations} asked for")
+    if wanted != own:
+        write_text(own_path, dump(wanted))
+    run = Run(job, folder, reporter, resume_from=saved)
+    return result_of(run, run.run())
