@@ -42,8 +42,7 @@ class Network:
 def times(W, A):
     """W A. An input kept as rows (A = rows.T, as ``ArraySource`` hands it out) is
     multiplied as (rows W^T)^T: the same product, in the operand order that OpenBLAS
-    runs faster here with its default threads, about 1.9x in float32 and 1.5x in
-    float64 (bench/products.py, docs/performance.md)."""
+    runs faster with its default threads (bench/products.py, docs/performance.md)."""
     if A.flags.f_contiguous and not A.flags.c_contiguous:
         return (A.T @ W.T).T
     return W @ A
