@@ -1,6 +1,5 @@
 """The one dispatcher over the data formats: the train or test set a resolved config names."""
 
-from .folders import load_folder
 from .hdf5 import load_hdf5
 
 
@@ -13,6 +12,8 @@ def load_split(config, split, warn=None, progress=None):
     if data[split] is None:
         return None
     if data["format"] == "folder":
+        from .folders import load_folder  # Pillow is loaded only for a set that needs it
+
         return load_folder(data[split], (data["size"], data["size"], 3), warn, progress)
     keys = data["keys"]
     settings = (f"data.keys.{split}_x", f"data.keys.{split}_y")
