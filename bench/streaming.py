@@ -176,14 +176,15 @@ def worker(config_path):
     began = time.perf_counter()
     config = configs.load(config_path)
     clock = Clock()
-    _, final, run = train.start(config, clock)
+    run = train.start(config, clock)
     ended = time.perf_counter()
     loop = clock.last - clock.started
-    examples = run.job.train.m * config["training"]["epochs"]
+    final = run.final
+    examples = final["train"]["examples"] * config["training"]["epochs"]
     result = {
         "examples": examples,
-        "iterations": run.trainer.iteration,
-        "on_disk": run.job.train.on_disk,
+        "iterations": run.iterations_done,
+        "on_disk": config["data"]["in_memory"] is False,
         "setup_s": clock.started - began,
         "loop_s": loop,
         "score_and_save_s": ended - clock.last,
