@@ -6,13 +6,9 @@ from pathlib import Path
 import click
 
 from ..errors import UserError
-from .options import config_option, set_option
+from .options import config_option, set_option, warn
 
 STARTER_PATH = "dnn.yaml"
-
-
-def warn(text):
-    click.echo(f"Warning: {text}", err=True)
 
 
 @click.command("check")

@@ -6,10 +6,7 @@ import click
 
 from ..data.formats import COMPRESSION, DEMO_MAX_CLASSES, SPLITS
 from ..errors import UserError
-
-
-def warn(text):
-    click.echo(f"Warning: {text}", err=True)
+from .options import warn
 
 
 def print_info(path, size=64):

@@ -6,11 +6,7 @@ import click
 
 from ..data.formats import SPLITS
 from ..errors import UserError
-from .options import chosen_model, model_options
-
-
-def warn(text):
-    click.echo(f"Warning: {text}", err=True)
+from .options import chosen_model, model_options, warn
 
 
 @click.command("evaluate")

@@ -1,4 +1,4 @@
-"""Command-line options that several commands share, written once."""
+"""What several commands share, written once: options, and how a warning is printed."""
 
 import click
 
@@ -38,3 +38,8 @@ def chosen_model(run_folder, checkpoint_file, best):
     from ..run.models import model_path
 
     return model_path(run_folder, checkpoint_file, best)
+
+
+def warn(text):
+    """A warning on stderr, one ``Warning:`` per warning (its later lines, if any, indented by the caller)."""
+    click.echo(f"Warning: {text}", err=True)
