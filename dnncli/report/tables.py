@@ -172,3 +172,40 @@ def info_table(rows):
     for set_name, examples, shape, dtype, classes in rows:
         table.add_row(set_name, str(examples), shape, dtype, classes)
     return table
+
+
+# --- dnn sweep, dnn runs SWEEP_DIR --------------------------------------------------
+
+
+def sweep_value(value):
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "-".join(map(str, value))
+    return str(value)
+
+
+def sweep_table(index, folder):
+    """The trials best first (``sweep.index.ranked``), the swept values as columns."""
+    from ..sweep.index import ranked
+
+    goal = "lowest" if index["minimise"] else "highest"
+    table = Table(title=f"sweep {folder}: {index['metric']}, {goal} first", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("trial")
+    keys = list(index["parameters"])
+    for key in keys:
+        table.add_column(key, justify="right")
+    table.add_column("seed", justify="right")
+    table.add_column("iter", justify="right")
+    table.add_column(index["metric"], justify="right")
+    table.add_column("status")
+    for row in ranked(index):
+        table.add_row(
+            row["folder"],
+            *(sweep_value(row["values"].get(key)) for key in keys),
+            str(row["seed"]),
+            str(row["iterations_done"]),
+            formatted(row["metric"], "{:.6f}"),
+            row["status"],
+        )
+    return table
