@@ -60,8 +60,8 @@ class LocalWorkers:
                 result = pickle.loads(out)  # from the worker this driver started
                 result["attempts"] = attempt
                 return result
-            if self.stopping:
-                break
+            if self.stopping:  # stopped before it could save anything: it starts afresh on resume
+                return {"trial": task["trial"], "status": "interrupted", "error": None, "files": {}, "attempts": attempt}
         reason = err.decode(errors="replace").strip().splitlines()[-1:] or [f"exit code {process.returncode}"]
         raise WorkerDied(f"the worker process died {attempt} times (last: {reason[0]})")
 
