@@ -22,7 +22,7 @@ def values_text(values):
 
 def tally_text(index):
     tally = counts(index)
-    parts = [f"{tally[s]} {s}" for s in ("pending", "running", "finished", "pruned", "failed")]
+    parts = [f"{tally[s]} {s}" for s in ("pending", "running", "finished", "pruned", "failed") if tally[s]]
     best = best_trial(index) or best_so_far(index)
     if best:
         parts.append(f"best {index['metric']} {best['metric']:.6g} ({best['folder']})")

@@ -4,7 +4,8 @@ from tiny to large, one update (one mini-batch when the config has them) per rat
 
 The cost is smoothed, ``s_i = (beta s_{i-1} + (1 - beta) c_i) / (1 - beta^i)``; the test stops when the
 smoothed cost exceeds ``DIVERGED`` times its best or a cost is not finite. The suggestion is the rate of the
-steepest descent of the smoothed cost against log(rate), before its minimum; the rate at the minimum
+steepest descent of the smoothed cost against log(rate), before its minimum (the slope across
+half a decade on each side); the rate at the minimum
 divided by 10 is given too.
 """
 
@@ -22,6 +23,7 @@ from .job import prepare
 START, END, STEPS = 1e-7, 10.0, 100
 SMOOTHING = 0.98
 DIVERGED = 4.0
+SLOPE_SPAN = 5  # points on each side of a slope: half a decade of rates at the default 100 over 8 decades
 RULE = "steepest descent of the smoothed cost against log(rate)"
 
 
@@ -90,8 +92,17 @@ def range_test(config, start=START, end=END, steps=STEPS, warn=None, progress=No
 
 
 def suggestions(tried, smoothed):
-    """(rate of the steepest descent before the minimum, rate at the minimum) of the smoothed curve."""
-    lowest = int(np.argmin(smoothed))
-    slope = np.gradient(np.asarray(smoothed), np.log(tried))
-    steepest = int(np.argmin(slope[: lowest + 1])) if lowest > 0 else 0
+    """(rate of the steepest descent before the minimum, rate at the minimum) of the smoothed curve.
+
+    The slope is taken across ``2 * SLOPE_SPAN + 1`` points, so that one noisy mini-batch does not make a
+    descent; the first tenth of the curve, where the smoothing has too few costs, is left out.
+    """
+    costs, logs = np.asarray(smoothed), np.log(tried)
+    lowest = int(np.argmin(costs))
+    points = np.arange(len(costs))
+    before, after = np.clip(points - SLOPE_SPAN, 0, lowest), np.clip(points + SLOPE_SPAN, 0, lowest)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = np.where(after > before, (costs[after] - costs[before]) / (logs[after] - logs[before]), np.inf)
+    skip = min(len(costs) // 10, lowest)
+    steepest = skip + int(np.argmin(slope[skip : lowest + 1])) if lowest > skip else lowest
     return tried[steepest], tried[lowest]

@@ -38,6 +38,12 @@ def rungs(value):
     return checked
 
 
+def settings(value):
+    if not isinstance(value, list) or not all(isinstance(item, str) and "=" in item for item in value):
+        raise ValueError("must be a list of KEY=VALUE items, as --set takes them, e.g. [training.iterations=300]")
+    return value
+
+
 SWEEP_SCHEMA = {
     "config": Field(path, REQUIRED, "the base config, relative to the sweep file"),
     "name": Field(run_name, "sweep", "name of the sweep; it goes to <dir>/<name>/<n>/"),
@@ -49,6 +55,7 @@ SWEEP_SCHEMA = {
     "method": Field(one_of(["grid", "random"]), "random", "grid: every combination of choices; random: draws"),
     "trials": Field(optional(integer(1)), None, "random: the number of trials (grid takes every combination)"),
     "seed": Field(integer(0), 0, "seed of the draws: every trial's values and its own seed"),
+    "set": Field(settings, [], "KEY=VALUE overrides of the base config for every trial (before --set)"),
     "parameters": Field(lambda v: v, REQUIRED, "dotted config keys, each with a distribution"),
     "halving": {
         "rungs": Field(optional(rungs), None, "successive halving: the iteration counts of the rungs"),
@@ -135,7 +142,7 @@ def read_sweep(path, overrides=()):
     sweep = Sweep(
         path,
         base,
-        tuple(overrides),
+        tuple(resolved["set"]) + tuple(overrides),
         resolved["name"],
         resolved["metric"],
         resolved["method"],
