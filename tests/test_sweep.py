@@ -171,7 +171,7 @@ def test_the_table_and_the_json_of_a_sweep_folder(dnn, reference, tmp_path):
     ranked = sorted(index["trials"], key=lambda row: row["metric"])
     rows = [line for line in lines if line.strip().startswith("trial-")]
     assert [line.split()[0] for line in rows] == [row["folder"] for row in ranked]
-    assert "training.learning_rate" in table.stdout and "model.layers" in table.stdout
+    assert "learning_rate" in table.stdout and "layers" in table.stdout
     assert Path(lines[-1]) == reference / ranked[0]["folder"]
     listed = json.loads(dnn("runs", reference, "--json").stdout)
     assert [row["trial"] for row in listed["trials"]] == [row["trial"] for row in ranked]

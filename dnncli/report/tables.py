@@ -186,24 +186,28 @@ def sweep_value(value):
 
 
 def sweep_table(index, folder):
-    """The trials best first (``sweep.index.ranked``), the swept values as columns."""
+    """The trials best first (``sweep.index.ranked``), the swept values as columns (headed by the last part
+    of their keys where that is unambiguous; the full keys and the seeds are in ``--json``)."""
     from ..sweep.index import ranked
 
     goal = "lowest" if index["minimise"] else "highest"
-    table = Table(title=f"sweep {folder}: {index['metric']}, {goal} first", title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("trial")
+    table = Table(
+        title=f"sweep {folder}: {index['metric']}, {goal} first",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,  # narrow enough for 80 columns
+        pad_edge=False,
+        collapse_padding=True,
+    )
     keys = list(index["parameters"])
-    for key in keys:
-        table.add_column(key, justify="right")
-    table.add_column("seed", justify="right")
-    table.add_column("iter", justify="right")
-    table.add_column(index["metric"], justify="right")
-    table.add_column("status")
+    short = [key.rsplit(".", 1)[-1] for key in keys]
+    headers = short if len(set(short)) == len(short) else keys
+    for name in ("trial", *headers, "iter", index["metric"], "status"):
+        table.add_column(name, justify="left" if name in ("trial", "status") else "right", no_wrap=True)
     for row in ranked(index):
         table.add_row(
             row["folder"],
             *(sweep_value(row["values"].get(key)) for key in keys),
-            str(row["seed"]),
             str(row["iterations_done"]),
             formatted(row["metric"], "{:.6f}"),
             row["status"],
