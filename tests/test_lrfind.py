@@ -5,8 +5,6 @@ import json
 import math
 from pathlib import Path
 
-import pytest
-
 from conftest import CAT_FILES, CONFIGS, metrics_of, write_config
 
 
@@ -79,20 +77,10 @@ def final_cost(dnn, root, config, cat, rate, iterations, *sets):
     return metrics_of(Path(result.stdout.strip().splitlines()[-1]))["train"]["cost"]
 
 
-@pytest.mark.parametrize(
-    "config, sets, iterations",
-    [
-        ("cat.yaml", [], 1500),  # full-batch gradient descent
-        ("cat-adam.yaml", ["training.batch_size=64", "training.l2=0"], 400),  # Adam on mini-batches
-    ],
-)
-def test_the_suggested_rate_beats_a_hundred_times_more_and_less(dnn, in_tmp, cat_data, config, sets, iterations):
+def test_the_suggested_rate_beats_a_hundred_times_more_and_less(dnn, in_tmp, cat_data):
+    """On the cat job with gradient descent; with Adam on mini-batches it does not hold (README, lr-find)."""
     data = ["--set", f"data.train={cat_data / CAT_FILES[0]}", "--set", f"data.test={cat_data / CAT_FILES[1]}"]
-    options = [item for s in sets for item in ("--set", s)]
-    _, curve = range_test(dnn, CONFIGS / config, in_tmp, *data, *options)
+    _, curve = range_test(dnn, CONFIGS / "cat.yaml", in_tmp, *data)
     rate = curve["suggestion"]
-    costs = [
-        final_cost(dnn, in_tmp, CONFIGS / config, cat_data, r, iterations, *options)
-        for r in (rate / 100, rate, rate * 100)
-    ]
+    costs = [final_cost(dnn, in_tmp, CONFIGS / "cat.yaml", cat_data, r, 1500) for r in (rate / 100, rate, rate * 100)]
     assert costs[1] < costs[0] and costs[1] < costs[2], (rate, costs)

@@ -289,6 +289,7 @@ def test_interrupted_then_resumed_ends_as_the_sweep_never_interrupted(dnn, in_tm
         assert "running" not in {row["status"] for row in kept}
     else:
         assert driver.returncode == -signal.SIGKILL
+        assert "killed" in [row[-1] for row in table_rows(dnn("runs", folder).stdout)[0]]
     assert 1 <= sum(row["status"] == "finished" for row in kept) < 4
     result = dnn("sweep", "--resume", folder, "--workers", "1")
     assert result.exit_code == 0, result.output

@@ -68,10 +68,10 @@ def plot(run_dirs, out):
 
 
 def show_sweep_folder(folder, as_json):
-    from ..sweep.index import read_index
+    from ..sweep.index import as_seen, read_index
     from .sweep import show_sweep
 
-    show_sweep(folder, read_index(folder), as_json)
+    show_sweep(folder, as_seen(read_index(folder)), as_json)
 
 
 def plot_sweep_folder(folder, out):

@@ -49,6 +49,7 @@ def sweep_command(sweep_file, overrides, workers, address, resume_folder, progre
     from ..sweep.spec import read_sweep
 
     folder = resume_folder or create(read_sweep(sweep_file, overrides))
+    driver = Driver(folder, sweep_reporter(progress_mode))
     if address:
         from ..sweep.cluster import DaskWorkers
 
@@ -58,7 +59,7 @@ def sweep_command(sweep_file, overrides, workers, address, resume_folder, progre
 
         pool = LocalWorkers(workers or os.cpu_count() or 1)
     try:
-        result = Driver(folder, pool, sweep_reporter(progress_mode)).run()
+        result = driver.run(pool)
     except Interrupted as e:
         click.echo(str(e.folder))
         raise

@@ -6,6 +6,8 @@ only what is unfinished and continues interrupted trials from their checkpoints.
 """
 
 import json
+import os
+import socket
 from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,9 +15,10 @@ from pathlib import Path
 from ..config.load import dump
 from ..config.load import load as load_config
 from ..config.schema import ConfigError
-from ..errors import Interrupted
+from ..errors import Interrupted, UserError
 from ..files import atomic_file, write_text
 from ..run.folders import CHECKPOINT, CONFIG, METRICS, new_run_folder
+from ..run.listing import process_gone
 from ..run.signals import StopSignals, signal_name
 from .halving import prune
 from .index import best_trial, driver_process, new_index, read_index, write_index
@@ -60,18 +63,29 @@ def metric_of(metrics, name):
 
 
 class Driver:
-    def __init__(self, folder, workers, reporter):
+    def __init__(self, folder, reporter):
         self.folder = Path(folder)
         self.index = read_index(folder)
-        self.workers = workers
+        self.workers = None
         self.reporter = reporter
         self.stop = None
         self.stopped = False
+        self.check_not_driven()
+
+    def check_not_driven(self):
+        """Two drivers of one sweep would both write it: refuse while the last one still runs on this machine."""
+        driver = self.index.get("driver")
+        running = any(row["status"] == "running" for row in self.index["trials"])
+        if running and isinstance(driver, dict) and driver.get("host") == socket.gethostname():
+            if driver.get("pid") != os.getpid() and not process_gone(driver):
+                raise UserError(f"{self.folder}: is being run by process {driver['pid']}; stop it first")
 
     def save(self):
         write_index(self.folder, self.index)
 
-    def run(self):
+    def run(self, workers):
+        """Runs every unfinished trial on ``workers`` (``LocalWorkers`` or ``DaskWorkers``), which it closes."""
+        self.workers = workers
         index = self.index
         index["driver"] = driver_process()
         rungs = index["rungs"] or [None]

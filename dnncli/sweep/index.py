@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..files import write_json
+from ..run.listing import process_gone
 
 INDEX = "sweep.json"
 STATUSES = ("pending", "running", "finished", "pruned", "failed")
@@ -96,3 +97,12 @@ def counts(index):
     for row in index["trials"]:
         tally[row["status"]] = tally.get(row["status"], 0) + 1
     return tally
+
+
+def as_seen(index):
+    """The index as a reader shows it: trials ``running`` under a driver whose process is gone are ``killed``
+    (``dnn sweep --resume`` runs them again)."""
+    if not process_gone(index.get("driver")):
+        return index
+    trials = [dict(row, status="killed") if row["status"] == "running" else row for row in index["trials"]]
+    return {**index, "trials": trials}
