@@ -254,6 +254,13 @@ def sweep_folder(root):
     return folders[0].parent if folders else None
 
 
+def running_after_one(root):
+    """Whether one trial finished and the next is running."""
+    folder = sweep_folder(root)
+    statuses = [row["status"] for row in index_of(folder)["trials"]] if folder else []
+    return "finished" in statuses and "running" in statuses
+
+
 def finished_count(root):
     folder = sweep_folder(root)  # the index is written atomically: it is there whole or not at all
     return sum(row["status"] == "finished" for row in index_of(folder)["trials"]) if folder else 0
@@ -275,7 +282,7 @@ def children(pid):
 def test_interrupted_then_resumed_ends_as_the_sweep_never_interrupted(dnn, in_tmp, demo_data, reference, how):
     driver = start_driver(sweep_file(in_tmp, demo_data), "--workers", "1")
     try:
-        wait_for(lambda: finished_count(in_tmp) >= 1)
+        wait_for(lambda: running_after_one(in_tmp))
         driver.send_signal(how)
         out, err = driver.communicate(timeout=60)
     finally:
