@@ -84,3 +84,14 @@ def test_the_suggested_rate_beats_a_hundred_times_more_and_less(dnn, in_tmp, cat
     rate = curve["suggestion"]
     costs = [final_cost(dnn, in_tmp, CONFIGS / "cat.yaml", cat_data, r, 1500) for r in (rate / 100, rate, rate * 100)]
     assert costs[1] < costs[0] and costs[1] < costs[2], (rate, costs)
+
+
+def test_without_matplotlib_the_curve_is_drawn_in_text():
+    from dnncli.report.plot import rate_curve_text
+    from dnncli.run.lrfind import RangeTest, rates
+
+    tried = rates(1e-6, 1.0, 30)
+    smoothed = [0.7 - 0.01 * i for i in range(20)] + [0.5 + 0.05 * i for i in range(10)]
+    lines = rate_curve_text(RangeTest(tried, smoothed, smoothed, "test", tried[10], tried[19]))
+    assert lines[-1].strip().startswith("1.0e-06") and lines[-1].endswith("1.0e+00  rate (log)")
+    assert any("▁" in line or "█" in line for line in lines)

@@ -369,3 +369,30 @@ def test_a_dask_cluster_gives_the_local_results(dnn, in_tmp, demo_data, referenc
     assert result.exit_code == 0, result.output
     assert "(dask)" in result.stderr
     assert_same_trials(reference, last_line(result).parent)
+
+
+def test_a_sweep_another_live_process_drives_is_refused(dnn, reference, tmp_path):
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(reference, folder)
+    index = index_of(folder)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        index["driver"] = {"pid": other.pid, "host": socket.gethostname()}
+        index["trials"][0]["status"] = "running"
+        (folder / "sweep.json").write_text(json.dumps(index))
+        result = dnn("sweep", "--resume", folder)
+        assert result.exit_code == 2
+        assert f"is being run by process {other.pid}" in result.stderr
+        assert "running" in [row[-1] for row in table_rows(dnn("runs", folder).stdout)[0]]
+    finally:
+        other.kill()
+        other.wait()
+    assert "killed" in [row[-1] for row in table_rows(dnn("runs", folder).stdout)[0]]
+
+
+def test_a_sweep_file_or_a_folder_to_resume(dnn, in_tmp):
+    result = dnn("sweep")
+    assert result.exit_code == 2
+    assert "give a SWEEP_FILE for a new sweep, or --resume SWEEP_DIR" in result.stderr
