@@ -12,6 +12,7 @@ from .data import data
 from .evaluate import evaluate_command
 from .predict import predict_command
 from .runs import plot, runs
+from .sweep import lr_find, sweep_command
 from .train import gradcheck, train
 
 
@@ -66,5 +67,7 @@ for command in (
     runs,
     plot,
     data,
+    sweep_command,
+    lr_find,
 ):
     main.add_command(command)

@@ -14,8 +14,13 @@ DEFAULT_PLOT = "cost.png"
 @click.argument("folder", type=click.Path(file_okay=False), default=str(DEFAULT_RUNS))
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as a JSON list.")
 def runs(folder, as_json):
-    """List the runs under FOLDER (default runs/), newest first."""
+    """List the runs under FOLDER (default runs/), newest first; or a sweep's trials, best first."""
     import json
+
+    from ..sweep.index import is_sweep
+
+    if is_sweep(folder):
+        return show_sweep_folder(folder, as_json)
 
     from ..report.console import table_console
     from ..report.tables import runs_table
@@ -39,7 +44,8 @@ def runs(folder, as_json):
     "--out", type=click.Path(dir_okay=False), default=DEFAULT_PLOT, show_default=True, help="Picture to write."
 )
 def plot(run_dirs, out):
-    """Draw the cost curves of runs on one chart, as a picture.
+    """Draw the cost curves of runs on one chart, as a picture; for a sweep folder, the metric of its trials
+    against each swept parameter.
 
     Validation cost and accuracy are drawn too where the runs logged them.
     Needs matplotlib: pip install 'dnncli[plot]'.
@@ -49,10 +55,27 @@ def plot(run_dirs, out):
     dnn plot runs/cat/1 runs/cat/2 --out compare.png
     """
     from ..report.plot import draw, logged_costs
+    from ..sweep.index import is_sweep
 
+    if len(run_dirs) == 1 and is_sweep(run_dirs[0]):
+        return plot_sweep_folder(run_dirs[0], out)
     curves = {}
     for folder in run_dirs:
         if not Path(folder).is_dir():
             raise UserError(f"{folder}: no such run folder")
         curves[folder] = logged_costs(folder)
     click.echo(str(draw(curves, out)))
+
+
+def show_sweep_folder(folder, as_json):
+    from ..sweep.index import as_seen, read_index
+    from .sweep import show_sweep
+
+    show_sweep(folder, as_seen(read_index(folder)), as_json)
+
+
+def plot_sweep_folder(folder, out):
+    from ..report.plot import draw_sweep
+    from ..sweep.index import read_index
+
+    click.echo(str(draw_sweep(read_index(folder), out)))

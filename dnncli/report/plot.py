@@ -66,3 +66,92 @@ def draw(runs, out):
     with atomic_path(out) as tmp:
         fig.savefig(tmp, format=kind)
     return out
+
+
+def figure_for(out, size=FIGURE_INCHES):
+    """A Figure with its Agg canvas for ``out``, checked: the kind of picture and its folder."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise UserError("dnn plot needs matplotlib, an optional extra: pip install 'dnncli[plot]'") from None
+    out = Path(out)
+    fig = Figure(figsize=size, dpi=DPI, layout="constrained")
+    kind = out.suffix.lower().lstrip(".")
+    if kind not in FigureCanvasAgg(fig).get_supported_filetypes():
+        raise UserError(f"{out}: cannot write a .{kind} picture; use .png, .svg or .pdf")
+    if not out.parent.is_dir():
+        raise UserError(f"{out.parent}: no such folder")
+    return fig, kind
+
+
+def save(fig, out, kind):
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format=kind)
+    return Path(out)
+
+
+# --- dnn plot SWEEP_DIR -----------------------------------------------------------
+
+
+def draw_sweep(index, out):
+    """The metric of every scored trial against each swept parameter, a panel each (a log axis for
+    log-uniform ones, the choices as categories); returns ``out``."""
+    scored = [row for row in index["trials"] if row["metric"] is not None and row["status"] != "failed"]
+    if not scored:
+        raise UserError("no trial of this sweep has a metric yet")
+    parameters = index["parameters"]
+    fig, kind = figure_for(out, (min(5 * len(parameters), 20), 4.5))
+    axes = fig.subplots(1, len(parameters), squeeze=False, sharey=True)[0]
+    for ax, (key, distribution) in zip(axes, parameters.items(), strict=True):
+        values = [row["values"][key] for row in scored]
+        metrics = [row["metric"] for row in scored]
+        colours = ["C0" if row["status"] == "finished" else "C7" for row in scored]
+        if distribution == "choice":
+            labels = sorted({str(v) for v in values})
+            ax.set_xticks(range(len(labels)), labels, rotation=20, fontsize="small")
+            values = [labels.index(str(v)) for v in values]
+        elif distribution == "log_uniform":
+            ax.set_xscale("log")
+        ax.scatter(values, metrics, c=colours)
+        ax.set_xlabel(key)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(index["metric"])
+    fig.suptitle(f"sweep {index['name']}: {index['metric']} of each trial (grey: pruned)")
+    return save(fig, out, kind)
+
+
+# --- dnn lr-find --------------------------------------------------------------------
+
+
+def draw_rate_curve(found, out):
+    """The range test's cost and smoothed cost against the rate (log axis), or None without matplotlib."""
+    try:
+        fig, kind = figure_for(out)
+    except UserError:
+        return None
+    ax = fig.subplots()
+    ax.plot(found.rates, found.costs, color="C7", alpha=0.6, label="cost")
+    ax.plot(found.rates, found.smoothed, color="C0", label="smoothed cost")
+    ax.axvline(found.suggestion, color="C3", linestyle="--", label=f"suggested {found.suggestion:.3g}")
+    ax.axvline(found.minimum_over_10, color="C2", linestyle=":", label=f"minimum / 10: {found.minimum_over_10:.3g}")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("cost")
+    ax.set_title("learning-rate range test")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return save(fig, out, kind)
+
+
+def rate_curve_text(found):
+    """The smoothed cost against the rate in block characters, for a terminal without matplotlib."""
+    from .progress import cost_curve
+
+    lines = cost_curve([{"iteration": i, "cost": c} for i, c in enumerate(found.smoothed)])
+    if lines:
+        first, last = f"{found.rates[0]:.1e}", f"{found.rates[-1]:.1e}"
+        width = len(lines[-2]) - lines[-2].index("└") - 1
+        margin = lines[-2].index("└") - 1
+        lines[-1] = f"{'':>{margin}}  {first}{last:>{width - len(first)}}  rate (log)"
+    return lines

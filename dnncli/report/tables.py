@@ -172,3 +172,44 @@ def info_table(rows):
     for set_name, examples, shape, dtype, classes in rows:
         table.add_row(set_name, str(examples), shape, dtype, classes)
     return table
+
+
+# --- dnn sweep, dnn runs SWEEP_DIR --------------------------------------------------
+
+
+def sweep_value(value):
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "-".join(map(str, value))
+    return str(value)
+
+
+def sweep_table(index, folder):
+    """The trials best first (``sweep.index.ranked``), the swept values as columns (headed by the last part
+    of their keys where that is unambiguous; the full keys and the seeds are in ``--json``)."""
+    from ..sweep.index import ranked
+
+    goal = "lowest" if index["minimise"] else "highest"
+    table = Table(
+        title=f"sweep {folder}: {index['metric']}, {goal} first",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,  # narrow enough for 80 columns
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    keys = list(index["parameters"])
+    short = [key.rsplit(".", 1)[-1] for key in keys]
+    headers = short if len(set(short)) == len(short) else keys
+    for name in ("trial", *headers, "iter", index["metric"], "status"):
+        table.add_column(name, justify="left" if name in ("trial", "status") else "right", no_wrap=True)
+    for row in ranked(index):
+        table.add_row(
+            row["folder"],
+            *(sweep_value(row["values"].get(key)) for key in keys),
+            str(row["iterations_done"]),
+            formatted(row["metric"], "{:.6f}"),
+            row["status"],
+        )
+    return table

@@ -44,7 +44,17 @@ def start(config, reporter):
     """A new run of a resolved config."""
     job = prepare(config, warn=reporter.warn, progress=reporter.decoding)
     folder = new_run_folder(config["output"]["dir"], config["name"])
-    write_text(folder / CONFIG, dump(config))
+    return start_prepared(job, folder, reporter)
+
+
+def start_in(config, folder, reporter):
+    """A new run of a resolved config in ``folder``, an empty folder the caller made (a sweep's trial)."""
+    job = prepare(config, warn=reporter.warn, progress=reporter.decoding)
+    return start_prepared(job, Path(folder), reporter)
+
+
+def start_prepared(job, folder, reporter):
+    write_text(folder / CONFIG, dump(job.config))
     run = Run(job, folder, reporter)
     run.record.metrics("running")
     return result_of(run, run.run())

@@ -1,0 +1,185 @@
+"""Driving a sweep: its folder made, its trials sent to the workers rung by rung, the index kept.
+
+The driver is the one process that writes the sweep folder: the index and, from what the workers send
+back, every trial folder. Ctrl-C (or SIGTERM) stops the sweep and keeps what finished; ``resume`` runs
+only what is unfinished and continues interrupted trials from their checkpoints.
+"""
+
+import json
+import os
+import socket
+from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config.load import dump
+from ..config.load import load as load_config
+from ..config.schema import ConfigError
+from ..errors import Interrupted, UserError
+from ..files import atomic_file, write_text
+from ..run.folders import CHECKPOINT, CONFIG, METRICS, new_run_folder
+from ..run.listing import process_gone
+from ..run.signals import StopSignals, signal_name
+from .halving import prune
+from .index import best_trial, driver_process, new_index, read_index, write_index
+from .spec import SWEEP_FILE, trial_config
+from .task import make_task
+from .trials import draw_trials
+
+WAIT_SECONDS = 0.25
+STOP_SECONDS = 60  # how long trials asked to stop have to send back their checkpoints
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    folder: Path
+    index: dict
+
+
+def create(sweep):
+    """The sweep folder, ``<dir>/<name>/<n>/``: the sweep file's copy, the index, a folder per trial with its
+    config. A trial whose values make no valid config is failed here, with the reason."""
+    trials = draw_trials(sweep)
+    folder = new_run_folder(sweep.dir, sweep.name)
+    write_text(folder / SWEEP_FILE, sweep.path.read_text(encoding="utf-8"))
+    index = new_index(sweep, trials)
+    index["overrides"] = list(sweep.overrides)
+    for trial, row in zip(trials, index["trials"], strict=True):
+        try:
+            config = trial_config(sweep, trial.values, trial.seed)
+        except ConfigError as e:
+            row["status"], row["error"] = "failed", e.message
+            continue
+        (folder / trial.folder_name).mkdir()
+        write_text(folder / trial.folder_name / CONFIG, dump(config))
+    write_index(folder, index)
+    return folder
+
+
+def metric_of(metrics, name):
+    split, kind = name.rsplit("_", 1)
+    scores = metrics.get(split)
+    return scores.get(kind) if isinstance(scores, dict) else None
+
+
+class Driver:
+    def __init__(self, folder, reporter):
+        self.folder = Path(folder)
+        self.index = read_index(folder)
+        self.workers = None
+        self.reporter = reporter
+        self.stop = None
+        self.stopped = False
+        self.check_not_driven()
+
+    def check_not_driven(self):
+        """Two drivers of one sweep would both write it: refuse while the last one still runs on this machine."""
+        driver = self.index.get("driver")
+        running = any(row["status"] == "running" for row in self.index["trials"])
+        if running and isinstance(driver, dict) and driver.get("host") == socket.gethostname():
+            if driver.get("pid") != os.getpid() and not process_gone(driver):
+                raise UserError(f"{self.folder}: is being run by process {driver['pid']}; stop it first")
+
+    def save(self):
+        write_index(self.folder, self.index)
+
+    def run(self, workers):
+        """Runs every unfinished trial on ``workers`` (``LocalWorkers`` or ``DaskWorkers``), which it closes."""
+        self.workers = workers
+        index = self.index
+        index["driver"] = driver_process()
+        rungs = index["rungs"] or [None]
+        self.save()
+        self.reporter.start(index, self.workers.where, self.workers.capacity)
+        try:
+            with StopSignals() as self.stop:
+                for rung, length in enumerate(rungs):
+                    todo = [
+                        row for row in index["trials"] if row["status"] in ("pending", "running") and row["rung"] < rung
+                    ]
+                    self.run_rung(todo, rung, length, last=rung == len(rungs) - 1)
+                    if self.stopped:
+                        break
+                    if rung < len(rungs) - 1:
+                        for row in prune(index, rung):
+                            self.reporter.changed(index, row)
+                        self.save()
+        finally:
+            self.workers.close()
+        self.reporter.finish(index, "interrupted" if self.stopped else "finished")
+        if self.stopped:
+            finished = sum(row["status"] == "finished" for row in index["trials"])
+            raise Interrupted(
+                f"Interrupted by {signal_name(self.stop.requested)}: kept the {finished} finished trials; "
+                f"continue with `dnn sweep --resume {self.folder}`",
+                self.folder,
+            )
+        return SweepResult(self.folder, index)
+
+    def task(self, row, length):
+        folder = self.folder / row["folder"]
+        if (folder / CHECKPOINT).exists():
+            files = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")}
+            return make_task(row["trial"], None, length, files)
+        return make_task(row["trial"], load_config(folder / CONFIG), length, {})
+
+    def run_rung(self, todo, rung, length, last):
+        queue, active = list(todo), {}
+        while queue or active:
+            while queue and len(active) < self.workers.capacity and not self.stopped:
+                row = queue.pop(0)
+                active[self.workers.submit(self.task(row, length))] = row
+                row["status"] = "running"
+                self.save()
+                self.reporter.changed(self.index, row)
+            if self.stop.requested and not self.stopped:
+                self.stopped = True
+                self.workers.interrupt()
+                queue = []
+                done, _ = wait(active, timeout=STOP_SECONDS)
+            else:
+                done, _ = wait(active, timeout=WAIT_SECONDS, return_when=FIRST_COMPLETED)
+            if self.stopped and not done:
+                done = list(active)  # trials that did not answer in time start again on resume
+            for future in done:
+                row = active.pop(future)
+                self.record(row, future, rung, last)
+                self.save()
+                self.reporter.changed(self.index, row)
+
+    def record(self, row, future, rung, last):
+        try:
+            result = future.result(timeout=0)
+        except (CancelledError, TimeoutError):
+            row["status"] = "pending"
+            return
+        except Exception as e:  # a worker that died, or a task the cluster gave up on
+            row["status"], row["error"] = "failed", f"{type(e).__name__}: {e}"
+            return
+        row["attempts"] += result.get("attempts", 1)
+        self.write_trial(row["folder"], result["files"])
+        metrics = json.loads(result["files"][METRICS]) if METRICS in result["files"] else {}
+        row["iterations_done"] = metrics.get("iterations_done", row["iterations_done"])
+        if result["status"] == "interrupted":
+            row["status"] = "pending"
+        elif result["status"] == "failed":
+            row["status"], row["error"] = "failed", result["error"]
+        else:
+            row["metric"] = metric_of(metrics, self.index["metric"])
+            row["rung"] = rung
+            row["status"] = "finished" if last else "pending"
+            if row["metric"] is None:
+                row["status"], row["error"] = "failed", f"no {self.index['metric']} in the trial's scores"
+
+    def write_trial(self, name, files):
+        """The worker's files in the trial folder: checkpoints first, metrics.json last, each atomically."""
+        folder = self.folder / name
+        folder.mkdir(exist_ok=True)
+        for file_name in sorted(files, key=lambda n: (n == METRICS, n)):
+            with atomic_file(folder / file_name) as f:
+                f.write(files[file_name])
+
+
+def best_folder(result):
+    best = best_trial(result.index)
+    return None if best is None else result.folder / best["folder"]

@@ -1,0 +1,190 @@
+"""The sweep file: checked like a config (``SWEEP_SCHEMA``), every error one line, before any trial starts.
+
+A parameter is a dotted config key, as ``--set`` takes it, with a distribution: ``log_uniform: [low, high]``,
+``uniform: [low, high]``, ``int_uniform: [low, high]`` (both ends included) or ``choice: [a, b, ...]``.
+"""
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config.load import apply_overrides, load, read_yaml, resolve
+from ..config.schema import (
+    REQUIRED,
+    ConfigError,
+    Field,
+    describe,
+    did_you_mean,
+    integer,
+    number,
+    one_of,
+    optional,
+    path,
+    run_name,
+)
+
+SPLITS = ("train", "validation", "test")
+METRICS = tuple(f"{split}_{kind}" for split in SPLITS for kind in ("cost", "accuracy"))
+DISTRIBUTIONS = ("log_uniform", "uniform", "int_uniform", "choice")
+SWEEP_FILE = "sweep.yaml"  # the sweep file's copy in the sweep folder
+
+
+def rungs(value):
+    if not isinstance(value, list) or not value:
+        raise ValueError("must be a list of iteration counts, e.g. [250, 1000, 2500]")
+    checked = [integer(1)(v) for v in value]
+    if any(b <= a for a, b in zip(checked, checked[1:], strict=False)):
+        raise ValueError("must grow from rung to rung")
+    return checked
+
+
+def settings(value):
+    if not isinstance(value, list) or not all(isinstance(item, str) and "=" in item for item in value):
+        raise ValueError("must be a list of KEY=VALUE items, as --set takes them, e.g. [training.iterations=300]")
+    return value
+
+
+SWEEP_SCHEMA = {
+    "config": Field(path, REQUIRED, "the base config, relative to the sweep file"),
+    "name": Field(run_name, "sweep", "name of the sweep; it goes to <dir>/<name>/<n>/"),
+    "metric": Field(
+        one_of(METRICS),
+        "validation_cost",
+        "the final score that ranks trials; costs are minimised, accuracies maximised",
+    ),
+    "method": Field(one_of(["grid", "random"]), "random", "grid: every combination of choices; random: draws"),
+    "trials": Field(optional(integer(1)), None, "random: the number of trials (grid takes every combination)"),
+    "seed": Field(integer(0), 0, "seed of the draws: every trial's values and its own seed"),
+    "set": Field(settings, [], "KEY=VALUE overrides of the base config for every trial (before --set)"),
+    "parameters": Field(lambda v: v, REQUIRED, "dotted config keys, each with a distribution"),
+    "halving": {
+        "rungs": Field(optional(rungs), None, "successive halving: the iteration counts of the rungs"),
+        "keep": Field(number(above=0, below=1), 0.33, "the share of trials, best first, that go on to the next rung"),
+    },
+    "dir": Field(path, "sweeps", "folder of sweeps; relative to where dnn runs"),
+}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    key: str
+    kind: str  # one of DISTRIBUTIONS
+    values: tuple  # (low, high), or the choices
+
+
+@dataclass(frozen=True)
+class Sweep:
+    path: Path  # the sweep file
+    base: Path  # the base config
+    overrides: tuple  # --set, for every trial
+    name: str
+    metric: str
+    method: str
+    trials: int  # None for grid
+    seed: int
+    parameters: tuple  # of Parameter
+    rungs: tuple  # iteration counts, or None without halving
+    keep: float
+    dir: str
+
+    @property
+    def minimise(self):
+        return self.metric.endswith("_cost")
+
+
+def parameter(key, raw, origin):
+    where = f"{origin}: parameters.{key}"
+    if not isinstance(raw, dict) or len(raw) != 1:
+        raise ConfigError(
+            f"{where}: must be one distribution, e.g. {{log_uniform: [1.0e-4, 1.0e-1]}}; one of {', '.join(DISTRIBUTIONS)}"
+        )
+    ((kind, values),) = raw.items()
+    if kind not in DISTRIBUTIONS:
+        raise ConfigError(
+            f"{where}: unknown distribution {kind!r}{did_you_mean(kind, DISTRIBUTIONS)}; one of {', '.join(DISTRIBUTIONS)}"
+        )
+    if not isinstance(values, list) or not values:
+        raise ConfigError(f"{where}: {kind} takes a list, got {describe(values)}")
+    if kind == "choice":
+        return Parameter(key, kind, tuple(values))
+    if len(values) != 2:
+        raise ConfigError(f"{where}: {kind} takes [low, high], got {describe(values)}")
+    try:
+        check = integer() if kind == "int_uniform" else number(above=0) if kind == "log_uniform" else number()
+        low, high = (check(v) for v in values)
+    except ValueError as e:
+        raise ConfigError(f"{where}: {kind} bounds {e}, got {describe(values)}") from None
+    if high < low:
+        raise ConfigError(f"{where}: {kind} needs low <= high, got {describe(values)}")
+    return Parameter(key, kind, (low, high))
+
+
+def read_sweep(path, overrides=()):
+    """The checked ``Sweep`` of a sweep file; ``overrides`` (``--set``) apply to the base config of every trial."""
+    path = Path(path)
+    origin = str(path)
+    data = read_yaml(path)
+    resolved = resolve(data, origin, SWEEP_SCHEMA)
+    raw = resolved["parameters"]
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError(f"{origin}: parameters: must be a mapping of dotted config keys to distributions")
+    parameters = tuple(parameter(str(key), value, origin) for key, value in raw.items())
+    if resolved["method"] == "random" and resolved["trials"] is None:
+        raise ConfigError(f"{origin}: trials: missing; a random sweep needs the number of trials")
+    if resolved["method"] == "grid":
+        for p in parameters:
+            if p.kind in ("log_uniform", "uniform"):
+                raise ConfigError(f"{origin}: parameters.{p.key}: a grid takes choice or int_uniform, not {p.kind}")
+    halving = resolved["halving"]
+    base = (path.parent / resolved["config"]).resolve()
+    if not base.exists():
+        raise ConfigError(f"{origin}: config: {base} does not exist")
+    sweep = Sweep(
+        path,
+        base,
+        tuple(resolved["set"]) + tuple(overrides),
+        resolved["name"],
+        resolved["metric"],
+        resolved["method"],
+        resolved["trials"],
+        resolved["seed"],
+        parameters,
+        tuple(halving["rungs"]) if halving["rungs"] else None,
+        halving["keep"],
+        resolved["dir"],
+    )
+    check_parameters(sweep)
+    return sweep
+
+
+def check_parameters(sweep):
+    """Every parameter names a key of the config, and the base config itself loads."""
+    data = read_yaml(sweep.base)
+    for p in sweep.parameters:
+        sample = p.values[0]
+        apply_overrides(copy.deepcopy(data), [f"{p.key}={describe(sample)}"], origin=f"{sweep.path}: parameters")
+    config = load(sweep.base, sweep.overrides)
+    if (
+        sweep.metric.startswith("validation")
+        and not config["training"]["validation_fraction"]
+        and not any(p.key == "training.validation_fraction" for p in sweep.parameters)
+    ):
+        raise ConfigError(
+            f"{sweep.path}: metric: {sweep.metric} needs a validation set; set training.validation_fraction in {sweep.base.name} (or --set it)"
+        )
+    if sweep.metric.startswith("test") and config["data"]["test"] is None:
+        raise ConfigError(f"{sweep.path}: metric: {sweep.metric} needs data.test in {sweep.base.name}")
+    return config
+
+
+def trial_overrides(values, seed):
+    """``--set`` items that make a trial's config from the base: its values, then its seed."""
+    items = [f"{key}={describe(value)}" for key, value in values.items()]
+    if "seed" not in values:
+        items.append(f"seed={seed}")
+    return items
+
+
+def trial_config(sweep, values, seed):
+    """A trial's resolved config: the base, the sweep's --set, then the trial's values; a ConfigError names the trial's problem."""
+    return load(sweep.base, list(sweep.overrides) + trial_overrides(values, seed) + [f"name={sweep.name}"])

@@ -1,0 +1,97 @@
+"""`dnn lr-find`: the range test never writes a run, writes its curve, and its suggestion trains better than a
+hundred times more and a hundredth of it."""
+
+import json
+import math
+from pathlib import Path
+
+from conftest import CAT_FILES, CONFIGS, metrics_of, write_config
+
+
+def range_test(dnn, config, folder, *args):
+    result = dnn("lr-find", "--config", config, "--out", folder / "curve.json", *args)
+    assert result.exit_code == 0, result.output
+    return result, json.loads((folder / "curve.json").read_text())
+
+
+def test_the_range_test_writes_its_curve_and_no_run(dnn, in_tmp, demo_data):
+    config = write_config(in_tmp / "c.yaml", demo_data)
+    result, curve = range_test(dnn, config, in_tmp, "--steps", "40")
+    assert sorted(p.name for p in in_tmp.iterdir()) == ["c.yaml", "curve.json", "curve.png"]  # no runs/
+    assert (in_tmp / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rates = curve["rates"]
+    assert rates == sorted(rates) and math.isclose(rates[0], 1e-7)
+    assert len(rates) == len(curve["costs"]) == len(curve["smoothed"]) <= 40
+    assert curve["suggestion"] in rates and curve["minimum_rate"] in rates
+    assert curve["rule"].startswith("steepest descent of the smoothed cost")
+    last = result.stdout.strip().splitlines()[-1]
+    assert last == f"suggested learning rate: {curve['suggestion']:.3g} ({curve['rule']})"
+    assert f"that rate / 10: {curve['minimum_over_10']:.3g}" in result.stdout
+
+
+def test_the_range_test_stops_when_the_cost_runs_away(dnn, in_tmp, demo_data):
+    config = write_config(
+        in_tmp / "c.yaml", demo_data, training={"learning_rate": 0.01, "optimizer": "adam", "iterations": 1}
+    )
+    result, curve = range_test(dnn, config, in_tmp, "--start", "1e-4", "--end", "1e4", "--steps", "60")
+    assert len(curve["rates"]) < 60
+    assert "passed 4 times its best" in curve["stopped"] or "the cost became" in curve["stopped"]
+    assert curve["suggestion"] < curve["rates"][-1]
+
+
+def test_bad_bounds_are_one_line(dnn, in_tmp, demo_data):
+    config = write_config(in_tmp / "c.yaml", demo_data)
+    result = dnn("lr-find", "--config", config, "--start", "1", "--end", "0.1")
+    assert result.exit_code == 2
+    assert "need 0 < start < end" in result.stderr
+
+
+def final_cost(dnn, root, config, cat, rate, iterations, *sets):
+    """The training cost after ``iterations`` at ``rate`` (infinite for a run that diverged)."""
+    result = dnn(
+        "train",
+        "--config",
+        config,
+        "--quiet",
+        "--set",
+        f"data.train={cat / CAT_FILES[0]}",
+        "--set",
+        f"data.test={cat / CAT_FILES[1]}",
+        "--set",
+        f"training.learning_rate={rate}",
+        "--set",
+        f"training.iterations={iterations}",
+        "--set",
+        "training.epochs=null",
+        "--set",
+        f"training.log_every={iterations}",
+        "--set",
+        "training.checkpoint_every=null",
+        "--set",
+        f"output.dir={root / 'runs'}",
+        *sets,
+    )
+    if result.exit_code == 1:
+        return math.inf
+    assert result.exit_code == 0, result.output
+    return metrics_of(Path(result.stdout.strip().splitlines()[-1]))["train"]["cost"]
+
+
+def test_the_suggested_rate_beats_a_hundred_times_more_and_less(dnn, in_tmp, cat_data):
+    """On the cat job with gradient descent; with Adam on mini-batches it does not hold (README, lr-find)."""
+    data = ["--set", f"data.train={cat_data / CAT_FILES[0]}", "--set", f"data.test={cat_data / CAT_FILES[1]}"]
+    _, curve = range_test(dnn, CONFIGS / "cat.yaml", in_tmp, *data)
+    rate = curve["suggestion"]
+    costs = [final_cost(dnn, in_tmp, CONFIGS / "cat.yaml", cat_data, r, 1500) for r in (rate / 100, rate, rate * 100)]
+    assert costs[1] < costs[0] and costs[1] < costs[2], (rate, costs)
+
+
+def test_without_matplotlib_the_curve_is_drawn_in_text():
+    from dnncli.report.plot import rate_curve_text
+    from dnncli.run.lrfind import RangeTest, rates
+
+    tried = rates(1e-6, 1.0, 30)
+    smoothed = [0.7 - 0.01 * i for i in range(20)] + [0.5 + 0.05 * i for i in range(10)]
+    lines = rate_curve_text(RangeTest(tried, smoothed, smoothed, "test", tried[10], tried[19]))
+    assert lines[-1].strip().startswith("1.0e-06") and lines[-1].endswith("1.0e+00  rate (log)")
+    assert any("▁" in line or "█" in line for line in lines)

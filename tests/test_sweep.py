@@ -1,0 +1,398 @@
+"""`dnn sweep`: the sweep file checked up front, trials drawn from the seed, the same metrics on 1 worker, 2
+workers and a Dask cluster, successive halving, failed trials, Ctrl-C and SIGKILL then --resume, the index
+and the table."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import arrays, write_config
+from dnncli.sweep.spec import read_sweep
+from dnncli.sweep.trials import draw_trials
+
+DNN = [sys.executable, "-m", "dnncli"]
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def sweep_file(folder, demo_data, **changes):
+    """A small sweep over the demo data: 4 random trials of 40 iterations, validation_cost."""
+    base = write_config(
+        folder / "base.yaml",
+        demo_data,
+        training={"learning_rate": 0.01, "iterations": 40, "log_every": 10, "validation_fraction": 0.2},
+    )
+    spec = {
+        "config": base.name,
+        "name": "s",
+        "metric": "validation_cost",
+        "method": "random",
+        "trials": 4,
+        "seed": 3,
+        "parameters": {
+            "training.learning_rate": {"log_uniform": [1.0e-3, 1.0e-1]},
+            "training.l2": {"uniform": [0.0, 1.0]},
+            "model.layers": {"choice": [[12288, 8, 4, 1], [12288, 6, 1]]},
+        },
+        "dir": str(folder / "sweeps"),
+        **changes,
+    }
+    path = folder / "sweep.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def last_line(result):
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+def table_rows(text):
+    """The rows of a sweep's table, cell by cell, and the best trial's folder name."""
+    lines = text.strip().splitlines()
+    return [line.split() for line in lines if line.strip().startswith("trial-")], Path(lines[-1]).name
+
+
+def index_of(folder):
+    return json.loads((Path(folder) / "sweep.json").read_text())
+
+
+def outcome(folder):
+    """What must not depend on how the sweep ran: per trial, values, seed, status, metric, iterations."""
+    keys = ("trial", "values", "seed", "status", "metric", "iterations_done", "rung")
+    return [{k: row[k] for k in keys} for row in index_of(folder)["trials"]]
+
+
+def assert_same_trials(a, b):
+    assert outcome(a) == outcome(b)
+    for row in index_of(a)["trials"]:
+        if row["status"] in ("finished", "pruned"):
+            first, second = arrays(a / row["folder"] / "checkpoint.npz"), arrays(b / row["folder"] / "checkpoint.npz")
+            assert all(np.array_equal(first[k], second[k]) for k in first), row["folder"]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, demo_data):
+    """The sweep run straight through on one local worker: its folder."""
+    from click.testing import CliRunner
+
+    from dnncli.cli import main
+
+    root = tmp_path_factory.mktemp("reference")
+    result = CliRunner().invoke(main, ["sweep", str(sweep_file(root, demo_data)), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    return last_line(result).parent
+
+
+# --- the sweep file ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"metrc": "validation_cost"}, "metrc: unknown key (did you mean 'metric'?)"),
+        (
+            {"parameters": {"training.learning_rat": {"uniform": [0.1, 0.2]}}},
+            "training.learning_rat: unknown key (did you mean 'training.learning_rate'?)",
+        ),
+        (
+            {"parameters": {"training.l2": {"unifrom": [0, 1]}}},
+            "unknown distribution 'unifrom' (did you mean 'uniform'?)",
+        ),
+        ({"parameters": {"training.l2": {"uniform": [1, 0]}}}, "uniform needs low <= high"),
+        ({"method": "grid"}, "a grid takes choice or int_uniform, not log_uniform"),
+        ({"metric": "test_cost", "trials": None}, "trials: missing"),
+        ({"metric": "validation_acc"}, "metric: must be one of"),
+        ({"halving": {"rungs": [20, 10]}}, "halving.rungs: must grow from rung to rung"),
+        ({"config": "nowhere.yaml"}, "nowhere.yaml does not exist"),
+    ],
+)
+def test_a_bad_sweep_file_is_one_line_before_any_trial(dnn, in_tmp, demo_data, changes, message):
+    result = dnn("sweep", sweep_file(in_tmp, demo_data, **changes))
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (in_tmp / "sweeps").exists()
+
+
+def test_a_validation_metric_needs_a_validation_set(dnn, in_tmp, demo_data):
+    path = sweep_file(in_tmp, demo_data)
+    result = dnn("sweep", path, "--set", "training.validation_fraction=0")
+    assert result.exit_code == 2
+    assert "validation_cost needs a validation set" in result.stderr
+
+
+def test_trials_are_drawn_from_the_seed_alone(in_tmp, demo_data):
+    path = sweep_file(in_tmp, demo_data, trials=6)
+    first, second = draw_trials(read_sweep(path)), draw_trials(read_sweep(path))
+    assert first == second
+    assert len({t.seed for t in first}) == 6
+    assert all(1e-3 <= t.values["training.learning_rate"] <= 1e-1 for t in first)
+    other = draw_trials(read_sweep(sweep_file(in_tmp, demo_data, trials=6, seed=4)))
+    assert [t.values for t in other] != [t.values for t in first]
+
+
+def test_a_grid_takes_every_combination(in_tmp, demo_data):
+    parameters = {"training.l2": {"choice": [0.0, 0.5, 1.0]}, "training.log_every": {"int_uniform": [9, 10]}}
+    trials = draw_trials(read_sweep(sweep_file(in_tmp, demo_data, method="grid", parameters=parameters)))
+    assert [tuple(t.values.values()) for t in trials] == [(a, b) for a in (0.0, 0.5, 1.0) for b in (9, 10)]
+
+
+# --- running it -------------------------------------------------------------------
+
+
+def test_two_workers_give_the_one_worker_results(dnn, in_tmp, demo_data, reference):
+    result = dnn("sweep", sweep_file(in_tmp, demo_data), "--workers", "2", "--set", "training.log_every=10")
+    assert result.exit_code == 0, result.output
+    folder = last_line(result).parent
+    assert_same_trials(reference, folder)
+    index = index_of(folder)
+    assert {row["status"] for row in index["trials"]} == {"finished"}
+    best = min(index["trials"], key=lambda row: row["metric"])
+    assert last_line(result) == folder / best["folder"]
+    trial = folder / best["folder"]  # an ordinary run folder
+    assert {"config.yaml", "checkpoint.npz", "best.npz", "metrics.json"} <= {p.name for p in trial.iterdir()}
+    evaluated = dnn("evaluate", "--run", trial)
+    assert evaluated.exit_code == 0, evaluated.output
+
+
+def test_the_table_and_the_json_of_a_sweep_folder(dnn, reference, tmp_path):
+    table = dnn("runs", reference)
+    assert table.exit_code == 0
+    lines = table.stdout.splitlines()
+    index = index_of(reference)
+    ranked = sorted(index["trials"], key=lambda row: row["metric"])
+    rows = [line for line in lines if line.strip().startswith("trial-")]
+    assert [line.split()[0] for line in rows] == [row["folder"] for row in ranked]
+    assert "learning_rate" in table.stdout and "layers" in table.stdout
+    assert Path(lines[-1]) == reference / ranked[0]["folder"]
+    listed = json.loads(dnn("runs", reference, "--json").stdout)
+    assert [row["trial"] for row in listed["trials"]] == [row["trial"] for row in ranked]
+    assert listed["best"] == str(reference / ranked[0]["folder"])
+    picture = dnn("plot", reference, "--out", tmp_path / "sweep.png")
+    assert picture.exit_code == 0, picture.output
+    assert (tmp_path / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_trial_that_fails_is_recorded_and_the_sweep_goes_on(dnn, in_tmp, demo_data):
+    parameters = {
+        "model.layers": {"choice": [[12288, 6, 1], [100, 6, 1], [12288, 6, 2]]},
+        "training.batch_size": {"choice": [None, 16]},
+    }
+    path = sweep_file(in_tmp, demo_data, method="grid", parameters=parameters)
+    result = dnn("sweep", path, "--workers", "2", "--set", "training.fast_path=on")
+    assert result.exit_code == 0, result.output
+    index = index_of(last_line(result).parent)
+    trials = {(tuple(r["values"]["model.layers"]), r["values"]["training.batch_size"]): r for r in index["trials"]}
+    assert trials[((12288, 6, 1), None)]["status"] == "finished"
+    assert trials[((12288, 6, 1), 16)]["status"] == "failed"
+    assert "training.fast_path: 'on' cannot be served" in trials[((12288, 6, 1), 16)]["error"]
+    assert "12288" in trials[((100, 6, 1), None)]["error"]  # does not fit the data
+    assert "a sigmoid output has one unit" in trials[((12288, 6, 2), None)]["error"]
+    assert len([line for line in result.stdout.splitlines() if line.startswith("* trial-")]) == 5
+    assert last_line(result).name == trials[((12288, 6, 1), None)]["folder"]
+
+
+def test_halving_prunes_and_a_continued_trial_is_the_trial_run_straight(dnn, in_tmp, demo_data):
+    path = sweep_file(in_tmp, demo_data, halving={"rungs": [10, 40], "keep": 0.5})
+    result = dnn("sweep", path, "--workers", "2")
+    assert result.exit_code == 0, result.output
+    folder = last_line(result).parent
+    index = index_of(folder)
+    statuses = sorted(row["status"] for row in index["trials"])
+    assert statuses == ["finished", "finished", "pruned", "pruned"]
+    pruned = [row for row in index["trials"] if row["status"] == "pruned"]
+    finished = [row for row in index["trials"] if row["status"] == "finished"]
+    assert all(row["iterations_done"] == 10 for row in pruned)
+    assert all(row["iterations_done"] == 40 for row in finished)
+    best = last_line(result)
+    # with one BLAS thread, as every trial: one thread sums in one order
+    straight = subprocess.run(
+        [*DNN, "train", "--config", best / "config.yaml", "--quiet", "--set", f"output.dir={in_tmp / 'runs'}"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **ONE_THREAD},
+    )
+    assert straight.returncode == 0, straight.stderr
+    continued, once = arrays(best / "checkpoint.npz"), arrays(last_line(straight) / "checkpoint.npz")
+    assert continued.keys() == once.keys()
+    assert all(np.array_equal(continued[k], once[k]) for k in once)  # bit for bit
+
+
+# --- faults -------------------------------------------------------------------------
+
+
+def start_driver(*args):
+    return subprocess.Popen(
+        [*DNN, "sweep", *map(str, args), "--progress", "plain"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **ONE_THREAD},
+    )
+
+
+def wait_for(condition, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def sweep_folder(root):
+    folders = list((root / "sweeps" / "s").glob("*/sweep.json"))
+    return folders[0].parent if folders else None
+
+
+def running_after_one(root):
+    """Whether one trial finished and the next is running."""
+    folder = sweep_folder(root)
+    statuses = [row["status"] for row in index_of(folder)["trials"]] if folder else []
+    return "finished" in statuses and "running" in statuses
+
+
+def finished_count(root):
+    folder = sweep_folder(root)  # the index is written atomically: it is there whole or not at all
+    return sum(row["status"] == "finished" for row in index_of(folder)["trials"]) if folder else 0
+
+
+def children(pid):
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL])
+def test_interrupted_then_resumed_ends_as_the_sweep_never_interrupted(dnn, in_tmp, demo_data, reference, how):
+    driver = start_driver(sweep_file(in_tmp, demo_data), "--workers", "1")
+    try:
+        wait_for(lambda: running_after_one(in_tmp))
+        driver.send_signal(how)
+        out, err = driver.communicate(timeout=60)
+    finally:
+        driver.kill()
+    folder = sweep_folder(in_tmp)
+    kept = outcome(folder)
+    if how == signal.SIGINT:
+        assert driver.returncode == 130, err
+        assert "--resume" in err
+        assert Path(out.strip().splitlines()[-1]) == folder
+        assert "running" not in {row["status"] for row in kept}
+    else:
+        assert driver.returncode == -signal.SIGKILL
+        assert "killed" in [row[-1] for row in table_rows(dnn("runs", folder).stdout)[0]]
+    assert 1 <= sum(row["status"] == "finished" for row in kept) < 4
+    result = dnn("sweep", "--resume", folder, "--workers", "1")
+    assert result.exit_code == 0, result.output
+    assert_same_trials(reference, folder)
+    assert table_rows(dnn("runs", folder).stdout) == table_rows(dnn("runs", reference).stdout)
+
+
+def test_a_trial_whose_worker_dies_is_run_again(in_tmp, demo_data, reference):
+    driver = start_driver(sweep_file(in_tmp, demo_data), "--workers", "1")
+    try:
+        wait_for(lambda: finished_count(in_tmp) >= 1)
+        worker = wait_for(lambda: children(driver.pid))[0]
+        os.kill(worker, signal.SIGKILL)
+        out, err = driver.communicate(timeout=120)
+    finally:
+        driver.kill()
+    assert driver.returncode == 0, err
+    folder = sweep_folder(in_tmp)
+    assert_same_trials(reference, folder)
+    assert sum(row["attempts"] for row in index_of(folder)["trials"]) == 5
+
+
+# --- a Dask cluster -------------------------------------------------------------------
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def dask_cluster(tmp_path):
+    pytest.importorskip("distributed")
+    dask = Path(sys.executable).parent / "dask"
+    if not dask.exists():
+        pytest.skip("needs the dask command of the cluster extra")
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, **ONE_THREAD}
+    common = {"cwd": tmp_path, "env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    processes = [
+        subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **common)
+    ]
+    try:
+        for _ in range(2):
+            processes.append(
+                subprocess.Popen(
+                    [dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard", "--no-nanny"],
+                    **common,
+                )
+            )
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def test_a_dask_cluster_gives_the_local_results(dnn, in_tmp, demo_data, reference, dask_cluster):
+    result = dnn("sweep", sweep_file(in_tmp, demo_data), "--address", dask_cluster, "--progress", "plain")
+    assert result.exit_code == 0, result.output
+    assert "(dask)" in result.stderr
+    assert_same_trials(reference, last_line(result).parent)
+
+
+def test_a_sweep_another_live_process_drives_is_refused(dnn, reference, tmp_path):
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(reference, folder)
+    index = index_of(folder)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        index["driver"] = {"pid": other.pid, "host": socket.gethostname()}
+        index["trials"][0]["status"] = "running"
+        (folder / "sweep.json").write_text(json.dumps(index))
+        result = dnn("sweep", "--resume", folder)
+        assert result.exit_code == 2
+        assert f"is being run by process {other.pid}" in result.stderr
+        assert "running" in [row[-1] for row in table_rows(dnn("runs", folder).stdout)[0]]
+    finally:
+        other.kill()
+        other.wait()
+    assert "killed" in [row[-1] for row in table_rows(dnn("runs", folder).stdout)[0]]
+
+
+def test_a_sweep_file_or_a_folder_to_resume(dnn, in_tmp):
+    result = dnn("sweep")
+    assert result.exit_code == 2
+    assert "give a SWEEP_FILE for a new sweep, or --resume SWEEP_DIR" in result.stderr
