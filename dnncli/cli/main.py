@@ -11,6 +11,7 @@ from .check import check_command, config_group, init_config, summary
 from .data import data
 from .evaluate import evaluate_command
 from .predict import predict_command
+from .report import report_command
 from .runs import plot, runs
 from .train import gradcheck, train
 
@@ -65,6 +66,7 @@ for command in (
     predict_command,
     runs,
     plot,
+    report_command,
     data,
 ):
     main.add_command(command)
