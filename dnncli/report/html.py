@@ -26,6 +26,7 @@ from ..run.folders import CONFIG
 from ..run.listing import read_metrics
 from ..run.models import choose_data, model_path, run_config
 from . import charts
+from .tables import duration
 
 TOP_LOSSES = 12  # pictures in the grid of top losses
 PICTURE_PIXELS = 128  # the network's input picture is shown this wide, each pixel a block
@@ -82,7 +83,9 @@ figcaption { color: var(--soft); font-size: .85rem; margin-top: .2rem; }
   main { padding: .5rem; }
   section { padding: .8rem; }
   .grid { grid-template-columns: repeat(2, 1fr); }
-  .facts { grid-template-columns: repeat(2, 1fr); }
+  .facts { grid-template-columns: repeat(2, 1fr); gap: .4rem; }
+  .fact .value { font-size: .92rem; }
+  th, td { padding: .3rem .4rem; }
   .charts { grid-template-columns: 1fr; }
   header h1 { font-size: 1.2rem; }
   .example img.input { width: 100%; height: auto; }
@@ -196,6 +199,13 @@ def last_validation(records):
     return logged[-1] if logged else None
 
 
+def moment(stamp):
+    """An ISO time of metrics.json as a person reads it: ``2026-12-02 03:39:36 UTC``."""
+    if not isinstance(stamp, str):
+        return "?"
+    return stamp.replace("T", " ").replace("+00:00", " UTC")
+
+
 def run_section(folder, metrics, config_text, saved, path):
     records = metrics.get("costs") or []
     best = metrics.get("best_iteration")
@@ -207,9 +217,9 @@ def run_section(folder, metrics, config_text, saved, path):
         ("iterations", f"{metrics.get('iterations_done')} of {metrics.get('iterations')}"),
         ("layers", "-".join(map(str, saved.net.layers))),
         ("path", "fast path" if metrics.get("fast_path") else "general path"),
-        ("time", f"{metrics.get('seconds', 0):.1f} s"),
-        ("started", metrics.get("started", "?")),
-        ("updated", metrics.get("updated", "?")),
+        ("time", duration(metrics.get("seconds"))),
+        ("started", moment(metrics.get("started"))),
+        ("updated", moment(metrics.get("updated"))),
     ]
     if best is not None:
         pairs.append(("best (best.npz)", f"iteration {best}: validation cost {number(best_scores.get('cost'))}, "
