@@ -25,6 +25,7 @@ from ..model.metrics import precision_recall_curve, roc_curve
 from ..run.folders import CONFIG
 from ..run.listing import read_metrics
 from ..run.models import choose_data, model_path, run_config
+from ..text import short_path
 from . import charts
 from .tables import duration
 
@@ -315,7 +316,7 @@ def test_section(report, dataset):
     body += "<h3>per class</h3>" + table(
         ("class", "examples", "precision", "recall", "f1"), per_class, numeric=("examples", "precision", "recall", "f1")
     )
-    return section("test-set", "On the test set", body, note=dataset.path)
+    return section("test-set", "On the test set", body, note=short_path(dataset.path))
 
 
 def example_card(row, dataset, original):
