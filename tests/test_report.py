@@ -72,17 +72,12 @@ def test_the_page_has_every_section_and_holds_everything_it_shows(report_file, e
     assert page.count('class="input"') == 12
 
 
-def test_best_evaluates_best_npz(early_run, dnn, tmp_path):
-    out = tmp_path / "best.html"
-    assert dnn("report", early_run, "--best", "--out", out).exit_code == 0
-    best = metrics_of(early_run)["best_iteration"]
-    assert f"best.npz, iteration {best}" in out.read_text()
-
-
-def test_the_newest_run_by_default_and_errors(early_run, dnn, monkeypatch, tmp_path):
+def test_the_newest_run_by_default_its_best_npz_with_best_and_errors(early_run, dnn, monkeypatch, tmp_path):
     monkeypatch.chdir(early_run.parents[2])
-    result = dnn("report", "--out", tmp_path / "r.html")
-    assert result.exit_code == 0 and (tmp_path / "r.html").exists()
+    out = tmp_path / "best.html"
+    assert dnn("report", "--best", "--out", out).exit_code == 0
+    best = metrics_of(early_run)["best_iteration"]
+    assert f"/best.npz, iteration {best}</p>" in out.read_text()  # the newest run's best.npz
     missing = dnn("report", tmp_path / "nothing", "--out", tmp_path / "x.html")
     assert missing.exit_code == 2 and "no such run folder" in missing.stderr
     nowhere = dnn("report", early_run, "--out", tmp_path / "no" / "x.html")
