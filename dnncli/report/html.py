@@ -66,7 +66,7 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 details { margin-top: .6rem; }
 summary { cursor: pointer; color: var(--accent); }
 pre { background: #f0f2f6; border-radius: 8px; padding: .7rem; overflow-x: auto; font-size: .82rem; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap: 1rem 1.4rem; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 1rem 1.4rem; }
 figure { margin: 0; }
 figure.chart img { width: 100%; height: auto; display: block; }
 figcaption { color: var(--soft); font-size: .85rem; margin-top: .2rem; }
