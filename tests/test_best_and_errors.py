@@ -121,3 +121,17 @@ def test_a_folder_set_names_each_file_and_top_losses_show_it(demo_run, demo_data
     by_file = {r["file"]: r for r in report["predictions"]}
     for row in report["top_losses"]:
         assert by_file[row["file"]]["loss"] == row["loss"]
+
+
+def test_a_set_of_one_class_has_no_ranking_scores(demo_run, demo_data, dnn, tmp_path):
+    from dnncli.data.hdf5 import write_hdf5
+
+    with h5py.File(demo_data / "test.h5") as f:
+        pictures, labels = f["test_set_x"][()], f["test_set_y"][()]
+    only_plain = tmp_path / "plain.h5"
+    write_hdf5(only_plain, "test", pictures[labels == 0][:10], [0] * 10, ["plain", "shape"])
+    report = json.loads(dnn("evaluate", "--run", demo_run, "--data", only_plain, "--json", "-").stdout)
+    assert report["roc_auc"] is None and report["average_precision"] is None  # nothing to rank against
+    assert 0 <= report["brier"] <= 1
+    printed = dnn("evaluate", "--run", demo_run, "--data", only_plain, "--json", tmp_path / "e.json")
+    assert printed.exit_code == 0 and "n/a" in printed.stdout

@@ -198,3 +198,13 @@ def test_in_chromium_every_section_shows_and_every_picture_decodes(chromium, rep
         assert image.size[0] == width and image.size[1] > 2 * height
         assert len(np.unique(np.asarray(image.convert("L").resize((64, 64))))) > 20  # not a blank page
     context.close()
+
+
+def test_a_run_without_a_test_set_says_so(demo_data, dnn, tmp_path):
+    config = write_config(tmp_path / "c.yaml", demo_data, data={"test": None}, training={"iterations": 10})
+    folder = train_run(tmp_path, config)
+    out = tmp_path / "r.html"
+    assert dnn("report", folder, "--out", out).exit_code == 0
+    page = out.read_text()
+    assert section_ids(page) == list(RUN_SECTIONS)
+    assert "names no test set (data.test)" in page
