@@ -167,7 +167,10 @@ def test_evaluate_a_folder(photos, imported, in_tmp, dnn):
     on_folder = json.loads(dnn("evaluate", "--run", folder, "--data", photos / "test", "--json", "-").stdout)
     on_file = json.loads(dnn("evaluate", "--run", folder, "--data", imported[0], "--json", "-").stdout)
     assert on_folder["examples"] == 100
+    files = [record.pop("file") for record in on_folder["predictions"]]  # a folder set names each file
     assert on_folder["predictions"] == on_file["predictions"]
+    expected = [f"{c}/{p.name}" for c in ("plain", "shape") for p in readable(photos / "test" / c)]
+    assert files == expected
 
 
 def test_picture_size_comes_from_the_config(photos, in_tmp, dnn):

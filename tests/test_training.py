@@ -51,11 +51,12 @@ def test_early_stopping_keeps_the_best_model(in_tmp, demo_data, dnn):
     assert m["stopped_early"] and m["iterations_done"] < 3000
     assert "stopped early" in result.stdout
     costs = {r["iteration"]: r["validation_cost"] for r in m["costs"]}
-    best = m["best_iteration"]
-    assert best > 0 and costs[best] == min(costs.values()) < costs[0]
-    assert sorted(costs)[-1] == best + 2 * 50
+    best = m["best_iteration"]  # iterations done: the weights after the update of the record of best - 1
+    assert best > 1 and costs[best - 1] == min(costs.values()) < costs[0]
+    assert m["best_validation"]["cost"] == costs[best - 1]
+    assert sorted(costs)[-1] == best - 1 + 2 * 50
     best_model = checkpoint.load(folder / "best.npz")
-    assert best_model.iteration == best + 1
+    assert best_model.iteration == best
     last = checkpoint.load(folder / "checkpoint.npz")
     assert last.iteration == m["iterations_done"]
     assert not np.array_equal(best_model.params["W1"], last.params["W1"])

@@ -28,15 +28,23 @@ from .options import chosen_model, model_options, warn
     type=click.Path(dir_okay=False, allow_dash=True),
     help="Where to write the JSON report; - for stdout only [default: evaluation-SPLIT.json beside the checkpoint].",
 )
-def evaluate_command(run_folder, checkpoint_file, best, data_file, split, json_file):
+@click.option(
+    "--top-losses",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Also show the N examples with the highest loss, the most confidently wrong first.",
+)
+def evaluate_command(run_folder, checkpoint_file, best, data_file, split, json_file, top_losses):
     """Score a trained model on a labelled data set.
 
     Accuracy, log loss, precision, recall and F1 per class and macro-averaged,
-    and the confusion matrix; the JSON report adds each example's class
-    probabilities. The last line printed is the JSON file.
+    the confusion matrix, ROC AUC, average precision, Brier score and the
+    calibration error; the JSON report adds each example (its file or index)
+    with its class probabilities. The last line printed is the JSON file.
 
     \b
     dnn evaluate
+    dnn evaluate --best --top-losses 10
     dnn evaluate --run runs/cat/2 --split train
     dnn evaluate --checkpoint model.npz --data more_cats.h5 --json -
     """
@@ -45,9 +53,9 @@ def evaluate_command(run_folder, checkpoint_file, best, data_file, split, json_f
     from ..data.dataset import PIXEL_SCALE
     from ..files import write_json
     from ..model import checkpoint
-    from ..model.evaluate import evaluate
+    from ..model.evaluate import evaluate, top_losses_of
     from ..report.console import stdout_console
-    from ..report.tables import class_table, confusion_table, summary_table
+    from ..report.tables import class_table, confusion_table, summary_table, top_losses_table
     from ..run.models import choose_data, default_json_path, run_config
     from ..text import short_path
 
@@ -61,6 +69,8 @@ def evaluate_command(run_folder, checkpoint_file, best, data_file, split, json_f
     dataset, split = choose_data(config, path.parent, data_file, split, saved.input_shape, warn)
     report = {"checkpoint": str(path), "iteration": saved.iteration, "data": dataset.path, "split": split}
     report.update(evaluate(saved, dataset))
+    if top_losses:
+        report["top_losses"] = top_losses_of(report, top_losses)
     if json_file == "-":
         click.echo(json.dumps(report, indent=2))
         return
@@ -73,4 +83,6 @@ def evaluate_command(run_folder, checkpoint_file, best, data_file, split, json_f
     click.echo(f"{path} (iteration {saved.iteration}) on the {split} set {short_path(dataset.path)}")
     for table in (summary_table(report), class_table(report), confusion_table(report)):
         console.print(table)
+    if top_losses:
+        console.print(top_losses_table(report["top_losses"]))
     click.echo(str(json_path))

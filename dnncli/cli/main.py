@@ -11,6 +11,7 @@ from .check import check_command, config_group, init_config, summary
 from .data import data
 from .evaluate import evaluate_command
 from .predict import predict_command
+from .report import report_command
 from .runs import plot, runs
 from .sweep import lr_find, sweep_command
 from .train import gradcheck, train
@@ -66,6 +67,7 @@ for command in (
     predict_command,
     runs,
     plot,
+    report_command,
     data,
     sweep_command,
     lr_find,

@@ -17,6 +17,7 @@ class Dataset:
     labels: np.ndarray  # (m,), int64
     classes: list
     path: str  # the file or folder it was read from
+    files: list = None  # for a folder set, each example's file relative to ``path`` ("cat/001.jpg")
 
     @property
     def m(self):
@@ -44,7 +45,8 @@ class Dataset:
 
     def subset(self, indices):
         """Some of the examples: a copy in memory, a view on disk."""
-        return Dataset(self.pictures[indices], self.labels[indices], self.classes, self.path)
+        files = None if self.files is None else [self.files[i] for i in np.asarray(indices)]
+        return Dataset(self.pictures[indices], self.labels[indices], self.classes, self.path, files)
 
     def parts(self):
         """The set ``READ_BATCH`` examples at a time, in order: views of a set on disk, copies of one in memory.

@@ -138,15 +138,19 @@ def examples_of(classes):
 
 def load_folder(folder, input_shape, warn=None, progress=no_progress):
     """A folder data set decoded into memory; unreadable pictures are skipped with a warning."""
-    classes = class_folders(short_path(folder), warn)  # so warnings name files as a person would
+    shown = short_path(folder)  # so warnings name files as a person would
+    classes = class_folders(shown, warn)
     paths, labels = examples_of(classes)
     pictures = np.empty((len(paths), *input_shape), dtype=np.uint8)
     with (progress or no_progress)(str(folder), len(paths)) as advance:
-        kept, skipped = decode_into(pictures, paths, labels, input_shape, advance)
+        # decoded with their numbers for labels, so the numbers kept say which files were
+        kept, skipped = decode_into(pictures, paths, np.arange(len(paths)), input_shape, advance)
     if skipped and warn:
         warn(skipped_text(skipped))
-    check_every_class_kept(folder, classes, kept)
-    return Dataset(pictures[: len(kept)], kept, [name for name, _ in classes], str(folder))
+    kept_labels = np.asarray(labels, dtype=np.int64)[kept]
+    check_every_class_kept(folder, classes, kept_labels)
+    files = [Path(paths[i]).relative_to(shown).as_posix() for i in kept]
+    return Dataset(pictures[: len(kept)], kept_labels, [name for name, _ in classes], str(folder), files)
 
 
 # --- dnn data import --------------------------------------------------------

@@ -149,3 +149,12 @@ def expand_paths(arguments):
             else:
                 paths[path] = None
     return list(paths), problems
+
+
+def preview_picture(path, longest):
+    """A picture file as a person would see it, RGB uint8, shrunk to at most ``longest`` pixels a side
+    (aspect ratio kept), decoded by the rules of ``load_picture``."""
+    with open_picture(path) as image:
+        image = to_mode(ImageOps.exif_transpose(image), "RGB")
+    image.thumbnail((longest, longest), RESAMPLE)
+    return np.asarray(image, dtype=np.uint8)

@@ -8,9 +8,11 @@ probabilities come from ``predict.classify``, the function ``dnn predict`` uses.
 import numpy as np
 
 from ..data.dataset import check_same_classes
-from .metrics import classification_report
+from .metrics import classification_report, probability_report
 from .predict import classify, model_dtype, probability_map
 from .score import score
+
+SMALLEST_PROBABILITY = 1e-300  # an example's loss is -ln max(p(true), this): finite even when p(true) is 0
 
 
 def evaluate(saved, dataset):
@@ -24,10 +26,45 @@ def evaluate(saved, dataset):
     classes = saved.classes
     report = {"examples": scores["examples"], "accuracy": scores["accuracy"], "log_loss": scores["cost"]}
     report.update(classification_report(dataset.labels, predicted, classes))
+    report.update(probability_report(dataset.labels, probabilities, classes))
     report["predictions"] = [
-        {"index": i, "true": classes[y], "predicted": classes[p], "probabilities": probability_map(classes, column)}
+        {
+            **example_name(dataset, i),
+            "true": classes[y],
+            "predicted": classes[p],
+            "loss": example_loss(column[y]),
+            "probabilities": probability_map(classes, column),
+        }
         for i, (y, p, column) in enumerate(zip(dataset.labels, predicted, probabilities.T, strict=True))
     ]
     return report
 
 
+def example_name(dataset, i):
+    """What names example ``i``: its index in the set, and for a folder set its file relative to the folder."""
+    return {"index": i} if dataset.files is None else {"index": i, "file": dataset.files[i]}
+
+
+def example_loss(p_true):
+    """Cross-entropy of one example, -ln p(true class)."""
+    return float(-np.log(max(float(p_true), SMALLEST_PROBABILITY)))
+
+
+def top_losses_of(report, n):
+    """The ``n`` predictions of an evaluation with the highest loss, the most confidently wrong first.
+
+    Each: the example's name, true and predicted class, p(true) and p(predicted). Equal losses keep the
+    set's order.
+    """
+    ranked = sorted(report["predictions"], key=lambda record: -record["loss"])[:n]
+    return [
+        {
+            **{key: record[key] for key in ("index", "file") if key in record},
+            "true": record["true"],
+            "predicted": record["predicted"],
+            "p_true": record["probabilities"][record["true"]],
+            "p_predicted": record["probabilities"][record["predicted"]],
+            "loss": record["loss"],
+        }
+        for record in ranked
+    ]

@@ -29,10 +29,19 @@ def scores_table(result):
     return table
 
 
+def validation_text(cost, accuracy):
+    return f"cost {cost:.6f}, accuracy {accuracy:.4f}"
+
+
 def run_lines(result):
     """How a finished run went, in a line or two."""
     path = "fast path" if result.fast_path else "general path"
     lines = [f"{result.iterations_done} iterations in {result.seconds:.1f}s ({path})"]
+    if result.best_iteration is not None:
+        best = validation_text(result.best_cost, result.best_accuracy)
+        last = result.last_validation  # logged at iteration iterations_done - 1: of the final weights
+        lines.append(f"validation: best at iteration {result.best_iteration}, {best} (best.npz)")
+        lines.append(f"validation: last at iteration {result.iterations_done}, {validation_text(**last)}")
     if result.stopped_early:
         lines.append(f"stopped early: the best validation cost was at iteration {result.best_iteration} (best.npz)")
     return lines
@@ -96,7 +105,26 @@ def summary_table(report):
             table.add_row(f"{score_name} ({positive['class']})", four_places(positive[score_name]))
     for score_name, value in report["macro"].items():
         table.add_row(f"macro {score_name}", four_places(value))
+    for name, value in probability_rows(report):
+        table.add_row(name, "n/a" if value is None else four_places(value))
     return table
+
+
+PROBABILITY_SCORES = {"roc_auc": "ROC AUC", "average_precision": "average precision", "brier": "Brier score"}
+
+
+def probability_rows(report):
+    """(name, value) of the scores from probabilities: of the positive class for two classes, else macro
+    one-vs-rest and top-k; then the calibration error. None where a score has no meaning."""
+    rows = []
+    if "one_vs_rest_macro" in report:
+        rows += [(f"macro {text}, one vs rest", report["one_vs_rest_macro"][key]) for key, text in PROBABILITY_SCORES.items()]
+        rows += [(f"top-{k} accuracy", value) for k, value in report["top_k_accuracy"].items() if k != "1"]
+    else:
+        rows += [(f"{text} ({report['classes'][1]})", report[key]) for key, text in PROBABILITY_SCORES.items() if key in report]
+    if "calibration" in report:
+        rows.append(("calibration error (10 bins)", report["calibration"]["expected_calibration_error"]))
+    return rows
 
 
 def class_table(report):
@@ -112,6 +140,19 @@ def class_table(report):
             str(report["predicted_counts"][name]),
             *(four_places(scores[s]) for s in ("precision", "recall", "f1")),
         )
+    return table
+
+
+def top_losses_table(rows):
+    table = Table(
+        "example", "true", "predicted", "p(true)", "p(predicted)", "loss",
+        title=f"the {len(rows)} highest losses", title_justify="left",
+    )  # fmt: skip
+    for column in table.columns[3:]:
+        column.justify = "right"
+    for row in rows:
+        name = row.get("file", str(row["index"]))
+        table.add_row(name, row["true"], row["predicted"], *(four_places(row[k]) for k in ("p_true", "p_predicted", "loss")))
     return table
 
 
@@ -142,10 +183,18 @@ def formatted(value, style="{}"):
     return "" if value is None else style.format(value)
 
 
+def best_text(row):
+    """The best validation accuracy and, after @, the iteration of best.npz."""
+    if row["best_iteration"] is None or row["best_validation_accuracy"] is None:
+        return ""
+    return f"{row['best_validation_accuracy']:.4f} @{row['best_iteration']}"
+
+
 def runs_table(rows, root):
     table = Table(title=f"runs under {root}/", title_justify="left", box=box.SIMPLE_HEAD)
-    for name in ("run", "started", "layers", "lr", "iter", "cost", "train", "test", "time", "status"):
-        table.add_column(name, justify="right" if name in ("lr", "iter", "cost", "train", "test", "time") else "left")
+    columns = ("run", "started", "layers", "lr", "iter", "cost", "train", "val", "best val", "test", "time", "status")
+    for name in columns:
+        table.add_column(name, justify="left" if name in ("run", "started", "layers", "status") else "right")
     for row in rows:
         done, total = row["iterations_done"], row["iterations"]
         table.add_row(
@@ -156,6 +205,8 @@ def runs_table(rows, root):
             formatted(total) if done in (None, total) else f"{done}/{total}",
             formatted(row["final_cost"], "{:.6f}"),
             formatted(row["train_accuracy"], "{:.4f}"),
+            formatted(row["validation_accuracy"], "{:.4f}"),
+            best_text(row),
             formatted(row["test_accuracy"], "{:.4f}"),
             duration(row["seconds"]),
             row["status"] if row["problem"] is None else f"{row['status']} *",

@@ -87,6 +87,10 @@ def run_row(folder):
         final_cost=pick(last, "cost"),
         train_accuracy=pick(metrics, "train", "accuracy"),
         test_accuracy=pick(metrics, "test", "accuracy"),
+        validation_accuracy=pick(metrics, "validation", "accuracy") or pick(last, "validation_accuracy"),
+        best_iteration=pick(metrics, "best_iteration", kind=int),
+        best_validation_cost=pick(metrics, "best_validation", "cost"),
+        best_validation_accuracy=pick(metrics, "best_validation", "accuracy"),
         seconds=pick(metrics, "seconds"),
     )
     if metrics and not row["problem"]:

@@ -51,19 +51,24 @@ class Run:
             validation = score(job.net, params, job.validation, job.dtype)
             record["validation_cost"] = validation["cost"]
             record["validation_accuracy"] = validation["accuracy"]
-            self.watch_validation(iteration, validation["cost"], params)
+            self.watch_validation(iteration + 1, validation, params)
         record.update(self.trainer.health)
         self.progress.history.append(record)
         for text in training_warnings(self.progress.history, job.settings.learning_rate):
             self.reporter.warn(text)
         self.reporter.log(record)
 
-    def watch_validation(self, iteration, cost, params):
-        """Keep the best model beside the last; stop when it has not improved for ``patience`` checks."""
-        p, plan = self.progress, self.job.plan
+    def watch_validation(self, done, validation, params):
+        """Keep the best model beside the last; stop when it has not improved for ``patience`` checks.
+
+        The validation scores of the record of iteration i are of the weights after its update, i + 1
+        iterations ``done``: best.npz, metrics' best_iteration and the run's result all count that way,
+        as every checkpoint counts the iterations its weights have had.
+        """
+        p, plan, cost = self.progress, self.job.plan, validation["cost"]
         if p.best_cost is None or cost < p.best_cost - plan.min_delta:
-            p.best_cost, p.best_iteration, p.since_best = cost, iteration, 0
-            self.record.checkpoint(BEST, iteration + 1, params)
+            p.best_cost, p.best_accuracy, p.best_iteration, p.since_best = cost, validation["accuracy"], done, 0
+            self.record.checkpoint(BEST, done, params)
         else:
             p.since_best += 1
             if plan.patience is not None and p.since_best >= plan.patience:

@@ -29,7 +29,8 @@ class Progress:
 
     history: list = field(default_factory=list)
     best_cost: float = None
-    best_iteration: int = None
+    best_accuracy: float = None
+    best_iteration: int = None  # iterations done when the validation cost was best (best.npz's header)
     since_best: int = 0
     stopped_early: bool = False
     seconds: float = 0.0
@@ -114,6 +115,7 @@ class Recorder:
             "costs": p.history,
             "stopped_early": p.stopped_early,
             "best_iteration": p.best_iteration,
+            "best_validation": None if p.best_iteration is None else {"cost": p.best_cost, "accuracy": p.best_accuracy},
             "started": self.started,
             "updated": now(),
             "seconds": round(p.seconds, 3),

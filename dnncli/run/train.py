@@ -29,15 +29,20 @@ class RunResult:
     seconds: float
     fast_path: bool
     stopped_early: bool
-    best_iteration: int  # of the best validation cost (best.npz), or None without a validation set
+    best_iteration: int  # iterations done at the best validation cost (best.npz), or None without a validation set
     best_cost: float
+    best_accuracy: float
+    last_validation: dict  # the last logged validation scores, {"cost", "accuracy"}, or None
 
 
 def result_of(run, final):
     p = run.progress
+    logged = [r for r in p.history if "validation_cost" in r]
+    last = {"cost": logged[-1]["validation_cost"], "accuracy": logged[-1]["validation_accuracy"]} if logged else None
     return RunResult(
-        run.folder, final, run.trainer.iteration, p.seconds, run.trainer.fast, p.stopped_early, p.best_iteration, p.best_cost
-    )
+        run.folder, final, run.trainer.iteration, p.seconds, run.trainer.fast, p.stopped_early,
+        p.best_iteration, p.best_cost, p.best_accuracy, last,
+    )  # fmt: skip
 
 
 def start(config, reporter):

@@ -1,0 +1,200 @@
+"""The charts of `dnn report`, each drawn by matplotlib into SVG text.
+
+matplotlib is an optional extra (``pip install 'dnncli[plot]'``); ``figure`` imports it only when a chart is
+drawn and draws through ``Figure`` with the Agg backend, so no window and no global pyplot state, as
+``plot`` does. Every function takes plain numbers and returns the SVG of one picture.
+
+Iterations on the x axis count iterations done, as a checkpoint does: the cost of the record of iteration i
+is of the weights before its update (i done), its validation scores of the weights after it (i + 1 done).
+"""
+
+import io
+
+from ..errors import UserError
+
+PANEL = (4.4, 3.3)  # inches; SVG scales, so this sets the proportions and the size of the text
+
+
+def figure(size):
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise UserError("dnn report needs matplotlib, an optional extra: pip install 'dnncli[plot]'") from None
+    import matplotlib
+
+    matplotlib.rcParams["svg.hashsalt"] = "dnn"  # the same chart gives the same SVG
+    matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text: small files, the page's font
+    return Figure(figsize=size, layout="constrained")
+
+
+def svg(fig):
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+
+    buffer = io.StringIO()
+    FigureCanvasSVG(fig).print_svg(buffer, metadata={"Date": None})
+    return buffer.getvalue()
+
+
+def styled(ax, xlabel, ylabel, legend=True):
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    if legend and ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small", frameon=False)
+
+
+def series(records, key, shift=0):
+    points = [(r["iteration"] + shift, r[key]) for r in records if isinstance(r.get(key), (int, float))]
+    return [x for x, _ in points], [y for _, y in points]
+
+
+def learning_curves(records, best_iteration=None):
+    """The cost, and the validation accuracy when it was logged: one picture each; best.npz marked."""
+    cost = figure(PANEL)
+    ax = cost.subplots()
+    ax.plot(*series(records, "cost"), color="C0", label="training")
+    pictures = [cost]
+    if any("validation_cost" in r for r in records):
+        ax.plot(*series(records, "validation_cost", 1), color="C1", label="validation")
+        accuracy = figure(PANEL)
+        bx = accuracy.subplots()
+        bx.plot(*series(records, "validation_accuracy", 1), color="C1", label="validation")
+        bx.set_title("accuracy", fontsize="medium")
+        styled(bx, "iterations done", "accuracy")
+        pictures.append(accuracy)
+    ax.set_title("cost", fontsize="medium")
+    styled(ax, "iterations done", "cost")
+    if best_iteration is not None:
+        for fig in pictures:
+            axes = fig.axes[0]
+            axes.axvline(best_iteration, color="0.4", linestyle=":", label=f"best.npz ({best_iteration})")
+            axes.legend(fontsize="small", frameon=False)
+    return [svg(fig) for fig in pictures]
+
+
+def per_layer(records, key):
+    """{layer number: (iterations, values)} of a per-layer list logged under ``key``; None entries left out."""
+    lines = {}
+    for r in records:
+        values = r.get(key)
+        if not isinstance(values, list):
+            continue
+        for l, value in enumerate(values, start=1):
+            if isinstance(value, (int, float)):
+                xs, ys = lines.setdefault(l, ([], []))
+                xs.append(r["iteration"])
+                ys.append(value)
+    return lines
+
+
+def layer_lines(lines, title):
+    """A picture with a line per layer, ``lines`` {layer: (iterations, values)}: its figure and axes."""
+    fig = figure(PANEL)
+    ax = fig.subplots()
+    for l, (xs, ys) in lines.items():
+        ax.plot(xs, ys, color=f"C{(l - 1) % 10}", label=f"layer {l}")
+    ax.set_title(title, fontsize="medium")
+    return fig, ax
+
+
+def health(records):
+    """Dead ReLU share and gradient norm per layer over the logged iterations, a picture each ([] if never logged)."""
+    pictures = []
+    dead = per_layer(records, "dead_relu")
+    if dead:
+        fig, ax = layer_lines(dead, "dead ReLU units")
+        ax.set_ylim(-0.02, 1.02)
+        styled(ax, "iterations done", "share of the layer")
+        pictures.append(fig)
+    norms = per_layer(records, "gradient_norm")
+    if norms:
+        fig, ax = layer_lines(norms, "gradient norm")
+        if all(y > 0 for _, ys in norms.values() for y in ys):
+            ax.set_yscale("log")  # norms span decades across layers
+        styled(ax, "iterations done", "norm")
+        pictures.append(fig)
+    return [svg(fig) for fig in pictures]
+
+
+def confusion(matrix, classes):
+    """Counts, a row per true class, shaded by the share of the row."""
+    import numpy as np
+
+    counts = np.asarray(matrix)
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    fig = figure(PANEL)
+    ax = fig.subplots()
+    ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(classes)):
+        for j in range(len(classes)):
+            ax.text(j, i, str(counts[i, j]), ha="center", va="center", color="white" if shares[i, j] > 0.6 else "black")
+    ax.set_xticks(range(len(classes)), classes, rotation=30 if len(classes) > 3 else 0)
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("confusion matrix", fontsize="medium")
+    return svg(fig)
+
+
+def roc(curves):
+    """ROC curves, {label: (false positive rates, true positive rates, area)}, with chance as a diagonal."""
+    fig = figure(PANEL)
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], color="0.75", linestyle="--", linewidth=1)
+    for i, (label, (fpr, tpr, area)) in enumerate(curves.items()):
+        ax.plot(fpr, tpr, color=f"C{i % 10}", label=f"{label} (AUC {area:.3f})", drawstyle="default")
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(-0.01, 1.01)
+    ax.set_title("ROC curve", fontsize="medium")
+    styled(ax, "false positive rate", "true positive rate")
+    return svg(fig)
+
+
+def precision_recall(curves):
+    """Precision against recall, {label: (recalls, precisions, average precision)}, as steps."""
+    fig = figure(PANEL)
+    ax = fig.subplots()
+    for i, (label, (recall, precision, ap)) in enumerate(curves.items()):
+        ax.step([0, *recall], [precision[0], *precision], where="pre", color=f"C{i % 10}", label=f"{label} (AP {ap:.3f})")
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(-0.01, 1.01)
+    ax.set_title("precision-recall curve", fontsize="medium")
+    styled(ax, "recall", "precision")
+    return svg(fig)
+
+
+def reliability(bins, error):
+    """Accuracy against confidence per bin, the diagonal of a calibrated model, and how many fell in each."""
+    fig = figure(PANEL)
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], color="0.75", linestyle="--", linewidth=1, label="calibrated")
+    filled = [b for b in bins if b["examples"]]
+    width = bins[0]["upper"] - bins[0]["lower"]
+    ax.bar([b["lower"] for b in filled], [b["accuracy"] for b in filled], width=width, align="edge",
+           color="C0", alpha=0.75, edgecolor="white", label="accuracy in bin")  # fmt: skip
+    ax.plot([b["confidence"] for b in filled], [b["accuracy"] for b in filled], "o", color="C3", markersize=4,
+            label="mean confidence")  # fmt: skip
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_title(f"reliability (expected calibration error {error:.3f})", fontsize="medium")
+    styled(ax, "confidence (top class probability)", "accuracy")
+    return svg(fig)
+
+
+def metric_against(values, metrics, parameter, metric):
+    """One sweep parameter against the metric of each trial; a log axis for a parameter over decades."""
+    fig = figure(PANEL)
+    ax = fig.subplots()
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    if numeric:
+        ax.plot(values, metrics, "o", color="C0")
+        if min(values) > 0 and max(values) / min(values) >= 100:
+            ax.set_xscale("log")
+    else:
+        labels = sorted({str(v) for v in values})
+        ax.plot([labels.index(str(v)) for v in values], metrics, "o", color="C0")
+        ax.set_xticks(range(len(labels)), labels)
+    styled(ax, parameter, metric, legend=False)
+    return svg(fig)

@@ -1,0 +1,438 @@
+"""`dnn report`: one HTML file about a run (or a sweep) that opens anywhere, with no network.
+
+Styles are inline, every picture is a data URI (charts as SVG from ``charts``, pictures as PNG), and the
+page's Content-Security-Policy forbids loading anything else. A small inline script records, once the page
+has loaded, each picture's decoded width in ``data-natural-width``, so a browser can say that every picture
+decoded (the test reads it).
+
+``run_report`` gathers what the run left (metrics.json, config.yaml, the checkpoint) and evaluates the model
+on the config's test set; each ``*_section`` function turns plain results into a ``<section>``, and ``page``
+puts them together. ``sweep_section`` takes the trials' rows, so a sweep's report is its own page.
+"""
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from ..model import checkpoint
+from ..model.evaluate import evaluate, top_losses_of
+from ..model.metrics import precision_recall_curve, roc_curve
+from ..run.folders import CONFIG
+from ..run.listing import read_metrics
+from ..run.models import choose_data, model_path, run_config
+from ..text import short_path
+from . import charts
+from .tables import duration
+
+TOP_LOSSES = 12  # pictures in the grid of top losses
+PICTURE_PIXELS = 128  # the network's input picture is shown this wide, each pixel a block
+ORIGINAL_PIXELS = 256  # a folder set's original file, shrunk to at most this a side
+SWEEP_INDEX = "sweep.json"  # a sweep folder's index (the sweep issue's format: trials with values and metric)
+
+STYLE = """
+:root { color-scheme: light; --ink: #1d2433; --soft: #5b6577; --line: #e3e7ee; --card: #ffffff; --bg: #f5f7fa;
+        --accent: #2f6fdf; --bad: #c2372f; --good: #23834a; }
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--bg); color: var(--ink); line-height: 1.5;
+       font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+header { background: var(--ink); color: #fff; padding: 1.4rem 1rem 1.2rem; }
+header .inner, main { max-width: 1040px; margin: 0 auto; }
+header h1 { margin: 0; font-size: 1.5rem; font-weight: 650; word-break: break-all; }
+header p { margin: .3rem 0 0; color: #c8d0de; }
+nav { margin-top: .8rem; display: flex; flex-wrap: wrap; gap: .4rem; }
+nav a { color: #fff; text-decoration: none; font-size: .85rem; padding: .2rem .6rem; border: 1px solid #4b5670;
+        border-radius: 999px; }
+nav a:hover { background: #36405a; }
+main { padding: 1rem; }
+section { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 1rem 1.2rem;
+          margin: 0 0 1rem; }
+h2 { margin: 0 0 .6rem; font-size: 1.2rem; }
+h3 { margin: 1rem 0 .4rem; font-size: 1rem; color: var(--soft); font-weight: 600; }
+p.note { color: var(--soft); margin: .3rem 0 .6rem; font-size: .92rem; }
+.facts { display: grid; grid-template-columns: repeat(auto-fit, minmax(200px, 1fr)); gap: .6rem; margin: .4rem 0; }
+.fact { border: 1px solid var(--line); border-radius: 8px; padding: .5rem .7rem; }
+.fact .label { display: block; color: var(--soft); font-size: .8rem; text-transform: uppercase; letter-spacing: .04em; }
+.fact .value { font-size: 1.05rem; font-weight: 600; word-break: break-word; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; font-size: .9rem; margin: .3rem 0; }
+th, td { padding: .3rem .7rem; border-bottom: 1px solid var(--line); text-align: left; white-space: nowrap; }
+th { color: var(--soft); font-weight: 600; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+details { margin-top: .6rem; }
+summary { cursor: pointer; color: var(--accent); }
+pre { background: #f0f2f6; border-radius: 8px; padding: .7rem; overflow-x: auto; font-size: .82rem; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 1rem 1.4rem; }
+figure { margin: 0; }
+figure.chart img { width: 100%; height: auto; display: block; }
+figcaption { color: var(--soft); font-size: .85rem; margin-top: .2rem; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: .8rem; }
+.example { border: 1px solid var(--line); border-radius: 8px; padding: .5rem; text-align: center; }
+.example .pictures { display: flex; gap: .3rem; justify-content: center; align-items: center; flex-wrap: wrap; }
+.example img.input { width: 128px; height: 128px; image-rendering: pixelated; border-radius: 4px; }
+.example img.original { max-width: 128px; max-height: 128px; border-radius: 4px; }
+.example .name { font-size: .78rem; color: var(--soft); word-break: break-all; }
+.example .classes { font-size: .9rem; }
+.wrong { color: var(--bad); font-weight: 600; }
+.right { color: var(--good); font-weight: 600; }
+@media (max-width: 560px) {
+  body { font-size: 14px; }
+  main { padding: .5rem; }
+  section { padding: .8rem; }
+  .grid { grid-template-columns: repeat(2, 1fr); }
+  .facts { grid-template-columns: repeat(2, 1fr); gap: .4rem; }
+  .fact .value { font-size: .92rem; }
+  th, td { padding: .3rem .4rem; }
+  .charts { grid-template-columns: 1fr; }
+  header h1 { font-size: 1.2rem; }
+  .example img.input { width: 100%; height: auto; }
+}
+"""
+
+# records each picture's decoded width, so a browser (or the test) can tell that every picture decoded
+SCRIPT = """
+addEventListener("load", () => {
+  let decoded = 0;
+  for (const img of document.images) {
+    img.dataset.naturalWidth = img.naturalWidth;
+    if (img.naturalWidth > 0) decoded += 1;
+  }
+  document.body.dataset.pictures = document.images.length;
+  document.body.dataset.decoded = decoded;
+});
+"""
+
+POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+
+
+def text(value):
+    return html.escape(str(value))
+
+
+def number(value, places=4):
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.{places}f}"
+    return str(value)
+
+
+def data_uri(mime, payload):
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8")
+    return f"data:{mime};base64,{base64.b64encode(payload).decode('ascii')}"
+
+
+def chart_figure(svg, alt, caption=None):
+    caption = f"<figcaption>{text(caption)}</figcaption>" if caption else ""
+    return f'<figure class="chart"><img src="{data_uri("image/svg+xml", svg)}" alt="{text(alt)}">{caption}</figure>'
+
+
+def png_uri(pixels):
+    """A uint8 picture, (h, w, channels) or (h, w), as a PNG data URI."""
+    from PIL import Image
+
+    pixels = np.asarray(pixels, dtype=np.uint8)
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[:, :, 0]
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", optimize=True)
+    return data_uri("image/png", buffer.getvalue())
+
+
+def facts(pairs):
+    cells = "".join(
+        f'<div class="fact"><span class="label">{text(label)}</span><span class="value">{text(value)}</span></div>'
+        for label, value in pairs
+    )
+    return f'<div class="facts">{cells}</div>'
+
+
+def table(header, rows, numeric=()):
+    """An HTML table; columns named in ``numeric`` align right."""
+    head = "".join(f"<th>{text(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>"
+        + "".join(f'<td class="n">{text(v)}</td>' if h in numeric else f"<td>{text(v)}</td>" for h, v in zip(header, row, strict=True))
+        + "</tr>"
+        for row in rows
+    )
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
+def section(key, title, body, note=None):
+    note = f'<p class="note">{text(note)}</p>' if note else ""
+    return key, title, f'<section id="{key}"><h2>{text(title)}</h2>{note}{body}</section>'
+
+
+def page(title, subtitle, sections):
+    """The whole HTML document: a header with a link to each section, then the sections."""
+    links = "".join(f'<a href="#{key}">{text(name)}</a>' for key, name, _ in sections)
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{POLICY}">
+<title>{text(title)}</title>
+<style>{STYLE}</style>
+<script>{SCRIPT}</script>
+</head>
+<body>
+<header><div class="inner"><h1>{text(title)}</h1><p>{text(subtitle)}</p><nav>{links}</nav></div></header>
+<main>
+{"".join(body for _, _, body in sections)}
+</main>
+</body>
+</html>
+"""
+
+
+# --- a run ----------------------------------------------------------------------
+
+
+def last_validation(records):
+    logged = [r for r in records if "validation_cost" in r]
+    return logged[-1] if logged else None
+
+
+def moment(stamp):
+    """An ISO time of metrics.json as a person reads it: ``2026-12-02 03:39:36 UTC``."""
+    if not isinstance(stamp, str):
+        return "?"
+    return stamp.replace("T", " ").replace("+00:00", " UTC")
+
+
+def run_section(folder, metrics, config_text, saved, path):
+    records = metrics.get("costs") or []
+    best = metrics.get("best_iteration")
+    best_scores = metrics.get("best_validation") or {}
+    last = last_validation(records)
+    pairs = [
+        ("status", metrics.get("status", "?")),
+        ("model used", f"{path.name}, iteration {saved.iteration}"),
+        ("iterations", f"{metrics.get('iterations_done')} of {metrics.get('iterations')}"),
+        ("layers", "-".join(map(str, saved.net.layers))),
+        ("path", "fast path" if metrics.get("fast_path") else "general path"),
+        ("time", duration(metrics.get("seconds"))),
+        ("started", moment(metrics.get("started"))),
+        ("updated", moment(metrics.get("updated"))),
+    ]
+    if best is not None:
+        pairs.append(("best (best.npz)", f"iteration {best}: validation cost {number(best_scores.get('cost'))}, "
+                      f"accuracy {number(best_scores.get('accuracy'))}"))  # fmt: skip
+    if last is not None:
+        pairs.append(("last", f"iteration {metrics.get('iterations_done')}: validation cost "
+                      f"{number(last['validation_cost'])}, accuracy {number(last['validation_accuracy'])}"))  # fmt: skip
+    if metrics.get("stopped_early"):
+        pairs.append(("stopped early", "the validation cost stopped improving"))
+    scores = [
+        (split, metrics[split]["examples"], number(metrics[split]["accuracy"]), number(metrics[split]["cost"], 6))
+        for split in ("train", "validation", "test")
+        if isinstance(metrics.get(split), dict)
+    ]
+    versions = ", ".join(f"{k} {v}" for k, v in (metrics.get("versions") or {}).items())
+    body = facts(pairs)
+    if scores:
+        body += "<h3>final scores (the last weights)</h3>" + table(
+            ("set", "examples", "accuracy", "cost"), scores, numeric=("examples", "accuracy", "cost")
+        )
+    body += f'<p class="note">versions: {text(versions)}</p>'
+    body += f"<details><summary>config.yaml</summary><pre>{text(config_text)}</pre></details>"
+    return section("run", "The run", body, note=str(folder))
+
+
+def learning_section(records, best):
+    if not records:
+        return section("learning-curves", "Learning curves", "<p>No costs were logged.</p>")
+    note = "The x axis counts iterations done, as checkpoints do."
+    if best is not None:
+        note += " The dotted line is best.npz."
+    pictures = charts.learning_curves(records, best)
+    body = chart_grid([chart_figure(svg, alt) for svg, alt in zip(pictures, ("cost", "validation accuracy"), strict=False)])
+    return section("learning-curves", "Learning curves", body, note=note)
+
+
+def health_section(records):
+    pictures = charts.health(records)
+    if not pictures:
+        return section("health", "Health over time", "<p>No health was logged.</p>")
+    note = "The share of each hidden ReLU layer's units that are 0 for every example of the batch, and each layer's gradient norm."
+    body = chart_grid([chart_figure(svg, alt) for svg, alt in zip(pictures, ("dead ReLU share", "gradient norms"), strict=False)])
+    return section("health", "Health over time", body, note)
+
+
+def chart_grid(figures):
+    return f'<div class="charts">{"".join(figures)}</div>'
+
+
+def curves_of(labels, probabilities, classes):
+    """ROC and precision-recall curves: the second class's for two classes, each class's against the rest."""
+    from ..model.metrics import average_precision, roc_auc
+
+    labels = np.asarray(labels)
+    chosen = [1] if len(classes) == 2 else range(len(classes))
+    roc, pr = {}, {}
+    for k in chosen:
+        truth, scores = labels == k, probabilities[k]
+        if roc_curve(truth, scores) is not None:
+            roc[classes[k]] = (*roc_curve(truth, scores), roc_auc(truth, scores))
+        if precision_recall_curve(truth, scores) is not None:
+            pr[classes[k]] = (*precision_recall_curve(truth, scores), average_precision(truth, scores))
+    return roc, pr
+
+
+def test_section(report, dataset):
+    classes = report["classes"]
+    probabilities = np.array([[r["probabilities"][c] for c in classes] for r in report["predictions"]]).T
+    roc, pr = curves_of(dataset.labels, probabilities, classes)
+    calibration = report["calibration"]
+    pairs = [("examples", report["examples"]), ("accuracy", number(report["accuracy"])),
+             ("log loss", number(report["log_loss"], 6))]  # fmt: skip
+    if "roc_auc" in report:
+        pairs += [(f"ROC AUC ({classes[1]})", number(report["roc_auc"])),
+                  ("average precision", number(report["average_precision"])), ("Brier score", number(report["brier"]))]  # fmt: skip
+    else:
+        macro = report["one_vs_rest_macro"]
+        pairs += [("macro ROC AUC", number(macro["roc_auc"])), ("macro average precision", number(macro["average_precision"]))]
+        pairs += [(f"top-{k} accuracy", number(v)) for k, v in report["top_k_accuracy"].items() if k != "1"]
+    pairs.append(("calibration error", number(calibration["expected_calibration_error"])))
+    figures = [chart_figure(charts.confusion(report["confusion_matrix"], classes), "confusion matrix")]
+    if roc:
+        figures.append(chart_figure(charts.roc(roc), "ROC curve"))
+    if pr:
+        figures.append(chart_figure(charts.precision_recall(pr), "precision-recall curve"))
+    figures.append(chart_figure(charts.reliability(calibration["bins"], calibration["expected_calibration_error"]),
+                                "reliability diagram"))  # fmt: skip
+    per_class = [
+        (name, report["counts"][name], *(number(s[k]) for k in ("precision", "recall", "f1")))
+        for name, s in report["per_class"].items()
+    ]
+    body = facts(pairs) + chart_grid(figures)
+    body += "<h3>per class</h3>" + table(
+        ("class", "examples", "precision", "recall", "f1"), per_class, numeric=("examples", "precision", "recall", "f1")
+    )
+    return section("test-set", "On the test set", body, note=short_path(dataset.path))
+
+
+def example_card(row, dataset, original):
+    """One top-loss example: the picture as the network saw it, the original file for a folder set."""
+    index = row["index"]
+    pixels = dataset.subset(np.array([index])).pixels()[0]
+    pictures = f'<img class="input" src="{png_uri(pixels)}" alt="input picture {index}">'
+    if original is not None:
+        pictures += f'<img class="original" src="{png_uri(original)}" alt="original file">'
+    name = row.get("file", f"#{index}")
+    verdict = "right" if row["true"] == row["predicted"] else "wrong"
+    return (
+        f'<div class="example"><div class="pictures">{pictures}</div>'
+        f'<div class="name">{text(name)}</div>'
+        f'<div class="classes">true <b>{text(row["true"])}</b>, predicted <span class="{verdict}">'
+        f'{text(row["predicted"])}</span></div>'
+        f'<div class="name">p(true) {row["p_true"]:.3f}<br>p(predicted) {row["p_predicted"]:.3f}</div></div>'
+    )
+
+
+def original_picture(dataset, row, warn):
+    if "file" not in row:
+        return None
+    from ..data.pictures import preview_picture
+
+    try:
+        return preview_picture(Path(dataset.path) / row["file"], ORIGINAL_PIXELS)
+    except UserError as e:
+        if warn:
+            warn(e.format_message())
+        return None
+
+
+def top_losses_section(report, dataset, count, warn=None):
+    rows = top_losses_of(report, count)
+    cards = "".join(example_card(row, dataset, original_picture(dataset, row, warn)) for row in rows)
+    note = (
+        f"The {len(rows)} test examples with the highest loss, -ln p(true), the most confidently wrong first: "
+        "each picture as the network saw it"
+        + (", then the original file." if dataset.files is not None else ".")
+    )
+    return section("top-losses", "Top losses", f'<div class="grid">{cards}</div>', note=note)
+
+
+def run_report(folder, best=False, top=TOP_LOSSES, warn=None):
+    """The HTML page about a run folder, with its test set evaluated by the model (its best with ``best``)."""
+    folder = Path(folder)
+    if (folder / SWEEP_INDEX).is_file():
+        return sweep_report(folder)
+    metrics = read_metrics(folder)
+    path = model_path(folder, None, best)
+    saved = checkpoint.load(path)
+    config = run_config(folder)
+    config_text = (folder / CONFIG).read_text(encoding="utf-8") if config is not None else "(no config.yaml)"
+    records = [r for r in metrics.get("costs") or [] if isinstance(r, dict) and "iteration" in r]
+    charts.figure(charts.PANEL)  # without matplotlib, the one line now, before any work
+    sections = [
+        run_section(folder, metrics, config_text, saved, path),
+        learning_section(records, metrics.get("best_iteration")),
+        health_section(records),
+    ]
+    if config is not None and config["data"]["test"] is not None:
+        dataset, _ = choose_data(config, folder, None, "test", saved.input_shape, warn)
+        report = evaluate(saved, dataset)
+        sections += [test_section(report, dataset), top_losses_section(report, dataset, top, warn)]
+    else:
+        missing = "<p>The run's config names no test set (data.test), so there is nothing to evaluate on.</p>"
+        sections += [section("test-set", "On the test set", missing), section("top-losses", "Top losses", missing)]
+    name = metrics.get("name") or folder.name
+    return page(f"{name}: {folder}", f"dnn report of {path}, iteration {saved.iteration}", sections)
+
+
+# --- a sweep --------------------------------------------------------------------
+
+
+def sweep_section(rows, parameters, metric):
+    """The trials table and the metric against each parameter.
+
+    ``rows``: one dict per trial with ``trial``, ``folder``, ``status``, ``values`` ({parameter: value}) and
+    ``metric`` (None for a trial without one); ``parameters``: the swept keys, in order.
+    """
+    header = ("trial", "folder", "status", *(p.rsplit(".", 1)[-1] for p in parameters), metric)
+    cells = [
+        (row["trial"], row["folder"], row["status"], *(shown(row["values"].get(p)) for p in parameters),
+         number(row["metric"], 6))  # fmt: skip
+        for row in rows
+    ]
+    scored = [row for row in rows if isinstance(row.get("metric"), (int, float))]
+    figures = [
+        chart_figure(
+            charts.metric_against([row["values"][p] for row in scored], [row["metric"] for row in scored], p, metric),
+            f"{metric} against {p}",
+        )
+        for p in parameters
+        if scored and all(p in row["values"] for row in scored)
+    ]
+    body = table(header, cells, numeric=(metric,)) + chart_grid(figures)
+    return section("sweep", "The sweep", body, note=f"{len(rows)} trials, {len(scored)} with a {metric}")
+
+
+def shown(value):
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "-".join(map(str, value))
+    return str(value)
+
+
+def sweep_report(folder):
+    """The page of a sweep folder, read from its index."""
+    path = Path(folder) / SWEEP_INDEX
+    try:
+        index = json.loads(path.read_text(encoding="utf-8"))
+        parameters, metric, trials = list(index["parameters"]), index["metric"], index["trials"]
+        rows = [{key: trial.get(key) for key in ("trial", "folder", "status", "values", "metric")} for trial in trials]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as e:
+        raise UserError(f"{path}: not a readable sweep index ({e})") from None
+    charts.figure(charts.PANEL)
+    return page(f"sweep {index.get('name', folder)}", f"dnn report of {folder}", [sweep_section(rows, parameters, metric)])

@@ -1,0 +1,210 @@
+"""`dnn report`: one self-contained HTML page, checked as text and in a real browser (headless Chromium)."""
+
+import json
+import re
+import shutil
+import sys
+
+import h5py
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import metrics_of, train_run, write_config
+
+pytest.importorskip("matplotlib")
+
+RUN_SECTIONS = ("run", "learning-curves", "health", "test-set", "top-losses")
+BROWSER_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
+SCREENS = {"laptop": (1366, 800), "phone": (390, 844)}
+
+
+def section_ids(page):
+    return re.findall(r'<section id="([a-z-]+)">', page)
+
+
+def picture_sources(page):
+    return re.findall(r'<img [^>]*src="([^"]*)"', page)
+
+
+def assert_self_contained(page):
+    """Nothing the page would fetch: every picture inline, no links to styles or scripts, no url()."""
+    assert all(src.startswith(("data:image/svg+xml;base64,", "data:image/png;base64,")) for src in picture_sources(page))
+    assert not re.search(r"<link|<script [^>]*src=|url\(|@import|https?://(?!www\.w3\.org/)", page)
+    assert "default-src 'none'" in page  # and the page's policy forbids loading anything
+
+
+@pytest.fixture(scope="module")
+def early_run(tmp_path_factory, demo_data):
+    """A run with a validation set that stopped early, so it has a best.npz."""
+    root = tmp_path_factory.mktemp("report_run")
+    training = {"learning_rate": 0.01, "iterations": 300, "validation_fraction": 0.2, "log_every": 20}
+    training["early_stopping"] = {"patience": 3}
+    return train_run(root, write_config(root / "c.yaml", demo_data, training=training))
+
+
+@pytest.fixture(scope="module")
+def report_file(early_run, tmp_path_factory):
+    from click.testing import CliRunner
+
+    from dnncli.cli import main
+
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    result = CliRunner().invoke(main, ["report", str(early_run), "--out", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == str(out)
+    return out
+
+
+def test_the_page_has_every_section_and_holds_everything_it_shows(report_file, early_run):
+    page = report_file.read_text(encoding="ascii")  # written as ASCII, whatever the locale
+    assert section_ids(page) == list(RUN_SECTIONS)
+    assert_self_contained(page)
+    m = metrics_of(early_run)
+    assert f"iteration {m['best_iteration']}: validation cost {m['best_validation']['cost']:.4f}" in page
+    assert "checkpoint.npz, iteration" in page and "config.yaml" in page
+    # the charts (2 learning, 2 health, 4 on the test set) and the 12 top-loss pictures
+    sources = picture_sources(page)
+    assert sum(s.startswith("data:image/svg+xml") for s in sources) == 8
+    assert page.count('class="input"') == 12
+
+
+def test_the_newest_run_by_default_its_best_npz_with_best_and_errors(early_run, dnn, monkeypatch, tmp_path):
+    monkeypatch.chdir(early_run.parents[2])
+    out = tmp_path / "best.html"
+    assert dnn("report", "--best", "--out", out).exit_code == 0
+    best = metrics_of(early_run)["best_iteration"]
+    assert f"/best.npz, iteration {best}</p>" in out.read_text()  # the newest run's best.npz
+    missing = dnn("report", tmp_path / "nothing", "--out", tmp_path / "x.html")
+    assert missing.exit_code == 2 and "no such run folder" in missing.stderr
+    nowhere = dnn("report", early_run, "--out", tmp_path / "no" / "x.html")
+    assert nowhere.exit_code == 2 and "no such folder" in nowhere.stderr
+
+
+def test_without_matplotlib_one_line_and_exit_2(early_run, dnn, monkeypatch, tmp_path):
+    for name in ("matplotlib", "matplotlib.figure"):
+        monkeypatch.setitem(sys.modules, name, None)  # what an install without the extra gives: ImportError
+    result = dnn("report", early_run, "--out", tmp_path / "r.html")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == ["Error: dnn report needs matplotlib, an optional extra: pip install 'dnncli[plot]'"]
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_three_classes_draw_a_curve_per_class(softmax_run, dnn, tmp_path):
+    out = tmp_path / "three.html"
+    assert dnn("report", softmax_run, "--out", out).exit_code == 0
+    page = out.read_text()
+    assert section_ids(page) == list(RUN_SECTIONS)
+    assert "macro ROC AUC" in page and "top-2 accuracy" in page
+    assert "No health was logged" not in page
+
+
+def test_a_folder_set_shows_the_original_files(demo_data, tmp_path, dnn):
+    """Trained on pictures in class folders: each top-loss example has its file beside the input picture."""
+    for split, count in (("train", 60), ("test", 20)):
+        with h5py.File(demo_data / f"{split}.h5") as f:
+            pictures, labels = f[f"{split}_set_x"][:count], f[f"{split}_set_y"][:count]
+            classes = [c.decode() for c in f["list_classes"][()]]
+        for i, (pixels, label) in enumerate(zip(pictures, labels, strict=True)):
+            folder = tmp_path / "photos" / split / classes[label]
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(pixels).resize((96, 80)).save(folder / f"{i:02d}.jpg", quality=90)
+    data = {"format": "folder", "train": str(tmp_path / "photos/train"), "test": str(tmp_path / "photos/test")}
+    config = write_config(tmp_path / "c.yaml", demo_data, data=data, training={"iterations": 20})
+    folder = train_run(tmp_path, config)
+    out = tmp_path / "r.html"
+    assert dnn("report", folder, "--out", out).exit_code == 0
+    page = out.read_text()
+    assert page.count('class="original"') == page.count('class="input"') == 12
+    assert re.search(r'<div class="name">(plain|shape)/\d\d\.jpg</div>', page)
+
+
+def write_sweep(folder, runs):
+    """A sweep folder's index as the sweep issue writes it: the swept keys, the metric, each trial."""
+    trials = [
+        {"trial": i, "folder": f"{i:03d}", "values": {"training.learning_rate": lr, "model.layers": layers},
+         "seed": i, "status": status, "metric": metric}
+        for i, (lr, layers, status, metric) in enumerate(runs)
+    ]  # fmt: skip
+    index = {
+        "format": 1, "name": "lr", "metric": "validation_cost", "minimise": True,
+        "parameters": {"training.learning_rate": "log", "model.layers": "choice"}, "trials": trials,
+    }  # fmt: skip
+    folder.mkdir()
+    (folder / "sweep.json").write_text(json.dumps(index))
+
+
+def test_a_sweep_folder_gives_the_trials_and_the_metric_against_each_parameter(dnn, tmp_path):
+    sweep = tmp_path / "sweep"
+    runs = [
+        (0.001, [12288, 8, 1], "finished", 0.52),
+        (0.01, [12288, 8, 1], "finished", 0.31),
+        (0.1, [12288, 16, 1], "finished", 0.44),
+        (0.03, [12288, 16, 1], "failed", None),
+    ]
+    write_sweep(sweep, runs)
+    out = tmp_path / "sweep.html"
+    assert dnn("report", sweep, "--out", out).exit_code == 0
+    page = out.read_text()
+    assert section_ids(page) == ["sweep"]
+    assert_self_contained(page)
+    assert page.count("<tr>") == 1 + len(runs) and "12288-16-1" in page and "0.310000" in page
+    assert len(picture_sources(page)) == 2  # the metric against each of the two parameters
+    (sweep / "sweep.json").write_text("{}")
+    assert dnn("report", sweep, "--out", out).exit_code == 2
+
+
+# --- in a real browser ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.skip("no chromium on this machine")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=BROWSER_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+def test_in_chromium_every_section_shows_and_every_picture_decodes(chromium, report_file, screen, tmp_path):
+    width, height = SCREENS[screen]
+    context = chromium.new_context(viewport={"width": width, "height": height})
+    fetched = []
+    context.route("**/*", lambda route: (fetched.append(route.request.url), route.continue_()))
+    page = context.new_page()
+    page.goto(report_file.as_uri())
+    page.wait_for_load_state("load")
+    assert fetched == [report_file.as_uri()]  # the page itself, nothing else
+    ids = page.eval_on_selector_all("section", "sections => sections.map(s => s.id)")
+    assert ids == list(RUN_SECTIONS)
+    for key in RUN_SECTIONS:
+        assert page.locator(f"#{key}").bounding_box()["height"] > 50
+    # the page's own script wrote each picture's decoded width into the DOM
+    widths = page.eval_on_selector_all("img", "images => images.map(i => Number(i.dataset.naturalWidth))")
+    assert len(widths) == 20 and all(w > 0 for w in widths)
+    assert page.evaluate("document.body.dataset.decoded") == "20"
+    # nothing wider than the screen: a phone scrolls down, never sideways
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    shot = tmp_path / f"{screen}.png"
+    page.screenshot(path=shot, full_page=True)
+    with Image.open(shot) as image:
+        assert image.size[0] == width and image.size[1] > 2 * height
+        assert len(np.unique(np.asarray(image.convert("L").resize((64, 64))))) > 20  # not a blank page
+    context.close()
+
+
+def test_a_run_without_a_test_set_says_so(demo_data, dnn, tmp_path):
+    config = write_config(tmp_path / "c.yaml", demo_data, data={"test": None}, training={"iterations": 10})
+    folder = train_run(tmp_path, config)
+    out = tmp_path / "r.html"
+    assert dnn("report", folder, "--out", out).exit_code == 0
+    page = out.read_text()
+    assert section_ids(page) == list(RUN_SECTIONS)
+    assert "names no test set (data.test)" in page
