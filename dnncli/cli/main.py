@@ -10,6 +10,7 @@ from ..errors import EXIT_INTERRUPTED, RunFailure
 from .check import check_command, config_group, init_config, summary
 from .data import data
 from .evaluate import evaluate_command
+from .export import export_command
 from .predict import predict_command
 from .runs import plot, runs
 from .train import gradcheck, train
@@ -66,5 +67,6 @@ for command in (
     runs,
     plot,
     data,
+    export_command,
 ):
     main.add_command(command)
