@@ -13,6 +13,7 @@ from .evaluate import evaluate_command
 from .export import export_command
 from .predict import predict_command
 from .runs import plot, runs
+from .serve import serve_command
 from .train import gradcheck, train
 
 
@@ -68,5 +69,6 @@ for command in (
     plot,
     data,
     export_command,
+    serve_command,
 ):
     main.add_command(command)
