@@ -233,6 +233,7 @@ def test_load_mixing_good_and_bad_pictures(server, pictures, expected):
         answers = list(pool.map(send, jobs))
     assert all(answers), f"{answers.count(False)} wrong or failed answers"
     grown = server.rss_kib() - warm
+    print(f"server RSS {warm} KiB after the warm-up, {warm + grown} KiB after 400 requests")
     assert grown < 64 * 1024, f"the server's RSS grew by {grown} KiB over 400 requests"
     assert "Traceback" not in server.output()
 
@@ -262,3 +263,19 @@ def test_help_loads_neither_numpy_nor_the_web_stack():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.splitlines()[-1] == "[]"
     assert "--max-upload-mb" in result.stdout and "--out" in result.stdout
+
+
+def test_a_slow_request_does_not_stall_the_others(server, pictures, expected, tmp_path):
+    """Pictures of 9 million pixels take a while to decode and shrink; meanwhile small requests are answered."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (3000, 3000), (90, 140, 200)).save(buffer, "PNG")
+    large = [(f"large-{i}.png", buffer.getvalue()) for i in range(2)]
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(predict, server.url, large)
+        answered = []
+        while not slow.done() and len(answered) < 3:
+            answered.append(httpx.get(server.url + "/health").status_code)
+            small = predict(server.url, [("shape-2.png", pictures["shape-2.png"])])
+            assert small.json()["predictions"] == [expected["shape-2.png"]]
+        assert answered and not slow.done(), "the large request finished before any small one was answered"
+        assert slow.result().status_code == 200

@@ -40,7 +40,8 @@ PAGE = """<!doctype html>
   #results { display: grid; grid-template-columns: repeat(auto-fill, minmax(180px, 1fr)); gap: 12px;
              margin-top: 16px; padding: 0; list-style: none; }
   .card { background: #fff; border: 1px solid var(--line); border-radius: 10px; overflow: hidden; }
-  .card img { display: block; width: 100%; aspect-ratio: 1; object-fit: cover; background: #e9ecf1; }
+  .card img, .nopreview { display: block; width: 100%; aspect-ratio: 1; object-fit: cover; background: #e9ecf1; }
+  .nopreview { display: flex; align-items: center; justify-content: center; color: var(--muted); font-size: 0.9rem; }
   .card .body { padding: 8px 10px 10px; }
   .name { color: var(--muted); font-size: 0.8rem; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
   .class { font-weight: 600; font-size: 1.15rem; }
@@ -95,7 +96,7 @@ function addCard(file) {
   const img = element("img");
   img.alt = file.name;
   img.src = URL.createObjectURL(file);
-  img.onerror = () => { img.removeAttribute("src"); img.alt = ""; };
+  img.onerror = () => { img.replaceWith(element("div", "nopreview", "no preview")); };
   const body = element("div", "body");
   const bar = element("div", "bar");
   bar.append(element("div"));
