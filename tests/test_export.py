@@ -94,3 +94,27 @@ def test_best_and_errors(demo_run, dnn, tmp_path, monkeypatch):
     result = dnn("export", "--run", demo_run, "--out", tmp_path / "m.onnx")
     assert result.exit_code == 2 and "pip install 'dnncli[export]'" in result.stderr
     assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.parametrize("activations", [["tanh", "sigmoid"], ["leaky_relu", "relu"]])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_every_hidden_activation_on_a_grey_model(activations, dtype, dnn, tmp_path):
+    """A (6, 5) grey model with random weights, saved as training saves one: every hidden activation in ONNX."""
+    from dnncli.engine import Network
+
+    rng = np.random.default_rng(3)
+    net = Network((30, 7, 4, 3), tuple(activations), "softmax")
+    params = {}
+    for l in range(1, net.depth + 1):
+        params[f"W{l}"] = rng.normal(0, 1, (net.layers[l], net.layers[l - 1])).astype(dtype)
+        params[f"b{l}"] = rng.normal(0, 1, (net.layers[l], 1)).astype(dtype)
+    header = checkpoint.make_header(net, ["a", "b", "c"], (6, 5), 255.0, dtype, 10)
+    checkpoint.save(tmp_path / "grey.npz", header, params)
+    saved = checkpoint.load(tmp_path / "grey.npz")
+    pictures = rng.integers(0, 256, (50, 6, 5), dtype=np.uint8)
+    result = dnn("export", "--checkpoint", tmp_path / "grey.npz", "--out", tmp_path / "grey.onnx")
+    assert result.exit_code == 0, result.output
+    probabilities, labels = classify(saved, pictures)
+    out, label = run_onnx(tmp_path / "grey.onnx", pictures)
+    np.testing.assert_allclose(out, probabilities.T, rtol=0, atol=1e-6 if dtype == "float32" else 1e-12)
+    np.testing.assert_array_equal(label, labels)

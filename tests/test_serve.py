@@ -151,7 +151,7 @@ def test_bad_pictures_get_422_naming_each(server, pictures, tmp_path):
         answer = response.json()
         assert answer["error"] == "1 of 2 pictures could not be read; nothing was classified"
         [problem] = answer["problems"]
-        assert problem["error"].startswith(f"{name}: ")
+        assert problem["picture"] == name and problem["error"].startswith(f"{name}: ")
     problems = [p["error"] for p in predict(server.url, [(n, d) for n, d in cases.items()]).json()["problems"]]
     assert "not a picture" in problems[0] and "truncated or damaged" in problems[1]
     assert "decompression bomb" in problems[2]

@@ -82,3 +82,23 @@ def test_phone_width_keeps_everything_on_screen(browser, server, demo_data, tmp_
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     page.screenshot(path=tmp_path / "phone.png", full_page=True)
     page.close()
+
+
+def test_a_dropped_picture_is_classified(browser, server, demo_data, demo_run, dnn):
+    path = demo_data / "samples" / "shape-4.png"
+    [record] = [json.loads(line) for line in dnn("predict", path, "--run", demo_run, "--json").stdout.splitlines()]
+    page, _ = open_page(browser, server, LAPTOP)
+    page.evaluate(
+        """bytes => {
+            const file = new File([new Uint8Array(bytes)], "dropped.png", { type: "image/png" });
+            const data = new DataTransfer();
+            data.items.add(file);
+            document.getElementById("drop").dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true }));
+        }""",
+        list(path.read_bytes()),
+    )
+    card = page.locator(".card[data-state='done']")
+    sync_api.expect(card.locator(".name")).to_have_text("dropped.png")
+    assert card.locator(".class").inner_text() == record["class"]
+    assert card.locator(".probability").inner_text() == f"{record['probability']:.4f}"
+    page.close()
