@@ -279,3 +279,18 @@ def test_a_slow_request_does_not_stall_the_others(server, pictures, expected, tm
             assert small.json()["predictions"] == [expected["shape-2.png"]]
         assert answered and not slow.done(), "the large request finished before any small one was answered"
         assert slow.result().status_code == 200
+
+
+def test_best_weights_are_served_and_said_so(demo_data, tmp_path):
+    from conftest import train_run, write_config
+    from dnncli.model import checkpoint
+
+    config = write_config(tmp_path / "c.yaml", demo_data, training={"iterations": 40, "validation_fraction": 0.2})
+    run = train_run(tmp_path, config)
+    best = Server(tmp_path, "--run", run, "--best")
+    try:
+        info = httpx.get(best.url + "/info").json()
+        assert info["model"] == "best" and info["checkpoint"] == str(run / "best.npz")
+        assert info["iteration"] == checkpoint.load(run / "best.npz").iteration
+    finally:
+        best.stop()

@@ -3,6 +3,7 @@
 import click
 
 from ..errors import UserError
+from ..run.folders import BEST, CHECKPOINT
 from .options import chosen_model, model_options
 
 
@@ -56,7 +57,7 @@ def serve_command(run_folder, checkpoint_file, best, host, port, max_upload_mb, 
     path = chosen_model(run_folder, checkpoint_file, best)
     saved = checkpoint.load(path)
     limits = Limits(max_upload_bytes=int(max_upload_mb * 1e6), max_pictures=max_pictures)
-    app = create_app(saved, path, "best" if best else "last", limits)
+    app = create_app(saved, path, {BEST: "best", CHECKPOINT: "last"}.get(path.name, "file"), limits)
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
         listener = socket.socket(family, socket.SOCK_STREAM)

@@ -61,7 +61,8 @@ def error(status, message, **extra):
 
 
 def create_app(saved, checkpoint_path, which="last", limits=Limits()):
-    """The Starlette app serving ``saved`` (a loaded ``Checkpoint`` read from ``checkpoint_path``)."""
+    """The Starlette app serving ``saved``, a loaded ``Checkpoint`` read from ``checkpoint_path``; ``which`` is
+    "last", "best" (a run's best.npz) or "file" (any other checkpoint file), as /info says."""
     limiter = anyio.CapacityLimiter(PREDICTION_THREADS)
     info = model_info(saved, checkpoint_path, which, limits)
 
