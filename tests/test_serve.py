@@ -181,6 +181,13 @@ def test_over_the_size_limit_is_413_and_the_server_goes_on(demo_run, tmp_path):
         headers = {"Content-Type": "multipart/form-data; boundary=xyz"}
         response = httpx.post(small.url + "/predict", content=chunks(), headers=headers, timeout=30)
         assert response.status_code == 413 and "over 1 MB" in response.json()["error"]
+        with socket.create_connection(("127.0.0.1", small.port), timeout=30) as raw:  # the way curl sends
+            raw.sendall(
+                b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                b"Content-Length: 30000000\r\nExpect: 100-continue\r\n\r\n"
+            )
+            answer = raw.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 413 "), answer  # at once, without a byte of the body
         assert predict(small.url, [("ok.png", png_bytes())]).status_code == 200
     finally:
         small.stop()

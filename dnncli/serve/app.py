@@ -78,7 +78,8 @@ def create_app(saved, checkpoint_path, which="last", limits=Limits()):
     async def predict(request):
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limits.max_upload_bytes:
-            await drain(request.receive, int(declared), limits.max_upload_bytes * DRAIN_FACTOR)
+            if request.headers.get("expect", "").lower() != "100-continue":  # else the client has not sent it yet
+                await drain(request.receive, int(declared), limits.max_upload_bytes * DRAIN_FACTOR)
             return too_large(limits)
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             return error(400, "send the pictures as multipart/form-data, one file part each")
