@@ -10,9 +10,11 @@ from ..errors import EXIT_INTERRUPTED, RunFailure
 from .check import check_command, config_group, init_config, summary
 from .data import data
 from .evaluate import evaluate_command
+from .export import export_command
 from .predict import predict_command
 from .report import report_command
 from .runs import plot, runs
+from .serve import serve_command
 from .sweep import lr_find, sweep_command
 from .train import gradcheck, train
 
@@ -71,5 +73,7 @@ for command in (
     data,
     sweep_command,
     lr_find,
+    export_command,
+    serve_command,
 ):
     main.add_command(command)

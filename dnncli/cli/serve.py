@@ -1,0 +1,79 @@
+"""`dnn serve`: a trained model as a small web service, with a page to drop pictures on."""
+
+import click
+
+from ..errors import UserError
+from ..run.folders import BEST, CHECKPOINT
+from .options import chosen_model, model_options
+
+
+@click.command("serve")
+@model_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; 0.0.0.0 is every network.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on.")
+@click.option(
+    "--max-upload-mb",
+    type=click.FloatRange(0, min_open=True),
+    default=20,
+    show_default=True,
+    help="Largest request body, in MB; a bigger one gets 413 as soon as it is over.",
+)
+@click.option(
+    "--max-pictures",
+    type=click.IntRange(1),
+    default=64,
+    show_default=True,
+    help="Most pictures in one request; more get 413.",
+)
+@click.option("--quiet", is_flag=True, help="No line per request on stderr.")
+def serve_command(run_folder, checkpoint_file, best, host, port, max_upload_mb, max_pictures, quiet):
+    """Serve a trained model over HTTP (needs the serve extra: pip install 'dnncli[serve]').
+
+    \b
+    GET  /          a page to drop or pick pictures on
+    POST /predict   pictures as multipart/form-data: records as dnn predict --json
+    GET  /info      the model: layers, classes, input shape, run, iteration
+    GET  /health    {"status": "ok"}
+
+    It listens on 127.0.0.1, this machine only, unless --host says otherwise:
+    --host 0.0.0.0 lets anyone who can reach this machine use the model and see
+    /info (its layers, classes and checkpoint path). There is no login and no TLS.
+
+    \b
+    dnn serve
+    dnn serve --run runs/cat/2 --best --port 8080
+    """
+    import socket
+
+    try:
+        import uvicorn
+
+        from ..serve.app import Limits, create_app
+    except ImportError as e:
+        raise UserError(f"dnn serve needs the serve extra ({e.name} is missing): pip install 'dnncli[serve]'") from None
+    from ..model import checkpoint
+    from ..text import short_path
+
+    path = chosen_model(run_folder, checkpoint_file, best)
+    saved = checkpoint.load(path)
+    limits = Limits(max_upload_bytes=int(max_upload_mb * 1e6), max_pictures=max_pictures)
+    app = create_app(saved, path, {BEST: "best", CHECKPOINT: "last"}.get(path.name, "file"), limits)
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # accepted sockets inherit it; without it each keep-alive answer waited 40 ms for a delayed ACK
+        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        listener.bind((host, port))
+    except OSError as e:
+        raise UserError(f"--host {host} --port {port}: cannot listen there ({e.strerror or e})") from None
+    shown_host = f"[{host}]" if ":" in host else host
+    click.echo(
+        f"Serving {short_path(path)} (iteration {saved.iteration}, {len(saved.classes)} classes) "
+        f"on http://{shown_host}:{port}/ (Ctrl+C to stop)",
+        err=True,
+    )
+    config = uvicorn.Config(
+        app, log_level="warning" if quiet else "info", access_log=not quiet, limit_concurrency=64, timeout_keep_alive=5
+    )
+    uvicorn.Server(config).run(sockets=[listener])

@@ -1,0 +1,188 @@
+"""The web service around one loaded checkpoint: POST /predict, GET /info, GET /health and the drop page at /.
+
+Uploads are read by ``load_picture`` (the one decoder) from their bytes and
+classified by ``model.predict.predictions``, so a picture gets exactly the
+record ``dnn predict --json`` gives its file, whatever else came with it.
+Nothing in a request names a file: an upload's name is only echoed back.
+
+Limits, each answered with a JSON error while the service goes on serving:
+the body is counted while it is read and refused past ``max_upload_bytes``
+(413), as are more than ``max_pictures`` pictures (413); a picture that does not
+decode, is truncated or is a decompression bomb is 422. Decoding and the
+forward pass run in worker threads, at most ``PREDICTION_THREADS`` at a time:
+the event loop keeps answering, and memory stays bounded by that many pictures
+being decoded at once.
+"""
+
+import io
+from dataclasses import dataclass
+
+import anyio
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import Route
+
+from .. import __version__
+from ..model.predict import predictions
+from .page import PAGE, PAGE_HEADERS
+
+PREDICTION_THREADS = 2  # pictures decoded and classified at once (the machine this was written on has 2 cores)
+DRAIN_FACTOR = 4  # past the limit, read and discard up to this many limits more, so the client sees the 413
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_upload_bytes: int = 20 * 1000 * 1000
+    max_pictures: int = 64
+
+
+class UploadedPicture(io.BytesIO):
+    """An upload's bytes, which ``load_picture`` reads as it reads a file; ``str()`` is the name the client gave.
+
+    It has no ``name`` attribute, so nothing downstream can take the client's name for a path.
+    """
+
+    def __init__(self, data, label):
+        super().__init__(data)
+        self.label = label
+
+    def __str__(self):
+        return self.label
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def error(status, message, **extra):
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+def create_app(saved, checkpoint_path, which="last", limits=Limits()):
+    """The Starlette app serving ``saved``, a loaded ``Checkpoint`` read from ``checkpoint_path``; ``which`` is
+    "last", "best" (a run's best.npz) or "file" (any other checkpoint file), as /info says."""
+    limiter = anyio.CapacityLimiter(PREDICTION_THREADS)
+    info = model_info(saved, checkpoint_path, which, limits)
+
+    async def page(request):
+        return HTMLResponse(PAGE, headers=PAGE_HEADERS)
+
+    async def health(request):
+        return JSONResponse({"status": "ok"})
+
+    async def model(request):
+        return JSONResponse(info)
+
+    async def predict(request):
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limits.max_upload_bytes:
+            if request.headers.get("expect", "").lower() != "100-continue":  # else the client has not sent it yet
+                await drain(request.receive, int(declared), limits.max_upload_bytes * DRAIN_FACTOR)
+            return too_large(limits)
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            return error(400, "send the pictures as multipart/form-data, one file part each")
+        body = counted(request.stream(), limits.max_upload_bytes)
+        try:
+            form = await MultiPartParser(request.headers, body, max_files=float("inf")).parse()
+        except BodyTooLarge:
+            await drain(request.receive, None, limits.max_upload_bytes * DRAIN_FACTOR)
+            return too_large(limits)
+        except MultiPartException as e:
+            return error(400, f"not a readable multipart/form-data body ({e.message})")
+        try:
+            uploads = [value for _, value in form.multi_items() if not isinstance(value, str)]
+            if not uploads:
+                return error(400, "no pictures: send each as a file part of a multipart/form-data body")
+            if len(uploads) > limits.max_pictures:
+                return error(413, f"{len(uploads)} pictures; at most {limits.max_pictures} in one request")
+            records, problems = await anyio.to_thread.run_sync(classify_uploads, saved, uploads, limiter=limiter)
+        finally:
+            await form.close()
+        if problems:
+            count = f"{len(problems)} of {len(uploads)} pictures"
+            return error(422, f"{count} could not be read; nothing was classified", problems=problems)
+        return JSONResponse({"predictions": records})
+
+    async def http_error(request, exc):
+        return error(exc.status_code, exc.detail)
+
+    async def server_error(request, exc):
+        return error(500, f"internal error ({type(exc).__name__}); the service goes on")
+
+    return Starlette(
+        routes=[
+            Route("/", page),
+            Route("/health", health),
+            Route("/info", model),
+            Route("/predict", predict, methods=["POST"]),
+        ],
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+    )
+
+
+def classify_uploads(saved, uploads):
+    """``(records, problems)`` for the uploaded files, in a worker thread: records as ``dnn predict --json``."""
+    pictures = []
+    for i, upload in enumerate(uploads, start=1):
+        upload.file.seek(0)
+        pictures.append(UploadedPicture(upload.file.read(), upload.filename or f"picture {i}"))
+    problems, reading = [], []
+
+    def each_picture():  # predictions reads them one by one: the last one handed out is the one that failed
+        for picture in pictures:
+            reading[:] = [picture]
+            yield picture
+
+    def failed(e):
+        problems.append({"picture": str(reading[0]), "error": e.format_message()})
+
+    records = list(predictions(saved, each_picture(), 0.5, failed))
+    return records, problems
+
+
+async def counted(stream, limit):
+    """The chunks of ``stream``; ``BodyTooLarge`` as soon as they add up to more than ``limit`` bytes."""
+    seen = 0
+    async for chunk in stream:
+        seen += len(chunk)
+        if seen > limit:
+            raise BodyTooLarge
+        yield chunk
+
+
+async def drain(receive, declared, cap):
+    """Read and drop the rest of a refused body (up to ``cap`` bytes), so the client is not cut off mid-upload."""
+    if declared is not None and declared > cap:
+        return
+    seen = 0
+    while seen <= cap:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        seen += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
+def too_large(limits):
+    return error(413, f"the upload is over {limits.max_upload_bytes / 1e6:g} MB (--max-upload-mb)")
+
+
+def model_info(saved, checkpoint_path, which, limits):
+    return {
+        "checkpoint": str(checkpoint_path),
+        "run": str(checkpoint_path.parent),
+        "model": which,
+        "iteration": saved.iteration,
+        "layers": list(saved.net.layers),
+        "activations": list(saved.net.activations),
+        "output": saved.net.output,
+        "classes": saved.classes,
+        "input_shape": list(saved.input_shape),
+        "dtype": saved.header["dtype"],
+        "max_upload_bytes": limits.max_upload_bytes,
+        "max_pictures": limits.max_pictures,
+        "dnn_version": __version__,
+    }
