@@ -4,6 +4,7 @@ and the table."""
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -179,6 +180,21 @@ def test_the_table_and_the_json_of_a_sweep_folder(dnn, reference, tmp_path):
     picture = dnn("plot", reference, "--out", tmp_path / "sweep.png")
     assert picture.exit_code == 0, picture.output
     assert (tmp_path / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_report_of_a_sweep_folder(dnn, reference, tmp_path):
+    from test_report import assert_self_contained, picture_sources, section_ids
+
+    out = tmp_path / "sweep.html"
+    assert dnn("report", reference, "--out", out).exit_code == 0
+    page = out.read_text()
+    assert section_ids(page) == ["sweep"]
+    assert_self_contained(page)
+    index = index_of(reference)
+    ranked = sorted(index["trials"], key=lambda row: row["metric"])
+    shown = re.findall(r"<td>(trial-\d+)</td>", page)
+    assert shown == [row["folder"] for row in ranked]  # best first
+    assert len(picture_sources(page)) == len(index["parameters"])  # the metric against each parameter
 
 
 def test_a_trial_that_fails_is_recorded_and_the_sweep_goes_on(dnn, in_tmp, demo_data):

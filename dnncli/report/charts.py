@@ -183,14 +183,14 @@ def reliability(bins, error):
     return svg(fig)
 
 
-def metric_against(values, metrics, parameter, metric):
-    """One sweep parameter against the metric of each trial; a log axis for a parameter over decades."""
+def metric_against(values, metrics, parameter, metric, log=False):
+    """One sweep parameter against the metric of each trial; ``log`` for a log axis (a log-uniform parameter)."""
     fig = figure(PANEL)
     ax = fig.subplots()
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
     if numeric:
         ax.plot(values, metrics, "o", color="C0")
-        if min(values) > 0 and max(values) / min(values) >= 100:
+        if log:
             ax.set_xscale("log")
     else:
         labels = sorted({str(v) for v in values})

@@ -13,7 +13,6 @@ puts them together. ``sweep_section`` takes the trials' rows, so a sweep's repor
 import base64
 import html
 import io
-import json
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ from ..model.metrics import precision_recall_curve, roc_curve
 from ..run.folders import CONFIG
 from ..run.listing import read_metrics
 from ..run.models import choose_data, model_path, run_config
+from ..sweep.index import as_seen, is_sweep, ranked, read_index
 from ..text import short_path
 from . import charts
 from .tables import duration
@@ -32,7 +32,6 @@ from .tables import duration
 TOP_LOSSES = 12  # pictures in the grid of top losses
 PICTURE_PIXELS = 128  # the network's input picture is shown this wide, each pixel a block
 ORIGINAL_PIXELS = 256  # a folder set's original file, shrunk to at most this a side
-SWEEP_INDEX = "sweep.json"  # a sweep folder's index (the sweep issue's format: trials with values and metric)
 
 STYLE = """
 :root { color-scheme: light; --ink: #1d2433; --soft: #5b6577; --line: #e3e7ee; --card: #ffffff; --bg: #f5f7fa;
@@ -364,7 +363,7 @@ def top_losses_section(report, dataset, count, warn=None):
 def run_report(folder, best=False, top=TOP_LOSSES, warn=None):
     """The HTML page about a run folder, with its test set evaluated by the model (its best with ``best``)."""
     folder = Path(folder)
-    if (folder / SWEEP_INDEX).is_file():
+    if is_sweep(folder):
         return sweep_report(folder)
     metrics = read_metrics(folder)
     path = model_path(folder, None, best)
@@ -392,11 +391,12 @@ def run_report(folder, best=False, top=TOP_LOSSES, warn=None):
 # --- a sweep --------------------------------------------------------------------
 
 
-def sweep_section(rows, parameters, metric):
+def sweep_section(rows, parameters, metric, log_axes=()):
     """The trials table and the metric against each parameter.
 
     ``rows``: one dict per trial with ``trial``, ``folder``, ``status``, ``values`` ({parameter: value}) and
-    ``metric`` (None for a trial without one); ``parameters``: the swept keys, in order.
+    ``metric`` (None for a trial without one), in the order to show; ``parameters``: the swept keys, in order;
+    ``log_axes``: the parameters drawn on a log axis (the log-uniform ones).
     """
     header = ("trial", "folder", "status", *(p.rsplit(".", 1)[-1] for p in parameters), metric)
     cells = [
@@ -407,7 +407,9 @@ def sweep_section(rows, parameters, metric):
     scored = [row for row in rows if isinstance(row.get("metric"), (int, float))]
     figures = [
         chart_figure(
-            charts.metric_against([row["values"][p] for row in scored], [row["metric"] for row in scored], p, metric),
+            charts.metric_against(
+                [row["values"][p] for row in scored], [row["metric"] for row in scored], p, metric, p in log_axes
+            ),
             f"{metric} against {p}",
         )
         for p in parameters
@@ -427,12 +429,9 @@ def shown(value):
 
 def sweep_report(folder):
     """The page of a sweep folder, read from its index."""
-    path = Path(folder) / SWEEP_INDEX
-    try:
-        index = json.loads(path.read_text(encoding="utf-8"))
-        parameters, metric, trials = list(index["parameters"]), index["metric"], index["trials"]
-        rows = [{key: trial.get(key) for key in ("trial", "folder", "status", "values", "metric")} for trial in trials]
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as e:
-        raise UserError(f"{path}: not a readable sweep index ({e})") from None
+    index = as_seen(read_index(folder))  # trials of a driver that is gone show as killed, as in `dnn runs`
+    parameters = index["parameters"]  # key -> its distribution
+    log_axes = {key for key, distribution in parameters.items() if distribution == "log_uniform"}
     charts.figure(charts.PANEL)
-    return page(f"sweep {index.get('name', folder)}", f"dnn report of {folder}", [sweep_section(rows, parameters, metric)])
+    section_ = sweep_section(ranked(index), list(parameters), index["metric"], log_axes)
+    return page(f"sweep {index['name']}", f"dnn report of {folder}: the trials best first", [section_])
