@@ -31,7 +31,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from ..errors import UserError
+from ..errors import UserError, one_line
 from ..files import atomic_path
 from ..resources import available_memory
 from ..text import gigabytes, plural, short_path
@@ -81,7 +81,7 @@ def class_folders(folder, warn=None):
             raise UserError(f"{folder / name}: class {name!r} has no pictures ({', '.join(SUFFIXES)})")
     loose = sorted(p for p in folder.iterdir() if p.is_file() and is_picture_name(p))
     if loose and warn:
-        names = ", ".join(p.name for p in loose[:NAMED]) + (f" and {len(loose) - NAMED} more" if len(loose) > NAMED else "")
+        names = ", ".join(one_line(p.name) for p in loose[:NAMED]) + (f" and {len(loose) - NAMED} more" if len(loose) > NAMED else "")
         warn(f"{folder}: {plural(len(loose), 'picture')} outside the class folders not used: {names}")
     for name, (_, skipped) in found.items():
         if skipped and warn:

@@ -16,6 +16,7 @@ gzip is for files other HDF5 tools must read, none for the fastest reads
 (docs/performance.md).
 """
 
+import math
 import os
 from pathlib import Path
 
@@ -73,6 +74,14 @@ def find_dataset(f, key, path, setting):
         raise UserError(f"{path}: dataset {key!r} is empty (it has no dataspace)")
     if item.size and not item.id.get_storage_size():
         raise UserError(f"{path}: dataset {key!r} declares {item.size:,} values but stores none")
+    if item.chunks is not None and item.size:
+        expected = math.prod(-(-n // c) for n, c in zip(item.shape, item.chunks, strict=True))
+        if item.id.get_num_chunks() < expected:
+            # the chunks never written read as fill values: a small file declaring a large set
+            raise UserError(
+                f"{path}: dataset {key!r} declares {item.size:,} values but stores only part of them "
+                f"({item.id.get_num_chunks():,} of {expected:,} chunks)"
+            )
     return item
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..errors import UserError
+from ..errors import UserError, one_line
 from ..files import regular_file
 from ..text import binary_size, plural
 
@@ -174,7 +174,7 @@ def folder_files(folder):
 
 def skipped_files_text(folder, skipped):
     """A warning naming the files of ``folder`` that are not read as pictures."""
-    names = ", ".join(str(p) for p in skipped[:NAMED])
+    names = ", ".join(one_line(str(p)) for p in skipped[:NAMED])
     more = f" and {len(skipped) - NAMED} more" if len(skipped) > NAMED else ""
     return f"{folder}: {plural(len(skipped), 'file')} skipped, not picture files ({', '.join(SUFFIXES)}): {names}{more}"
 
