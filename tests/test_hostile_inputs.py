@@ -394,11 +394,12 @@ def test_duplicate_keys_are_refused_naming_the_key_and_its_lines(in_tmp, demo_da
     "override, message",
     [
         ("seed=4294967296", "seed: must be at most 4294967295"),
-        ("training.optimizer={name: adam, beta1: 1.0e300}", "must be less than 1"),
-        ("training.optimizer={name: momentum, beta: 1.5}", "must be less than 1"),
-        ("training.optimizer={name: adam, epsilon: 0}", "must be greater than 0"),
-        ("training.schedule={name: step, factor: 1.0e300}", "must be at most 1"),
-        ("training.schedule={name: inverse_time, decay_rate: 1.0e300}", "must be at most 1000000.0"),
+        ("training.optimizer={name: adam, beta1: 1.0e300}", "training.optimizer: adam's beta1 must be less than 1"),
+        ("training.optimizer={name: momentum, beta: 1.5}", "momentum's beta must be less than 1"),
+        ("training.optimizer={name: adam, epsilon: 0}", "adam's epsilon must be greater than 0"),
+        ("training.schedule={name: step, factor: 1.0e300}", "step's factor must be at most 1"),
+        ("training.schedule={name: inverse_time, decay_rate: 1.0e300}", "inverse_time's decay_rate must be at most 1000000.0"),
+        ("training.schedule={name: step, every: 0}", "step's every must be at least 1"),
     ],
 )
 def test_numbers_the_engine_cannot_use(in_tmp, demo_data, dnn, override, message):

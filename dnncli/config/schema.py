@@ -185,10 +185,13 @@ def component(table):
                 raise ValueError(f"{name} has no setting {key!r}{did_you_mean(key, defaults)} (it takes {allowed})")
         settings = hyperparameters(table, name, given)
         limits = table[name].limits
-        checked = {
-            key: integer(1)(raw) if isinstance(defaults[key], int) else number(**limits.get(key, {}))(raw)
-            for key, raw in settings.items()
-        }
+        checked = {}
+        for key, raw in settings.items():
+            check = integer(1) if isinstance(defaults[key], int) else number(**limits.get(key, {}))
+            try:
+                checked[key] = check(raw)
+            except ValueError as e:
+                raise ValueError(f"{name}'s {key} {e}") from None
         return {"name": name, **checked}
 
     return check

@@ -71,20 +71,23 @@ def load_picture(path, input_shape):
     """
     mode = picture_mode(input_shape)
     height, width = input_shape[:2]
+    def check_resizable(image):  # from the header, before decoding; either way up, as EXIF may turn it
+        w, h = image.size
+        needed = max(resize_memory((w, h), (width, height)), resize_memory((h, w), (width, height)))
+        if needed > RESIZE_LIMIT:
+            raise UserError(
+                f"{path}: a {w} x {h} picture is too far from {width} x {height} to resize "
+                f"(it would take {binary_size(needed)}); crop it first"
+            )
+
     try:
-        with open_picture(path) as image:
+        with open_picture(path, check_resizable) as image:
             image = ImageOps.exif_transpose(image)
             try:
                 image = to_mode(image, mode)
             except ValueError as e:  # a mode Pillow reads but cannot convert, such as a TIFF in LAB colour
                 raise UserError(f"{path}: its colour mode {image.mode} cannot be converted to {mode} ({e})") from None
         if image.size != (width, height):
-            needed = resize_memory(image.size, (width, height))
-            if needed > RESIZE_LIMIT:
-                raise UserError(
-                    f"{path}: a {image.width} x {image.height} picture is too far from {width} x {height} to resize "
-                    f"(it would take {binary_size(needed)}); crop it first"
-                )
             image = image.resize((width, height), RESAMPLE)
         return np.asarray(image, dtype=np.uint8).reshape(input_shape)
     except MemoryError:
@@ -102,8 +105,10 @@ def resize_memory(size, target):
 
 
 @contextmanager
-def open_picture(path):
-    """``with open_picture(path) as image``: an accepted picture, fully decoded, or a ``UserError``."""
+def open_picture(path, before_decoding=None):
+    """``with open_picture(path) as image``: an accepted picture, fully decoded, or a ``UserError``.
+
+    ``before_decoding(image)`` may refuse the picture from its header alone."""
     if not os.path.lexists(path):
         raise UserError(f"{path}: no such file")
     if os.path.isdir(path):
@@ -130,6 +135,8 @@ def open_picture(path):
     except (OSError, SyntaxError, ValueError) as e:
         raise UserError(f"{path}: truncated or damaged picture ({e})") from None
     with image:
+        if before_decoding:
+            before_decoding(image)
         try:
             image.load()
         except (OSError, SyntaxError, ValueError, EOFError) as e:
