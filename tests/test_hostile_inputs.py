@@ -536,9 +536,12 @@ def test_a_folder_set_too_large_for_memory_is_refused_before_decoding(in_tmp, de
         Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(root / name / "0.png")
     config = write_config(in_tmp / "c.yaml", demo_data, data={"format": "folder", "train": str(root), "test": None, "size": 300_000})
     line = error_line(dnn("train", "--config", config))
-    assert "2 pictures of 300000 x 300000 x 3 need" in line and "(data.size, --size)" in line
+    assert "pictures of 300000 x 300000 x 3 are more than" in line and "(data.size, --size)" in line
     line = error_line(dnn("data", "import", root, "--out", in_tmp / "x.h5", "--size", "300000"))
-    assert "pictures of 300000 x 300000 x 3 need" in line
+    assert "pictures of 300000 x 300000 x 3 are more than" in line
+    # 30000: the two may fit in memory, but no picture may be resized to 30000 x 30000
+    line = error_line(dnn("train", "--config", config, "--set", "data.size=30000"))
+    assert "pictures of 30000 x 30000 x 3 are more than a picture may be resized to" in line
 
 
 def test_tiff_and_netpbm_pictures_are_read(tmp_path, demo_run, dnn):
@@ -599,3 +602,12 @@ def test_an_hdf5_train_file_written_by_dnn_still_loads(in_tmp, demo_data, dnn):
     config = write_config(in_tmp / "c.yaml", demo_data, data={"train": str(path), "test": None}, training={"iterations": 2})
     result, folder = train_quietly(dnn, config)
     assert result.exit_code == 0, result.output
+
+
+def test_a_folder_set_that_memory_cannot_hold_is_refused_before_decoding(tmp_path):
+    from dnncli.data.folders import check_decoding_memory
+    from dnncli.errors import UserError
+
+    check_decoding_memory(tmp_path, 1000, (64, 64, 3))
+    with pytest.raises(UserError, match="1000000 pictures of 4096 x 4096 x 3 need .* use a smaller size"):
+        check_decoding_memory(tmp_path, 10**6, (4096, 4096, 3))  # 50 TB

@@ -34,11 +34,20 @@ import numpy as np
 from ..errors import UserError, one_line
 from ..files import atomic_path
 from ..resources import available_memory
-from ..text import gigabytes, plural, short_path
+from ..text import binary_size, gigabytes, plural, short_path
 from .dataset import Dataset
 from .formats import SPLITS
 from .hdf5 import create_pictures, write_classes, write_labels
-from .pictures import NAMED, SUFFIXES, folder_files, is_picture_name, load_picture, skipped_files_text
+from .pictures import (
+    NAMED,
+    RESIZE_LIMIT,
+    SUFFIXES,
+    folder_files,
+    is_picture_name,
+    load_picture,
+    resize_memory,
+    skipped_files_text,
+)
 
 DECODE_BLOCK = 256  # pictures decoded (in parallel) and stored at a time
 WORKERS = min(4, os.cpu_count() or 1)  # Pillow decodes and resizes without holding the GIL
@@ -139,8 +148,13 @@ def check_every_class_kept(folder, classes, labels):
 def check_decoding_memory(folder, count, input_shape):
     """``count`` pictures of ``input_shape`` must fit in memory before they are decoded (``data.size``)."""
     needed, available = count * math.prod(input_shape), available_memory()
+    shape = " x ".join(str(n) for n in input_shape)
+    if resize_memory((1, 1), input_shape[1::-1]) > RESIZE_LIMIT:
+        raise UserError(
+            f"{folder}: pictures of {shape} are more than a picture may be resized to "
+            f"({binary_size(RESIZE_LIMIT)} a picture); use a smaller size (data.size, --size)"
+        )
     if available is not None and needed > available:
-        shape = " x ".join(str(n) for n in input_shape)
         raise UserError(
             f"{folder}: {plural(count, 'picture')} of {shape} need {gigabytes(needed)}, more than the "
             f"{gigabytes(available)} of memory available; use a smaller size (data.size, --size)"

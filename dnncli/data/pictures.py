@@ -77,7 +77,7 @@ def load_picture(path, input_shape):
         if needed > RESIZE_LIMIT:
             raise UserError(
                 f"{path}: a {w} x {h} picture is too far from {width} x {height} to resize "
-                f"(it would take {binary_size(needed)}); crop it first"
+                f"(it would take {binary_size(needed)}, more than {binary_size(RESIZE_LIMIT)})"
             )
 
     try:
@@ -96,12 +96,12 @@ def load_picture(path, input_shape):
 
 def resize_memory(size, target):
     """Bytes Pillow's resize of ``size`` to ``target`` takes: the image after its first pass (the width
-    resampled, at 4 bytes a pixel), and the filter weights of each axis (Lanczos covers 3 input pixels
-    either side of each output pixel, per unit of shrinking)."""
+    resampled) and the result, at 4 bytes a pixel, and the filter weights of each axis (Lanczos covers 3
+    input pixels either side of each output pixel, per unit of shrinking)."""
     (w, h), (out_w, out_h) = size, target
     intermediate = out_w * h * 4 if out_w != w else 0
     weights = sum(out * (2 * math.ceil(3 * max(n / out, 1)) + 1) * 8 for n, out in ((w, out_w), (h, out_h)))
-    return intermediate + weights
+    return intermediate + out_w * out_h * 4 + weights
 
 
 @contextmanager
