@@ -221,6 +221,8 @@ def check_fits_in_memory(net, dtype, path):
         raise UserError(
             f"{path}: its layers {list(net.layers)} need {gigabytes(needed)} of weights, {gigabytes(available)} is available"
         )
+
+
 def read_header(raw, path):
     try:
         header = json.loads(raw.tobytes().decode("utf-8"))
