@@ -499,3 +499,24 @@ def test_checkpoint_members_declaring_any_size(tiny_data, tiny_run, name, shape,
             for member, content in members.items():
                 z.writestr(member, content)
         use_checkpoint(tiny_data, path)
+
+
+@FEW
+@given(data_name=file_names, config_name=file_names, picture_name=file_names)
+def test_files_under_odd_names_are_read(tiny_data, tiny_run, data_name, config_name, picture_name):
+    # any name a file system takes (control characters, spaces, quotes, a leading dash) reads as any other
+    import shutil
+
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder) / f"d{data_name}"
+        shutil.copy(tiny_data / "train.h5", data)
+        config = with_data(tiny_data)
+        config["data"]["train"] = str(data)
+        path = Path(folder) / f"c{config_name}"
+        path.write_text(yaml.safe_dump(config))
+        result = invoke("train", "--config", path, "--quiet", "--set", f"output.dir={Path(folder) / 'runs'}")
+        assert result.exit_code == 0, result.output
+        picture = Path(folder) / f"p{picture_name}.png"
+        shutil.copy(tiny_data / "picture.png", picture)
+        result = invoke("predict", picture, "--checkpoint", tiny_run / "checkpoint.npz", "--json")
+        assert result.exit_code == 0, result.output
