@@ -352,7 +352,7 @@ def test_huge_declared_hdf5_sizes(tiny_data, tiny_run, x_shape, y_shape, classes
                     continue
                 chunks = tuple(max(1, min(n, 64)) for n in shape) or None
                 item = f.create_dataset(key, shape=shape, dtype=dtype, chunks=chunks, maxshape=(None,) * len(shape))
-                if stored == "first chunk" and all(shape):
+                if stored == "first chunk" and all(shape) and np.prod(shape, dtype=object) < 2**63:  # HDF5 counts in 64 bits
                     item[tuple(slice(0, 1) for _ in shape)] = b"a" if dtype == "S2" else 1
         config = with_data(tiny_data)
         config["data"]["train"] = str(path)
