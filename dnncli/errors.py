@@ -6,6 +6,14 @@ stderr and exits with the code, with no traceback.
 
 import click
 
+CONTROL = {c: f"\\x{c:02x}" for c in (*range(32), 127)} | {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
+
+
+def one_line(text):
+    """``text`` with control characters written as escapes (``\\n``, ``\\x1e``): a file name holding a
+    newline cannot split the one line an error is."""
+    return text.translate(CONTROL)
+
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -17,11 +25,17 @@ class UserError(click.ClickException):
 
     exit_code = EXIT_USAGE
 
+    def __init__(self, message):
+        super().__init__(one_line(message))
+
 
 class RunFailure(click.ClickException):
     """Something went wrong while running that the input did not cause directly."""
 
     exit_code = EXIT_FAILURE
+
+    def __init__(self, message):
+        super().__init__(one_line(message))
 
 
 class Interrupted(click.ClickException):

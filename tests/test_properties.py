@@ -9,6 +9,7 @@ import io
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import h5py
@@ -297,3 +298,225 @@ def test_the_suite_can_see_a_failure(tiny_data):
         result = train_with(Path(folder), config)
     assert result.exit_code == 2 and "training.learning_rate" in result.stderr
     assert os.path.basename(__file__) == "test_properties.py"
+
+
+# --- the shapes of issue 17: deep nesting, huge declared sizes, links, FIFOs, odd names ---------
+
+FEW = settings(SETTINGS, max_examples=int(os.environ.get("DNN_FUZZ_EXAMPLES", 10)))
+RUN_NAME = __import__("re").compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def nested_yaml(depth, kind):
+    """YAML nested ``depth`` levels deep, in one of the ways YAML nests."""
+    if kind == "flow list":
+        return "model: " + "[" * depth + "]" * depth
+    if kind == "flow map":
+        return "model: " + "{a: " * depth + "1" + "}" * depth
+    if kind == "block list":
+        return "model:\n" + "".join("  " * i + "-\n" for i in range(1, depth)) + "  " * depth + "- 1\n"
+    return "".join("  " * i + f"k{i}:\n" for i in range(depth))
+
+
+@FEW
+@given(depth=st.integers(1, 20_000), kind=st.sampled_from(["flow list", "flow map", "block list", "block map"]))
+def test_deeply_nested_yaml(tiny_data, depth, kind):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "c.yaml"
+        path.write_text(nested_yaml(depth if kind.startswith("flow") else min(depth, 900), kind))
+        assert_clean(invoke("train", "--config", path, "--quiet", "--set", f"output.dir={folder}"))
+        result = invoke("train", "--config", Path(folder) / "c.yaml", "--set", f"training.optimizer={'[' * depth}")
+        assert_clean(result, allowed=(2,))
+
+
+huge = st.sampled_from([0, 1, 2, 3, 4, 8, 4096, 10**9, 10**12, 2**40])
+
+
+@FEW
+@given(
+    x_shape=st.lists(huge, min_size=1, max_size=4).map(tuple),
+    y_shape=st.lists(huge, min_size=0, max_size=2).map(tuple),
+    classes_shape=st.one_of(st.none(), st.lists(huge, min_size=1, max_size=2).map(tuple)),
+    stored=st.sampled_from(["nothing", "first chunk"]),
+)
+def test_huge_declared_hdf5_sizes(tiny_data, tiny_run, x_shape, y_shape, classes_shape, stored):
+    # chunked datasets declaring up to 2^40 values in a file of kilobytes: refused or read, quickly
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "data.h5"
+        with h5py.File(path, "w") as f:
+            for key, shape, dtype in (
+                ("train_set_x", x_shape, "uint8"),
+                ("train_set_y", y_shape, "int64"),
+                ("list_classes", classes_shape, "S2"),
+            ):
+                if shape is None:
+                    continue
+                chunks = tuple(max(1, min(n, 64)) for n in shape) or None
+                item = f.create_dataset(key, shape=shape, dtype=dtype, chunks=chunks, maxshape=(None,) * len(shape))
+                if stored == "first chunk" and all(shape) and np.prod(shape, dtype=object) < 2**63:  # HDF5 counts in 64 bits
+                    item[tuple(slice(0, 1) for _ in shape)] = b"a" if dtype == "S2" else 1
+        config = with_data(tiny_data)
+        config["data"]["train"] = str(path)
+        assert_clean(train_with(Path(folder), config))
+        evaluate_on(tiny_run, path)
+        assert_clean(invoke("data", "info", path))
+
+
+LINKS = ["hard", "soft", "soft to nothing", "soft loop", "external", "external to nothing", "group"]
+
+
+@FEW
+@given(x=st.sampled_from(LINKS), y=st.sampled_from(LINKS), classes=st.sampled_from(LINKS + ["absent"]))
+def test_links_in_hdf5_files(tiny_data, tiny_run, x, y, classes):
+    with tempfile.TemporaryDirectory() as folder:
+        other = Path(folder) / "other.h5"
+        with h5py.File(tiny_data / "train.h5", "r") as source, h5py.File(other, "w") as f:
+            for key in ("train_set_x", "train_set_y", "list_classes"):
+                f.create_dataset(key, data=source[key][()])
+        path = Path(folder) / "data.h5"
+        with h5py.File(path, "w") as f, h5py.File(tiny_data / "train.h5", "r") as source:
+            for key, kind in (("train_set_x", x), ("train_set_y", y), ("list_classes", classes)):
+                if kind == "hard":
+                    f.create_dataset(key, data=source[key][()])
+                elif kind == "soft":
+                    f.create_dataset(f"stored/{key}", data=source[key][()])
+                    f[key] = h5py.SoftLink(f"/stored/{key}")
+                elif kind == "soft to nothing":
+                    f[key] = h5py.SoftLink("/nowhere")
+                elif kind == "soft loop":
+                    f[key] = h5py.SoftLink(f"/{key}_back")
+                    f[f"{key}_back"] = h5py.SoftLink(f"/{key}")
+                elif kind.startswith("external"):
+                    f[key] = h5py.ExternalLink(str(other) if kind == "external" else "/no/file.h5", f"/{key}")
+                elif kind == "group":
+                    f.create_group(key)
+        config = with_data(tiny_data)
+        config["data"]["train"] = str(path)
+        result = train_with(Path(folder), config)
+        assert_clean(result)
+        first_bad = next((kind for kind in (x, y, classes) if kind not in ("hard", "soft", "absent")), None)
+        if first_bad == "external":
+            assert result.exit_code == 2 and "dnn reads only data stored in the file" in result.stderr
+        evaluate_on(tiny_run, path)
+        assert_clean(invoke("data", "info", path))
+
+
+def watch_fifo(path, seen):
+    """Let go of anyone who opens the FIFO ``path`` for reading (so a regression fails instead of hanging)."""
+    while not seen["stop"]:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            time.sleep(0.01)
+            continue
+        seen["opened"] = True
+        os.close(fd)
+
+
+file_names = st.text(st.characters(exclude_characters="/\x00", exclude_categories=["Cs"]), min_size=1, max_size=30).filter(
+    lambda n: n not in (".", "..") and len(n.encode()) < 200
+)
+
+
+@FEW
+@given(
+    where=st.sampled_from(["data.train", "data.test", "--data", "--config", "--checkpoint", "picture", "glob", "folder"]),
+    name=file_names,
+)
+def test_fifos_under_any_name_are_refused_never_opened(tiny_data, tiny_run, where, name):
+    import threading
+
+    with tempfile.TemporaryDirectory() as folder:
+        fifo = Path(folder) / name
+        os.mkfifo(fifo)
+        seen = {"stop": False, "opened": False}
+        watcher = threading.Thread(target=watch_fifo, args=(fifo, seen), daemon=True)
+        watcher.start()
+        checkpoint = tiny_run / "checkpoint.npz"
+        config = with_data(tiny_data)
+        try:
+            if where in ("data.train", "data.test"):
+                config["data"][where.split(".")[1]] = str(fifo)
+                result = train_with(Path(folder), config)
+            elif where == "--config":
+                result = invoke("train", "--config", fifo, "--quiet")
+            elif where == "--data":
+                result = invoke("evaluate", "--checkpoint", checkpoint, "--data", fifo, "--json", "-")
+            elif where == "--checkpoint":
+                result = invoke("predict", tiny_data / "picture.png", "--checkpoint", fifo)
+            else:
+                argument = {"picture": fifo, "glob": Path(folder) / "*", "folder": folder}[where]
+                result = invoke("predict", argument, "--checkpoint", checkpoint)
+        finally:
+            seen["stop"] = True
+            watcher.join()
+        assert not seen["opened"], f"{where}: the FIFO was opened"
+        if where == "folder":  # skipped, and named in a warning
+            assert result.exit_code == 2 and "Traceback" not in result.output
+            assert "1 file skipped, not picture files" in result.stderr.splitlines()[0]
+        else:
+            assert_clean(result, allowed=(2,))
+
+
+@FEW
+@given(name=st.one_of(file_names, st.text(max_size=300), st.sampled_from(["latest", "con", "a" * 101, "a" * 100])))
+def test_any_run_name(tiny_data, name):
+    config = with_data(tiny_data)
+    config["name"] = name
+    with tempfile.TemporaryDirectory() as folder:
+        result = train_with(Path(folder), config)
+        assert_clean(result)
+        if result.exit_code == 0:
+            run = Path(result.stdout.strip().splitlines()[-1])
+            assert run.parent.name == name and RUN_NAME.fullmatch(name) and len(name) <= 100
+        else:
+            assert "name: must" in result.stderr
+
+
+def npy_header(shape, dtype):
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": shape}
+    )
+    return buffer.getvalue()
+
+
+@FEW
+@given(
+    name=st.sampled_from(["W1", "b2", "state.v_W1", "state.m_b1", "state.t", "state.fast_C", "state.x", "other", "header"]),
+    shape=st.lists(huge, max_size=3).map(tuple),
+    dtype=st.sampled_from(["float64", "float32", "<i8", ">f8", "uint8"]),
+    data=st.binary(max_size=64),
+)
+def test_checkpoint_members_declaring_any_size(tiny_data, tiny_run, name, shape, dtype, data):
+    import zipfile
+
+    with zipfile.ZipFile(tiny_run / "checkpoint.npz") as z:
+        members = {info.filename: z.read(info) for info in z.infolist()}
+    members[f"{name}.npy"] = npy_header(shape, dtype) + data
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "c.npz"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            for member, content in members.items():
+                z.writestr(member, content)
+        use_checkpoint(tiny_data, path)
+
+
+@FEW
+@given(data_name=file_names, config_name=file_names, picture_name=file_names)
+def test_files_under_odd_names_are_read(tiny_data, tiny_run, data_name, config_name, picture_name):
+    # any name a file system takes (control characters, spaces, quotes, a leading dash) reads as any other
+    import shutil
+
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder) / f"d{data_name}"
+        shutil.copy(tiny_data / "train.h5", data)
+        config = with_data(tiny_data)
+        config["data"]["train"] = str(data)
+        path = Path(folder) / f"c{config_name}"
+        path.write_text(yaml.safe_dump(config))
+        result = invoke("train", "--config", path, "--quiet", "--set", f"output.dir={Path(folder) / 'runs'}")
+        assert result.exit_code == 0, result.output
+        picture = Path(folder) / f"p{picture_name}.png"
+        shutil.copy(tiny_data / "picture.png", picture)
+        result = invoke("predict", picture, "--checkpoint", tiny_run / "checkpoint.npz", "--json")
+        assert result.exit_code == 0, result.output

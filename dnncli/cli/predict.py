@@ -42,7 +42,7 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
     saved = checkpoint.load(chosen_model(run_folder, checkpoint_file, best))
     if threshold is not None and saved.net.output != "sigmoid":
         raise UserError(f"--threshold: only for a two-class (sigmoid) model; this one has {len(saved.classes)} classes")
-    paths, problems = expand_paths(pictures)
+    paths, problems = expand_paths(pictures, warn=lambda text: click.echo(f"Warning: {text}", err=True))
     failures = []
 
     def failed(error):

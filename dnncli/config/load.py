@@ -4,41 +4,79 @@ Data paths in a file are relative to the file; data paths given with ``--set``
 are relative to the current folder, as on any command line.
 """
 
+import os
 from pathlib import Path
 
 import yaml
 
+from ..files import read_bounded
 from .schema import REQUIRED, SCHEMA, ConfigError, Field, describe, did_you_mean, where
 
+MAX_CONFIG_BYTES = 1_000_000  # a config is a page of YAML; /dev/zero or a huge file is refused, not read
+MAX_DEPTH = 50  # nesting levels a config may have (it uses 3); deeper YAML is refused before it is built
+
+
+class ConfigLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses nesting deeper than ``MAX_DEPTH`` and a key given twice in a mapping."""
+
+    depth = 0
+
+    def compose_node(self, parent, index):
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {MAX_DEPTH} levels deep", mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}  # key -> the line it was first given on
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.get(key)
+            except TypeError:
+                continue  # an unhashable key: SafeLoader says so itself
+            if first is not None:
+                lines = f"lines {first} and {line}" if first != line else f"both on line {line}"
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} given twice ({lines}); keep one", key_node.start_mark
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep)
 
 def read_yaml(path):
-    """The mapping in a YAML file, read with ``yaml.safe_load``."""
+    """The mapping in a YAML file, read with ``ConfigLoader`` (safe: it builds no Python objects)."""
     path = Path(path)
+    raw = read_bounded(path, MAX_CONFIG_BYTES, "config file")
     try:
-        text_ = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, not a config file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read: {e}") from None
+        text_ = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: cannot read: not UTF-8 text ({e.reason} at byte {e.start + 1})") from None
     return parse_yaml(text_, path)
 
 
 def parse_yaml(text_, origin):
     try:
-        data = yaml.safe_load(text_)
+        data = yaml.load(text_, Loader=ConfigLoader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = e.problem or e.context or "invalid YAML"
-        if isinstance(e, yaml.constructor.ConstructorError):
+        if isinstance(e, yaml.constructor.ConstructorError) and "given twice" not in problem:
             problem = f"{problem} (tags that build Python objects are not allowed)"
         raise ConfigError(f"{origin}: YAML error{at}: {problem}") from None
     except yaml.reader.ReaderError as e:
         raise ConfigError(f"{origin}: not YAML text: {e.reason} at character {e.position + 1}") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"{origin}: YAML error: {str(e).splitlines()[0]}") from None
+    except RecursionError:
+        raise ConfigError(f"{origin}: YAML error: nested too deeply") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -81,38 +119,53 @@ def apply_overrides(data, overrides, origin="--set"):
 
 def parse_value(raw, key, origin):
     try:
-        return yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
+        return yaml.load(raw, Loader=ConfigLoader) if raw.strip() else ""
+    except (yaml.YAMLError, RecursionError):
         raise ConfigError(f"{origin} {key}: cannot read value {raw!r}") from None
 
 
-def resolve(data, origin=None, schema=SCHEMA, prefix=""):
-    """Check every key against ``schema`` and fill defaults; returns a new nested dict."""
+def blamed(origin, overridden, key):
+    """Where a bad value of ``key`` came from: ``--set`` when it set the key (or one inside it), else the file."""
+    if any(k == key or k.startswith(key + ".") for k in overridden):
+        return "--set"
+    return origin
+
+
+def overridden_keys(overrides):
+    return {item.partition("=")[0].strip() for item in overrides}
+
+
+def resolve(data, origin=None, schema=SCHEMA, prefix="", overridden=frozenset()):
+    """Check every key against ``schema`` and fill defaults; returns a new nested dict.
+
+    ``overridden``: the dotted keys ``--set`` gave, so their errors name ``--set``, not the file.
+    """
     resolved = {}
     for key in data:
         if key not in schema:
             full = f"{prefix}{key}"
             siblings = [f"{prefix}{k}" for k in schema]
-            raise ConfigError(f"{where(origin, full)}: unknown key{did_you_mean(full, siblings)}")
+            raise ConfigError(f"{where(blamed(origin, overridden, full), full)}: unknown key{did_you_mean(full, siblings)}")
     for key, spec in schema.items():
         full = f"{prefix}{key}"
+        at = where(blamed(origin, overridden, full), full)
         if isinstance(spec, dict):
             section = data.get(key, {})
             if section is None:
                 section = {}
             if not isinstance(section, dict):
-                raise ConfigError(f"{where(origin, full)}: must be a section of keys, got {describe(section)}")
-            resolved[key] = resolve(section, origin, spec, full + ".")
+                raise ConfigError(f"{at}: must be a section of keys, got {describe(section)}")
+            resolved[key] = resolve(section, origin, spec, full + ".", overridden)
             continue
         if key not in data:
             if spec.default is REQUIRED:
-                raise ConfigError(f"{where(origin, full)}: missing; {spec.help}")
+                raise ConfigError(f"{at}: missing; {spec.help}")
             resolved[key] = spec.default
             continue
         try:
             resolved[key] = spec.check(data[key])
         except ValueError as e:
-            raise ConfigError(f"{where(origin, full)}: {e}, got {describe(data[key])}") from None
+            raise ConfigError(f"{at}: {e}, got {describe(data[key])}") from None
     return resolved
 
 
@@ -153,20 +206,37 @@ def check_consistency(config, origin=None):
         )
 
 
+def absolute(path):
+    """``path`` made absolute with its links resolved where they can be (a link loop stays as it is,
+    for the data layer to name)."""
+    try:
+        return Path(path).expanduser().resolve()
+    except (RuntimeError, OSError):
+        return Path(os.path.abspath(Path(path).expanduser()))
+
+
 def absolute_paths(config, base):
     """Data paths made absolute, relative ones taken from ``base`` (the config's folder)."""
     data = config["data"]
     for key in ("train", "test"):
         if data[key] is not None:
-            data[key] = str((Path(base) / Path(data[key]).expanduser()).resolve())
+            data[key] = str(absolute(Path(base) / Path(data[key]).expanduser()))
     return config
+
+
+def is_null(raw):
+    """``null``, ``~`` and the other spellings YAML reads as nothing: ``--set data.test=null`` unsets the key."""
+    try:
+        return yaml.safe_load(raw) is None
+    except yaml.YAMLError:
+        return False
 
 
 def absolute_data_path(override):
     """``data.train=x.h5`` given on the command line means x.h5 in the current folder."""
     key, sep, raw = override.partition("=")
-    if sep and key.strip() in ("data.train", "data.test") and raw.strip():
-        return f"{key}={Path(raw.strip()).expanduser().resolve()}"
+    if sep and key.strip() in ("data.train", "data.test") and raw.strip() and not is_null(raw):
+        return f"{key}={absolute(raw.strip())}"
     return override
 
 
@@ -180,7 +250,7 @@ def load(path, overrides=()):
     data = read_yaml(path)
     base = path.parent
     apply_overrides(data, [absolute_data_path(item) for item in overrides])
-    config = resolve(data, str(path))
+    config = resolve(data, str(path), overridden=overridden_keys(overrides))
     check_consistency(config, str(path))
     return absolute_paths(config, base)
 

@@ -8,6 +8,7 @@ engine's own tables, so adding one there is all it takes.
 
 import difflib
 import math
+import re
 from dataclasses import dataclass
 
 import yaml
@@ -17,6 +18,7 @@ from ..engine.settings import hyperparameters
 from ..errors import UserError
 
 REQUIRED = object()
+MAX_SEED = 2**32 - 1  # numpy's RandomState, which draws the initial weights, takes seeds up to this
 
 
 class ConfigError(UserError):
@@ -41,12 +43,14 @@ def describe(value):
 # --- checks: raw YAML value -> value, or ValueError with what is allowed ----
 
 
-def integer(minimum=None):
+def integer(minimum=None, maximum=None):
     def check(value):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError("must be a whole number")
         if minimum is not None and value < minimum:
             raise ValueError(f"must be at least {minimum}")
+        if maximum is not None and value > maximum:
+            raise ValueError(f"must be at most {maximum}")
         return value
 
     return check
@@ -90,10 +94,23 @@ def text(value):
     return value
 
 
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # the portable file-name set of POSIX, not starting with . or -
+MAX_RUN_NAME = 100
+# run.folders.LATEST lives beside the run folders, and Windows reserves these names in every folder
+RESERVED_NAMES = {"latest", "con", "prn", "aux", "nul"} | {f"{d}{i}" for d in ("com", "lpt") for i in range(1, 10)}
+
+
 def run_name(value):
+    """A name that is a folder on every system: letters, digits, ``.``, ``_`` and ``-``, not ``latest``."""
     text(value)
-    if "/" in value or "\\" in value or value in (".", ".."):
-        raise ValueError("must be a plain name, without slashes")
+    if not RUN_NAME.fullmatch(value) or value.endswith("."):
+        raise ValueError(
+            "must be a plain folder name: letters, digits, '.', '_' and '-', starting with a letter or digit and not ending in '.'"
+        )
+    if len(value) > MAX_RUN_NAME:
+        raise ValueError(f"must be at most {MAX_RUN_NAME} characters")
+    if value.split(".")[0].lower() in RESERVED_NAMES:
+        raise ValueError(f"must not be {value.split('.')[0]!r}, a name reserved for runs/latest or by Windows")
     return value
 
 
@@ -167,7 +184,14 @@ def component(table):
                 allowed = ", ".join(defaults) or "no other settings"
                 raise ValueError(f"{name} has no setting {key!r}{did_you_mean(key, defaults)} (it takes {allowed})")
         settings = hyperparameters(table, name, given)
-        checked = {key: integer(1)(raw) if isinstance(defaults[key], int) else number()(raw) for key, raw in settings.items()}
+        limits = table[name].limits
+        checked = {}
+        for key, raw in settings.items():
+            check = integer(1) if isinstance(defaults[key], int) else number(**limits.get(key, {}))
+            try:
+                checked[key] = check(raw)
+            except ValueError as e:
+                raise ValueError(f"{name}'s {key} {e}") from None
         return {"name": name, **checked}
 
     return check
@@ -177,7 +201,7 @@ def component(table):
 
 SCHEMA = {
     "name": Field(run_name, "run", "name of the run; runs go to <output.dir>/<name>/<n>/"),
-    "seed": Field(integer(0), 1, "seed of everything random: initial weights, shuffling, dropout, validation split"),
+    "seed": Field(integer(0, MAX_SEED), 1, "seed of everything random: initial weights, shuffling, dropout, validation split"),
     "dtype": Field(one_of(["float64", "float32"]), "float64", "floating-point type of training"),
     "data": {
         "format": Field(

@@ -22,6 +22,7 @@ decoding reports to its ``progress(description, total)``, a context manager
 whose value is called with the number of pictures done.
 """
 
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -30,13 +31,23 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from ..errors import UserError
+from ..errors import UserError, one_line
 from ..files import atomic_path
-from ..text import plural, short_path
+from ..resources import available_memory
+from ..text import binary_size, gigabytes, plural, short_path
 from .dataset import Dataset
 from .formats import SPLITS
 from .hdf5 import create_pictures, write_classes, write_labels
-from .pictures import SUFFIXES, is_picture_name, load_picture, pictures_in
+from .pictures import (
+    NAMED,
+    RESIZE_LIMIT,
+    SUFFIXES,
+    folder_files,
+    is_picture_name,
+    load_picture,
+    resize_memory,
+    skipped_files_text,
+)
 
 DECODE_BLOCK = 256  # pictures decoded (in parallel) and stored at a time
 WORKERS = min(4, os.cpu_count() or 1)  # Pillow decodes and resizes without holding the GIL
@@ -68,7 +79,8 @@ def class_folders(folder, warn=None):
     folder = check_folder(folder)
     if split_folders(folder):
         raise UserError(f"{folder}: holds {' and '.join(f'{s}/' for s in split_folders(folder))}; name one of them")
-    classes = [(p.name, pictures_in(p)) for p in visible_folders(folder)]
+    found = {p.name: folder_files(p) for p in visible_folders(folder)}
+    classes = [(name, pictures) for name, (pictures, _) in found.items()]
     if len(classes) < 2:
         raise UserError(
             f"{folder}: a folder data set needs a subfolder of pictures per class, at least two; found {len(classes)}"
@@ -76,9 +88,13 @@ def class_folders(folder, warn=None):
     for name, paths in classes:
         if not paths:
             raise UserError(f"{folder / name}: class {name!r} has no pictures ({', '.join(SUFFIXES)})")
-    loose = [p for p in folder.iterdir() if p.is_file() and is_picture_name(p)]
+    loose = sorted(p for p in folder.iterdir() if p.is_file() and is_picture_name(p))
     if loose and warn:
-        warn(f"{folder}: {plural(len(loose), 'picture')} outside the class folders not used")
+        names = ", ".join(one_line(p.name) for p in loose[:NAMED]) + (f" and {len(loose) - NAMED} more" if len(loose) > NAMED else "")
+        warn(f"{folder}: {plural(len(loose), 'picture')} outside the class folders not used: {names}")
+    for name, (_, skipped) in found.items():
+        if skipped and warn:
+            warn(skipped_files_text(folder / name, skipped))
     return classes
 
 
@@ -129,6 +145,22 @@ def check_every_class_kept(folder, classes, labels):
             raise UserError(f"{Path(folder) / name}: none of the {len(paths)} pictures of class {name!r} can be read")
 
 
+def check_decoding_memory(folder, count, input_shape):
+    """``count`` pictures of ``input_shape`` must fit in memory before they are decoded (``data.size``)."""
+    needed, available = count * math.prod(input_shape), available_memory()
+    shape = " x ".join(str(n) for n in input_shape)
+    if resize_memory((1, 1), input_shape[1::-1]) > RESIZE_LIMIT:
+        raise UserError(
+            f"{folder}: pictures of {shape} are more than a picture may be resized to "
+            f"({binary_size(RESIZE_LIMIT)} a picture); use a smaller size (data.size, --size)"
+        )
+    if available is not None and needed > available:
+        raise UserError(
+            f"{folder}: {plural(count, 'picture')} of {shape} need {gigabytes(needed)}, more than the "
+            f"{gigabytes(available)} of memory available; use a smaller size (data.size, --size)"
+        )
+
+
 def examples_of(classes):
     """All picture paths of ``class_folders`` and their labels."""
     paths = [path for _, found in classes for path in found]
@@ -141,6 +173,7 @@ def load_folder(folder, input_shape, warn=None, progress=no_progress):
     shown = short_path(folder)  # so warnings name files as a person would
     classes = class_folders(shown, warn)
     paths, labels = examples_of(classes)
+    check_decoding_memory(folder, len(paths), input_shape)
     pictures = np.empty((len(paths), *input_shape), dtype=np.uint8)
     with (progress or no_progress)(str(folder), len(paths)) as advance:
         # decoded with their numbers for labels, so the numbers kept say which files were
@@ -184,6 +217,7 @@ def import_folder(folder, out, size, split=None, compression="lzf", warn=None, p
     with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
         for name, (origin, classes) in plan.items():
             paths, labels = examples_of(classes)
+            check_decoding_memory(origin, min(len(paths), DECODE_BLOCK), input_shape)
             pictures = create_pictures(f, f"{name}_set_x", len(paths), input_shape, compression)
             with (progress or no_progress)(name, len(paths)) as advance:
                 kept, missed = decode_into(pictures, paths, labels, input_shape, advance)

@@ -16,46 +16,117 @@ gzip is for files other HDF5 tools must read, none for the fastest reads
 (docs/performance.md).
 """
 
+import math
+import os
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from ..errors import UserError
-from ..files import atomic_path
+from ..files import atomic_path, regular_file
+from ..resources import available_memory
+from ..text import gigabytes
 from .dataset import Dataset
 from .disk import PicturesOnDisk, fits_in_memory
 from .formats import COMPRESSION
 
+MAX_CLASSES = 10_000  # class names a file may list, or labels may imply without them
+MAX_CLASS_NAME_BYTES = 1_000
+
 
 def open_hdf5(path):
     path = Path(path)
-    if not path.exists():
-        raise UserError(f"{path}: no such data file")
-    if path.is_dir():
+    if os.path.isdir(path):
         raise UserError(f"{path}: is a folder, not an HDF5 file (a folder of pictures is data.format: folder)")
+    regular_file(path, "data file")
     try:
         return h5py.File(path, "r")
     except OSError as e:
         raise UserError(f"{path}: not a readable HDF5 file ({e})") from None
 
 
+def holds(f, key):
+    """Whether ``key`` names something in an open file (a broken or looping link names nothing)."""
+    try:
+        return key in f
+    except (KeyError, RuntimeError, OSError, ValueError):
+        return False
+
+
 def find_dataset(f, key, path, setting):
-    if key not in f:
+    """The dataset ``key`` of an open file, refused unless its data is stored in the file itself."""
+    if not holds(f, key):
         have = ", ".join(sorted(f.keys())) or "nothing"
         raise UserError(f"{path}: no dataset {key!r} (the file has: {have}); set {setting} to its name")
-    item = f[key]
+    check_links(f, key, path)
+    try:
+        item = f[key]
+    except (KeyError, RuntimeError, OSError, ValueError) as e:
+        raise UserError(f"{path}: cannot open {key!r} ({str(e).splitlines()[0]})") from None
     if not isinstance(item, h5py.Dataset):
         raise UserError(f"{path}: {key!r} is a group, not a dataset")
+    if item.is_virtual:
+        raise UserError(f"{path}: dataset {key!r} is virtual (its data lies in other files); dnn reads only data stored in the file")
+    if item.external:
+        raise UserError(f"{path}: dataset {key!r} keeps its data in external files; dnn reads only data stored in the file")
+    if item.shape is None:
+        raise UserError(f"{path}: dataset {key!r} is empty (it has no dataspace)")
+    if item.size and not item.id.get_storage_size():
+        raise UserError(f"{path}: dataset {key!r} declares {item.size:,} values but stores none")
+    if item.chunks is not None and item.size:
+        expected = math.prod(-(-n // c) for n, c in zip(item.shape, item.chunks, strict=True))
+        if item.id.get_num_chunks() < expected:
+            # the chunks never written read as fill values: a small file declaring a large set
+            raise UserError(
+                f"{path}: dataset {key!r} declares {item.size:,} values but stores only part of them "
+                f"({item.id.get_num_chunks():,} of {expected:,} chunks)"
+            )
     return item
 
 
-def read_dataset(f, key, path, setting):
-    item = find_dataset(f, key, path, setting)
+def check_links(f, key, path):
+    """Every link on the way to ``key`` stays in the file: an external link would open another file."""
+    group = f
+    parts = [p for p in key.split("/") if p]
+    for i, part in enumerate(parts):
+        link = group.get(part, getlink=True)
+        if isinstance(link, h5py.ExternalLink):
+            raise UserError(
+                f"{path}: {'/'.join(parts[: i + 1])!r} is a link to {link.filename}; dnn reads only data stored in the file"
+            )
+        if i < len(parts) - 1:
+            try:
+                group = group[part]
+            except (KeyError, RuntimeError, OSError, ValueError):
+                return  # find_dataset says it cannot be opened
+            if not isinstance(group, h5py.Group):
+                return
+
+
+def read_dataset(f, key, path, setting, item=None):
+    item = find_dataset(f, key, path, setting) if item is None else item
+    needed, available = item.size * item.dtype.itemsize, available_memory()
+    if available is not None and needed > available:
+        raise UserError(
+            f"{path}: dataset {key!r} holds {gigabytes(needed)}, more than the {gigabytes(available)} of memory available"
+        )
     try:
         return item[()]
-    except (OSError, ValueError, TypeError) as e:
+    except (OSError, ValueError, TypeError, RuntimeError) as e:
         raise UserError(f"{path}: cannot read dataset {key!r} ({e})") from None
+
+
+def read_classes(f, key, path):
+    """The class names in ``key``, or None when the file has none; the shape is checked before reading."""
+    if not holds(f, key):
+        return None
+    item = find_dataset(f, key, path, "data.keys.classes")
+    if item.ndim > 2 or item.size > MAX_CLASSES:
+        raise UserError(f"{path}: {key!r} must list at most {MAX_CLASSES:,} class names, found shape {item.shape}")
+    if item.dtype.kind == "S" and item.dtype.itemsize > MAX_CLASS_NAME_BYTES:
+        raise UserError(f"{path}: {key!r} holds names of {item.dtype.itemsize:,} bytes; at most {MAX_CLASS_NAME_BYTES:,}")
+    return decode_classes(read_dataset(f, key, path, "data.keys.classes", item), path, key)
 
 
 def decode_classes(raw, path, key):
@@ -84,18 +155,43 @@ def check_pictures(x, path, key):
         raise UserError(f"{path}: {key!r} must have 1, 3 or 4 colour channels last, found shape {x.shape}")
 
 
-def check_labels(y, m, path, key):
-    if y.ndim == 2 and 1 in y.shape:
-        y = y.ravel()
-    if y.ndim != 1:
-        raise UserError(f"{path}: {key!r} must be a list of labels, found shape {y.shape}")
-    if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
-        y = y.astype(np.int64)
-    if y.dtype.kind not in "iub":
+def read_labels(f, key, m, path, setting):
+    """The ``m`` labels in ``key`` as int64, their shape and type checked before a value is read."""
+    item = find_dataset(f, key, path, setting)
+    shape = item.shape
+    if len(shape) == 2 and 1 in shape:
+        shape = (shape[0] * shape[1],)
+    if len(shape) != 1:
+        raise UserError(f"{path}: {key!r} must be a list of labels, found shape {item.shape}")
+    if item.dtype.kind not in "iubf":
+        raise UserError(f"{path}: {key!r} must hold whole-number class labels, found {item.dtype}")
+    if shape[0] != m:
+        raise UserError(f"{path}: {m} pictures but {shape[0]} labels in {key!r}")
+    y = np.asarray(read_dataset(f, key, path, setting, item)).reshape(m)
+    if y.dtype.kind == "f" and not (np.all(np.isfinite(y)) and np.all(y == np.round(y))):
         raise UserError(f"{path}: {key!r} must hold whole-number class labels, found {y.dtype}")
-    if y.shape[0] != m:
-        raise UserError(f"{path}: {m} pictures but {y.shape[0]} labels in {key!r}")
-    return y.astype(np.int64)
+    return y
+
+
+def label_range(y):
+    """(lowest, highest) label as Python ints, exact whatever the dtype: a uint64 stays positive, 1e20 whole."""
+    return int(y.min()), int(y.max())
+
+
+def checked_labels(y, classes, path, key):
+    """Labels in 0..len(classes)-1 as int64; without class names the labels imply them (0, 1, ...)."""
+    low, high = label_range(y)
+    if classes is None:
+        if low >= 0 and high >= MAX_CLASSES:
+            raise UserError(
+                f"{path}: labels in {key!r} go up to {high} with no class names ({MAX_CLASSES:,} classes at most)"
+            )
+        classes = [str(i) for i in range(max(high + 1, 2))] if low >= 0 else ["0", "1"]
+    if low < 0 or high >= len(classes):
+        raise UserError(
+            f"{path}: labels in {key!r} must lie in 0..{len(classes) - 1} ({len(classes)} classes), found {low}..{high}"
+        )
+    return y.astype(np.int64), classes
 
 
 def load_hdf5(path, x_key, y_key, classes_key, settings, in_memory="auto", dtype=np.float64):
@@ -103,28 +199,23 @@ def load_hdf5(path, x_key, y_key, classes_key, settings, in_memory="auto", dtype
 
     ``in_memory``: True loads the pictures, False leaves them on disk (the file stays
     open), "auto" loads them when they fit (``streaming.fits_in_memory`` for ``dtype``).
+    Shapes are checked before anything is read, and only data stored in the file is read.
     """
     f = open_hdf5(path)
     try:
         x = find_dataset(f, x_key, path, settings[0])
         check_pictures(x, path, x_key)
-        y = read_dataset(f, y_key, path, settings[1])
-        classes = decode_classes(f[classes_key][()], path, classes_key) if classes_key in f else None
+        y = read_labels(f, y_key, x.shape[0], path, settings[1])
+        classes = read_classes(f, classes_key, path)
         if in_memory == "auto":
             in_memory = fits_in_memory(x, dtype)
-        x = read_dataset(f, x_key, path, settings[0]) if in_memory else PicturesOnDisk(x)
+        x = read_dataset(f, x_key, path, settings[0], x) if in_memory else PicturesOnDisk(x)
     except BaseException:
         f.close()
         raise
     if in_memory:
         f.close()
-    y = check_labels(y, x.shape[0], path, y_key)
-    if classes is None:
-        classes = [str(i) for i in range(max(int(y.max()) + 1, 2))]
-    if y.min() < 0 or y.max() >= len(classes):
-        raise UserError(
-            f"{path}: labels in {y_key!r} must lie in 0..{len(classes) - 1} ({len(classes)} classes), found {y.min()}..{y.max()}"
-        )
+    y, classes = checked_labels(y, classes, path, y_key)
     return Dataset(x, y, classes, str(path))
 
 

@@ -2,14 +2,13 @@
 
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from ..errors import UserError
 from ..text import decimal_size
 from .folders import check_folder, class_folders, examples_of, split_folders
 from .formats import SPLITS
-from .hdf5 import decode_classes, open_hdf5
+from .hdf5 import find_dataset, holds, open_hdf5, read_classes, read_labels
 
 
 def shape_text(shape):
@@ -20,6 +19,7 @@ def counts_text(labels, classes):
     """ "cat 72, non-cat 137": every class with its count; a label without a class name is shown as a number."""
     counts = dict.fromkeys(classes, 0)
     for value, count in zip(*np.unique(labels, return_counts=True), strict=True):
+        value = int(value)  # exact for any label type: a uint64 maximum stays positive
         name = classes[value] if 0 <= value < len(classes) else f"label {value}"
         counts[name] = counts.get(name, 0) + int(count)
     return ", ".join(f"{name} {count}" for name, count in counts.items())
@@ -41,15 +41,17 @@ def hdf5_info(path):
     """(title, rows) of an HDF5 file in the cat layout: one row for each split it has."""
     rows, storage = [], None
     with open_hdf5(path) as f:
-        present = [s for s in SPLITS if f"{s}_set_x" in f and isinstance(f[f"{s}_set_x"], h5py.Dataset)]
+        present = [s for s in SPLITS if holds(f, f"{s}_set_x")]
         if not present:
             have = ", ".join(sorted(f.keys())) or "nothing"
             raise UserError(f"{path}: has neither 'train_set_x' nor 'test_set_x' pictures (the file has: {have})")
-        classes = decode_classes(f["list_classes"][()], path, "list_classes") if "list_classes" in f else []
+        classes = read_classes(f, "list_classes", path) or []
         for split in present:
-            pictures = f[f"{split}_set_x"]
+            pictures = find_dataset(f, f"{split}_set_x", path, f"data.keys.{split}_x")
             storage = storage or storage_text(pictures)
-            labels = np.asarray(f[f"{split}_set_y"][()]).ravel() if f"{split}_set_y" in f else []
+            labels = []
+            if holds(f, f"{split}_set_y"):
+                labels = read_labels(f, f"{split}_set_y", pictures.shape[0], path, f"data.keys.{split}_y")
             shape, dtype = shape_text(pictures.shape[1:]), str(pictures.dtype)
             rows.append((split, pictures.shape[0], shape, dtype, counts_text(labels, classes) or "no labels"))
     title = f"{path}: HDF5, {decimal_size(Path(path).stat().st_size)} on disk ({storage})"

@@ -4,8 +4,10 @@
 folder data sets, importing pictures), so the same file always gives the same
 pixels. Its rules, in order:
 
-1. Formats: JPEG, PNG, BMP, GIF and WebP only (``FORMATS``); nothing that would
-   run another program (EPS) is ever opened.
+1. Formats: JPEG, PNG, BMP, GIF, WebP, TIFF and the Netpbm formats (PPM, PGM,
+   PBM) only (``FORMATS``), which Pillow decodes itself; nothing that would run
+   another program (EPS) is ever opened. Only a regular file is opened (a FIFO
+   would block), and an empty one is said to be empty.
 2. Pillow's decompression-bomb limit stays on, and its warning zone counts as a
    bomb: more than ``Image.MAX_IMAGE_PIXELS`` pixels (89,478,485 by default, about
    9459 x 9459) is refused before any pixel is decoded.
@@ -19,10 +21,15 @@ pixels. Its rules, in order:
    ``RGBA`` for (h, w, 4), where transparency is kept instead. CMYK is converted
    by Pillow's formula, with no colour profile.
 6. A picture of another size is resized to the model's (h, w) with
-   ``RESAMPLE`` (Lanczos), aspect ratio not kept: crop first if it matters.
+   ``RESAMPLE`` (Lanczos), aspect ratio not kept: crop first if it matters. A
+   picture whose resize would need more than ``RESIZE_LIMIT`` bytes (a 1 x 89
+   million strip is under the pixel limit, but resizing it to 64 x 64 makes a
+   64 x 89 million intermediate) is refused, as is one that runs out of memory.
 """
 
 import glob
+import math
+import os
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,10 +37,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..errors import UserError
+from ..errors import UserError, one_line
+from ..files import regular_file
+from ..text import binary_size, plural
 
-FORMATS = ("JPEG", "PNG", "BMP", "GIF", "WEBP")
-SUFFIXES = (".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".gif", ".webp")  # what a folder's pictures are called
+FORMATS = ("JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF", "PPM")
+SUFFIXES = (  # what a folder's pictures are called
+    ".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm", ".pnm"
+)
+RESIZE_LIMIT = 512 * 2**20  # bytes a resize may take: thousands of times what a photo to 64 x 64 takes
+NAMED = 10  # skipped files a warning names, before "and N more"
 RESAMPLE = Image.Resampling.LANCZOS
 BACKGROUND = 255  # white, under transparent pixels
 SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
@@ -58,17 +71,51 @@ def load_picture(path, input_shape):
     """
     mode = picture_mode(input_shape)
     height, width = input_shape[:2]
-    with open_picture(path) as image:
-        image = ImageOps.exif_transpose(image)
-        image = to_mode(image, mode)
-    if image.size != (width, height):
-        image = image.resize((width, height), RESAMPLE)
-    return np.asarray(image, dtype=np.uint8).reshape(input_shape)
+    def check_resizable(image):  # from the header, before decoding; either way up, as EXIF may turn it
+        w, h = image.size
+        needed = max(resize_memory((w, h), (width, height)), resize_memory((h, w), (width, height)))
+        if needed > RESIZE_LIMIT:
+            raise UserError(
+                f"{path}: a {w} x {h} picture is too far from {width} x {height} to resize "
+                f"(it would take {binary_size(needed)}, more than {binary_size(RESIZE_LIMIT)})"
+            )
+
+    try:
+        with open_picture(path, check_resizable) as image:
+            image = ImageOps.exif_transpose(image)
+            try:
+                image = to_mode(image, mode)
+            except ValueError as e:  # a mode Pillow reads but cannot convert, such as a TIFF in LAB colour
+                raise UserError(f"{path}: its colour mode {image.mode} cannot be converted to {mode} ({e})") from None
+        if image.size != (width, height):
+            image = image.resize((width, height), RESAMPLE)
+        return np.asarray(image, dtype=np.uint8).reshape(input_shape)
+    except MemoryError:
+        raise UserError(f"{path}: not enough memory to decode and resize this picture") from None
+
+
+def resize_memory(size, target):
+    """Bytes Pillow's resize of ``size`` to ``target`` takes: the image after its first pass (the width
+    resampled) and the result, at 4 bytes a pixel, and the filter weights of each axis (Lanczos covers 3
+    input pixels either side of each output pixel, per unit of shrinking)."""
+    (w, h), (out_w, out_h) = size, target
+    intermediate = out_w * h * 4 if out_w != w else 0
+    weights = sum(out * (2 * math.ceil(3 * max(n / out, 1)) + 1) * 8 for n, out in ((w, out_w), (h, out_h)))
+    return intermediate + out_w * out_h * 4 + weights
 
 
 @contextmanager
-def open_picture(path):
-    """``with open_picture(path) as image``: an accepted picture, fully decoded, or a ``UserError``."""
+def open_picture(path, before_decoding=None):
+    """``with open_picture(path) as image``: an accepted picture, fully decoded, or a ``UserError``.
+
+    ``before_decoding(image)`` may refuse the picture from its header alone."""
+    if not os.path.lexists(path):
+        raise UserError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise UserError(f"{path}: is a folder, not a picture")
+    regular_file(path, "picture")
+    if os.path.getsize(path) == 0:
+        raise UserError(f"{path}: not a picture (an empty file)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -88,6 +135,8 @@ def open_picture(path):
     except (OSError, SyntaxError, ValueError) as e:
         raise UserError(f"{path}: truncated or damaged picture ({e})") from None
     with image:
+        if before_decoding:
+            before_decoding(image)
         try:
             image.load()
         except (OSError, SyntaxError, ValueError, EOFError) as e:
@@ -115,21 +164,35 @@ def is_picture_name(path):
 
 def pictures_in(folder):
     """Every picture file below ``folder`` (by suffix, hidden files and folders skipped), sorted."""
+    return folder_files(folder)[0]
+
+
+def folder_files(folder):
+    """(pictures, skipped) below ``folder``, sorted: picture files by suffix, and the other files that are not
+    hidden, or are not regular files (a FIFO would block), which a caller names in a warning."""
     folder = Path(folder)
-    found = []
+    pictures, skipped = [], []
     for path in folder.rglob("*"):
-        hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
-        if not hidden and path.is_file() and is_picture_name(path):
-            found.append(path)
-    return sorted(found)
+        if any(part.startswith(".") for part in path.relative_to(folder).parts) or path.is_dir():
+            continue
+        (pictures if path.is_file() and is_picture_name(path) else skipped).append(path)
+    return sorted(pictures), sorted(skipped)
 
 
-def expand_paths(arguments):
+def skipped_files_text(folder, skipped):
+    """A warning naming the files of ``folder`` that are not read as pictures."""
+    names = ", ".join(one_line(str(p)) for p in skipped[:NAMED])
+    more = f" and {len(skipped) - NAMED} more" if len(skipped) > NAMED else ""
+    return f"{folder}: {plural(len(skipped), 'file')} skipped, not picture files ({', '.join(SUFFIXES)}): {names}{more}"
+
+
+def expand_paths(arguments, warn=None):
     """Picture paths from command-line arguments: files, folders (every picture below) and glob patterns.
 
     Returns ``(paths, problems)``: the paths in order without repeats, and a
     ``UserError`` for each folder or pattern that gives no picture. A named file
     is kept whether or not it exists or is a picture: reading it says what is wrong.
+    The files a folder holds that are not pictures are named to ``warn(text)``.
     """
     paths, problems = {}, []
     for argument in arguments:
@@ -142,7 +205,9 @@ def expand_paths(arguments):
                 problems.append(UserError(f"{argument}: no files match this pattern"))
         for path in matches:
             if path.is_dir():
-                found = pictures_in(path)
+                found, skipped = folder_files(path)
+                if skipped and warn:
+                    warn(skipped_files_text(path, skipped))
                 if not found:
                     problems.append(UserError(f"{path}: no pictures in this folder ({', '.join(SUFFIXES)})"))
                 paths.update(dict.fromkeys(found))

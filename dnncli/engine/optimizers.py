@@ -79,11 +79,19 @@ class Optimizer:
     init_state: object
     update: object
     defaults: dict = field(default_factory=dict)
+    limits: dict = field(default_factory=dict)  # setting -> the range it may take, as the config checks it
 
+
+DECAY = {"minimum": 0, "below": 1}  # a running average's weight: b^t must shrink, and 1 - b^t never be 0 for t >= 1
 
 OPTIMIZERS = {
     "gd": Optimizer(no_state, gd_update),
-    "momentum": Optimizer(momentum_state, momentum_update, {"beta": 0.9}),
-    "adam": Optimizer(adam_state, adam_update, {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}),
+    "momentum": Optimizer(momentum_state, momentum_update, {"beta": 0.9}, {"beta": DECAY}),
+    "adam": Optimizer(
+        adam_state,
+        adam_update,
+        {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+        {"beta1": DECAY, "beta2": DECAY, "epsilon": {"above": 0, "maximum": 1}},
+    ),
 }
 

@@ -25,10 +25,12 @@ def step(lr, t, factor, every):
 class Schedule:
     rate: object
     defaults: dict = field(default_factory=dict)
+    limits: dict = field(default_factory=dict)  # setting -> the range it may take, as the config checks it
 
 
 SCHEDULES = {
     "constant": Schedule(constant),
-    "inverse_time": Schedule(inverse_time, {"decay_rate": 1.0, "every": 1000}),
-    "step": Schedule(step, {"factor": 0.5, "every": 1000}),
+    "inverse_time": Schedule(inverse_time, {"decay_rate": 1.0, "every": 1000}, {"decay_rate": {"minimum": 0, "maximum": 1e6}}),
+    # factor^k with a factor above 1 overflows a float within a few thousand steps
+    "step": Schedule(step, {"factor": 0.5, "every": 1000}, {"factor": {"above": 0, "maximum": 1}}),
 }

@@ -7,14 +7,18 @@ Arrays: ``W1, b1, ..., WL, bL``, optimizer state as ``state.<name>``, and
 
 import io
 import json
+import math
 import zipfile
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..engine import ACTIVATIONS, OUTPUT_ACTIVATIONS, Network
+from ..engine.fastpath import FAST_A, FAST_C, FAST_PATH_MAX_GRAM_BYTES, FAST_W1_0
 from ..errors import UserError
-from ..files import atomic_file
+from ..files import atomic_file, regular_file
+from ..resources import available_memory
+from ..text import gigabytes
 
 FORMAT = "dnn-checkpoint"
 VERSION = 1
@@ -73,44 +77,157 @@ def save(path, header, params, state=None):
         f.write(buffer.getbuffer())
 
 
+MAX_HEADER_BYTES = 1_000_000  # the JSON header holds the config and the history: kilobytes, never megabytes
+
+
 def load(path):
-    """A checked ``Checkpoint``; anything else ends in a ``UserError`` naming the file."""
+    """A checked ``Checkpoint``; anything else ends in a ``UserError`` naming the file.
+
+    Every member's declared shape and dtype (its ``.npy`` header) is checked
+    against what the JSON header and the network imply before any array data
+    is read, so a small file cannot make dnn read gigabytes.
+    """
+    regular_file(path, "checkpoint")
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such checkpoint") from None
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a folder, not a checkpoint") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, RuntimeError) as e:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise UserError(f"{path}: not a readable dnn checkpoint (not an .npz archive)") from None
+    try:
+        with archive:
+            return read_checkpoint(archive, path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError) as e:
+        # a damaged member: a bad CRC, a truncated stream, an unknown compression
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise UserError(f"{path}: not a readable dnn checkpoint ({reason})") from None
-    if not isinstance(arrays, dict) or "header" not in arrays:
+
+
+def read_checkpoint(archive, path):
+    members = {}
+    for info in archive.infolist():
+        name = info.filename.removesuffix(".npy")
+        if name == info.filename or name in members:
+            raise UserError(f"{path}: not a dnn checkpoint (member {info.filename!r} is not one .npy array)")
+        members[name] = info
+    if "header" not in members:
         raise UserError(f"{path}: not a dnn checkpoint (no header)")
-    header = read_header(arrays.pop("header"), path)
+    header_info = members.pop("header")
+    if header_info.file_size > MAX_HEADER_BYTES:
+        raise UserError(f"{path}: the header is {header_info.file_size:,} bytes, more than a header holds")
+    with archive.open(header_info) as f:
+        shape, dtype = check_declared(path, "header", declared(f, path, "header"), ((range(MAX_HEADER_BYTES + 1),), ("uint8",)))
+        header = read_header(read_data(f, path, "header", shape, dtype), path)
     net = check_header(header, path)
-    params = {}
-    for name in net.param_names:
-        if name not in arrays:
-            raise UserError(f"{path}: array {name} is missing")
-        params[name] = arrays.pop(name)
-    check_params(net, params, header["dtype"], path)
-    state = {}
-    for name in list(arrays):
-        if not name.startswith(STATE_PREFIX):
+    check_fits_in_memory(net, header["dtype"], path)
+    expected = expected_arrays(net, header["dtype"])
+    for name in members:
+        if name not in expected and not name.startswith(STATE_PREFIX):
             raise UserError(f"{path}: unexpected array {name!r}")
-        value = arrays.pop(name)
-        if value.dtype.kind not in "fiu" or value.dtype.hasobject:
-            raise UserError(f"{path}: array {name!r} is not numeric ({value.dtype})")
-        state[name[len(STATE_PREFIX) :]] = value
+        if name not in expected:
+            raise UserError(f"{path}: array {name!r} is no optimizer state of this network")
+    for name in net.param_names:
+        if name not in members:
+            raise UserError(f"{path}: array {name} is missing")
+    arrays = {}
+    for name, info in members.items():
+        with archive.open(info) as f:
+            shape, dtype = check_declared(path, name, declared(f, path, name), expected[name])
+            if info.file_size < math.prod(shape) * dtype.itemsize:
+                raise UserError(f"{path}: array {name} is truncated")
+            arrays[name] = read_data(f, path, name, shape, dtype)
+    params = {name: arrays.pop(name) for name in net.param_names}
+    check_params(net, params, header["dtype"], path)
+    state = {name[len(STATE_PREFIX) :]: value for name, value in arrays.items()}
     return Checkpoint(net, params, state, header)
 
 
+def expected_arrays(net, dtype):
+    """name -> (shape, dtypes) of every array a checkpoint of ``net`` may hold; a range in a shape is the
+    sizes allowed there."""
+    shapes = {}
+    for l in range(1, net.depth + 1):
+        shapes[f"W{l}"] = (net.layers[l], net.layers[l - 1])
+        shapes[f"b{l}"] = (net.layers[l], 1)
+    arrays = {name: (shape, (dtype,)) for name, shape in shapes.items()}
+    # optimizer state: a velocity (v_) and a mean (m_) per parameter, Adam's step count t, and the fast
+    # path's W1 = a W1_0 + C X^T, whose C has a column per training example
+    examples = range(max(net.layers[0], math.isqrt(FAST_PATH_MAX_GRAM_BYTES // 8)) + 1)  # what the fast path takes
+    fast = {FAST_W1_0: shapes["W1"], FAST_A: (), FAST_C: (net.layers[1], examples)}
+    state = {name: (shape, FLOAT_TYPES) for name, shape in {**shapes, **fast}.items()}
+    for name, (shape, dtypes) in state.items():
+        for prefix in ("v_", "m_"):
+            arrays[STATE_PREFIX + prefix + name] = (shape, dtypes)
+    arrays.update({STATE_PREFIX + name: (shape, ("float64",)) for name, shape in fast.items()})
+    arrays[STATE_PREFIX + "t"] = ((), ("int64", "int32"))
+    return arrays
+
+
+def declared(f, path, name):
+    """(shape, dtype) that a .npy member's header declares, read without its data."""
+    try:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            raise ValueError(f"format version {version}")
+    except (ValueError, EOFError, SyntaxError, TypeError, RecursionError, MemoryError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise UserError(f"{path}: array {name!r} is not a readable .npy array ({reason})") from None
+    if fortran:
+        raise UserError(f"{path}: array {name!r} is stored in Fortran order; dnn writes C order")
+    return shape, dtype
+
+
+def check_declared(path, name, found, wanted):
+    """The declared (shape, dtype) of array ``name``, refused unless it is what the header implies."""
+    (shape, dtype), (want_shape, want_dtypes) = found, wanted
+    if dtype.hasobject:
+        raise UserError(f"{path}: array {name} holds objects (Object arrays cannot be loaded: dnn never unpickles)")
+    if dtype not in [np.dtype(d) for d in want_dtypes]:  # native byte order only
+        if name == "header":
+            raise UserError(f"{path}: the header is not JSON text")
+        raise UserError(f"{path}: array {name} is {dtype}, the header says {' or '.join(want_dtypes)}")
+    fits = len(shape) == len(want_shape) and all(
+        n == w if isinstance(w, int) else n in w for n, w in zip(shape, want_shape, strict=False)
+    )
+    if not fits:
+        if name == "header":
+            raise UserError(f"{path}: the header is {shape} bytes, not JSON text of at most {MAX_HEADER_BYTES:,}")
+        need = tuple(w if isinstance(w, int) else f"at most {w[-1]}" for w in want_shape)
+        raise UserError(f"{path}: array {name} has shape {shape}, layer sizes need {need}")
+    return shape, dtype
+
+
+def read_data(f, path, name, shape, dtype):
+    """The data of a .npy member whose header ``f`` has passed, into a new array (one copy, no more)."""
+    array = np.empty(shape, dtype)
+    view = memoryview(array.reshape(-1).view(np.uint8))
+    done = 0
+    while done < len(view):
+        n = f.readinto(view[done:])
+        if not n:
+            raise UserError(f"{path}: array {name} is truncated")
+        done += n
+    return array
+
+
+def check_fits_in_memory(net, dtype, path):
+    """The weights a header describes, refused before they are read when this machine cannot hold them."""
+    needed = sum(n * (previous + 1) for previous, n in zip(net.layers[:-1], net.layers[1:], strict=True))
+    needed *= np.dtype(dtype).itemsize
+    available = available_memory()
+    if available is not None and needed > available:
+        raise UserError(
+            f"{path}: its layers {list(net.layers)} need {gigabytes(needed)} of weights, {gigabytes(available)} is available"
+        )
+
+
 def read_header(raw, path):
-    if raw.dtype != np.uint8 or raw.ndim != 1:
-        raise UserError(f"{path}: the header is not JSON text")
     try:
         header = json.loads(raw.tobytes().decode("utf-8"))
+    except RecursionError:
+        raise UserError(f"{path}: the header is not valid JSON (nested too deeply)") from None
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise UserError(f"{path}: the header is not valid JSON") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
@@ -156,7 +273,7 @@ def check_header(header, path):
     if not isinstance(classes, list) or len(classes) != n_classes or not all(isinstance(c, str) for c in classes):
         raise bad("classes", f"must be a list of {n_classes} class names")
     shape = header.get("input_shape")
-    if not isinstance(shape, list) or not all(is_positive_int(n) for n in shape) or int(np.prod(shape)) != layers[0]:
+    if not isinstance(shape, list) or not all(is_positive_int(n) for n in shape) or math.prod(shape) != layers[0]:
         raise bad("input_shape", f"must be positive sizes whose product is the input size {layers[0]}")
     scaling = header.get("scaling")
     divide_by = scaling.get("divide_by") if isinstance(scaling, dict) else None

@@ -14,10 +14,24 @@ METRICS = "metrics.json"
 CONFIG = "config.yaml"
 
 
+def check_runs_folder(runs):
+    """``output.dir`` must be a folder, or a path where one can be made: not a file, nor below one."""
+    for path in (Path(runs), *Path(runs).parents):
+        if path.is_dir():
+            return
+        if os.path.lexists(path):
+            which = "is" if path == Path(runs) else f"lies below {path}, which is"
+            raise UserError(f"output.dir: {runs} {which} not a folder; give a folder for the runs")
+
+
 def new_run_folder(runs, name):
     """A fresh numbered folder under ``runs/name``; numbers are never reused."""
+    check_runs_folder(runs)
     parent = Path(runs) / name
-    parent.mkdir(parents=True, exist_ok=True)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise UserError(f"output.dir: {parent} is not a folder; give a folder for the runs") from None
     taken = [int(p.name) for p in parent.iterdir() if p.name.isdigit()]
     number = max(taken, default=0) + 1
     while True:

@@ -5,7 +5,7 @@ from pathlib import Path
 from ..config.load import load as load_config
 from ..config.schema import SCHEMA
 from ..data.folders import load_folder
-from ..data.hdf5 import load_hdf5, open_hdf5
+from ..data.hdf5 import holds, load_hdf5, open_hdf5
 from ..data.sets import load_split
 from ..errors import UserError
 from .folders import BEST, CHECKPOINT, CONFIG, latest_run, run_checkpoint
@@ -48,7 +48,7 @@ def choose_data(config, folder, data_file, split, input_shape, warn=None):
     keys = data_keys(config)
     if split is None:
         with open_hdf5(data_file) as f:
-            present = [s for s in LOOKUP_ORDER if keys[f"{s}_x"] in f]
+            present = [s for s in LOOKUP_ORDER if holds(f, keys[f"{s}_x"])]
         if not present:
             raise UserError(f"{data_file}: has neither {keys['test_x']!r} nor {keys['train_x']!r} pictures")
         split = present[0]

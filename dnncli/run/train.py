@@ -11,7 +11,7 @@ from ..config.load import load as load_config
 from ..errors import UserError
 from ..files import write_text
 from ..model import checkpoint
-from .folders import CHECKPOINT, CONFIG, new_run_folder
+from .folders import CHECKPOINT, CONFIG, check_runs_folder, new_run_folder
 from .job import prepare
 from .loop import Run
 from .record import Progress
@@ -47,6 +47,7 @@ def result_of(run, final):
 
 def start(config, reporter):
     """A new run of a resolved config."""
+    check_runs_folder(config["output"]["dir"])  # before the data is read
     job = prepare(config, warn=reporter.warn, progress=reporter.decoding)
     folder = new_run_folder(config["output"]["dir"], config["name"])
     return start_prepared(job, folder, reporter)
@@ -63,6 +64,39 @@ def start_prepared(job, folder, reporter):
     run = Run(job, folder, reporter)
     run.record.metrics("running")
     return result_of(run, run.run())
+
+
+def is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def is_log_record(value):
+    return isinstance(value, dict) and is_count(value.get("iteration")) and is_number(value.get("cost"))
+
+
+PROGRESS_FIELDS = {  # Progress field -> whether a saved value is of its type
+    "history": lambda v: isinstance(v, list) and all(is_log_record(r) for r in v),
+    "best_cost": lambda v: v is None or is_number(v),
+    "best_iteration": lambda v: v is None or is_count(v),
+    "since_best": is_count,
+    "stopped_early": lambda v: isinstance(v, bool),
+    "seconds": lambda v: is_number(v) and v >= 0,
+    "pending": lambda v: isinstance(v, list) and all(is_number(c) for c in v),
+}
+
+
+def saved_progress(raw, path):
+    """The ``Progress`` in a checkpoint's header, each field checked for its type."""
+    if not isinstance(raw, dict) or not raw.keys() <= PROGRESS_FIELDS.keys():
+        raise UserError(f"{path}: has no readable training progress to resume from")
+    for key, fits in PROGRESS_FIELDS.items():
+        if key in raw and not fits(raw[key]):
+            raise UserError(f"{path}: the training progress it saved has a bad {key!r}; it cannot be resumed")
+    return Progress(**raw)
 
 
 def resume(folder, overrides=(), config_path=None, reporter=None):
@@ -89,10 +123,7 @@ def resume(folder, overrides=(), config_path=None, reporter=None):
         k for k in changed_keys(parse_yaml(saved_config, checkpoint_path), own) if k not in LENGTH_KEYS
     ]:
         raise UserError(f"{checkpoint_path}: was not written by this run's config")
-    try:
-        saved.progress = Progress(**saved.header["progress"])
-    except (KeyError, TypeError):
-        raise UserError(f"{checkpoint_path}: has no readable training progress to resume from") from None
+    saved.progress = saved_progress(saved.header.get("progress"), checkpoint_path)
     job = prepare(wanted, warn=reporter.warn, progress=reporter.decoding)
     if saved.iteration > job.iterations:
         raise UserError(f"{folder}: already at iteration {saved.iteration}, beyond the {job.iterations} asked for")
