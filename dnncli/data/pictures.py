@@ -104,17 +104,26 @@ def resize_memory(size, target):
     return intermediate + out_w * out_h * 4 + weights
 
 
-@contextmanager
-def open_picture(path, before_decoding=None):
-    """``with open_picture(path) as image``: an accepted picture, fully decoded, or a ``UserError``.
-
-    ``before_decoding(image)`` may refuse the picture from its header alone."""
+def check_picture_file(path):
+    """A picture named by a path must be a regular file with something in it."""
     if not os.path.lexists(path):
         raise UserError(f"{path}: no such file")
     if os.path.isdir(path):
         raise UserError(f"{path}: is a folder, not a picture")
     regular_file(path, "picture")
     if os.path.getsize(path) == 0:
+        raise UserError(f"{path}: not a picture (an empty file)")
+
+
+@contextmanager
+def open_picture(path, before_decoding=None):
+    """``with open_picture(path) as image``: an accepted picture, fully decoded, or a ``UserError``.
+
+    ``path`` is a file's path, or an open binary file (an upload to ``dnn serve``), read as it is.
+    ``before_decoding(image)`` may refuse the picture from its header alone."""
+    if isinstance(path, (str, os.PathLike)):
+        check_picture_file(path)
+    elif not path.getbuffer().nbytes:
         raise UserError(f"{path}: not a picture (an empty file)")
     try:
         with warnings.catch_warnings():

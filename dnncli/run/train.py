@@ -81,6 +81,7 @@ def is_log_record(value):
 PROGRESS_FIELDS = {  # Progress field -> whether a saved value is of its type
     "history": lambda v: isinstance(v, list) and all(is_log_record(r) for r in v),
     "best_cost": lambda v: v is None or is_number(v),
+    "best_accuracy": lambda v: v is None or is_number(v),
     "best_iteration": lambda v: v is None or is_count(v),
     "since_best": is_count,
     "stopped_early": lambda v: isinstance(v, bool),
