@@ -5,22 +5,23 @@ from pathlib import Path
 import click
 
 from ..errors import UserError
-from ..run.folders import DEFAULT_RUNS
 
 DEFAULT_PLOT = "cost.png"
 
 
 @click.command("runs")
-@click.argument("folder", type=click.Path(file_okay=False), default=str(DEFAULT_RUNS))
+@click.argument("folder", type=click.Path(file_okay=False), required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as a JSON list.")
 def runs(folder, as_json):
-    """List the runs under FOLDER (default runs/), newest first."""
+    """List the runs under FOLDER (default: $DNN_RUNS, else runs/), newest first."""
     import json
 
+    from ..files import default_runs
     from ..report.console import table_console
     from ..report.tables import runs_table
     from ..run.listing import list_runs
 
+    folder = folder or str(default_runs())
     rows = list_runs(folder)
     if as_json:
         click.echo(json.dumps(rows, indent=2))

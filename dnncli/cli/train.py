@@ -49,7 +49,8 @@ def train(config_path, overrides, resume_folder, progress_mode, quiet):
         else:
             result = start(load(config_path, overrides), report)
     except Interrupted as e:
-        click.echo(str(e.folder))
+        if e.folder is not None:
+            click.echo(str(e.folder))
         raise
     if not quiet and progress_mode != "jsonl":
         console = stdout_console()

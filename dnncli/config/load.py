@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from ..files import default_runs
 from .schema import REQUIRED, SCHEMA, ConfigError, Field, describe, did_you_mean, where
 
 
@@ -180,7 +181,10 @@ def load(path, overrides=()):
     data = read_yaml(path)
     base = path.parent
     apply_overrides(data, [absolute_data_path(item) for item in overrides])
+    runs_named = isinstance(data.get("output"), dict) and "dir" in data["output"]
     config = resolve(data, str(path))
+    if not runs_named:
+        config["output"]["dir"] = str(default_runs())  # $DNN_RUNS, else the schema's runs
     check_consistency(config, str(path))
     return absolute_paths(config, base)
 

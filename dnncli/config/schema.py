@@ -242,9 +242,14 @@ SCHEMA = {
             optional(integer(1)), 500, "save a checkpoint every this many iterations; null for only at the end"
         ),
         "fast_path": Field(switch, "auto", "full-batch fast path: auto picks it where it applies and pays"),
+        "divergence": Field(
+            optional(number(above=1)),
+            100.0,
+            "stop the run (exit 1) when the cost exceeds this many times its initial cost; null never stops",
+        ),
     },
     "output": {
-        "dir": Field(path, "runs", "folder of runs; relative to where dnn runs"),
+        "dir": Field(path, "runs", "folder of runs, relative to where dnn runs; unset, $DNN_RUNS or else runs"),
     },
 }
 

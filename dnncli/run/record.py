@@ -18,7 +18,7 @@ from .. import __version__
 from ..config.load import dump
 from ..data.dataset import PIXEL_SCALE
 from ..errors import RunFailure
-from ..files import write_json
+from ..files import overwrite_json, write_json
 from ..model import checkpoint
 from .folders import CHECKPOINT, METRICS, remember_latest
 
@@ -78,6 +78,7 @@ class Recorder:
             iteration,
             progress=self.progress.__dict__,
             config=dump(job.config),
+            data=job.data,
             created=now(),
             dnncli=__version__,
         )
@@ -89,20 +90,37 @@ class Recorder:
             checkpoint.save(path, self.header(iteration), params, state)
         except OSError as e:
             message = f"{path}: cannot save ({e.strerror or e}); the previous one, if any, is kept"
-            try:
-                self.metrics("failed", error=message)
-            except OSError:
-                pass  # the disk that refused the checkpoint may refuse this too
+            self.failed(message)
             raise RunFailure(message) from None
 
     def save(self, status, params, state, final=None):
         """Checkpoint first, then metrics: the checkpoint is what a resume trusts."""
         self.progress.seconds = self.seconds()
         self.checkpoint(CHECKPOINT, self.trainer.iteration, params, state)
-        remember_latest(self.folder.parent.parent, self.folder)
-        self.metrics(status, final)
+        try:
+            remember_latest(self.folder.parent.parent, self.folder)
+            self.metrics(status, final)
+        except OSError as e:
+            message = f"{e.filename}: cannot write ({e.strerror or e}); {self.folder / CHECKPOINT} is saved"
+            self.failed(message)
+            raise RunFailure(message) from None
+
+    def failed(self, message):
+        """metrics.json says ``failed`` and why, in place if the disk has no room for a new copy."""
+        record = self.record("failed", error=message)
+        try:
+            write_json(self.folder / METRICS, record)
+        except OSError:
+            try:
+                overwrite_json(self.folder / METRICS, record)
+            except OSError:
+                pass  # nothing more can be written here; the message still reaches the user
 
     def metrics(self, status, final=None, error=None):
+        write_json(self.folder / METRICS, self.record(status, final, error))
+
+    def record(self, status, final=None, error=None):
+        """What metrics.json holds."""
         job, p = self.job, self.progress
         metrics = {
             "name": job.config["name"],
@@ -124,4 +142,4 @@ class Recorder:
             metrics.update(final)
         if error:
             metrics["error"] = error
-        write_json(self.folder / METRICS, metrics)
+        return metrics

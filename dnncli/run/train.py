@@ -1,22 +1,28 @@
 """`dnn train` below the command line: a resolved config in, a run folder out, or a run folder continued.
 
-``start`` and ``resume`` return a ``RunResult``, what happened, for the caller to show.
+``start`` and ``resume`` return a ``RunResult``, what happened, for the caller to show. Both install the
+signal handlers first, and hold the run folder's lock (``lock.holding``) for as long as they use it.
 """
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..config.load import changed_keys, dump, parse_yaml
 from ..config.load import load as load_config
-from ..errors import UserError
-from ..files import write_text
+from ..errors import Interrupted, UserError
+from ..files import remove_stale_temporaries, write_text
 from ..model import checkpoint
-from .folders import CHECKPOINT, CONFIG, new_run_folder
+from ..text import decimal_size
+from .folders import BEST, CHECKPOINT, CONFIG, METRICS, new_run_folder
 from .job import prepare
+from .lock import holding
 from .loop import Run
 from .record import Progress
+from .signals import StartupInterrupted, StopSignals, signal_name
 
 LENGTH_KEYS = ("training.iterations", "training.epochs")  # the only keys a resume may change
+RUN_FILES = (CHECKPOINT, BEST, METRICS, CONFIG)  # whose temporary files a killed writer may leave
 
 
 @dataclass(frozen=True)
@@ -40,14 +46,29 @@ def result_of(run, final):
     )
 
 
+def interrupted_at_start(signum, folder=None):
+    where = f"; {folder} is kept" if folder else "; no run folder was kept"
+    return Interrupted(f"Interrupted by {signal_name(signum)} before training began{where}", folder)
+
+
 def start(config, reporter):
     """A new run of a resolved config."""
-    job = prepare(config, warn=reporter.warn, progress=reporter.decoding)
-    folder = new_run_folder(config["output"]["dir"], config["name"])
-    write_text(folder / CONFIG, dump(config))
-    run = Run(job, folder, reporter)
-    run.record.metrics("running")
-    return result_of(run, run.run())
+    with StopSignals() as stop:
+        folder = None
+        try:
+            job = prepare(config, warn=reporter.warn, progress=reporter.decoding)
+            folder = new_run_folder(config["output"]["dir"], config["name"])
+            with holding(folder):
+                write_text(folder / CONFIG, dump(config))
+                run = Run(job, folder, reporter, stop)
+                run.record.metrics("running")
+                return result_of(run, run.run())
+        except BaseException as e:
+            if folder is not None and not (folder / METRICS).exists():
+                shutil.rmtree(folder, ignore_errors=True)  # a run that never started leaves no folder
+            if isinstance(e, StartupInterrupted):
+                raise interrupted_at_start(e.signum) from None
+            raise
 
 
 def resume(folder, overrides=(), config_path=None, reporter=None):
@@ -58,6 +79,18 @@ def resume(folder, overrides=(), config_path=None, reporter=None):
     own_path = folder / CONFIG
     if not own_path.exists():
         raise UserError(f"{folder}: not a run folder (no {CONFIG})")
+    with StopSignals() as stop:
+        try:
+            with holding(folder):
+                return resume_held(folder, overrides, config_path, reporter, stop)
+        except StartupInterrupted as e:
+            raise interrupted_at_start(e.signum, folder) from None
+
+
+def resume_held(folder, overrides, config_path, reporter, stop):
+    """``resume`` once the folder is this process's alone: what a killed writer left can go."""
+    remove_stale_temporaries(folder, RUN_FILES)
+    own_path = folder / CONFIG
     own = load_config(own_path)
     wanted = load_config(config_path or own_path, overrides)
     changed = [k for k in changed_keys(own, wanted) if k not in LENGTH_KEYS]
@@ -79,9 +112,26 @@ def resume(folder, overrides=(), config_path=None, reporter=None):
     except (KeyError, TypeError):
         raise UserError(f"{checkpoint_path}: has no readable training progress to resume from") from None
     job = prepare(wanted, warn=reporter.warn, progress=reporter.decoding)
+    check_same_data(saved.header.get("data"), job.data, checkpoint_path)
     if saved.iteration > job.iterations:
         raise UserError(f"{folder}: already at iteration {saved.iteration}, beyond the {job.iterations} asked for")
     if wanted != own:
         write_text(own_path, dump(wanted))
-    run = Run(job, folder, reporter, resume_from=saved)
+    run = Run(job, folder, reporter, stop, resume_from=saved)
     return result_of(run, run.run())
+
+
+def described(data):
+    size = f", {decimal_size(data['size'])}" if isinstance(data.get("size"), int) else ""
+    return f"{data.get('examples')} examples{size}, fingerprint {data.get('fingerprint')}"
+
+
+def check_same_data(recorded, current, checkpoint_path):
+    """A resume trains on the set the run began on, or not at all (checkpoints from before dnn recorded it pass)."""
+    if not isinstance(recorded, dict):
+        return
+    if (recorded.get("examples"), recorded.get("fingerprint")) != (current["examples"], current["fingerprint"]):
+        raise UserError(
+            f"{current['path']}: not the training set this run began on ({checkpoint_path} records "
+            f"{described(recorded)}; the file now has {described(current)}); put the original back, or start a new run"
+        )
