@@ -19,9 +19,18 @@ from .train import gradcheck, train
 class DnnGroup(click.Group):
     """Turns what escapes a command into the error contract: one line, a known exit code."""
 
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)  # `dnn --help` and `--version` print here
+        except BrokenPipeError:
+            quiet_closed_stdout()
+            raise click.exceptions.Exit(EXIT_PIPE_CLOSED) from None
+
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a reader gone shows here, under the rule below, not at exit
+            return result
         except click.ClickException:
             if debugging(ctx):
                 traceback.print_exc()

@@ -148,6 +148,10 @@ def check_consistency(config, origin=None):
         raise ConfigError(
             f"{where(origin, 'data.in_memory')}: a folder set is decoded into memory; to read from disk, import it first (dnn data import FOLDER --out FILE.h5)"
         )
+    if data["classes"] is not None and data["format"] != "folder":
+        raise ConfigError(
+            f"{where(origin, 'data.classes')}: orders the class folders of a folder set (data.format: folder); an HDF5 file's labels give its order"
+        )
     if training["early_stopping"]["patience"] is not None and training["validation_fraction"] == 0:
         raise ConfigError(
             f"{where(origin, 'training.early_stopping.patience')}: early stopping watches the validation cost; set training.validation_fraction above 0"

@@ -13,7 +13,7 @@ def load_split(config, split, warn=None, progress=None):
     if data[split] is None:
         return None
     if data["format"] == "folder":
-        return load_folder(data[split], (data["size"], data["size"], 3), warn, progress)
+        return load_folder(data[split], (data["size"], data["size"], 3), warn, progress, data["classes"])
     keys = data["keys"]
     settings = (f"data.keys.{split}_x", f"data.keys.{split}_y")
     return load_hdf5(

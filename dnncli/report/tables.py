@@ -144,8 +144,11 @@ def formatted(value, style="{}"):
 
 def runs_table(rows, root):
     table = Table(title=f"runs under {root}/", title_justify="left", box=box.SIMPLE_HEAD)
-    for name in ("run", "started", "layers", "lr", "iter", "cost", "train", "test", "time", "status"):
-        table.add_column(name, justify="right" if name in ("lr", "iter", "cost", "train", "test", "time") else "left")
+    # "last cost": the last logged (with L2; for mini-batches, their mean since the log before); "train cost":
+    # the cost on the whole training set at the end, the one the summary of `dnn train` shows
+    names = ("run", "started", "layers", "lr", "iter", "last cost", "train cost", "train", "test", "time", "status")
+    for name in names:
+        table.add_column(name, justify="left" if name in ("run", "started", "layers", "status") else "right")
     for row in rows:
         done, total = row["iterations_done"], row["iterations"]
         table.add_row(
@@ -155,6 +158,7 @@ def runs_table(rows, root):
             formatted(row["learning_rate"], "{:g}"),
             formatted(total) if done in (None, total) else f"{done}/{total}",
             formatted(row["final_cost"], "{:.6f}"),
+            formatted(row["train_cost"], "{:.6f}"),
             formatted(row["train_accuracy"], "{:.4f}"),
             formatted(row["test_accuracy"], "{:.4f}"),
             duration(row["seconds"]),

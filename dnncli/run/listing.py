@@ -96,6 +96,7 @@ def run_row(folder):
         iterations=pick(metrics, "iterations", kind=int),
         iterations_done=pick(metrics, "iterations_done", kind=int),
         final_cost=pick(last, "cost"),
+        train_cost=pick(metrics, "train", "cost"),
         train_accuracy=pick(metrics, "train", "accuracy"),
         test_accuracy=pick(metrics, "test", "accuracy"),
         seconds=pick(metrics, "seconds"),

@@ -45,9 +45,12 @@ def holding(folder):
             raise UserError(
                 f"{folder}: in use by {holder(path)} (dnn train); wait for it to end, or stop it first"
             ) from None
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.ftruncate(fd, 0)
-        os.write(fd, (holder_text() + "\n").encode("utf-8"))
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.ftruncate(fd, 0)
+            os.write(fd, (holder_text() + "\n").encode("utf-8"))
+        except OSError:
+            pass  # a full disk: the lock holds all the same, and the run's first file will say what is wrong
         yield
     finally:
         os.close(fd)  # releases the lock

@@ -4,6 +4,7 @@ Every file goes through ``files``' atomic writes, so a run killed at any moment 
 the new one, never a torn one.
 """
 
+import json
 import os
 import platform
 import socket
@@ -106,15 +107,20 @@ class Recorder:
             raise RunFailure(message) from None
 
     def failed(self, message):
-        """metrics.json says ``failed`` and why, in place if the disk has no room for a new copy."""
-        record = self.record("failed", error=message)
+        """metrics.json says ``failed`` and why; on a disk with no room for a new copy, the metrics already
+        there (those of the last checkpoint) are marked failed in place, at about their own size."""
         try:
-            write_json(self.folder / METRICS, record)
+            write_json(self.folder / METRICS, self.record("failed", error=message))
+            return
         except OSError:
-            try:
-                overwrite_json(self.folder / METRICS, record)
-            except OSError:
-                pass  # nothing more can be written here; the message still reaches the user
+            pass
+        try:
+            on_disk = json.loads((self.folder / METRICS).read_text(encoding="utf-8"))
+            if isinstance(on_disk, dict):
+                on_disk.update(status="failed", error=message, updated=now())
+                overwrite_json(self.folder / METRICS, on_disk)
+        except (OSError, ValueError):
+            pass  # nothing more can be written here; the message still reaches the user
 
     def metrics(self, status, final=None, error=None):
         write_json(self.folder / METRICS, self.record(status, final, error))
