@@ -508,3 +508,17 @@ def test_completion_offers_config_keys_after_set(dnn):
     offered = complete("dnn check --config c.yaml --set data.")
     assert "plain,data.train=" in offered and "plain,data.classes=" in offered
     assert complete("dnn train --set training.learning_rate=0") in ([], [""])  # a value: nothing to offer
+
+
+def test_a_run_from_before_the_new_keys_still_resumes(in_tmp, demo_data, dnn):
+    _, folder = train_quietly(dnn, write_config(in_tmp / "c.yaml", demo_data, model=TINY, training=SHORT))
+    saved = checkpoint.load(folder / "checkpoint.npz")
+    header = dict(saved.header)
+    del header["data"]  # no data identity recorded yet
+    for line in ("  divergence: 100.0\n", "  classes: null\n"):
+        assert line in header["config"]
+        header["config"] = header["config"].replace(line, "")
+        (folder / "config.yaml").write_text((folder / "config.yaml").read_text().replace(line, ""))
+    checkpoint.save(folder / "checkpoint.npz", header, saved.params, saved.state)
+    result = dnn("train", "--resume", folder, "--set", "training.iterations=12", "--quiet")
+    assert result.exit_code == 0, result.output

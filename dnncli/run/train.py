@@ -22,6 +22,8 @@ from .record import Progress
 from .signals import StartupInterrupted, StopSignals, signal_name
 
 LENGTH_KEYS = ("training.iterations", "training.epochs")  # the only keys a resume may change
+# keys added since runs began to be saved: a checkpoint written before them has none, and their defaults apply
+ADDED_KEYS = ("training.divergence", "data.classes")
 RUN_FILES = (CHECKPOINT, BEST, METRICS, CONFIG)  # whose temporary files a killed writer may leave
 
 
@@ -104,7 +106,7 @@ def resume_held(folder, overrides, config_path, reporter, stop):
     saved = checkpoint.load(checkpoint_path)
     saved_config = saved.header.get("config")
     if not isinstance(saved_config, str) or [
-        k for k in changed_keys(parse_yaml(saved_config, checkpoint_path), own) if k not in LENGTH_KEYS
+        k for k in changed_keys(parse_yaml(saved_config, checkpoint_path), own) if k not in LENGTH_KEYS + ADDED_KEYS
     ]:
         raise UserError(f"{checkpoint_path}: was not written by this run's config")
     try:
