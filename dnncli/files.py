@@ -1,8 +1,13 @@
-"""One way to write every file a run leaves: atomically.
+"""One way to write every file a run leaves: atomically; and where runs go when nothing says.
 
 The bytes go to a temporary file in the same folder, are flushed and fsynced,
 and the file is renamed over the target, so a reader (or a process killed at
-any moment) sees the old file or the new one, never a torn one.
+any moment) sees the old file or the new one, never a torn one. The file gets
+the mode a plain ``open()`` would give it (0666 less the umask), so a teammate
+or a web server can read the runs when the umask lets them.
+
+A write that fails raises ``OSError`` naming the target (not the temporary file),
+with the system's reason: a full disk, a read-only file system, no permission.
 
 And one way to check a path a user gives before it is opened (``regular_file``).
 """
@@ -10,35 +15,80 @@ And one way to check a path a user gives before it is opened (``regular_file``).
 import errno
 import json
 import os
+import secrets
 import stat
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import UserError
+
+RUNS_VARIABLE = "DNN_RUNS"
+TEMPORARY_SUFFIX = ".tmp"
+
+
+def default_runs():
+    """The folder of runs when a config or a command names none: ``$DNN_RUNS``, else ``runs`` here."""
+    return Path(os.environ.get(RUNS_VARIABLE) or "runs")
+
+
+def temporary_name(path):
+    return path.parent / f".{path.name}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}"
+
+
+def is_temporary_of(name, target):
+    """Whether a file ``name`` is a temporary file ``atomic_path`` made for ``target``."""
+    return name.startswith(f".{target}.") and name.endswith(TEMPORARY_SUFFIX)
+
+
+def create_beside(path):
+    """A new empty temporary file beside ``path``, created as ``open()`` creates files (0666 less the umask)."""
+    for _ in range(100):
+        tmp = temporary_name(path)
+        try:
+            fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0), 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"{path}: no free temporary name beside it")
 
 
 @contextmanager
 def atomic_path(path):
     """A temporary path beside ``path`` to write to; on success it replaces ``path``."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
     try:
-        yield Path(tmp)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        tmp = create_beside(path)
+    except OSError as e:
+        raise naming(e, path) from None
+    try:
+        yield tmp
+        fsync_file(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
-        except FileNotFoundError:
+        except OSError:
             pass
+        if isinstance(e, OSError):
+            raise naming(e, path) from None
         raise
     sync_folder(path.parent)
+
+
+def naming(error, path):
+    """``error`` again, naming ``path``: the file the user asked for, not the temporary one."""
+    return type(error)(error.errno, error.strerror or str(error), str(path))
+
+
+def fsync_file(path):
+    # Windows refuses to flush a file opened only for reading; POSIX flushes any descriptor, and a file the
+    # umask made read-only could not be opened for writing
+    fd = os.open(path, os.O_RDWR if os.name == "nt" else os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @contextmanager
@@ -49,7 +99,7 @@ def atomic_file(path, mode="wb"):
 
 
 def sync_folder(folder):
-    """Make a rename in ``folder`` durable."""
+    """Make a rename in ``folder`` durable, where the system can (Windows cannot open a folder: nothing to do)."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -103,3 +153,24 @@ def read_bounded(path, limit, what="file"):
     if len(data) > limit:
         raise UserError(f"{path}: larger than {limit:,} bytes, too large for a {what}")
     return data
+
+
+def overwrite_json(path, data):
+    """Rewrite ``path`` in place, not atomically: for the last word of a run on a disk too full for a copy.
+
+    Truncating frees the file's own blocks, which the new text (about as long) takes again.
+    """
+    with open(path, "w") as f:
+        f.write(json.dumps(data, indent=2) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def remove_stale_temporaries(folder, targets):
+    """Delete what a process killed while writing left in ``folder``: temporary files of ``targets``."""
+    removed = []
+    for path in Path(folder).iterdir():
+        if any(is_temporary_of(path.name, target) for target in targets) and path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed

@@ -66,7 +66,7 @@ def evaluate_command(run_folder, checkpoint_file, best, data_file, split, json_f
             f"{path}: divides pixels by {saved.pixel_scale}; dnn evaluate scales data sets by {PIXEL_SCALE}"
         )
     config = run_config(path.parent)
-    dataset, split = choose_data(config, path.parent, data_file, split, saved.input_shape, warn)
+    dataset, split = choose_data(config, path.parent, data_file, split, saved.input_shape, warn, saved.classes)
     report = {"checkpoint": str(path), "iteration": saved.iteration, "data": dataset.path, "split": split}
     report.update(evaluate(saved, dataset))
     if top_losses:

@@ -1,12 +1,13 @@
 """The `dnn` group: every command, and the error contract around them."""
 
 import os
+import sys
 import traceback
 
 import click
 
 from .. import __version__
-from ..errors import EXIT_INTERRUPTED, RunFailure
+from ..errors import EXIT_INTERRUPTED, EXIT_PIPE_CLOSED, RunFailure
 from .check import check_command, config_group, init_config, summary
 from .data import data
 from .evaluate import evaluate_command
@@ -22,9 +23,18 @@ from .train import gradcheck, train
 class DnnGroup(click.Group):
     """Turns what escapes a command into the error contract: one line, a known exit code."""
 
+    def make_context(self, *args, **kwargs):
+        try:
+            return super().make_context(*args, **kwargs)  # `dnn --help` and `--version` print here
+        except BrokenPipeError:
+            quiet_closed_stdout()
+            raise click.exceptions.Exit(EXIT_PIPE_CLOSED) from None
+
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a reader gone shows here, under the rule below, not at exit
+            return result
         except click.ClickException:
             if debugging(ctx):
                 traceback.print_exc()
@@ -34,10 +44,36 @@ class DnnGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            quiet_closed_stdout()
+            ctx.exit(EXIT_PIPE_CLOSED)
+        except OSError as e:
+            if debugging(ctx):
+                raise
+            raise RunFailure(os_error_line(e)) from None
         except Exception as e:
             if debugging(ctx):
                 raise
             raise RunFailure(f"unexpected {type(e).__name__}: {e} (run with --debug for the traceback)") from None
+
+
+def os_error_line(error):
+    """A file that could not be read or written, and the system's reason: ``runs/x/1/config.yaml: No space left on device``."""
+    reason = error.strerror or str(error) or type(error).__name__
+    return f"{error.filename}: {reason}" if error.filename else reason
+
+
+def quiet_closed_stdout():
+    """The reader of standard output went away (``dnn ... | head -1``): stop as shell tools do, saying nothing.
+
+    Whatever is still buffered goes nowhere, so Python's flush at exit cannot complain either.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass  # no real file descriptor (an in-process runner): nothing left to flush
 
 
 def debugging(ctx):

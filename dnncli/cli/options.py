@@ -7,11 +7,26 @@ def config_option(required=True, help="YAML config of a run."):
     return click.option("--config", "config_path", type=click.Path(dir_okay=False), required=required, help=help)
 
 
+def config_keys(ctx, param, incomplete):
+    """Shell completion after ``--set``: the config keys that start with what is typed, each with its ``=``.
+
+    It imports ``config.schema`` (and with it NumPy, for the engine's tables) only when asked to complete.
+    """
+    from click.shell_completion import CompletionItem
+
+    from ..config.schema import leaf_keys
+
+    if "=" in incomplete:
+        return []
+    return [CompletionItem(f"{key}=", type="plain") for key in leaf_keys() if key.startswith(incomplete)]
+
+
 set_option = click.option(
     "--set",
     "overrides",
     multiple=True,
     metavar="KEY=VALUE",
+    shell_complete=config_keys,
     help="Override a config key, e.g. training.iterations=100 (repeatable).",
 )
 

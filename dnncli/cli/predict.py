@@ -2,12 +2,20 @@
 
 import click
 
-from ..errors import UserError
+from ..errors import EXIT_USAGE, UserError
 from .options import chosen_model, model_options
 
 
 def report_error(error):
     click.echo(f"Error: {error.format_message()}", err=True)
+
+
+def failure_record(path, error):
+    """The JSON line of a picture that could not be classified: its path (where known) and why."""
+    message = error.format_message()
+    if path is not None:
+        message = message.removeprefix(f"{path}: ")
+    return {"path": None if path is None else str(path), "error": message}
 
 
 @click.command("predict")
@@ -24,8 +32,9 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
 
     PICTURE is a file, a folder (every picture below it) or a glob pattern.
     Any size and colour mode is converted to what the model takes (see
-    dnncli/data/pictures.py). A picture that cannot be read is reported on stderr,
-    the others are still classified, and the exit code is 2.
+    dnncli/data/pictures.py). The model used is named on stderr. A picture that
+    cannot be read is reported on stderr (and with --json as a record with its
+    error), the others are still classified, and the exit code is 2.
 
     \b
     dnn predict cat.jpg
@@ -38,19 +47,28 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
     from ..model import checkpoint
     from ..model.predict import predictions
     from ..report.console import stdout_console
+    from ..run.models import unfinished_run
+    from ..text import plural
 
-    saved = checkpoint.load(chosen_model(run_folder, checkpoint_file, best))
+    path = chosen_model(run_folder, checkpoint_file, best)
+    saved = checkpoint.load(path)
     if threshold is not None and saved.net.output != "sigmoid":
         raise UserError(f"--threshold: only for a two-class (sigmoid) model; this one has {len(saved.classes)} classes")
+    click.echo(f"model: {path} (iteration {saved.iteration})", err=True)
+    unfinished = unfinished_run(path)
+    if unfinished:
+        click.echo(f"Warning: {unfinished}", err=True)
     paths, problems = expand_paths(pictures, warn=lambda text: click.echo(f"Warning: {text}", err=True))
     failures = []
 
-    def failed(error):
+    def failed(path, error):
         failures.append(error)
         report_error(error)
+        if as_json:
+            click.echo(json.dumps(failure_record(path, error)))
 
     for problem in problems:
-        failed(problem)
+        failed(None, problem)
     console = stdout_console()
     table = None
     if console.is_terminal and not as_json:
@@ -70,5 +88,5 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
     if table is not None and table.row_count:
         console.print(table)
     if failures:
-        problems = f"{len(failures)} problem{'s' if len(failures) > 1 else ''}"
-        raise UserError(f"{classified} of {len(paths)} pictures classified; {problems} above")
+        click.echo(f"{classified} of {len(paths)} pictures classified, {plural(len(failures), 'problem')} above", err=True)
+        raise click.exceptions.Exit(EXIT_USAGE)

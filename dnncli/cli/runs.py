@@ -5,20 +5,21 @@ from pathlib import Path
 import click
 
 from ..errors import UserError
-from ..run.folders import DEFAULT_RUNS
 
 DEFAULT_PLOT = "cost.png"
 
 
 @click.command("runs")
-@click.argument("folder", type=click.Path(file_okay=False), default=str(DEFAULT_RUNS))
+@click.argument("folder", type=click.Path(file_okay=False), required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as a JSON list.")
 def runs(folder, as_json):
-    """List the runs under FOLDER (default runs/), newest first; or a sweep's trials, best first."""
+    """List the runs under FOLDER (default: $DNN_RUNS, else runs/), newest first; or a sweep's trials, best first."""
     import json
 
+    from ..files import default_runs
     from ..sweep.index import is_sweep
 
+    folder = folder or str(default_runs())
     if is_sweep(folder):
         return show_sweep_folder(folder, as_json)
 

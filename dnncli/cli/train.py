@@ -2,7 +2,7 @@
 
 import click
 
-from ..errors import Interrupted, RunFailure
+from ..errors import EXIT_PIPE_CLOSED, Interrupted, RunFailure
 from .options import config_option, set_option
 
 PROGRESS_MODES = ("auto", "rich", "plain", "jsonl")  # report.progress.REPORTERS, and auto
@@ -49,7 +49,8 @@ def train(config_path, overrides, resume_folder, progress_mode, quiet):
         else:
             result = start(load(config_path, overrides), report)
     except Interrupted as e:
-        click.echo(str(e.folder))
+        if e.folder is not None:
+            click.echo(str(e.folder))
         raise
     if not quiet and progress_mode != "jsonl":
         console = stdout_console()
@@ -57,6 +58,8 @@ def train(config_path, overrides, resume_folder, progress_mode, quiet):
         for line in run_lines(result):
             console.print(line)
     click.echo(str(result.folder))
+    if getattr(report, "output_closed", False):
+        raise click.exceptions.Exit(EXIT_PIPE_CLOSED)  # the run went on to its end unseen
 
 
 @click.command()

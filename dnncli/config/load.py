@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from ..files import read_bounded
+from ..files import default_runs, read_bounded
 from .schema import REQUIRED, SCHEMA, ConfigError, Field, describe, did_you_mean, where
 
 MAX_CONFIG_BYTES = 1_000_000  # a config is a page of YAML; /dev/zero or a huge file is refused, not read
@@ -200,6 +200,10 @@ def check_consistency(config, origin=None):
         raise ConfigError(
             f"{where(origin, 'data.in_memory')}: a folder set is decoded into memory; to read from disk, import it first (dnn data import FOLDER --out FILE.h5)"
         )
+    if data["classes"] is not None and data["format"] != "folder":
+        raise ConfigError(
+            f"{where(origin, 'data.classes')}: orders the class folders of a folder set (data.format: folder); an HDF5 file's labels give its order"
+        )
     if training["early_stopping"]["patience"] is not None and training["validation_fraction"] == 0:
         raise ConfigError(
             f"{where(origin, 'training.early_stopping.patience')}: early stopping watches the validation cost; set training.validation_fraction above 0"
@@ -250,7 +254,10 @@ def load(path, overrides=()):
     data = read_yaml(path)
     base = path.parent
     apply_overrides(data, [absolute_data_path(item) for item in overrides])
+    runs_named = isinstance(data.get("output"), dict) and "dir" in data["output"]
     config = resolve(data, str(path), overridden=overridden_keys(overrides))
+    if not runs_named:
+        config["output"]["dir"] = str(default_runs())  # $DNN_RUNS, else the schema's runs
     check_consistency(config, str(path))
     return absolute_paths(config, base)
 

@@ -114,6 +114,14 @@ def run_name(value):
     return value
 
 
+def class_names(value):
+    if not isinstance(value, list) or len(value) < 2 or not all(isinstance(v, str) and v for v in value):
+        raise ValueError("must be a list of at least two class folder names, e.g. [non-cat, cat]")
+    if len(set(value)) != len(value):
+        raise ValueError("must name each class once")
+    return value
+
+
 def one_of(choices):
     choices = list(choices)
 
@@ -212,6 +220,9 @@ SCHEMA = {
         "train": Field(path, REQUIRED, "training set; relative paths are relative to the config file"),
         "test": Field(optional(path), None, "test set (optional)"),
         "size": Field(integer(1), 64, "folder sets: pictures are decoded to size x size RGB"),
+        "classes": Field(
+            optional(class_names), None, "folder sets: the class folders in label order, label 0 first; null sorts them"
+        ),
         "in_memory": Field(
             auto_or_boolean,
             "auto",
@@ -266,9 +277,14 @@ SCHEMA = {
             optional(integer(1)), 500, "save a checkpoint every this many iterations; null for only at the end"
         ),
         "fast_path": Field(switch, "auto", "full-batch fast path: auto picks it where it applies and pays"),
+        "divergence": Field(
+            optional(number(above=1)),
+            100.0,
+            "stop the run (exit 1) when the cost exceeds this many times its initial cost; null never stops",
+        ),
     },
     "output": {
-        "dir": Field(path, "runs", "folder of runs; relative to where dnn runs"),
+        "dir": Field(path, "runs", "folder of runs, relative to where dnn runs; unset, $DNN_RUNS or else runs"),
     },
 }
 

@@ -15,6 +15,7 @@ STARTER = {  # values of the starter config where the defaults are not enough
     "training.learning_rate": 0.0075,
     "training.iterations": 2500,
 }
+LEFT_UNSET = ("output.dir",)  # written as a comment, so that its default ($DNN_RUNS) applies
 
 
 def yaml_value(value):
@@ -44,7 +45,8 @@ def starter_config(path):
                 continue
             if spec.help:
                 lines.append(f"{indent}# {spec.help}")
-            lines.append(f"{indent}{key}: {yaml_value(values.get(prefix + key, spec.default))}")
+            line = f"{key}: {yaml_value(values.get(prefix + key, spec.default))}"
+            lines.append(f"{indent}# {line}" if prefix + key in LEFT_UNSET else f"{indent}{line}")
 
     walk(SCHEMA, "", "")
     return "\n".join(lines) + "\n"

@@ -1,5 +1,7 @@
 """A labelled data set of uint8 pictures, in memory or on disk, and the one pixel scaling."""
 
+import hashlib
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,6 +11,7 @@ from .disk import PicturesOnDisk
 
 PIXEL_SCALE = 255.0  # pixels are divided by this before they reach the network
 READ_BATCH = 32  # examples at a time when a set is scored or classified: bounds the memory of a scaled copy
+FINGERPRINT_PICTURES = 16  # pictures, evenly spaced, that a set's fingerprint reads beside all its labels
 
 
 @dataclass
@@ -55,6 +58,25 @@ class Dataset:
         """
         for start in range(0, self.m, READ_BATCH):
             yield self.subset(np.arange(start, min(start + READ_BATCH, self.m)))
+
+
+def identity(dataset):
+    """What tells a data set from another, cheaply: its path, size on disk, examples and a fingerprint.
+
+    The fingerprint hashes every label, the classes, the picture shape and ``FINGERPRINT_PICTURES`` pictures
+    spread over the set, so it reads a few pictures of a big set on disk, not the set.
+    """
+    path = dataset.path
+    try:
+        size = os.path.getsize(path) if os.path.isfile(path) else None
+    except OSError:
+        size = None
+    sample = np.unique(np.linspace(0, max(dataset.m - 1, 0), min(FINGERPRINT_PICTURES, dataset.m)).astype(np.int64))
+    digest = hashlib.sha256()
+    digest.update(repr((list(dataset.classes), dataset.input_shape, dataset.m)).encode("utf-8"))
+    digest.update(np.ascontiguousarray(dataset.labels, dtype=np.int64).tobytes())
+    digest.update(np.ascontiguousarray(dataset.subset(sample).pixels()).tobytes())
+    return {"path": str(path), "size": size, "examples": dataset.m, "fingerprint": digest.hexdigest()[:16]}
 
 
 def scale_pixels(pixels, dtype=np.float64, divide_by=PIXEL_SCALE):

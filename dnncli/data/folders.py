@@ -74,8 +74,11 @@ def check_folder(folder):
     return folder
 
 
-def class_folders(folder, warn=None):
-    """[(class name, its picture files)] in class order, checked: at least two classes, none empty."""
+def class_folders(folder, warn=None, order=None):
+    """[(class name, its picture files)] in class order, checked: at least two classes, none empty.
+
+    The order is ``order`` (``data.classes``: the subfolder names, label 0 first) when given, else sorted.
+    """
     folder = check_folder(folder)
     if split_folders(folder):
         raise UserError(f"{folder}: holds {' and '.join(f'{s}/' for s in split_folders(folder))}; name one of them")
@@ -85,6 +88,8 @@ def class_folders(folder, warn=None):
         raise UserError(
             f"{folder}: a folder data set needs a subfolder of pictures per class, at least two; found {len(classes)}"
         )
+    if order is not None:
+        classes = in_order(folder, classes, order)
     for name, paths in classes:
         if not paths:
             raise UserError(f"{folder / name}: class {name!r} has no pictures ({', '.join(SUFFIXES)})")
@@ -96,6 +101,24 @@ def class_folders(folder, warn=None):
         if skipped and warn:
             warn(skipped_files_text(folder / name, skipped))
     return classes
+
+
+def in_order(folder, classes, order):
+    """``classes`` in the order ``data.classes`` gives, which must name every class folder once."""
+    found = {name: paths for name, paths in classes}
+    if sorted(order) != sorted(found):
+        missing = [name for name in order if name not in found]
+        extra = [name for name in found if name not in order]
+        problem = "; ".join(
+            part
+            for part in (
+                missing and f"no folder for {', '.join(missing)}",
+                extra and f"{', '.join(extra)} not named",
+            )
+            if part
+        ) or "a class named twice"
+        raise UserError(f"data.classes: must name each class folder of {folder} once ({problem}); it has {', '.join(sorted(found))}")
+    return [(name, found[name]) for name in order]
 
 
 def skipped_text(skipped):
@@ -168,10 +191,11 @@ def examples_of(classes):
     return paths, labels
 
 
-def load_folder(folder, input_shape, warn=None, progress=no_progress):
-    """A folder data set decoded into memory; unreadable pictures are skipped with a warning."""
+def load_folder(folder, input_shape, warn=None, progress=no_progress, order=None):
+    """A folder data set decoded into memory, its classes in ``order`` (else sorted); unreadable pictures are
+    skipped with a warning."""
     shown = short_path(folder)  # so warnings name files as a person would
-    classes = class_folders(shown, warn)
+    classes = class_folders(shown, warn, order)
     paths, labels = examples_of(classes)
     check_decoding_memory(folder, len(paths), input_shape)
     pictures = np.empty((len(paths), *input_shape), dtype=np.uint8)

@@ -51,14 +51,14 @@ def probability_map(classes, column):
 
 
 def read_pictures(paths, input_shape, failed):
-    """Batches of (paths, pixels) of the pictures that decode; ``failed`` gets each that does not."""
+    """Batches of (paths, pixels) of the pictures that decode; ``failed(path, error)`` gets each that does not."""
     good, pixels = [], []
     for path in paths:
         try:
             pixels.append(load_picture(path, input_shape))
             good.append(path)
         except UserError as e:
-            failed(e)
+            failed(path, e)
         if len(good) == BATCH:
             yield good, np.stack(pixels)
             good, pixels = [], []

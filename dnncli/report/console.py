@@ -8,8 +8,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 PIPE_WIDTH = 200
 
 
+class StdoutConsole(Console):
+    """A console whose closed pipe is an error for the command line to handle (rich would exit 1 itself)."""
+
+    def on_broken_pipe(self):
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def stdout_console():
-    return Console(highlight=False)
+    return StdoutConsole(highlight=False)
 
 
 def table_console():

@@ -173,6 +173,9 @@ class JsonlReporter(QuietReporter):
     def emit(self, event):
         if self.stream is not None and not write_line(self.stream, json.dumps(event)):
             self.stream = None
+            self.output_closed = True  # the reader went away: the command ends as every command then does
+
+    output_closed = False
 
 
 class RichReporter(LineReporter):

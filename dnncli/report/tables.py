@@ -192,8 +192,13 @@ def best_text(row):
 
 def runs_table(rows, root):
     table = Table(title=f"runs under {root}/", title_justify="left", box=box.SIMPLE_HEAD)
-    columns = ("run", "started", "layers", "lr", "iter", "cost", "train", "val", "best val", "test", "time", "status")
-    for name in columns:
+    # "last cost": the last logged (with L2; for mini-batches, their mean since the log before); "train cost":
+    # the cost on the whole training set at the end, the one the summary of `dnn train` shows
+    names = (
+        "run", "started", "layers", "lr", "iter", "last cost", "train cost", "train", "val", "best val", "test", "time",
+        "status",
+    )  # fmt: skip
+    for name in names:
         table.add_column(name, justify="left" if name in ("run", "started", "layers", "status") else "right")
     for row in rows:
         done, total = row["iterations_done"], row["iterations"]
@@ -204,6 +209,7 @@ def runs_table(rows, root):
             formatted(row["learning_rate"], "{:g}"),
             formatted(total) if done in (None, total) else f"{done}/{total}",
             formatted(row["final_cost"], "{:.6f}"),
+            formatted(row["train_cost"], "{:.6f}"),
             formatted(row["train_accuracy"], "{:.4f}"),
             formatted(row["validation_accuracy"], "{:.4f}"),
             best_text(row),

@@ -4,9 +4,8 @@ import os
 from pathlib import Path
 
 from ..errors import UserError
-from ..files import write_text
+from ..files import default_runs, write_text
 
-DEFAULT_RUNS = Path("runs")
 LATEST = "latest"
 CHECKPOINT = "checkpoint.npz"
 BEST = "best.npz"
@@ -47,15 +46,21 @@ def remember_latest(runs, folder):
     write_text(Path(runs) / LATEST, os.path.relpath(folder, runs) + "\n")
 
 
-def latest_run(runs=DEFAULT_RUNS):
-    pointer = Path(runs) / LATEST
+def latest_run(runs=None):
+    """The newest run under ``runs`` (default: ``files.default_runs()``), as ``runs/latest`` names it."""
+    runs = default_runs() if runs is None else Path(runs)
+    pointer = runs / LATEST
     try:
         relative = pointer.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         raise UserError(f"no runs yet under {runs}/: train one with `dnn train --config FILE`, or pass --run") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{pointer}: not a run pointer (not UTF-8 text); pass --run") from None
     except OSError as e:
-        raise UserError(f"{pointer}: cannot read ({e})") from None
-    folder = Path(runs) / relative
+        raise UserError(f"{pointer}: cannot read ({e.strerror or e})") from None
+    if not relative or "\0" in relative or "\n" in relative:
+        raise UserError(f"{pointer}: not a run pointer (one line naming a run folder); pass --run")
+    folder = runs / relative
     if not folder.is_dir():
         raise UserError(f"{pointer}: names {folder}, which no longer exists; pass --run")
     return folder

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config.build import Plan, build
-from ..data.dataset import check_against_model, check_same_classes
+from ..data.dataset import check_against_model, check_same_classes, identity
 from ..data.disk import memory_needed
 from ..data.sets import load_split
 from ..errors import UserError
@@ -24,6 +24,7 @@ class Job:
     train: object
     validation: object
     test: object
+    data: dict = None  # the training set's ``dataset.identity``, before the validation split: what a resume checks
 
     @property
     def net(self):
@@ -65,6 +66,7 @@ def prepare(config, with_test=True, warn=None, progress=None):
     check_against_model(train, model["layers"], model["output"], "training set")
     check_same_classes(train, test)
     check_streamable(train, config)
+    data = identity(train)
     validation = None
     if training["validation_fraction"]:
         if train.m < 2:
@@ -72,7 +74,7 @@ def prepare(config, with_test=True, warn=None, progress=None):
         train, validation = split_validation(train, training["validation_fraction"], config["seed"])
     plan = build(config, train.m)
     check_memory(plan, train.m)
-    return Job(config, plan, train, validation, test)
+    return Job(config, plan, train, validation, test, data)
 
 
 def check_streamable(dataset, config):

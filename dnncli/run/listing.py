@@ -11,9 +11,13 @@ from pathlib import Path
 
 from ..config.load import read_yaml
 from ..errors import UserError
-from .folders import CONFIG, DEFAULT_RUNS, METRICS
+from ..files import default_runs
+from .folders import CONFIG, METRICS
 
 NUMBER = (int, float)
+# On POSIX, signal 0 asks whether a process exists; on Windows os.kill(pid, 0) would terminate it, so there a
+# killed run cannot be told from a running one and shows what its metrics say.
+CAN_ASK_FOR_PROCESSES = os.name == "posix"
 
 
 def read_metrics(folder):
@@ -25,6 +29,8 @@ def read_metrics(folder):
         raise UserError(f"{folder}: no {METRICS} (not a run folder, or a run that never started)") from None
     except (OSError, UnicodeDecodeError, ValueError) as e:
         raise UserError(f"{path}: not readable JSON ({e})") from None
+    except RecursionError:
+        raise UserError(f"{path}: not readable JSON (nested too deep)") from None
     if not isinstance(metrics, dict):
         raise UserError(f"{path}: not a metrics file (a JSON {type(metrics).__name__}, not an object)")
     return metrics
@@ -58,10 +64,15 @@ def started_at(text, folder):
     if isinstance(text, str):
         try:
             moment = datetime.fromisoformat(text)
-            return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-        except ValueError:
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+            moment.astimezone()  # a date the table cannot show in local time (year 1 at UTC+1, 9999 at UTC-1)
+            return moment.astimezone(timezone.utc)
+        except (ValueError, OverflowError, OSError):
             pass
-    return datetime.fromtimestamp(folder.stat().st_mtime, timezone.utc)
+    try:
+        return datetime.fromtimestamp(folder.stat().st_mtime, timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        return datetime.fromtimestamp(0, timezone.utc)
 
 
 def run_row(folder):
@@ -85,6 +96,7 @@ def run_row(folder):
         iterations=pick(metrics, "iterations", kind=int),
         iterations_done=pick(metrics, "iterations_done", kind=int),
         final_cost=pick(last, "cost"),
+        train_cost=pick(metrics, "train", "cost"),
         train_accuracy=pick(metrics, "train", "accuracy"),
         test_accuracy=pick(metrics, "test", "accuracy"),
         validation_accuracy=pick(metrics, "validation", "accuracy") or pick(last, "validation_accuracy"),
@@ -109,6 +121,8 @@ def process_gone(process):
     pid = process.get("pid")
     if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
         return False
+    if not CAN_ASK_FOR_PROCESSES:
+        return False
     try:
         os.kill(pid, 0)  # signal 0: only asks whether the process exists
     except ProcessLookupError:
@@ -118,9 +132,9 @@ def process_gone(process):
     return False
 
 
-def list_runs(root=DEFAULT_RUNS):
-    """Every run under ``root`` as a row, newest first."""
-    rows = [run_row(folder) for folder in run_folders(root)]
+def list_runs(root=None):
+    """Every run under ``root`` (default: ``files.default_runs()``) as a row, newest first."""
+    rows = [run_row(folder) for folder in run_folders(default_runs() if root is None else root)]
     return sorted(rows, key=newness, reverse=True)
 
 

@@ -12,19 +12,21 @@ from ..model.score import score
 from .feed import example_source
 from .folders import BEST, CHECKPOINT
 from .record import Progress, Recorder
-from .signals import StopSignals, signal_name
+from .signals import signal_name
 from .warnings import training_warnings
 
-SPLITS = ("train", "validation", "test")  # the sets a finished run is scored on, in this order
+SPLITS = ("train", "validation", "test")
+DIVERGENCE_FLOOR = 1.0  # the initial cost counts as at least this, so a run that starts near 0 is not stopped at 0.01  # the sets a finished run is scored on, in this order
 
 
 class Run:
     """A job trained in a run folder, from its start or from a saved checkpoint (``resume_from``)."""
 
-    def __init__(self, job, folder, reporter, resume_from=None):
+    def __init__(self, job, folder, reporter, stop, resume_from=None):
         self.job = job
         self.folder = folder
         self.reporter = reporter
+        self.stop = stop  # the run's ``StopSignals``, installed by the caller before the folder was made
         net = job.net
         feed = example_source(job.train, encode_labels(net, job.train.labels, job.dtype), job.dtype)
         if resume_from is None:
@@ -85,16 +87,25 @@ class Run:
     def loop(self):
         job, trainer, p = self.job, self.trainer, self.progress
         total, log_every, checkpoint_every = job.iterations, job.plan.log_every, job.plan.checkpoint_every
+        stop, factor = self.stop, job.config["training"]["divergence"]
         self.record.start_clock()
         self.reporter.start(total, trainer.iteration, p.history)
+        stop.training()
+        initial = p.history[0]["cost"] if p.history else None
         # overflow shows up as a non-finite cost or weights, reported below in one line
-        with StopSignals() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             while trainer.iteration < total and not p.stopped_early:
                 i = trainer.iteration
                 logging = i % log_every == 0 or i == total - 1
                 cost = trainer.step(observe=logging)
                 if not math.isfinite(cost):
                     self.diverged(i, f"the cost became {cost}")
+                initial = cost if initial is None else initial
+                if factor is not None and cost > factor * max(initial, DIVERGENCE_FLOOR):
+                    self.diverged(
+                        i, f"the cost {cost:.6g} is over {factor:g} times the initial {initial:.6g} "
+                        "(training.divergence)"
+                    )
                 p.pending.append(cost)
                 self.reporter.update(i, cost)
                 if logging:
@@ -124,7 +135,7 @@ class Run:
             f"training.learning_rate: {what} at iteration {iteration}; "
             f"the rate {rate:g} is probably too high, try {rate / 10:g}"
         )
-        self.record.metrics("failed", error=message)
+        self.record.failed(message)
         raise RunFailure(message + " (the last good checkpoint, if any, is kept)")
 
     def interrupted(self, signum):

@@ -4,11 +4,12 @@ from pathlib import Path
 
 from ..config.load import load as load_config
 from ..config.schema import SCHEMA
-from ..data.folders import load_folder
+from ..data.folders import load_folder, visible_folders
 from ..data.hdf5 import holds, load_hdf5, open_hdf5
 from ..data.sets import load_split
 from ..errors import UserError
-from .folders import BEST, CHECKPOINT, CONFIG, latest_run, run_checkpoint
+from .folders import BEST, CHECKPOINT, CONFIG, METRICS, latest_run, run_checkpoint
+from .listing import run_row
 
 LOOKUP_ORDER = ("test", "train")  # the order --data looks for a file's splits in
 
@@ -19,6 +20,19 @@ def model_path(run_folder=None, checkpoint_file=None, best=False):
     if checkpoint_file:
         return Path(checkpoint_file)
     return run_checkpoint(run_folder or latest_run(), BEST if best else CHECKPOINT)
+
+
+def unfinished_run(checkpoint_file):
+    """A warning when ``checkpoint_file`` is the last checkpoint of a run that did not finish, else None."""
+    checkpoint_file = Path(checkpoint_file)
+    if checkpoint_file.name != CHECKPOINT or not (checkpoint_file.parent / METRICS).exists():
+        return None
+    row = run_row(checkpoint_file.parent)
+    if row["status"] in ("finished", "broken"):
+        return None
+    done, total = row["iterations_done"], row["iterations"]
+    progress = f" at iteration {done} of {total}" if done is not None and total is not None else ""
+    return f"{checkpoint_file.parent} is a run that has not finished ({row['status']}{progress}): its model is not fully trained"
 
 
 def run_config(folder):
@@ -34,8 +48,11 @@ def data_keys(config):
     return {key: spec.default for key, spec in SCHEMA["data"]["keys"].items()}
 
 
-def choose_data(config, folder, data_file, split, input_shape, warn=None):
-    """The data set to evaluate on, and the split whose keys it was read with."""
+def choose_data(config, folder, data_file, split, input_shape, warn=None, classes=None):
+    """The data set to evaluate on, and the split whose keys it was read with.
+
+    A folder given as ``data_file`` whose class folders are the model's ``classes`` is read in the model's order.
+    """
     if data_file is None:
         if config is None:
             raise UserError(f"{folder}: no {CONFIG} here names a data set; pass --data FILE")
@@ -44,7 +61,9 @@ def choose_data(config, folder, data_file, split, input_shape, warn=None):
             raise UserError(f"{folder / CONFIG}: data.{split} is not set; pass --data FILE")
         return load_split(config, split, warn), split
     if Path(data_file).is_dir():
-        return load_folder(data_file, input_shape, warn), split or "test"
+        names = sorted(p.name for p in visible_folders(data_file))
+        order = list(classes) if classes is not None and sorted(classes) == names else None
+        return load_folder(data_file, input_shape, warn, order=order), split or "test"
     keys = data_keys(config)
     if split is None:
         with open_hdf5(data_file) as f:

@@ -4,6 +4,7 @@ Every file goes through ``files``' atomic writes, so a run killed at any moment 
 the new one, never a torn one.
 """
 
+import json
 import os
 import platform
 import socket
@@ -18,7 +19,7 @@ from .. import __version__
 from ..config.load import dump
 from ..data.dataset import PIXEL_SCALE
 from ..errors import RunFailure
-from ..files import write_json
+from ..files import overwrite_json, write_json
 from ..model import checkpoint
 from .folders import CHECKPOINT, METRICS, remember_latest
 
@@ -79,6 +80,7 @@ class Recorder:
             iteration,
             progress=self.progress.__dict__,
             config=dump(job.config),
+            data=job.data,
             created=now(),
             dnncli=__version__,
         )
@@ -90,20 +92,42 @@ class Recorder:
             checkpoint.save(path, self.header(iteration), params, state)
         except OSError as e:
             message = f"{path}: cannot save ({e.strerror or e}); the previous one, if any, is kept"
-            try:
-                self.metrics("failed", error=message)
-            except OSError:
-                pass  # the disk that refused the checkpoint may refuse this too
+            self.failed(message)
             raise RunFailure(message) from None
 
     def save(self, status, params, state, final=None):
         """Checkpoint first, then metrics: the checkpoint is what a resume trusts."""
         self.progress.seconds = self.seconds()
         self.checkpoint(CHECKPOINT, self.trainer.iteration, params, state)
-        remember_latest(self.folder.parent.parent, self.folder)
-        self.metrics(status, final)
+        try:
+            remember_latest(self.folder.parent.parent, self.folder)
+            self.metrics(status, final)
+        except OSError as e:
+            message = f"{e.filename}: cannot write ({e.strerror or e}); {self.folder / CHECKPOINT} is saved"
+            self.failed(message)
+            raise RunFailure(message) from None
+
+    def failed(self, message):
+        """metrics.json says ``failed`` and why; on a disk with no room for a new copy, the metrics already
+        there (those of the last checkpoint) are marked failed in place, at about their own size."""
+        try:
+            write_json(self.folder / METRICS, self.record("failed", error=message))
+            return
+        except OSError:
+            pass
+        try:
+            on_disk = json.loads((self.folder / METRICS).read_text(encoding="utf-8"))
+            if isinstance(on_disk, dict):
+                on_disk.update(status="failed", error=message, updated=now())
+                overwrite_json(self.folder / METRICS, on_disk)
+        except (OSError, ValueError):
+            pass  # nothing more can be written here; the message still reaches the user
 
     def metrics(self, status, final=None, error=None):
+        write_json(self.folder / METRICS, self.record(status, final, error))
+
+    def record(self, status, final=None, error=None):
+        """What metrics.json holds."""
         job, p = self.job, self.progress
         metrics = {
             "name": job.config["name"],
@@ -126,4 +150,4 @@ class Recorder:
             metrics.update(final)
         if error:
             metrics["error"] = error
-        write_json(self.folder / METRICS, metrics)
+        return metrics

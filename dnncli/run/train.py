@@ -1,22 +1,30 @@
 """`dnn train` below the command line: a resolved config in, a run folder out, or a run folder continued.
 
-``start`` and ``resume`` return a ``RunResult``, what happened, for the caller to show.
+``start`` and ``resume`` return a ``RunResult``, what happened, for the caller to show. Both install the
+signal handlers first, and hold the run folder's lock (``lock.holding``) for as long as they use it.
 """
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..config.load import changed_keys, dump, parse_yaml
 from ..config.load import load as load_config
-from ..errors import UserError
-from ..files import write_text
+from ..errors import Interrupted, UserError
+from ..files import remove_stale_temporaries, write_text
 from ..model import checkpoint
-from .folders import CHECKPOINT, CONFIG, check_runs_folder, new_run_folder
+from ..text import decimal_size
+from .folders import BEST, CHECKPOINT, CONFIG, METRICS, check_runs_folder, new_run_folder
 from .job import prepare
+from .lock import holding
 from .loop import Run
 from .record import Progress
+from .signals import StartupInterrupted, StopSignals, signal_name
 
 LENGTH_KEYS = ("training.iterations", "training.epochs")  # the only keys a resume may change
+# keys added since runs began to be saved: a checkpoint written before them has none, and their defaults apply
+ADDED_KEYS = ("training.divergence", "data.classes")
+RUN_FILES = (CHECKPOINT, BEST, METRICS, CONFIG)  # whose temporary files a killed writer may leave
 
 
 @dataclass(frozen=True)
@@ -45,25 +53,41 @@ def result_of(run, final):
     )  # fmt: skip
 
 
+def interrupted_at_start(signum, folder=None):
+    where = f"; {folder} is kept" if folder else "; no run folder was kept"
+    return Interrupted(f"Interrupted by {signal_name(signum)} before training began{where}", folder)
+
+
 def start(config, reporter):
-    """A new run of a resolved config."""
+    """A new run of a resolved config, in a new numbered folder under its output.dir."""
     check_runs_folder(config["output"]["dir"])  # before the data is read
-    job = prepare(config, warn=reporter.warn, progress=reporter.decoding)
-    folder = new_run_folder(config["output"]["dir"], config["name"])
-    return start_prepared(job, folder, reporter)
+    return started(config, reporter, lambda: new_run_folder(config["output"]["dir"], config["name"]), own_folder=True)
 
 
 def start_in(config, folder, reporter):
     """A new run of a resolved config in ``folder``, an empty folder the caller made (a sweep's trial)."""
-    job = prepare(config, warn=reporter.warn, progress=reporter.decoding)
-    return start_prepared(job, Path(folder), reporter)
+    return started(config, reporter, lambda: Path(folder), own_folder=False)
 
 
-def start_prepared(job, folder, reporter):
-    write_text(folder / CONFIG, dump(job.config))
-    run = Run(job, folder, reporter)
-    run.record.metrics("running")
-    return result_of(run, run.run())
+def started(config, reporter, make_folder, own_folder):
+    """The run of ``config`` in the folder ``make_folder()`` gives once the data is ready; the signal handlers
+    come first, and a run that never started leaves no folder it made (``own_folder``)."""
+    with StopSignals() as stop:
+        folder = None
+        try:
+            job = prepare(config, warn=reporter.warn, progress=reporter.decoding)
+            folder = make_folder()
+            with holding(folder):
+                write_text(folder / CONFIG, dump(job.config))
+                run = Run(job, folder, reporter, stop)
+                run.record.metrics("running")
+                return result_of(run, run.run())
+        except BaseException as e:
+            if own_folder and folder is not None and not (folder / METRICS).exists():
+                shutil.rmtree(folder, ignore_errors=True)  # a run that never started leaves no folder
+            if isinstance(e, StartupInterrupted):
+                raise interrupted_at_start(e.signum, None if own_folder else folder) from None
+            raise
 
 
 def is_number(value):
@@ -108,6 +132,18 @@ def resume(folder, overrides=(), config_path=None, reporter=None):
     own_path = folder / CONFIG
     if not own_path.exists():
         raise UserError(f"{folder}: not a run folder (no {CONFIG})")
+    with StopSignals() as stop:
+        try:
+            with holding(folder):
+                return resume_held(folder, overrides, config_path, reporter, stop)
+        except StartupInterrupted as e:
+            raise interrupted_at_start(e.signum, folder) from None
+
+
+def resume_held(folder, overrides, config_path, reporter, stop):
+    """``resume`` once the folder is this process's alone: what a killed writer left can go."""
+    remove_stale_temporaries(folder, RUN_FILES)
+    own_path = folder / CONFIG
     own = load_config(own_path)
     wanted = load_config(config_path or own_path, overrides)
     changed = [k for k in changed_keys(own, wanted) if k not in LENGTH_KEYS]
@@ -121,14 +157,31 @@ def resume(folder, overrides=(), config_path=None, reporter=None):
     saved = checkpoint.load(checkpoint_path)
     saved_config = saved.header.get("config")
     if not isinstance(saved_config, str) or [
-        k for k in changed_keys(parse_yaml(saved_config, checkpoint_path), own) if k not in LENGTH_KEYS
+        k for k in changed_keys(parse_yaml(saved_config, checkpoint_path), own) if k not in LENGTH_KEYS + ADDED_KEYS
     ]:
         raise UserError(f"{checkpoint_path}: was not written by this run's config")
     saved.progress = saved_progress(saved.header.get("progress"), checkpoint_path)
     job = prepare(wanted, warn=reporter.warn, progress=reporter.decoding)
+    check_same_data(saved.header.get("data"), job.data, checkpoint_path)
     if saved.iteration > job.iterations:
         raise UserError(f"{folder}: already at iteration {saved.iteration}, beyond the {job.iterations} asked for")
     if wanted != own:
         write_text(own_path, dump(wanted))
-    run = Run(job, folder, reporter, resume_from=saved)
+    run = Run(job, folder, reporter, stop, resume_from=saved)
     return result_of(run, run.run())
+
+
+def described(data):
+    size = f", {decimal_size(data['size'])}" if isinstance(data.get("size"), int) else ""
+    return f"{data.get('examples')} examples{size}, fingerprint {data.get('fingerprint')}"
+
+
+def check_same_data(recorded, current, checkpoint_path):
+    """A resume trains on the set the run began on, or not at all (checkpoints from before dnn recorded it pass)."""
+    if not isinstance(recorded, dict):
+        return
+    if (recorded.get("examples"), recorded.get("fingerprint")) != (current["examples"], current["fingerprint"]):
+        raise UserError(
+            f"{current['path']}: not the training set this run began on ({checkpoint_path} records "
+            f"{described(recorded)}; the file now has {described(current)}); put the original back, or start a new run"
+        )
