@@ -18,11 +18,17 @@ class StartupInterrupted(BaseException):
 
 
 class StopSignals:
-    """SIGINT and SIGTERM: at once while ``starting``, else after the current step; a second SIGINT insists."""
+    """SIGINT and SIGTERM: at once while ``starting``, else after the current step; a second SIGINT insists.
+
+    ``starting=False`` asks for the second way from the start (a sweep's driver, which stops between trials).
+    """
+
+    def __init__(self, starting=True):
+        self.first_starting = starting
 
     def __enter__(self):
         self.requested = None
-        self.starting = True
+        self.starting = self.first_starting
         self.previous = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
