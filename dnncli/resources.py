@@ -2,7 +2,7 @@
 
 import os
 
-OPTIMIZER_COPIES = {"gd": 0, "momentum": 1, "adam": 2}  # arrays of state per parameter
+OPTIMIZER_COPIES = {"gd": 0, "momentum": 1, "adam": 2, "rmsprop": 2}  # arrays of state (and RMSprop's square)
 
 
 def available_memory():

@@ -1,10 +1,10 @@
 """Parameter updates, keyed by the name a config uses.
 
 An optimizer's state is a dict of named arrays aligned with the parameters
-(``v_W1``, ``m_W1``, ...), so a checkpoint can store it and a resumed run
+(``v_W1``, ``m_W1``, ``s_W1``, ...), so a checkpoint can store it and a resumed run
 continues exactly. ``update`` changes ``params`` and ``state`` in place, and
 uses the gradients as its scratch space (they are spent after the update), so a
-step allocates nothing as large as a weight matrix.
+step allocates nothing as large as a weight matrix (but RMSprop's square of each gradient).
 """
 
 from dataclasses import dataclass, field
@@ -74,6 +74,26 @@ def adam_update(params, grads, state, lr, beta1, beta2, epsilon):
         p -= g
 
 
+def rmsprop_state(params):
+    return {"s_" + name: np.zeros_like(p) for name, p in params.items()}
+
+
+def rmsprop_update(params, grads, state, lr, beta, epsilon):
+    # s = beta s + (1 - beta) g^2;  p -= lr g / (sqrt(s) + eps), eps outside the root as in the course and PyTorch
+    for name, p in params.items():
+        g = grads["d" + name]
+        s = state["s_" + name]
+        square = g * g  # the one temporary of a step: g is needed again below
+        s -= square
+        s *= beta
+        s += square
+        np.sqrt(s, out=square)
+        square += epsilon
+        g /= square
+        g *= lr
+        p -= g
+
+
 @dataclass(frozen=True)
 class Optimizer:
     init_state: object
@@ -85,5 +105,6 @@ OPTIMIZERS = {
     "gd": Optimizer(no_state, gd_update),
     "momentum": Optimizer(momentum_state, momentum_update, {"beta": 0.9}),
     "adam": Optimizer(adam_state, adam_update, {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}),
+    "rmsprop": Optimizer(rmsprop_state, rmsprop_update, {"beta": 0.9, "epsilon": 1e-8}),
 }
 
