@@ -3,6 +3,15 @@
 Arrays: ``W1, b1, ..., WL, bL``, optimizer state as ``state.<name>``, and
 ``header`` (UTF-8 JSON as uint8). Loading never unpickles
 (``allow_pickle=False``) and checks everything before a single weight is used.
+
+A hidden layer l with batch norm (the header's ``batch_norm``, one bool per hidden
+layer, and ``batch_norm_epsilon``) adds four (n_l, 1) arrays beside ``Wl, bl``:
+``gammal`` and ``betal`` (scale and shift, trained) and ``running_meanl`` and
+``running_varl`` (the running statistics, not optimizer state). At inference the
+layer computes ``gamma (W A + b - running_mean) / sqrt(running_var + eps) + beta``
+before its activation (ONNX's BatchNormalization with scale=gamma, B=beta,
+input_mean=running_mean, input_var=running_var, epsilon); folded into the weights,
+``W' = s W`` and ``b' = s (b - running_mean) + beta`` with ``s = gamma / sqrt(running_var + eps)``.
 """
 
 import io
@@ -58,6 +67,8 @@ def make_header(net, classes, input_shape, pixel_scale, dtype, iteration, **extr
         "scaling": {"divide_by": pixel_scale},
         "dtype": dtype,
         "iteration": iteration,
+        "batch_norm": list(net.batch_norm),
+        "batch_norm_epsilon": net.batch_norm_epsilon,
         **extra,
     }
 
@@ -90,7 +101,7 @@ def load(path):
     header = read_header(arrays.pop("header"), path)
     net = check_header(header, path)
     params = {}
-    for name in net.param_names:
+    for name in net.array_names:
         if name not in arrays:
             raise UserError(f"{path}: array {name} is missing")
         params[name] = arrays.pop(name)
@@ -169,12 +180,20 @@ def check_header(header, path):
         raise bad("iteration", "must be a whole number")
     if output == "sigmoid" and layers[-1] != 1:
         raise bad("layers", "must end in 1 for a sigmoid output")
-    return Network(tuple(layers), tuple(activations), output)
+    batch_norm = header.get("batch_norm", [False] * (len(layers) - 2))  # none in checkpoints older than it
+    if not isinstance(batch_norm, list) or len(batch_norm) != len(layers) - 2 or not all(isinstance(b, bool) for b in batch_norm):
+        raise bad("batch_norm", "must be a list of true or false, one per hidden layer")
+    epsilon = header.get("batch_norm_epsilon", 1e-5)
+    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon > 0:
+        raise bad("batch_norm_epsilon", "must be a positive number")
+    return Network(tuple(layers), tuple(activations), output, tuple(batch_norm), float(epsilon))
 
 
 def check_params(net, params, dtype, path):
     for l in range(1, net.depth + 1):
         expected = {f"W{l}": (net.layers[l], net.layers[l - 1]), f"b{l}": (net.layers[l], 1)}
+        if net.normalised(l):
+            expected.update({f"{kind}{l}": (net.layers[l], 1) for kind in ("gamma", "beta", "running_mean", "running_var")})
         for name, shape in expected.items():
             value = params[name]
             if value.dtype != np.dtype(dtype):
@@ -183,3 +202,5 @@ def check_params(net, params, dtype, path):
                 raise UserError(f"{path}: array {name} has shape {value.shape}, layer sizes need {shape}")
             if not np.all(np.isfinite(value)):
                 raise UserError(f"{path}: array {name} holds nan or inf")
+        if net.normalised(l) and np.any(params[f"running_var{l}"] < 0):
+            raise UserError(f"{path}: array running_var{l} holds a negative variance")
