@@ -15,7 +15,7 @@ command on the same job, once as ``auto`` picks its path and once with
 machine to ``bench/results/`` as JSON, and the table as Markdown beside it.
 
 ``--optimizers`` puts dnn's general path (``Trainer``) beside PyTorch on the same
-network and weights for every job of ``workers.JOBS``: momentum, Adam, shuffled
+network and weights for every job of ``workers.JOBS``: momentum, Adam, RMSprop, shuffled
 mini-batches of 32 and 64 with gd and with Adam, L2, dropout, and the reference
 job; ``--jobs`` picks some. Its results go to ``optimizers-latest.json`` and ``.md``.
 """

@@ -294,7 +294,7 @@ def test_dnn_check_summary_and_gradcheck_show_batch_norm(in_tmp, demo_data, dnn)
     config = bn_config(in_tmp / "c.yaml", demo_data)
     result = dnn("check", "--config", config, "--set", "model.batch_norm=[true, false]")
     assert result.exit_code == 0, result.output
-    assert "batch norm on layer 1 (momentum 0.2, epsilon 1e-05)" in result.stdout
+    assert "(relu; sigmoid output; batch norm on layer 1, momentum 0.2, epsilon 1e-05)" in result.stdout
     result = dnn("summary", "--config", config, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "batch norm, relu" in result.stdout and "98,377 parameters" in result.stdout

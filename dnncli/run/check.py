@@ -65,7 +65,7 @@ def batch_norm_text(net, momentum):
     if not layers:
         return ""
     which = "every hidden layer" if len(layers) == net.depth - 1 else f"layer{'s' if len(layers) > 1 else ''} {', '.join(layers)}"
-    return f"; batch norm on {which} (momentum {momentum:g}, epsilon {net.batch_norm_epsilon:g})"
+    return f"; batch norm on {which}, momentum {momentum:g}, epsilon {net.batch_norm_epsilon:g}"
 
 
 def check(path, overrides=(), warn=None):
