@@ -45,10 +45,13 @@ def augment_pictures(pixels, rng, flip=False, shift=0, brightness=0.0, contrast=
     dy, dx = rng.integers(-shift, shift + 1, size=(2, n))
     factor = 1 + contrast * rng.uniform(-1, 1, n)
     offset = 255 * brightness * rng.uniform(-1, 1, n)
-    rows = np.clip(np.arange(height) - dy[:, None], 0, height - 1)  # (n, height): where each row comes from
-    cols = np.clip(np.arange(width) - dx[:, None], 0, width - 1)
-    cols = np.where(flips[:, None], width - 1 - cols, cols)
-    moved = pixels[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    # a window of the pictures with their edges repeated `shift` times: plain slices, no gather
+    padded = np.pad(pixels, ((0, 0), (shift, shift), (shift, shift)) + ((0, 0),) * (pixels.ndim - 3), mode="edge")
+    moved = np.empty_like(pixels)
+    for k in range(n):
+        picture = padded[k, :, ::-1] if flips[k] else padded[k]  # mirrored padding is the mirror's padding
+        top, left = shift - dy[k], shift - dx[k]
+        moved[k] = picture[top : top + height, left : left + width]
     if not (brightness or contrast):
         return moved
     values = moved.astype(np.float32)
