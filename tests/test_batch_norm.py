@@ -304,3 +304,12 @@ def test_dnn_check_summary_and_gradcheck_show_batch_norm(in_tmp, demo_data, dnn)
     assert "FAIL" not in result.stdout
     result = dnn("gradcheck", "--config", config, "--examples", "1")
     assert result.exit_code == 2 and "two examples" in result.stderr
+
+
+def test_dnn_check_gives_the_initial_cost_a_batch_norm_run_starts_from(in_tmp, demo_data, dnn):
+    config = bn_config(in_tmp / "c.yaml", demo_data, iterations=1)
+    result = dnn("check", "--config", config)
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.stdout.splitlines() if line.startswith("initial cost:"))
+    first = metrics_of(train(dnn, config))["costs"][0]
+    assert line.split()[2].rstrip(";") == f"{first['cost']:.6f}"

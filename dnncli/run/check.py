@@ -9,7 +9,7 @@ import numpy as np
 from ..config.build import build_network, initial_params
 from ..config.load import load as load_config
 from ..data.augment import describe_augmentation
-from ..engine import check_gradients, encode_labels
+from ..engine import LOSSES, check_gradients, encode_labels, forward
 from ..engine.trainer import dropout_masks
 from ..errors import UserError
 from ..model import checkpoint
@@ -39,9 +39,14 @@ def class_entropy(labels, n_classes):
 
 
 def initial_cost(job):
-    """Cross-entropy (no L2 term) of the freshly initialised network on the training set, a part at a time."""
+    """Cross-entropy (no L2 term) of the freshly initialised network on the training set, a part at a time
+    (with batch norm, the set as one training batch, as full-batch training starts)."""
     net, config = job.net, job.config
     params = initial_params(config, job.dtype)
+    if net.has_batch_norm and not job.train.on_disk:
+        # batch norm's first step normalises by its batch: the cost of the whole set as one training batch
+        ZL, _ = forward(net, params, job.train.rows(job.dtype).T, training=True)
+        return LOSSES[net.output](ZL, encode_labels(net, job.train.labels, job.dtype))
     return score(net, params, job.train, job.dtype)["cost"]
 
 
