@@ -128,17 +128,12 @@ def classify_uploads(saved, uploads):
     for i, upload in enumerate(uploads, start=1):
         upload.file.seek(0)
         pictures.append(UploadedPicture(upload.file.read(), upload.filename or f"picture {i}"))
-    problems, reading = [], []
+    problems = []
 
-    def each_picture():  # predictions reads them one by one: the last one handed out is the one that failed
-        for picture in pictures:
-            reading[:] = [picture]
-            yield picture
+    def failed(picture, e):
+        problems.append({"picture": str(picture), "error": e.format_message()})
 
-    def failed(e):
-        problems.append({"picture": str(reading[0]), "error": e.format_message()})
-
-    records = list(predictions(saved, each_picture(), 0.5, failed))
+    records = list(predictions(saved, pictures, 0.5, failed))
     return records, problems
 
 
