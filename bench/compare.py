@@ -15,7 +15,7 @@ command on the same job, once as ``auto`` picks its path and once with
 machine to ``bench/results/`` as JSON, and the table as Markdown beside it.
 
 ``--optimizers`` puts dnn's general path (``Trainer``) beside PyTorch on the same
-network and weights for every job of ``workers.JOBS``: momentum, Adam, shuffled
+network and weights for every job of ``workers.JOBS``: momentum, Adam, RMSprop, shuffled
 mini-batches of 32 and 64 with gd and with Adam, L2, dropout, and the reference
 job; ``--jobs`` picks some. Its results go to ``optimizers-latest.json`` and ``.md``.
 """
@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 from rich.table import Table
-from workers import ADAM_RATE, JOBS, LEARNING_RATE, MOMENTUM
+from workers import ADAM_RATE, JOBS, LEARNING_RATE, MOMENTUM, RMSPROP_RATE
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -320,7 +320,7 @@ def caption(report):
     if report["kind"] == "optimizers":
         return (
             "ms / it: the training loop alone, per iteration. PyTorch ÷ dnn above 1: dnn is faster. gd and "
-            f"momentum ({MOMENTUM}) at lr {LEARNING_RATE:g}, Adam at {ADAM_RATE:g}; batches shuffled by dnn's "
+            f"momentum ({MOMENTUM}) at lr {LEARNING_RATE:g}, Adam at {ADAM_RATE:g}, RMSprop at {RMSPROP_RATE:g}; batches shuffled by dnn's "
             "epoch_order, PyTorch given the same order. Final cost: each system's own loss on the whole "
             "training set after the last update, without the L2 term and without dropout. Same cost: their "
             f"relative difference, within {SAME_COST:g} in float64 (in float32 trajectories drift apart by "

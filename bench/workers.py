@@ -31,6 +31,8 @@ MOMENTUM = 0.9
 ADAM = {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}
 # configs/cat-adam.yaml's rate: Adam moves every weight by about the rate each step
 ADAM_RATE = 1e-5
+RMSPROP = {"beta": 0.9, "epsilon": 1e-8}  # torch's alpha is dnn's beta
+RMSPROP_RATE = 1e-5  # RMSprop too moves a weight by about the rate (sqrt(1/(1 - beta)) times it at first)
 
 
 @dataclass(frozen=True)
@@ -45,11 +47,11 @@ class Job:
 
     @property
     def hyper(self):
-        return {"gd": {}, "momentum": {"beta": MOMENTUM}, "adam": ADAM}[self.optimizer]
+        return {"gd": {}, "momentum": {"beta": MOMENTUM}, "adam": ADAM, "rmsprop": RMSPROP}[self.optimizer]
 
     @property
     def label(self):
-        parts = [{"gd": "gd", "momentum": "momentum", "adam": "Adam"}[self.optimizer]]
+        parts = [{"gd": "gd", "momentum": "momentum", "adam": "Adam", "rmsprop": "RMSprop"}[self.optimizer]]
         if self.batch_size:
             parts.append(f"batches of {self.batch_size}")
         if self.l2:
@@ -63,6 +65,7 @@ JOBS = {
     "gd": Job(),
     "momentum": Job("momentum"),
     "adam": Job("adam", ADAM_RATE),
+    "rmsprop": Job("rmsprop", RMSPROP_RATE),
     "gd-batch-32": Job(batch_size=32),
     "gd-batch-64": Job(batch_size=64),
     "adam-batch-32": Job("adam", ADAM_RATE, batch_size=32),
@@ -163,6 +166,7 @@ def torch_optimizer(torch, model, job, m):
     b = mu b + g (b = g at its first step, dampening 0) and steps lr' b. With mu = beta,
     b = v / (1 - beta) at every step, so lr' = lr (1 - beta) takes the same step.
     Adam: torch divides by sqrt(v) / sqrt(1 - beta2^t) + eps, dnn by sqrt(v / (1 - beta2^t)) + eps.
+    RMSprop: torch's alpha is dnn's beta; both add eps outside the square root, neither corrects bias.
     L2: dnn adds (lambda / m) W to the weights' gradients only, torch's weight_decay
     adds it to a group's: the weights get lambda / m, the biases nothing.
     """
@@ -173,6 +177,8 @@ def torch_optimizer(torch, model, job, m):
         return torch.optim.SGD(groups, lr=job.learning_rate)
     if job.optimizer == "momentum":
         return torch.optim.SGD(groups, lr=job.learning_rate * (1 - MOMENTUM), momentum=MOMENTUM, dampening=0)
+    if job.optimizer == "rmsprop":
+        return torch.optim.RMSprop(groups, lr=job.learning_rate, alpha=RMSPROP["beta"], eps=RMSPROP["epsilon"])
     return torch.optim.Adam(groups, lr=job.learning_rate, betas=(ADAM["beta1"], ADAM["beta2"]), eps=ADAM["epsilon"])
 
 
@@ -189,6 +195,7 @@ def run_torch(dtype, iterations, train, test, job):
     (warm_up @ warm_up).sum().backward()
     torch.optim.SGD([warm_up], lr=0.0).step()
     torch.optim.Adam([warm_up], lr=0.0).step()
+    torch.optim.RMSprop([warm_up], lr=0.0).step()
     clock = Clock()
     modules = []
     for l in range(1, len(LAYERS)):

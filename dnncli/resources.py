@@ -2,7 +2,7 @@
 
 import os
 
-OPTIMIZER_COPIES = {"gd": 0, "momentum": 1, "adam": 2}  # arrays of state per parameter
+OPTIMIZER_COPIES = {"gd": 0, "momentum": 1, "adam": 2, "rmsprop": 1}  # arrays of state per parameter
 
 
 def available_memory():

@@ -177,6 +177,23 @@ def test_adam_two_steps_by_hand():
     assert params["W1"][0, 0] == pytest.approx(w1 - 0.01 * m_hat / (math.sqrt(v_hat) + 1e-8), rel=1e-14)
 
 
+def test_rmsprop_two_steps_by_hand():
+    params = {"W1": np.array([[1.0]]), "b1": np.array([[0.0]])}
+    state = OPTIMIZERS["rmsprop"].init_state(params)
+    assert set(state) == {"s_W1", "s_b1"}
+    # step 1, g = 0.5: s = 0.1 * 0.25 = 0.025; w = 1 - 0.01 * 0.5 / (sqrt(0.025) + 1e-8)
+    one_step("rmsprop", params, {"dW1": np.array([[0.5]]), "db1": np.array([[0.0]])}, state, 0.01)
+    assert state["s_W1"][0, 0] == pytest.approx(0.025, rel=1e-14)
+    w1 = 1 - 0.01 * 0.5 / (math.sqrt(0.025) + 1e-8)
+    assert params["W1"][0, 0] == pytest.approx(w1, rel=1e-14)
+    assert params["b1"][0, 0] == 0.0  # a zero gradient: 0 / (0 + epsilon), epsilon outside the root
+    # step 2, g = -1: s = 0.9 * 0.025 + 0.1 * 1 = 0.1225, sqrt(s) = 0.35; w = w1 + 0.01 / (0.35 + 1e-8)
+    s_before = state["s_W1"]
+    one_step("rmsprop", params, {"dW1": np.array([[-1.0]]), "db1": np.array([[0.0]])}, state, 0.01)
+    assert state["s_W1"] is s_before and state["s_W1"][0, 0] == pytest.approx(0.1225, rel=1e-14)
+    assert params["W1"][0, 0] == pytest.approx(w1 + 0.01 / (0.35 + 1e-8), rel=1e-14)
+
+
 def test_schedules_by_hand():
     assert SCHEDULES["constant"].rate(0.1, 5000) == 0.1
     assert SCHEDULES["inverse_time"].rate(0.1, 2500, decay_rate=1.0, every=1000) == pytest.approx(0.1 / 3)

@@ -71,6 +71,24 @@ def test_cat_model_matches_dnn_on_the_cat_test_set(cat_data, dnn, tmp_path):
     assert_same_as_dnn(dnn, run, pictures, tmp_path)
 
 
+def test_batch_norm_is_folded_into_the_weights(demo_data, dnn, tmp_path):
+    config = write_config(
+        tmp_path / "bn.yaml",
+        demo_data,
+        model={"layers": [12288, 8, 4, 1], "batch_norm": True},
+        training={"learning_rate": 0.05, "iterations": 30, "batch_size": 64},
+    )
+    run = train_run(tmp_path, config)
+    saved = checkpoint.load(run / "checkpoint.npz")
+    assert saved.net.has_batch_norm and not np.all(saved.params["running_var1"] == 1)  # statistics were kept
+    with h5py.File(demo_data / "test.h5") as f:
+        pictures = f["test_set_x"][:]
+    assert_same_as_dnn(dnn, run, pictures, tmp_path)
+    graph = onnx.load(str(tmp_path / "float64.onnx")).graph
+    assert "BatchNormalization" not in {node.op_type for node in graph.node}  # folded, one Gemm a layer
+    assert sum(node.op_type == "Gemm" for node in graph.node) == 3
+
+
 def test_metadata_says_what_the_model_takes(demo_run, dnn, tmp_path):
     model = onnx.load(str(exported(dnn, demo_run, tmp_path / "m.onnx")))
     meta = {p.key: p.value for p in model.metadata_props}

@@ -66,7 +66,7 @@ def init_config(path, force):
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML config instead of a run.")
 @set_option
 def summary(run, config_path, overrides):
-    """Layers, parameters and memory of a network.
+    """Layers, parameters and memory of a network, and the augmentation of its training pictures.
 
     From a run folder (default: the latest run) or a config.
     """

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine import Network, Settings, fast_path_obstacle, initialize, steps_per_epoch
+from ..engine import Network, Settings, batch_norm_arrays, fast_path_obstacle, initialize, steps_per_epoch
 from ..errors import UserError
 
 
@@ -37,12 +37,22 @@ def per_layer(value, layers):
 def build_network(config):
     model = config["model"]
     layers = tuple(model["layers"])
-    return Network(layers, per_layer(model["activation"], layers), model["output"])
+    return Network(
+        layers,
+        per_layer(model["activation"], layers),
+        model["output"],
+        per_layer(model["batch_norm"], layers),
+        model["batch_norm_epsilon"],
+    )
 
 
 def initial_params(config, dtype):
-    """The weights a run of ``config`` starts from, in ``dtype``: a function of the seed alone."""
-    return initialize(tuple(config["model"]["layers"]), config["model"]["init"], config["seed"], dtype)
+    """The model a run of ``config`` starts from, in ``dtype``: its weights, a function of the seed alone,
+    and batch norm's scale 1, shift 0 and running statistics (mean 0, variance 1), in the network's order."""
+    net = build_network(config)
+    arrays = initialize(net.layers, config["model"]["init"], config["seed"], dtype)
+    arrays.update(batch_norm_arrays(net, dtype))
+    return {name: arrays[name] for name in net.array_names}
 
 
 def build_settings(config):
@@ -59,20 +69,47 @@ def build_settings(config):
         keep_probs=keep if any(k < 1 for k in keep) else None,
         batch_size=training["batch_size"],
         seed=config["seed"],
+        batch_norm_momentum=config["model"]["batch_norm_momentum"],
+        inputs_vary=augments(config["data"]["augment"]),
     )
+
+
+def augments(augment):
+    """Whether the settings of ``data.augment`` change the training pictures at every step."""
+    return bool(augment["flip"] or augment["shift"] or augment["brightness"] or augment["contrast"])
+
+
+def check_batches_for_batch_norm(net, batch_size, m):
+    """Batch norm divides by a batch's spread: every training batch needs two examples or more."""
+    if not net.has_batch_norm:
+        return
+    size = m if batch_size is None else min(batch_size, m)
+    last = m - (steps_per_epoch(m, size) - 1) * size
+    if size == 1:
+        raise UserError(
+            f"model.batch_norm: a training batch of one example cannot be normalised (its variance is 0); "
+            f"{'the training set has one example' if m == 1 else 'set training.batch_size to 2 or more'}"
+        )
+    if last == 1:
+        raise UserError(
+            f"model.batch_norm: training.batch_size {size} on {m} training examples leaves a last batch of one "
+            f"example, which cannot be normalised (its variance is 0); choose another batch size"
+        )
 
 
 def build(config, m):
     """The ``Plan`` of a config on ``m`` training examples, with the rules that need ``m`` checked."""
     training = config["training"]
     settings = build_settings(config)
+    net = build_network(config)
+    check_batches_for_batch_norm(net, training["batch_size"], m)
     if training["fast_path"] == "on":
         obstacle = fast_path_obstacle(settings, m)
         if obstacle:
             raise UserError(f"training.fast_path: 'on' cannot be served: {obstacle}; use auto or off")
     iterations = training["iterations"] or training["epochs"] * steps_per_epoch(m, training["batch_size"])
     return Plan(
-        build_network(config),
+        net,
         settings,
         iterations,
         np.dtype(config["dtype"]).type,

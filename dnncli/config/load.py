@@ -190,6 +190,11 @@ def check_consistency(config, origin=None):
         raise ConfigError(
             f"{where(origin, 'training.iterations')}: set training.iterations or training.epochs ({both})"
         )
+    batch_norm = model["batch_norm"]
+    if isinstance(batch_norm, list) and len(batch_norm) != hidden:
+        raise ConfigError(
+            f"{where(origin, 'model.batch_norm')}: a list needs one entry per hidden layer ({hidden}), got {len(batch_norm)}"
+        )
     keep = training["keep_prob"]
     if isinstance(keep, list) and len(keep) != hidden:
         raise ConfigError(

@@ -141,6 +141,12 @@ def switch(value):
     return one_of(["auto", "on", "off"])(value)
 
 
+def boolean(value):
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
 def auto_or_boolean(value):
     if value == "auto" or isinstance(value, bool):
         return value
@@ -228,6 +234,16 @@ SCHEMA = {
             "auto",
             "hdf5 sets: true loads them, false reads them from disk a batch at a time, auto loads a set that fits",
         ),
+        "augment": {
+            "flip": Field(boolean, False, "training pictures: mirror each left to right with probability 1/2"),
+            "shift": Field(integer(0), 0, "training pictures: move each by up to this many pixels each way"),
+            "brightness": Field(
+                number(minimum=0, maximum=1), 0.0, "training pictures: add up to this share of 255 to every pixel"
+            ),
+            "contrast": Field(
+                number(minimum=0, maximum=1), 0.0, "training pictures: scale around the mean by 1 +- up to this"
+            ),
+        },
         "keys": {
             "train_x": Field(text, "train_set_x", "dataset of training pictures in the train file"),
             "train_y": Field(text, "train_set_y", "dataset of training labels in the train file"),
@@ -243,6 +259,17 @@ SCHEMA = {
         ),
         "output": Field(one_of(OUTPUT_ACTIVATIONS), "sigmoid", "output layer: sigmoid (two classes) or softmax"),
         "init": Field(one_of(INITIALIZERS), "course", "weight initialisation"),
+        "batch_norm": Field(
+            per_hidden_layer(boolean),
+            False,
+            "batch normalisation of each hidden layer's pre-activation: true, false, or a list of one per hidden layer",
+        ),
+        "batch_norm_momentum": Field(
+            number(above=0, maximum=1),
+            0.1,
+            "running statistics: running = (1 - momentum) running + momentum batch (PyTorch's convention)",
+        ),
+        "batch_norm_epsilon": Field(number(above=0), 1e-5, "added to the variance inside the square root"),
     },
     "training": {
         "learning_rate": Field(number(above=0), REQUIRED, "base learning rate"),

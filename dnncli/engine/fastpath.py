@@ -4,9 +4,9 @@ import numpy as np
 
 from .health import dead_units, gradient_norms
 from .losses import LOSSES
-from .network import backward_to_first_layer, forward, l2_penalty, output_gradient
+from .network import backward_to_first_layer, forward, l2_penalty, output_gradient, update_running_statistics
 from .optimizers import OPTIMIZERS
-from .trainer import FAST_PATH_PREFIX, Trainer, dropout_masks
+from .trainer import FAST_PATH_PREFIX, Trainer, dropout_masks, model_arrays
 
 # Names of the fast path's own arrays in the optimizer state it saves.
 FAST_W1_0, FAST_A, FAST_C = (FAST_PATH_PREFIX + name for name in ("W1_0", "a", "C"))
@@ -23,6 +23,8 @@ def fast_path_obstacle(settings, m):
         return "it needs full-batch training (no training.batch_size below the number of examples)"
     if settings.optimizer not in LINEAR_OPTIMIZERS:
         return f"optimizer {settings.optimizer!r} is not linear in the gradient (use {' or '.join(LINEAR_OPTIMIZERS)})"
+    if settings.inputs_vary:
+        return "the training inputs change at every step (data.augment), and it keeps X^T X of fixed inputs"
     return None
 
 
@@ -74,8 +76,8 @@ def times_input_transposed(S, X):
 
 
 class FastTrainer:
-    """Full-batch gradient descent (plain or momentum, with L2, hidden dropout and any
-    schedule) that never multiplies by the wide input X after the start.
+    """Full-batch gradient descent (plain or momentum, with L2, hidden dropout, batch norm
+    and any schedule) that never multiplies by the wide input X after the start.
 
     Every update of the first layer, dW1 = dZ1 X^T + (lambda/m) W1, lies in the span
     of the initial W1_0 and X^T, so throughout
@@ -85,9 +87,11 @@ class FastTrainer:
 
     and a step costs n1 m^2 instead of 2 n1 m n_features. The gradient has the same
     form, dW1 = da W1_0 + dC X^T with da = (lambda/m) a and dC = dZ1 + (lambda/m) C,
-    and so has momentum's velocity. An optimizer that is linear in the gradient
-    updates (a, C) exactly as it would update W1, so the optimizer's own update
-    runs on them as on any parameter ("fast_a", "fast_C", with velocities
+    and so has momentum's velocity. Batch norm changes nothing here: it acts on Z1
+    after it is formed, and ``backward_to_first_layer`` hands back dZ1 before it.
+    An optimizer that is linear in the gradient updates (a, C) exactly as it would
+    update W1, so the optimizer's own update runs on them as on any parameter
+    ("fast_a", "fast_C", with velocities
     "v_fast_a", "v_fast_C"). W1_0, K, a and C are float64 whatever the training
     dtype; ``snapshot`` materialises W1 (and momentum's v_W1) for checkpoints.
     """
@@ -112,6 +116,7 @@ class FastTrainer:
         self.params = {name: params[name] for name in net.param_names if name != "W1"}
         self.params[FAST_A] = np.array(state.get(FAST_A, 1.0), dtype=np.float64)
         self.params[FAST_C] = np.array(state.get(FAST_C, np.zeros((params["W1"].shape[0], self.m))), dtype=np.float64)
+        self.statistics = {name: params[name] for name in net.statistic_names}
         optimizer = OPTIMIZERS[settings.optimizer]
         fresh = optimizer.init_state(self.params)
         self.state = {name: state.get(name, value) for name, value in fresh.items()}
@@ -131,7 +136,7 @@ class FastTrainer:
         net, s, m = self.net, self.settings, self.m
         Z1, CK = self.first_layer()
         masks = dropout_masks(net, s.keep_probs, s.seed, self.iteration, m, self.dtype) if s.has_dropout else None
-        ZL, cache = forward(net, self.params, None, masks, Z1=Z1.astype(self.dtype, copy=False))
+        ZL, cache = forward(net, self.params, None, masks, Z1=Z1.astype(self.dtype, copy=False), training=True)
         batch_cost = LOSSES[net.output](ZL, self.Y)
         grads, dZ1 = backward_to_first_layer(net, self.params, cache, output_gradient(net, ZL, self.Y), masks, s.l2)
         a, C = self.params[FAST_A], self.params[FAST_C]
@@ -152,6 +157,7 @@ class FastTrainer:
                 "gradient_norm": gradient_norms(net, grads, max(float(first), 0.0)),
             }
         self.update(self.params, grads, self.state, s.rate(self.iteration), **self.hyper)
+        update_running_statistics(net, self.statistics, cache, s.batch_norm_momentum)
         self.iteration += 1
         return batch_cost
 
@@ -169,7 +175,7 @@ class FastTrainer:
         """Parameters with W1 materialised, and the optimizer state with the fast path's own arrays."""
         params = {name: p for name, p in self.params.items() if name not in (FAST_A, FAST_C)}
         params["W1"] = self.through_input(self.params[FAST_A], self.params[FAST_C])
-        params = {name: params[name] for name in self.net.param_names}
+        params = model_arrays(self.net, params, self.statistics)
         state = dict(self.state)
         if "v_" + FAST_C in state:
             state["v_W1"] = self.through_input(state["v_" + FAST_A], state["v_" + FAST_C])

@@ -1,12 +1,27 @@
-"""Backpropagation checked against central differences."""
+"""Backpropagation checked against central differences.
+
+The function checked is the cost of a training batch, or, with ``projection`` R
+(of the output's shape), <R, ZL> plus the L2 term: the check a network with batch
+norm needs, since a plain sum of a normalised layer is constant over the batch
+and its gradient vanishes. Both run the forward pass in training mode, which
+never touches the running statistics, so they stay frozen through the check.
+"""
 
 import numpy as np
 
-from .network import cost, forward, gradients
+from .network import backward, cost, forward, l2_penalty, output_gradient
 
 
-def numerical_gradient(net, params, X, Y, name, masks=None, l2=0.0, epsilon=1e-6, indices=None):
-    """d cost / d params[name] by central differences, one entry at a time.
+def objective(net, params, X, Y, masks, l2, projection):
+    """The scalar checked, and its gradient with respect to ZL."""
+    ZL, cache = forward(net, params, X, masks, training=True)
+    if projection is None:
+        return cost(net, params, ZL, Y, l2), ZL, cache, output_gradient(net, ZL, Y)
+    return float(np.vdot(projection, ZL)) + l2_penalty(net, params, l2, X.shape[1]), ZL, cache, projection
+
+
+def numerical_gradient(net, params, X, Y, name, masks=None, l2=0.0, epsilon=1e-6, indices=None, projection=None):
+    """d objective / d params[name] by central differences, one entry at a time.
 
     ``indices`` (flat positions) limits the work to some entries; the others stay 0.
     """
@@ -16,9 +31,9 @@ def numerical_gradient(net, params, X, Y, name, masks=None, l2=0.0, epsilon=1e-6
     for index in positions:
         original = p[index]
         p[index] = original + epsilon
-        plus = cost(net, params, forward(net, params, X, masks)[0], Y, l2)
+        plus = objective(net, params, X, Y, masks, l2, projection)[0]
         p[index] = original - epsilon
-        minus = cost(net, params, forward(net, params, X, masks)[0], Y, l2)
+        minus = objective(net, params, X, Y, masks, l2, projection)[0]
         p[index] = original
         grad[index] = (plus - minus) / (2 * epsilon)
     return grad
@@ -30,20 +45,21 @@ def relative_difference(a, b):
     return 0.0 if scale == 0 else float(np.linalg.norm(a - b) / scale)
 
 
-def check_gradients(net, params, X, Y, masks=None, l2=0.0, epsilon=1e-6, entries=None, seed=0):
-    """Relative difference between backprop and central differences, per layer (W and b together).
+def check_gradients(net, params, X, Y, masks=None, l2=0.0, epsilon=1e-6, entries=None, seed=0, projection=None):
+    """Relative difference between backprop and central differences, per layer (W, b, gamma, beta together).
 
     With ``entries``, each array larger than that is checked on that many entries drawn by ``seed``.
     """
-    _, grads = gradients(net, params, X, Y, masks, l2)
+    _, _, cache, dZL = objective(net, params, X, Y, masks, l2, projection)
+    grads = backward(net, params, cache, dZL, masks, l2)
     rng = np.random.default_rng(seed)
     report = []
     for l in range(1, net.depth + 1):
         analytic, numeric = [], []
-        for name in (f"W{l}", f"b{l}"):
+        for name in net.layer_param_names(l):
             size = params[name].size
             indices = None if entries is None or size <= entries else rng.choice(size, entries, replace=False)
-            numeric_grad = numerical_gradient(net, params, X, Y, name, masks, l2, epsilon, indices)
+            numeric_grad = numerical_gradient(net, params, X, Y, name, masks, l2, epsilon, indices, projection)
             chosen = slice(None) if indices is None else indices
             analytic.append(grads["d" + name].ravel()[chosen])
             numeric.append(numeric_grad.ravel()[chosen])

@@ -15,7 +15,7 @@ def dead_units(net, cache):
     (None for a layer that is not ReLU); ``cache`` is ``forward``'s."""
     return [
         float(np.mean(~G.any(axis=1))) if name == "relu" else None
-        for (_, _, G), name in zip(cache[:-1], net.activations, strict=True)
+        for (_, _, G, _), name in zip(cache[:-1], net.activations, strict=True)
     ]
 
 
@@ -36,8 +36,8 @@ def gradient_norms(net, grads, first_weights_squared=None):
 
 
 def layer_health(net, params, X, Y, l2=0.0):
-    """``dead_relu`` and ``gradient_norm`` of the cost on (X, Y), without dropout."""
-    ZL, cache = forward(net, params, X)
+    """``dead_relu`` and ``gradient_norm`` of the cost on (X, Y) as a training batch, without dropout."""
+    ZL, cache = forward(net, params, X, training=True)
     grads = backward(net, params, cache, output_gradient(net, ZL, Y), l2=l2)
     return {"dead_relu": dead_units(net, cache), "gradient_norm": gradient_norms(net, grads)}
 

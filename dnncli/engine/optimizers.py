@@ -1,7 +1,7 @@
 """Parameter updates, keyed by the name a config uses.
 
 An optimizer's state is a dict of named arrays aligned with the parameters
-(``v_W1``, ``m_W1``, ...), so a checkpoint can store it and a resumed run
+(``v_W1``, ``m_W1``, ``s_W1``, ...), so a checkpoint can store it and a resumed run
 continues exactly. ``update`` changes ``params`` and ``state`` in place, and
 uses the gradients as its scratch space (they are spent after the update), so a
 step allocates nothing as large as a weight matrix.
@@ -74,6 +74,34 @@ def adam_update(params, grads, state, lr, beta1, beta2, epsilon):
         p -= g
 
 
+def rmsprop_state(params):
+    return {"s_" + name: np.zeros_like(p) for name, p in params.items()}
+
+
+RMSPROP_BLOCK = 4096  # entries squared at a time: RMSprop needs g and g^2 together, and g is the only scratch
+
+
+def rmsprop_update(params, grads, state, lr, beta, epsilon):
+    # s = beta s + (1 - beta) g^2;  p -= lr g / (sqrt(s) + eps), eps outside the root as in the course and PyTorch
+    for name, p in params.items():
+        g = grads["d" + name]
+        s = state["s_" + name]
+        rows = max(1, RMSPROP_BLOCK // max(1, p[0].size))  # a block of rows at a time
+        square = np.empty_like(g[:rows])
+        for start in range(0, len(p), rows):
+            part = slice(start, start + rows)
+            g_part, s_part, sq = g[part], s[part], square[: len(g[part])]
+            np.multiply(g_part, g_part, out=sq)
+            s_part -= sq
+            s_part *= beta
+            s_part += sq
+            np.sqrt(s_part, out=sq)
+            sq += epsilon
+            g_part /= sq
+            g_part *= lr
+            p[part] -= g_part
+
+
 @dataclass(frozen=True)
 class Optimizer:
     init_state: object
@@ -92,6 +120,9 @@ OPTIMIZERS = {
         adam_update,
         {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
         {"beta1": DECAY, "beta2": DECAY, "epsilon": {"above": 0, "maximum": 1}},
+    ),
+    "rmsprop": Optimizer(
+        rmsprop_state, rmsprop_update, {"beta": 0.9, "epsilon": 1e-8}, {"beta": DECAY, "epsilon": {"above": 0, "maximum": 1}}
     ),
 }
 

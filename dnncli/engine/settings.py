@@ -1,5 +1,5 @@
 """What a training run is asked to do: the rate, the optimizer and schedule with their settings, L2, dropout,
-batches and the seed."""
+batches, the seed, batch norm's momentum, and whether the inputs change from step to step."""
 
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -27,6 +27,8 @@ class Settings:
     keep_probs: tuple = None  # per hidden layer, 1.0 for no dropout
     batch_size: int = None  # None: the whole set in every step
     seed: int = 0
+    batch_norm_momentum: float = 0.1  # running = (1 - momentum) running + momentum batch (PyTorch's convention)
+    inputs_vary: bool = False  # the source hands out other inputs at every step (pictures augmented afresh)
 
     def rate(self, t):
         return SCHEDULES[self.schedule].rate(self.learning_rate, t, **self.schedule_hyper)

@@ -30,6 +30,19 @@ def reads_ahead(source):
     return isinstance(source, ReadsAhead)
 
 
+@runtime_checkable
+class Varies(Protocol):
+    """A source whose examples change from one iteration to the next (pictures augmented afresh, say);
+    what it serves is a function of the iteration, so a resumed run sees the same examples."""
+
+    def at(self, iteration):
+        """The next ``take`` or ``everything`` serves the examples as they are at ``iteration``."""
+
+
+def varies(source):
+    return isinstance(source, Varies)
+
+
 class ArraySource:
     """Examples held in memory as rows: ``rows`` is (m, features), ``targets`` (outputs, m)."""
 

@@ -9,9 +9,9 @@ from a checkpoint at iteration t continues bit for bit as if never stopped.
 import numpy as np
 
 from .health import dead_units, gradient_norms
-from .network import backward, cost, forward, output_gradient
+from .network import backward, cost, forward, output_gradient, update_running_statistics
 from .optimizers import OPTIMIZERS
-from .sources import reads_ahead
+from .sources import reads_ahead, varies
 
 SHUFFLE_STREAM = 0
 DROPOUT_STREAM = 1
@@ -45,19 +45,30 @@ def steps_per_epoch(m, batch_size):
     return 1 if batch_size is None else -(-m // batch_size)
 
 
+def model_arrays(net, params, statistics):
+    """Parameters and running statistics together, in the network's order: what a checkpoint saves."""
+    arrays = {**params, **statistics}
+    return {name: arrays[name] for name in net.array_names}
+
+
 class Trainer:
-    """Any optimizer, full batch or mini-batches."""
+    """Any optimizer, full batch or mini-batches.
+
+    ``params`` holds the model's arrays (``net.array_names``): the parameters, which the
+    optimizer updates, and batch norm's running statistics, which each step updates.
+    """
 
     fast = False
 
     def __init__(self, net, params, settings, source, state=None, iteration=0):
         self.net = net
-        self.params = params
+        self.params = {name: params[name] for name in net.param_names}
+        self.statistics = {name: params[name] for name in net.statistic_names}
         self.settings = settings
         self.source = source
         optimizer = OPTIMIZERS[settings.optimizer]
         if state is None:
-            state = optimizer.init_state(params)
+            state = optimizer.init_state(self.params)
         self.state = {name: value for name, value in state.items() if not is_fast_path_state(name)}
         self.update = optimizer.update
         self.hyper = settings.optimizer_hyper
@@ -67,6 +78,8 @@ class Trainer:
         self._dW1 = np.empty_like(params["W1"])  # reused by every step, see network.backward
 
     def batch(self):
+        if varies(self.source):
+            self.source.at(self.iteration)
         size = self.settings.batch_size
         if size is None or size >= self.source.m:
             return self.source.everything()
@@ -97,18 +110,19 @@ class Trainer:
         """
         X, Y = self.batch()
         masks = self.masks(X.shape[1])
-        ZL, cache = forward(self.net, self.params, X, masks)
+        ZL, cache = forward(self.net, self.params, X, masks, training=True)
         l2 = self.settings.l2
         batch_cost = cost(self.net, self.params, ZL, Y, l2)
         grads = backward(self.net, self.params, cache, output_gradient(self.net, ZL, Y), masks, l2, self._dW1)
         if observe:
             self.health = {"dead_relu": dead_units(self.net, cache), "gradient_norm": gradient_norms(self.net, grads)}
         self.update(self.params, grads, self.state, self.settings.rate(self.iteration), **self.hyper)
+        update_running_statistics(self.net, self.statistics, cache, self.settings.batch_norm_momentum)
         self.iteration += 1
         return batch_cost
 
     def snapshot(self):
-        """Parameters and optimizer state as named arrays, ready to save."""
-        return self.params, self.state
+        """The model's arrays (parameters and running statistics) and the optimizer state, ready to save."""
+        return model_arrays(self.net, self.params, self.statistics), self.state
 
 

@@ -3,6 +3,15 @@
 Arrays: ``W1, b1, ..., WL, bL``, optimizer state as ``state.<name>``, and
 ``header`` (UTF-8 JSON as uint8). Loading never unpickles
 (``allow_pickle=False``) and checks everything before a single weight is used.
+
+A hidden layer l with batch norm (the header's ``batch_norm``, one bool per hidden
+layer, and ``batch_norm_epsilon``) adds four (n_l, 1) arrays beside ``Wl, bl``:
+``gammal`` and ``betal`` (scale and shift, trained) and ``running_meanl`` and
+``running_varl`` (the running statistics, not optimizer state). At inference the
+layer computes ``gamma (W A + b - running_mean) / sqrt(running_var + eps) + beta``
+before its activation (ONNX's BatchNormalization with scale=gamma, B=beta,
+input_mean=running_mean, input_var=running_var, epsilon); folded into the weights,
+``W' = s W`` and ``b' = s (b - running_mean) + beta`` with ``s = gamma / sqrt(running_var + eps)``.
 """
 
 import io
@@ -62,6 +71,8 @@ def make_header(net, classes, input_shape, pixel_scale, dtype, iteration, **extr
         "scaling": {"divide_by": pixel_scale},
         "dtype": dtype,
         "iteration": iteration,
+        "batch_norm": list(net.batch_norm),
+        "batch_norm_epsilon": net.batch_norm_epsilon,
         **extra,
     }
 
@@ -124,7 +135,7 @@ def read_checkpoint(archive, path):
             raise UserError(f"{path}: unexpected array {name!r}")
         if name not in expected:
             raise UserError(f"{path}: array {name!r} is no optimizer state of this network")
-    for name in net.param_names:
+    for name in net.array_names:
         if name not in members:
             raise UserError(f"{path}: array {name} is missing")
     arrays = {}
@@ -134,7 +145,7 @@ def read_checkpoint(archive, path):
             if info.file_size < math.prod(shape) * dtype.itemsize:
                 raise UserError(f"{path}: array {name} is truncated")
             arrays[name] = read_data(f, path, name, shape, dtype)
-    params = {name: arrays.pop(name) for name in net.param_names}
+    params = {name: arrays.pop(name) for name in net.array_names}
     check_params(net, params, header["dtype"], path)
     state = {name[len(STATE_PREFIX) :]: value for name, value in arrays.items()}
     return Checkpoint(net, params, state, header)
@@ -147,14 +158,22 @@ def expected_arrays(net, dtype):
     for l in range(1, net.depth + 1):
         shapes[f"W{l}"] = (net.layers[l], net.layers[l - 1])
         shapes[f"b{l}"] = (net.layers[l], 1)
-    arrays = {name: (shape, (dtype,)) for name, shape in shapes.items()}
-    # optimizer state: a velocity (v_) and a mean (m_) per parameter, Adam's step count t, and the fast
-    # path's W1 = a W1_0 + C X^T, whose C has a column per training example
+        if net.normalised(l):
+            shapes.update({f"{kind}{l}": (net.layers[l], 1) for kind in ("gamma", "beta")})
+    statistics = {
+        f"{kind}{l}": (net.layers[l], 1)
+        for l in range(1, net.depth)
+        if net.normalised(l)
+        for kind in ("running_mean", "running_var")
+    }  # saved with the model, never trained: no optimizer state
+    arrays = {name: (shape, (dtype,)) for name, shape in {**shapes, **statistics}.items()}
+    # optimizer state: a velocity (v_), a mean (m_) and a mean square (s_) per parameter, Adam's step count t,
+    # and the fast path's W1 = a W1_0 + C X^T, whose C has a column per training example
     examples = range(max(net.layers[0], math.isqrt(FAST_PATH_MAX_GRAM_BYTES // 8)) + 1)  # what the fast path takes
     fast = {FAST_W1_0: shapes["W1"], FAST_A: (), FAST_C: (net.layers[1], examples)}
     state = {name: (shape, FLOAT_TYPES) for name, shape in {**shapes, **fast}.items()}
     for name, (shape, dtypes) in state.items():
-        for prefix in ("v_", "m_"):
+        for prefix in ("v_", "m_", "s_"):
             arrays[STATE_PREFIX + prefix + name] = (shape, dtypes)
     arrays.update({STATE_PREFIX + name: (shape, ("float64",)) for name, shape in fast.items()})
     arrays[STATE_PREFIX + "t"] = ((), ("int64", "int32"))
@@ -286,12 +305,20 @@ def check_header(header, path):
         raise bad("iteration", "must be a whole number")
     if output == "sigmoid" and layers[-1] != 1:
         raise bad("layers", "must end in 1 for a sigmoid output")
-    return Network(tuple(layers), tuple(activations), output)
+    batch_norm = header.get("batch_norm", [False] * (len(layers) - 2))  # none in checkpoints older than it
+    if not isinstance(batch_norm, list) or len(batch_norm) != len(layers) - 2 or not all(isinstance(b, bool) for b in batch_norm):
+        raise bad("batch_norm", "must be a list of true or false, one per hidden layer")
+    epsilon = header.get("batch_norm_epsilon", 1e-5)
+    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon > 0:
+        raise bad("batch_norm_epsilon", "must be a positive number")
+    return Network(tuple(layers), tuple(activations), output, tuple(batch_norm), float(epsilon))
 
 
 def check_params(net, params, dtype, path):
     for l in range(1, net.depth + 1):
         expected = {f"W{l}": (net.layers[l], net.layers[l - 1]), f"b{l}": (net.layers[l], 1)}
+        if net.normalised(l):
+            expected.update({f"{kind}{l}": (net.layers[l], 1) for kind in ("gamma", "beta", "running_mean", "running_var")})
         for name, shape in expected.items():
             value = params[name]
             if value.dtype != np.dtype(dtype):
@@ -300,3 +327,5 @@ def check_params(net, params, dtype, path):
                 raise UserError(f"{path}: array {name} has shape {value.shape}, layer sizes need {shape}")
             if not np.all(np.isfinite(value)):
                 raise UserError(f"{path}: array {name} holds nan or inf")
+        if net.normalised(l) and np.any(params[f"running_var{l}"] < 0):
+            raise UserError(f"{path}: array running_var{l} holds a negative variance")

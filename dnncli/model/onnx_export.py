@@ -33,10 +33,15 @@ def layer_weights(saved):
     The one place that reads the checkpoint's weights: a layer with more than
     ``W a + b`` (batch normalisation) is folded into its W and b here.
     """
-    net = saved.net
+    net, params = saved.net, saved.params
     for l in range(1, net.depth + 1):
         activation = net.activations[l - 1] if l < net.depth else net.output
-        yield saved.params[f"W{l}"], saved.params[f"b{l}"].reshape(-1), activation
+        W, b = params[f"W{l}"], params[f"b{l}"]
+        if net.normalised(l):
+            # gamma (W a + b - mean) / sqrt(var + eps) + beta = (s W) a + s (b - mean) + beta, s = gamma / sqrt(var + eps)
+            s = params[f"gamma{l}"] / np.sqrt(params[f"running_var{l}"] + net.batch_norm_epsilon)
+            W, b = s * W, s * (b - params[f"running_mean{l}"]) + params[f"beta{l}"]
+        yield W, b.reshape(-1), activation
 
 
 def build_model(saved, dtype=None):

@@ -70,16 +70,21 @@ def gradcheck_table(rows, count, threshold):
 
 
 def layer_rows(net):
-    """Per layer: number, size, activation, parameters, shapes of W and b; the input first."""
+    """Per layer: number, size, activation, parameters, shapes of W and b; the input first.
+
+    A layer with batch norm says so before its activation and counts its scale and shift."""
     rows = [("input", net.layers[0], "", "", "", "")]
     for l in range(1, net.depth + 1):
         n_in, n_out = net.layers[l - 1], net.layers[l]
         activation = net.activations[l - 1] if l < net.depth else f"{net.output} (output)"
-        rows.append((str(l), n_out, activation, n_in * n_out + n_out, f"({n_out}, {n_in})", f"({n_out}, 1)"))
+        count = n_in * n_out + n_out
+        if net.normalised(l):
+            activation, count = f"batch norm, {activation}", count + 2 * n_out
+        rows.append((str(l), n_out, activation, count, f"({n_out}, {n_in})", f"({n_out}, 1)"))
     return rows
 
 
-def network_table(net, dtype, origin):
+def network_table(net, dtype, origin, augmentation=None):
     table = Table(title=f"network of {origin}", title_justify="left")
     for name in ("layer", "size", "activation", "parameters", "W", "b"):
         table.add_column(name, justify="right" if name in ("size", "parameters") else "left")
@@ -87,6 +92,11 @@ def network_table(net, dtype, origin):
         table.add_row(*(f"{v:,}" if isinstance(v, int) else v for v in row))
     total = net.parameter_count
     table.caption = f"{total:,} parameters, {binary_size(total * np.dtype(dtype).itemsize)} of weights ({dtype})"
+    if net.has_batch_norm:
+        statistics = 2 * sum(net.layers[l] for l in range(1, net.depth) if net.normalised(l))
+        table.caption += f"\nand {statistics:,} running statistics of batch norm (mean and variance per unit)"
+    if augmentation:
+        table.caption += f"\ntraining pictures augmented: {augmentation}"
     return table
 
 

@@ -8,7 +8,8 @@ import numpy as np
 
 from ..config.build import build_network, initial_params
 from ..config.load import load as load_config
-from ..engine import check_gradients, encode_labels
+from ..data.augment import describe_augmentation
+from ..engine import LOSSES, check_gradients, encode_labels, forward
 from ..engine.trainer import dropout_masks
 from ..errors import UserError
 from ..model import checkpoint
@@ -17,6 +18,7 @@ from .folders import CHECKPOINT, CONFIG, latest_run
 from .job import prepare
 
 SATURATED = 1.5  # an initial cost above this many times ln K means over-confident initial outputs
+PROJECTION_STREAM = 3  # the random projection of the output that a gradient check with batch norm checks
 
 
 def class_counts(dataset):
@@ -37,9 +39,14 @@ def class_entropy(labels, n_classes):
 
 
 def initial_cost(job):
-    """Cross-entropy (no L2 term) of the freshly initialised network on the training set, a part at a time."""
+    """Cross-entropy (no L2 term) of the freshly initialised network on the training set, a part at a time
+    (with batch norm, the set as one training batch, as full-batch training starts)."""
     net, config = job.net, job.config
     params = initial_params(config, job.dtype)
+    if net.has_batch_norm and not job.train.on_disk:
+        # batch norm's first step normalises by its batch: the cost of the whole set as one training batch
+        ZL, _ = forward(net, params, job.train.rows(job.dtype).T, training=True)
+        return LOSSES[net.output](ZL, encode_labels(net, job.train.labels, job.dtype))
     return score(net, params, job.train, job.dtype)["cost"]
 
 
@@ -57,6 +64,15 @@ def activations_text(net):
     return names[0] if len(set(names)) == 1 else ", ".join(names)
 
 
+def batch_norm_text(net, momentum):
+    """Which hidden layers normalise their pre-activation, for `dnn check`: '' for none."""
+    layers = [str(l) for l in range(1, net.depth) if net.normalised(l)]
+    if not layers:
+        return ""
+    which = "every hidden layer" if len(layers) == net.depth - 1 else f"layer{'s' if len(layers) > 1 else ''} {', '.join(layers)}"
+    return f"; batch norm on {which}, momentum {momentum:g}, epsilon {net.batch_norm_epsilon:g}"
+
+
 def check(path, overrides=(), warn=None):
     """Yields (what, finding) as each check passes; a failing one raises ``UserError``."""
     config = load_config(path, overrides)
@@ -71,7 +87,8 @@ def check(path, overrides=(), warn=None):
     yield (
         "model",
         (
-            f"{layers} ({activations_text(net)}; {net.output} output), {net.parameter_count:,} parameters; "
+            f"{layers} ({activations_text(net)}; {net.output} output"
+            f"{batch_norm_text(net, settings.batch_norm_momentum)}), {net.parameter_count:,} parameters; "
             "the input and output sizes fit the data"
         ),
     )
@@ -81,6 +98,9 @@ def check(path, overrides=(), warn=None):
         "training",
         f"{job.iterations} iterations of {settings.optimizer} at learning rate {settings.learning_rate:g}, {batches}",
     )
+    augmentation = describe_augmentation(config["data"]["augment"])
+    if augmentation:
+        yield "augment", f"{augmentation}; training batches only, drawn from the seed and the iteration"
     cost, k = initial_cost(job), net.n_classes
     if not math.isfinite(cost):
         raise UserError(f"model.init: the initial cost is {cost}; the network cannot train from these weights")
@@ -105,7 +125,8 @@ def check(path, overrides=(), warn=None):
 
 
 def described_network(run=None, config_path=None, overrides=()):
-    """(network, dtype name, where it came from): from a config, a run folder, or the latest run."""
+    """(network, dtype name, where it came from, data.augment in words or None): from a config, a run
+    folder, or the latest run."""
     origin = config_path
     if config_path is None:
         folder = origin = Path(run) if run else latest_run()
@@ -113,29 +134,38 @@ def described_network(run=None, config_path=None, overrides=()):
             raise UserError(f"{folder}: no such run folder")
         if not (folder / CONFIG).exists():
             saved = checkpoint.load(folder / CHECKPOINT)
-            return saved.net, saved.header["dtype"], str(folder)
+            return saved.net, saved.header["dtype"], str(folder), None
         config_path = folder / CONFIG
     config = load_config(config_path, overrides)
-    return build_network(config), config["dtype"], str(origin)
+    return build_network(config), config["dtype"], str(origin), describe_augmentation(config["data"]["augment"])
 
 
 def gradient_check(config, examples=5, entries=50, epsilon=1e-6):
     """Per layer: (shape of W, entries checked, relative difference), on the first ``examples``
-    training examples, in float64 whatever the run's dtype (float32 is too coarse for the check)."""
+    training examples, in float64 whatever the run's dtype (float32 is too coarse for the check).
+
+    With batch norm, the function checked is a random projection of the output (drawn from the seed)
+    rather than the cost, on the examples as one training batch, the running statistics left as they are.
+    """
     job = prepare(config, with_test=False)
     net, settings = job.net, job.settings
     params = initial_params(config, np.float64)
     count = min(examples, job.train.m)
+    projection = None
+    if net.has_batch_norm:
+        if count < 2:
+            raise UserError("--examples: batch norm needs a batch of two examples or more to check on")
+        projection = np.random.default_rng([config["seed"], PROJECTION_STREAM]).normal(size=(net.layers[-1], count))
     sample = job.train.subset(np.arange(count))
     X = sample.rows(np.float64).T
     Y = encode_labels(net, sample.labels)
     masks = None
     if settings.has_dropout:
         masks = dropout_masks(net, settings.keep_probs, settings.seed, 0, count, np.float64)
-    differences = check_gradients(net, params, X, Y, masks, settings.l2, epsilon, entries, config["seed"])
+    differences = check_gradients(net, params, X, Y, masks, settings.l2, epsilon, entries, config["seed"], projection)
     rows = []
     for l, difference in enumerate(differences, start=1):
-        checked = min(entries, net.layers[l] * net.layers[l - 1]) + min(entries, net.layers[l])
+        checked = sum(min(entries, params[name].size) for name in net.layer_param_names(l))
         rows.append(
             {"layer": l, "shape": [net.layers[l], net.layers[l - 1]], "entries": checked, "difference": difference}
         )

@@ -5,7 +5,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ..data.augment import augment_pictures
+from ..data.dataset import scale_pixels
 from ..engine import ArraySource
+
+AUGMENT_STREAM = 4  # the random stream of data.augment, beside shuffling (0), dropout (1), validation (2)
 
 
 class DiskSource:
@@ -48,8 +52,44 @@ class DiskSource:
         return rows.T, self.targets[:, indices]
 
 
-def example_source(dataset, targets, dtype):
-    """Training examples for the engine: scaled rows in memory, or read from disk a batch at a time."""
+class AugmentedSource:
+    """The engine's source of training pictures augmented afresh at every iteration (``data.augment``).
+
+    The trainer says which iteration comes (``at``, the engine's ``Varies``); a batch's pictures
+    are augmented with a generator seeded by the run's seed and that iteration, then scaled
+    by the one scaling, so a resumed run sees the very pictures it would have seen. A set on
+    disk is read when a batch is asked for (no read-ahead).
+    """
+
+    def __init__(self, dataset, targets, dtype, augment, seed):
+        self.dataset = dataset
+        self.targets = targets
+        self.dtype = dtype
+        self.augment = dict(augment)
+        self.seed = seed
+        self.m = dataset.m
+        self.iteration = 0
+
+    def at(self, iteration):
+        self.iteration = iteration
+
+    def augmented(self, pixels):
+        rng = np.random.default_rng([self.seed, AUGMENT_STREAM, self.iteration])
+        pictures = augment_pictures(pixels, rng, **self.augment)
+        return scale_pixels(pictures.reshape(len(pictures), -1), self.dtype).T
+
+    def everything(self):
+        return self.augmented(self.dataset.pixels()), self.targets
+
+    def take(self, indices):
+        return self.augmented(self.dataset.subset(indices).pixels()), self.targets[:, indices]
+
+
+def example_source(dataset, targets, dtype, augment=None, seed=0):
+    """Training examples for the engine: scaled rows in memory, or read from disk a batch at a time;
+    with ``augment`` (``data.augment``'s settings), pictures augmented afresh at every iteration."""
+    if augment is not None:
+        return AugmentedSource(dataset, targets, dtype, augment, seed)
     if dataset.on_disk:
         return DiskSource(dataset, targets, dtype)
     return ArraySource(dataset.rows(dtype), targets)

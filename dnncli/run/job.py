@@ -4,7 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config.build import Plan, build
+from ..config.build import Plan, augments, build
+from ..data.augment import check_augmentable
 from ..data.dataset import check_against_model, check_same_classes, identity
 from ..data.disk import memory_needed
 from ..data.sets import load_split
@@ -67,6 +68,8 @@ def prepare(config, with_test=True, warn=None, progress=None):
     check_same_classes(train, test)
     check_streamable(train, config)
     data = identity(train)
+    if augments(config["data"]["augment"]):
+        check_augmentable(train.input_shape, train.path)
     validation = None
     if training["validation_fraction"]:
         if train.m < 2:

@@ -28,7 +28,9 @@ class Run:
         self.reporter = reporter
         self.stop = stop  # the run's ``StopSignals``, installed by the caller before the folder was made
         net = job.net
-        feed = example_source(job.train, encode_labels(net, job.train.labels, job.dtype), job.dtype)
+        augment = job.config["data"]["augment"] if job.settings.inputs_vary else None
+        targets = encode_labels(net, job.train.labels, job.dtype)
+        feed = example_source(job.train, targets, job.dtype, augment, job.config["seed"])
         if resume_from is None:
             params = initial_params(job.config, job.dtype)
             state, iteration, self.progress = None, 0, Progress()
