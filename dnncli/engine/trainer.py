@@ -45,6 +45,28 @@ def steps_per_epoch(m, batch_size):
     return 1 if batch_size is None else -(-m // batch_size)
 
 
+class BatchOrder:
+    """The examples of each iteration's mini-batch: its slice of its epoch's shuffled order.
+
+    Both trainers take their batches from here, so the fast path and the general path see
+    the same examples in the same order. ``full`` is true when every step takes every example.
+    """
+
+    def __init__(self, seed, m, batch_size):
+        self.seed = seed
+        self.m = m
+        self.size = batch_size
+        self.full = batch_size is None or batch_size >= m
+        self._orders = {}  # epoch -> permutation, for this epoch and the last
+
+    def indices(self, iteration):
+        epoch, k = divmod(iteration, steps_per_epoch(self.m, self.size))
+        if epoch not in self._orders:
+            self._orders = {e: p for e, p in self._orders.items() if e >= epoch - 1}
+            self._orders[epoch] = epoch_order(self.seed, epoch, self.m)
+        return self._orders[epoch][k * self.size : (k + 1) * self.size]
+
+
 class Trainer:
     """Any optimizer, full batch or mini-batches."""
 
@@ -63,12 +85,11 @@ class Trainer:
         self.hyper = settings.optimizer_hyper
         self.iteration = iteration
         self.dtype = params["W1"].dtype.type
-        self._orders = {}  # epoch -> permutation, for this epoch and the next
+        self.order = BatchOrder(settings.seed, source.m, settings.batch_size)
         self._dW1 = np.empty_like(params["W1"])  # reused by every step, see network.backward
 
     def batch(self):
-        size = self.settings.batch_size
-        if size is None or size >= self.source.m:
+        if self.order.full:
             return self.source.everything()
         batch = self.source.take(self.batch_indices(self.iteration))
         if reads_ahead(self.source):
@@ -76,13 +97,8 @@ class Trainer:
         return batch
 
     def batch_indices(self, iteration):
-        """The examples of ``iteration``'s mini-batch: its slice of its epoch's shuffled order."""
-        size = self.settings.batch_size
-        epoch, k = divmod(iteration, steps_per_epoch(self.source.m, size))
-        if epoch not in self._orders:
-            self._orders = {e: p for e, p in self._orders.items() if e >= epoch - 1}
-            self._orders[epoch] = epoch_order(self.settings.seed, epoch, self.source.m)
-        return self._orders[epoch][k * size : (k + 1) * size]
+        """The examples of ``iteration``'s mini-batch (see ``BatchOrder``)."""
+        return self.order.indices(iteration)
 
     def masks(self, batch):
         if not self.settings.has_dropout:
