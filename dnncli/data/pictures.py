@@ -10,7 +10,11 @@ pixels. Its rules, in order:
    bomb: more than ``Image.MAX_IMAGE_PIXELS`` pixels (89,478,485 by default, about
    9459 x 9459) is refused before any pixel is decoded.
 3. The whole picture is decoded; a truncated or damaged file is refused, never
-   half-read. A GIF or WebP animation gives its first frame.
+   half-read. A GIF or WebP animation gives its first frame. A JPEG much larger
+   than the model's input is decoded at a reduced scale (1/2, 1/4 or 1/8, the
+   JPEG decoder's own: Pillow's draft mode), the smallest that still leaves it at
+   least ``DRAFT_MARGIN`` times the input's larger side each way; the resize of
+   rule 6 then starts from that (how far the pixels move: docs/performance.md).
 4. The EXIF orientation is applied, so the picture stands as a camera showed it.
 5. Modes: 16-bit grey (``I;16``, ``I``) keeps its high byte (``v >> 8``); any
    transparency (LA, RGBA, PA, a palette or colour key with a transparent entry)
@@ -38,6 +42,7 @@ RESAMPLE = Image.Resampling.LANCZOS
 BACKGROUND = 255  # white, under transparent pixels
 SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 CHANNEL_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
+DRAFT_MARGIN = 4  # a draft-decoded JPEG keeps at least this many pixels per pixel of the model's input, each way
 
 
 def picture_mode(input_shape):
@@ -58,7 +63,8 @@ def load_picture(path, input_shape):
     """
     mode = picture_mode(input_shape)
     height, width = input_shape[:2]
-    with open_picture(path) as image:
+    side = DRAFT_MARGIN * max(height, width)  # square: the EXIF orientation may turn the picture
+    with open_picture(path, draft=(side, side)) as image:
         image = ImageOps.exif_transpose(image)
         image = to_mode(image, mode)
     if image.size != (width, height):
@@ -67,8 +73,11 @@ def load_picture(path, input_shape):
 
 
 @contextmanager
-def open_picture(path):
-    """``with open_picture(path) as image``: an accepted picture, fully decoded, or a ``UserError``."""
+def open_picture(path, draft=None):
+    """``with open_picture(path) as image``: an accepted picture, fully decoded, or a ``UserError``.
+
+    ``draft`` (width, height): a JPEG is decoded at the smallest reduced scale that is at least that large.
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -89,6 +98,8 @@ def open_picture(path):
         raise UserError(f"{path}: truncated or damaged picture ({e})") from None
     with image:
         try:
+            if draft is not None and image.format == "JPEG":
+                image.draft(image.mode, draft)
             image.load()
         except (OSError, SyntaxError, ValueError, EOFError) as e:
             raise UserError(f"{path}: truncated or damaged picture ({e})") from None
