@@ -356,9 +356,8 @@ def test_fast_path_on_with_adam_is_a_config_error(in_tmp, demo_data, dnn):
 # --- the reference job -----------------------------------------------------
 
 
-def test_fast_path_gives_the_cat_model(cat_data):
-    """The cat job on both paths: same costs, same predictions on train and test (1000 of its 2500
-    iterations, to keep the suite quick; `make bench` compares the whole job)."""
+def cat_job(cat_data):
+    """configs/cat.yaml, its network and initial parameters, and the cat (rows, labels) of train and test."""
     reference = yaml.safe_load((CONFIGS / "cat.yaml").read_text())
     net = Network(tuple(reference["model"]["layers"]), ("relu",) * 3, "sigmoid")
     params = initialize(net.layers, "course", reference["seed"])
@@ -367,6 +366,13 @@ def test_fast_path_gives_the_cat_model(cat_data):
         keys = (f"{split}_set_x", f"{split}_set_y")
         dataset = load_hdf5(cat_data / f"{split}_catvnoncat.h5", *keys, "list_classes", keys)
         sets.append((dataset.rows(), dataset.labels))
+    return reference, net, params, sets
+
+
+def test_fast_path_gives_the_cat_model(cat_data):
+    """The cat job on both paths: same costs, same predictions on train and test (1000 of its 2500
+    iterations, to keep the suite quick; `make bench` compares the whole job)."""
+    reference, net, params, sets = cat_job(cat_data)
     settings_ = Settings(learning_rate=reference["training"]["learning_rate"])
     general, fast = train_both(net, params, *sets[0], settings_, 1000)
     assert round(fast[0][0], 6) == 0.771749
@@ -377,14 +383,7 @@ def test_fast_path_gives_the_cat_model(cat_data):
 @pytest.mark.parametrize("optimizer", ["gd", "momentum"])
 def test_fast_path_gives_the_cat_model_on_mini_batches(cat_data, optimizer):
     """300 steps of batches of 32 of the cat set (7 to an epoch, the last of 17), both paths, every step's cost."""
-    reference = yaml.safe_load((CONFIGS / "cat.yaml").read_text())
-    net = Network(tuple(reference["model"]["layers"]), ("relu",) * 3, "sigmoid")
-    params = initialize(net.layers, "course", reference["seed"])
-    sets = []
-    for split in ("train", "test"):
-        keys = (f"{split}_set_x", f"{split}_set_y")
-        dataset = load_hdf5(cat_data / f"{split}_catvnoncat.h5", *keys, "list_classes", keys)
-        sets.append((dataset.rows(), dataset.labels))
+    _, net, params, sets = cat_job(cat_data)
     settings_ = Settings(learning_rate=0.0075, optimizer=optimizer, batch_size=32, seed=1)
     general, fast = train_both(net, params, *sets[0], settings_, 300)
     assert fast[0][-20:].mean() < 0.95 * fast[0][:20].mean()

@@ -7,7 +7,7 @@ from .health import dead_units, gradient_norms
 from .losses import LOSSES
 from .network import backward_to_first_layer, forward, l2_penalty, output_gradient
 from .optimizers import OPTIMIZERS
-from .trainer import FAST_PATH_PREFIX, BatchOrder, Trainer, dropout_masks
+from .trainer import FAST_PATH_PREFIX, BatchOrder, Trainer, dropout_masks, largest_product
 
 # Names of the fast path's own arrays in the optimizer state it saves.
 FAST_W1_0, FAST_A, FAST_C, FAST_CK = (FAST_PATH_PREFIX + name for name in ("W1_0", "a", "C", "CK"))
@@ -108,6 +108,7 @@ class FastTrainer:
         self.X, self.Y = source.everything()
         self.m = source.m
         self.order = BatchOrder(settings.seed, self.m, settings.batch_size)
+        self.largest_product = largest_product(net.layers, min(settings.batch_size or self.m, self.m), self.m)
         self.W1_0 = np.array(state.get(FAST_W1_0, params["W1"]), dtype=np.float64)  # a copy: W1 is not ours
         self.K = gram(self.X)
         self.Z1_0 = times_input(self.W1_0, self.X)

@@ -45,6 +45,14 @@ def steps_per_epoch(m, batch_size):
     return 1 if batch_size is None else -(-m // batch_size)
 
 
+def largest_product(layers, batch, first_inputs=None):
+    """Multiply-adds of the largest matrix product in a step on ``batch`` examples: W_l A_{l-1} for
+    each layer, the first with ``first_inputs`` inputs in place of the input's features (the fast path's
+    n1 x m Gram product). What a run's choice of BLAS threads goes by."""
+    fan_in = [first_inputs or layers[0], *layers[1:-1]]
+    return max(n_out * n_in * batch for n_in, n_out in zip(fan_in, layers[1:], strict=True))
+
+
 class BatchOrder:
     """The examples of each iteration's mini-batch: its slice of its epoch's shuffled order.
 
@@ -86,6 +94,7 @@ class Trainer:
         self.iteration = iteration
         self.dtype = params["W1"].dtype.type
         self.order = BatchOrder(settings.seed, source.m, settings.batch_size)
+        self.largest_product = largest_product(net.layers, min(settings.batch_size or source.m, source.m))
         self._dW1 = np.empty_like(params["W1"])  # reused by every step, see network.backward
 
     def batch(self):

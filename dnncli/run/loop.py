@@ -13,6 +13,7 @@ from .feed import example_source
 from .folders import BEST, CHECKPOINT
 from .record import Progress, Recorder
 from .signals import StopSignals, signal_name
+from .threads import step_threads
 from .warnings import training_warnings
 
 SPLITS = ("train", "validation", "test")  # the sets a finished run is scored on, in this order
@@ -83,7 +84,8 @@ class Run:
         self.record.start_clock()
         self.reporter.start(total, trainer.iteration, p.history)
         # overflow shows up as a non-finite cost or weights, reported below in one line
-        with StopSignals() as stop, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        errors = np.errstate(over="ignore", invalid="ignore", divide="ignore")
+        with StopSignals() as stop, errors, step_threads(trainer.largest_product):
             while trainer.iteration < total and not p.stopped_early:
                 i = trainer.iteration
                 logging = i % log_every == 0 or i == total - 1
