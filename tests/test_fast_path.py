@@ -330,6 +330,16 @@ def test_dnn_train_gives_the_same_run_on_either_path(in_tmp, demo_data, dnn):
     np.testing.assert_allclose(fast_saved.params["W1"], general_saved.params["W1"], rtol=1e-8, atol=1e-12)
 
 
+def test_dnn_train_on_mini_batches_takes_the_fast_path(in_tmp, demo_data, dnn):
+    training = {"batch_size": 32, "optimizer": "momentum", "l2": 0.3, "iterations": 40, "checkpoint_every": 15}
+    config = write_config(in_tmp / "c.yaml", demo_data, training=training)
+    _, fast = train(dnn, config)
+    _, general = train(dnn, config, "training.fast_path='off'")
+    assert fast["fast_path"] is True and general["fast_path"] is False
+    np.testing.assert_allclose([c["cost"] for c in fast["costs"]], [c["cost"] for c in general["costs"]], rtol=1e-9)
+    assert fast["train"]["accuracy"] == general["train"]["accuracy"]
+
+
 def test_dnn_train_resumes_a_fast_run_exactly(in_tmp, demo_data, dnn):
     config = write_config(in_tmp / "c.yaml", demo_data, training={"optimizer": "momentum", "iterations": 20})
     folder, _ = train(dnn, config)
