@@ -228,6 +228,21 @@ def test_make_trainer_picks_the_path(features, m, settings_, choice, fast):
     assert trainer.fast is fast and isinstance(trainer, FastTrainer if fast else Trainer)
 
 
+class ReadingAhead(ArraySource):
+    """A source that says which batch comes next, as one streaming from disk does."""
+
+    def will_take(self, indices):
+        self.next = indices
+
+
+@pytest.mark.parametrize("batch_size, fast", [(8, False), (None, True)])
+def test_mini_batches_streamed_from_disk_stay_on_the_general_path(batch_size, fast):
+    """The fast path reads the whole set at its start, which a set streamed from disk is there to avoid."""
+    net, params, sets = random_job(1, (50, 4, 1), ("relu",), m=20)
+    source = ReadingAhead(sets[0][0], encode_labels(net, sets[0][1]))
+    assert make_trainer(net, params, Settings(0.1, batch_size=batch_size), source).fast is fast
+
+
 def test_what_the_fast_path_cannot_serve():
     assert "'adam' is not linear" in fast_path_obstacle(Settings(0.1, optimizer="adam"), 20)
     assert "'adam' is not linear" in fast_path_obstacle(Settings(0.1, optimizer="adam", batch_size=8), 20)

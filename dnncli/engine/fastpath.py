@@ -7,6 +7,7 @@ from .health import dead_units, gradient_norms
 from .losses import LOSSES
 from .network import backward_to_first_layer, forward, l2_penalty, output_gradient
 from .optimizers import OPTIMIZERS
+from .sources import reads_ahead
 from .trainer import FAST_PATH_PREFIX, BatchOrder, Trainer, dropout_masks, largest_product
 
 # Names of the fast path's own arrays in the optimizer state it saves.
@@ -203,13 +204,17 @@ def make_trainer(net, params, settings, source, fast_path="auto", state=None, it
 
     A general-path state with a W1 velocity (momentum saved without the fast path)
     continues on the general path: the fast path cannot represent that velocity.
+    Under ``auto``, mini-batches streamed from disk (a source that reads ahead) stay
+    on the general path too: the fast path would read the whole set at its start.
     """
+    streamed = reads_ahead(source) and not BatchOrder(settings.seed, source.m, settings.batch_size).full
     use_fast = fast_path_can_resume(state) and (
         fast_path == "on"
         or (
             fast_path == "auto"
             and fast_path_obstacle(settings, source.m) is None
             and fast_path_pays(net.layers[0], source.m)
+            and not streamed
         )
     )
     kind = FastTrainer if use_fast else Trainer
