@@ -5,6 +5,7 @@ from datetime import datetime
 import numpy as np
 from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from ..text import binary_size
 
@@ -195,7 +196,12 @@ class StreamedTable:
         self.justify = [justify for _, _, justify in columns]
         b, padded = self.BOX, [w + 2 for w in widths]
         self.print(b.get_top(padded))
-        self.print(self.line([name for name, _, _ in columns], b.head_left, b.head_vertical, b.head_right))
+        header = Text(self.line([name for name, _, _ in columns], b.head_left, b.head_vertical, b.head_right))
+        start = 2  # the border and the padding
+        for (name, _, _), width in zip(columns, widths, strict=True):
+            header.stylize("bold", start, start + len(name))  # as rich sets a header
+            start += width + 3
+        self.print(header)
         self.print(b.get_row(padded, level="head"))
 
     def print(self, text):
