@@ -14,10 +14,15 @@ command on the same job, once as ``auto`` picks its path and once with
 ``training.fast_path=off``. The table goes to the terminal, the numbers and the
 machine to ``bench/results/`` as JSON, and the table as Markdown beside it.
 
-``--optimizers`` puts dnn's general path (``Trainer``) beside PyTorch on the same
-network and weights for every job of ``workers.JOBS``: momentum, Adam, RMSprop, shuffled
-mini-batches of 32 and 64 with gd and with Adam, L2, dropout, and the reference
-job; ``--jobs`` picks some. Its results go to ``optimizers-latest.json`` and ``.md``.
+``--optimizers`` puts dnn's general path (``Trainer``) and, for gd and momentum,
+its fast path (``FastTrainer``) beside PyTorch on the same network and weights for
+every job of ``workers.JOBS``: momentum, Adam, RMSprop, shuffled mini-batches of 32 and 64
+with gd, momentum and Adam, L2, dropout, and the reference job; ``--jobs`` picks
+some. Its results go to ``optimizers-latest.json`` and ``.md``.
+
+``--busy N`` starts N busy loops (``python3 -c "while True: pass"``) before the
+first run and ends them after the last, so every system, PyTorch included, runs
+on a machine that is that busy.
 """
 
 import argparse
@@ -31,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -38,7 +44,7 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 from rich.table import Table
-from workers import ADAM_RATE, JOBS, LEARNING_RATE, MOMENTUM, RMSPROP_RATE
+from workers import ADAM_RATE, JOBS, LEARNING_RATE, MOMENTUM, RMSPROP_RATE, fast_job
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -50,11 +56,13 @@ DTYPES = ("float64", "float32")
 SYSTEMS = {
     "dnn-fast": ("dnn fast path (FastTrainer)", None),
     "dnn-general": ("dnn general path (Trainer)", None),
+    "dnn-fast-own-threads": ("dnn fast path, BLAS's own threads (before)", None),
     "torch": ("PyTorch (CPU)", "torch"),
     "sklearn": ("scikit-learn MLPClassifier", "sklearn"),
     "cli-auto": ("dnn train (auto: fast path)", None),
     "cli-off": ("dnn train (fast_path off)", None),
 }
+DEFAULT_SYSTEMS = [name for name in SYSTEMS if name != "dnn-fast-own-threads"]
 NUMBERS = (
     "ms_per_iteration",
     "page_faults_per_iteration",
@@ -211,12 +219,17 @@ def run_one(system, dtype, iterations, data, env, job="gd"):
     return run_worker(system, dtype, iterations, data, env, job)
 
 
+def run_key(run):
+    return run["job"], run["system"], run["dtype"], run.get("busy", 0)
+
+
 def summarise(runs):
-    """One row per (job, system, dtype): medians of the timings, the rest from the runs (equal unless noted)."""
+    """One row per (job, system, dtype, busy loops): medians of the timings, the rest from the runs (equal
+    unless noted)."""
     rows = []
-    for key in dict.fromkeys((r["job"], r["system"], r["dtype"]) for r in runs):
-        mine = [r for r in runs if (r["job"], r["system"], r["dtype"]) == key]
-        row = {"job": key[0], "system": key[1], "dtype": key[2], "runs": len(mine)}
+    for key in dict.fromkeys(run_key(r) for r in runs):
+        mine = [r for r in runs if run_key(r) == key]
+        row = {"job": key[0], "system": key[1], "dtype": key[2], "busy": key[3], "runs": len(mine)}
         for name in NUMBERS:
             values = [r[name] for r in mine if name in r]
             if values:
@@ -226,7 +239,12 @@ def summarise(runs):
                 row[name] = statistics.median(r[name] for r in mine) if name == "cost" else mine[0][name]
         rows.append(row)
     for row in rows:
-        peers = {r["system"]: r for r in rows if (r["job"], r["dtype"]) == (row["job"], row["dtype"])}
+        peers = {
+            r["system"]: r for r in rows if (r["job"], r["dtype"], r["busy"]) == (row["job"], row["dtype"], row["busy"])
+        }
+        quiet = [r for r in rows if run_key(r)[:3] == run_key(row)[:3] and r["busy"] == 0]
+        if row["busy"] and quiet:
+            row["total_vs_quiet"] = row["total_s"] / quiet[0]["total_s"]
         if "dnn-general" in peers:
             row["per_iteration_vs_dnn_general"] = row["ms_per_iteration"] / peers["dnn-general"]["ms_per_iteration"]
         if "dnn-fast" in peers and not row["system"].startswith("cli-"):
@@ -292,9 +310,10 @@ def title(report):
     s = report["settings"]
     return (
         f"[12288, 20, 7, 5, 1] on the {s['data']} set, "
-        + ("dnn's general path and PyTorch, " if report["kind"] == "optimizers" else "")
+        + ("dnn's paths and PyTorch, " if report["kind"] == "optimizers" else "")
         + f"{s['iterations']} iterations, median of {s['repeats']} run{'s' if s['repeats'] > 1 else ''}"
         + (f", {s['threads']} thread{'s' if s['threads'] > 1 else ''}" if s["threads"] != "default" else "")
+        + (f", beside {' and '.join(map(str, s['busy']))} busy loops" if s.get("busy", [0]) != [0] else "")
     )
 
 
@@ -342,13 +361,17 @@ def caption(report):
 def side_by_side(summary):
     """One row per (job, dtype): dnn's general path beside PyTorch, their time ratio and final costs."""
     rows = []
-    for job, dtype in dict.fromkeys((r["job"], r["dtype"]) for r in summary):
-        pair = {r["system"]: r for r in summary if (r["job"], r["dtype"]) == (job, dtype)}
-        dnn, torch = pair.get("dnn-general", {}), pair.get("torch", {})
-        row = {"job": job, "dtype": dtype, "dnn": dnn, "torch": torch}
+    for job, dtype, busy in dict.fromkeys((r["job"], r["dtype"], r["busy"]) for r in summary):
+        pair = {r["system"]: r for r in summary if (r["job"], r["dtype"], r["busy"]) == (job, dtype, busy)}
+        dnn, fast, torch = pair.get("dnn-general", {}), pair.get("dnn-fast", {}), pair.get("torch", {})
+        row = {"job": job, "dtype": dtype, "busy": busy, "dnn": dnn, "fast": fast, "torch": torch}
         if dnn and torch:
             row["torch_over_dnn"] = torch["ms_per_iteration"] / dnn["ms_per_iteration"]
             row["cost_difference"] = abs(torch["cost"] - dnn["cost"]) / dnn["cost"]
+        if fast and torch:
+            row["torch_over_fast"] = torch["ms_per_iteration"] / fast["ms_per_iteration"]
+        if fast and dnn:
+            row["fast_cost_difference"] = abs(fast["cost"] - dnn["cost"]) / dnn["cost"]
         rows.append(row)
     return rows
 
@@ -374,6 +397,9 @@ OPTIMIZER_COLUMNS = (
     ("dnn ms / it", "right", lambda r: fmt(r["dnn"].get("ms_per_iteration"), ".3f")),
     ("PyTorch ms / it", "right", lambda r: fmt(r["torch"].get("ms_per_iteration"), ".3f")),
     ("PyTorch ÷ dnn", "right", lambda r: fmt(r.get("torch_over_dnn"), ".2f")),
+    ("dnn fast ms / it", "right", lambda r: fmt(r["fast"].get("ms_per_iteration"), ".3f")),
+    ("PyTorch ÷ dnn fast", "right", lambda r: fmt(r.get("torch_over_fast"), ".1f")),
+    ("fast ≟ general cost", "right", lambda r: fmt(r.get("fast_cost_difference"), ".0e")),
     ("dnn final cost", "right", lambda r: fmt(r["dnn"].get("cost"), ".6f")),
     ("PyTorch final cost", "right", lambda r: fmt(r["torch"].get("cost"), ".6f")),
     ("same cost", "right", agreement),
@@ -382,11 +408,18 @@ OPTIMIZER_COLUMNS = (
 )
 
 
+BUSY_COLUMNS = (
+    ("busy loops", "right", lambda r: str(r["busy"])),
+    ("total ÷ quiet", "right", lambda r: fmt(r.get("total_vs_quiet"), ".2f")),
+)
+
+
 def layout(report):
-    """The columns and rows of the report's table."""
+    """The columns and rows of the report's table; with busy loops, how many, and the time over the quiet one."""
+    busy = report["settings"].get("busy", [0]) != [0]
     if report["kind"] == "optimizers":
-        return OPTIMIZER_COLUMNS, report["side_by_side"]
-    return COLUMNS, report["summary"]
+        return OPTIMIZER_COLUMNS + BUSY_COLUMNS[:1] * busy, report["side_by_side"]
+    return COLUMNS + BUSY_COLUMNS * busy, report["summary"]
 
 
 def rich_table(report):
@@ -422,12 +455,20 @@ def parse_args(argv):
     parser.add_argument("--quick", action="store_true", help="200 iterations, 1 run: for iterating")
     parser.add_argument("--iterations", type=int, help="iterations per run (default 2500, optimizers 500, quick 200)")
     parser.add_argument("--repeats", type=int, help="runs of each system (default 3, quick 1)")
-    parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated, from {', '.join(SYSTEMS)}")
+    parser.add_argument(
+        "--systems", default=",".join(DEFAULT_SYSTEMS), help=f"comma-separated, from {', '.join(SYSTEMS)}"
+    )
     parser.add_argument("--dtypes", default=",".join(DTYPES), help="comma-separated: float64,float32")
     parser.add_argument("--data", choices=("auto", "cat", "demo"), default="auto", help="auto: cat if present")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON and Markdown results")
     parser.add_argument(
         "--threads", type=int, help="BLAS/OpenMP threads for every system (default: each library's own choice)"
+    )
+    parser.add_argument(
+        "--busy",
+        default="0",
+        metavar="N[,N...]",
+        help="run everything beside N busy loops (python3 -c 'while True: pass'); a list takes turns, e.g. 0,2",
     )
     parser.add_argument(
         "--wait-quiet",
@@ -439,14 +480,50 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     args.iterations = args.iterations or (200 if args.quick else 500 if args.optimizers else 2500)
     args.repeats = args.repeats or (1 if args.quick else 3)
-    args.systems = ["dnn-general", "torch"] if args.optimizers else [s for s in args.systems.split(",") if s]
+    args.systems = (
+        ["dnn-fast", "dnn-general", "torch"] if args.optimizers else [s for s in args.systems.split(",") if s]
+    )
     args.jobs = [j for j in args.jobs.split(",") if j] if args.optimizers else ["gd"]
     args.dtypes = [d for d in args.dtypes.split(",") if d]
+    args.busy = [int(n) for n in args.busy.split(",") if n]
     for names, table in ((args.systems, SYSTEMS), (args.jobs, JOBS), (args.dtypes, DTYPES)):
         for name in names:
             if name not in table:
                 parser.error(f"unknown {name!r}; choose from {', '.join(table)}")
     return args
+
+
+def run_plan(args, plan, data, console):
+    """Every run of the plan, the systems taking turns, ``args.repeats`` times."""
+    runs = []
+    for repeat in range(args.repeats):
+        for busy in args.busy:
+            with busy_loops(busy):
+                for job, system, dtype in plan:
+                    if args.wait_quiet and not busy:
+                        wait_for_quiet(args.wait_quiet, console)
+                    console.print(f"run {repeat + 1}/{args.repeats}: {system} {dtype} {job}, {busy} busy", style="dim")
+                    paths = [str(p) for p in data]
+                    slowdown_before = threads_slowdown()
+                    result = run_one(system, dtype, args.iterations, paths, thread_settings(args.threads), job)
+                    result.update(threads_slowdown_before=slowdown_before, threads_slowdown_after=threads_slowdown())
+                    runs.append(
+                        {"job": job, "system": system, "dtype": dtype, "busy": busy, "repeat": repeat, **result}
+                    )
+    return runs
+
+
+@contextmanager
+def busy_loops(count):
+    """``count`` processes that keep a core busy each, for as long as the block runs."""
+    loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        time.sleep(0.5 * bool(loops))  # let them start
+        yield
+    finally:
+        for loop in loops:
+            loop.kill()
+            loop.wait()
 
 
 def main(argv=None):
@@ -461,18 +538,14 @@ def main(argv=None):
             systems.append(name)
     data = pick_data(args.data)
     info = machine()
-    plan = [(job, system, dtype) for dtype in args.dtypes for job in args.jobs for system in systems]
-    runs = []
-    for repeat in range(args.repeats):
-        for job, system, dtype in plan:
-            if args.wait_quiet:
-                wait_for_quiet(args.wait_quiet, console)
-            console.print(f"run {repeat + 1}/{args.repeats}: {system} {dtype} {job}", style="dim")
-            paths = [str(p) for p in data]
-            slowdown_before = threads_slowdown()
-            result = run_one(system, dtype, args.iterations, paths, thread_settings(args.threads), job)
-            result.update(threads_slowdown_before=slowdown_before, threads_slowdown_after=threads_slowdown())
-            runs.append({"job": job, "system": system, "dtype": dtype, "repeat": repeat, **result})
+    plan = [
+        (job, system, dtype)
+        for dtype in args.dtypes
+        for job in args.jobs
+        for system in systems
+        if not system.startswith("dnn-fast") or fast_job(job)
+    ]
+    runs = run_plan(args, plan, data, console)
     info["load_average_at_end"] = os.getloadavg()
     info["others_cpu_share"] = statistics.mean(r["others_cpu_share"] for r in runs)
     info["runs_with_threads_slowed"] = sum(
@@ -494,6 +567,7 @@ def main(argv=None):
             "iterations": args.iterations,
             "repeats": args.repeats,
             "threads": args.threads or "default",
+            "busy": args.busy,
             "jobs": {name: asdict(JOBS[name]) for name in args.jobs},
         },
         "machine": info,

@@ -2,9 +2,10 @@
 
     python bench/workers.py SYSTEM DTYPE ITERATIONS TRAIN_H5 TEST_H5 [JOB]
 
-SYSTEM is dnn-fast, dnn-general, torch or sklearn. JOB is a key of ``JOBS``
+SYSTEM is dnn-fast, dnn-general, torch or sklearn (or dnn-fast-own-threads: the fast
+path with BLAS's own thread count, as before ``run.threads``). JOB is a key of ``JOBS``
 (default ``gd``, the reference job: full-batch gradient descent at 0.0075);
-sklearn and dnn-fast run the reference job only. Every system starts from the
+sklearn runs the reference job only, dnn-fast every job without Adam. Every system starts from the
 same weights (dnn's ``course`` initialisation, seed 1), takes the same steps
 (same optimizer, rates, batches in the same order, L2), and reports the cost of
 its final model on the training set with its own loss function, without the L2
@@ -68,11 +69,18 @@ JOBS = {
     "rmsprop": Job("rmsprop", RMSPROP_RATE),
     "gd-batch-32": Job(batch_size=32),
     "gd-batch-64": Job(batch_size=64),
+    "momentum-batch-32": Job("momentum", batch_size=32),
+    "momentum-batch-64": Job("momentum", batch_size=64),
     "adam-batch-32": Job("adam", ADAM_RATE, batch_size=32),
     "adam-batch-64": Job("adam", ADAM_RATE, batch_size=64),
     "l2": Job(l2=0.7),
     "dropout": Job(keep_prob=0.86),
 }
+
+
+def fast_job(name):
+    """Whether dnn's fast path can take the job: gd or momentum, full batch or mini-batches."""
+    return JOBS[name].optimizer in ("gd", "momentum")
 
 
 def load(path, split):
@@ -125,12 +133,13 @@ def run_dnn(kind, dtype, iterations, train, test, job):
         compute_cost,
         encode_labels,
     )
+    from dnncli.run.threads import step_threads
 
     net = Network(LAYERS, ("relu",) * (len(LAYERS) - 2), "sigmoid")
     params = initialize(LAYERS, "course", SEED, dtype)
     rows = train.rows(dtype)
     Y = encode_labels(net, train.labels, dtype)
-    trainer_class = FastTrainer if kind == "fast" else Trainer
+    trainer_class = Trainer if kind == "general" else FastTrainer
     start_blas(dtype)
     clock = Clock()
     settings = Settings(
@@ -144,8 +153,10 @@ def run_dnn(kind, dtype, iterations, train, test, job):
     )
     trainer = trainer_class(net, params, settings, ArraySource(rows, Y))
     clock.mark()
-    for _ in range(iterations):
-        trainer.step()
+    # as `dnn train` runs its steps; "fast-own-threads" leaves BLAS its own thread count, as before
+    with step_threads(trainer.largest_product if kind != "fast-own-threads" else float("inf")):
+        for _ in range(iterations):
+            trainer.step()
     clock.mark()
     params, _ = trainer.snapshot()
     clock.mark()
@@ -294,11 +305,11 @@ def run_sklearn(dtype, iterations, train, test):
 def main(system, dtype, iterations, train_path, test_path, job="gd"):
     dtype = np.dtype(dtype).type
     iterations = int(iterations)
-    if job not in JOBS or (job != "gd" and system in ("dnn-fast", "sklearn")):
+    if job not in JOBS or (job != "gd" and system == "sklearn") or (system.startswith("dnn-fast") and not fast_job(job)):
         raise SystemExit(f"{system} cannot run job {job!r}")
     job = JOBS[job]
     train, test = load(train_path, "train"), load(test_path, "test")
-    if system in ("dnn-fast", "dnn-general"):
+    if system in ("dnn-fast", "dnn-general", "dnn-fast-own-threads"):
         result = run_dnn(system.removeprefix("dnn-"), dtype, iterations, train, test, job)
     elif system == "torch":
         result = run_torch(dtype, iterations, train, test, job)

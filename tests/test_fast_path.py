@@ -1,4 +1,5 @@
-"""The full-batch fast path (``FastTrainer``) gives the same model as the general path (``Trainer``)."""
+"""The fast path (``FastTrainer``), on the full batch and on shuffled mini-batches, gives the same model as the
+general path (``Trainer``)."""
 
 import json
 from pathlib import Path
@@ -100,13 +101,16 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("batch_size", [None, 7], ids=["full-batch", "batches-of-7"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("case", CASES)
-def test_fast_path_gives_the_same_model(case, dtype):
+def test_fast_path_gives_the_same_model(case, dtype, batch_size):
+    """Batches of 7 of 40 examples: 6 in an epoch, the last one of 5, shuffled anew in each of the 10 epochs."""
     net, params, sets = random_job(3, (60, 9, 5, 1), ("relu", "relu"), dtype=dtype)
-    settings_ = Settings(learning_rate=0.05, seed=11, **CASES[case])
+    settings_ = Settings(learning_rate=0.05, seed=11, batch_size=batch_size, **CASES[case])
     general, fast = train_both(net, params, *sets[0], settings_, 60)
-    assert general[0][-1] < general[0][0]  # it learns: the comparison is not between two stuck models
+    # it learns (over an epoch, as batches' costs differ): the comparison is not between two stuck models
+    assert general[0][-6:].mean() < general[0][:6].mean()
     assert_same_model(net, general, fast, sets, dtype)
 
 
@@ -133,11 +137,9 @@ def test_fast_path_without_hidden_layers():
     optimizer=st.sampled_from(["gd", "momentum"]),
     l2=st.sampled_from([0.0, 0.05, 1.5]),
     keep=st.sampled_from([1.0, 0.9, 0.5]),
-    full_batch_size=st.booleans(),
+    batch=st.one_of(st.none(), st.integers(1, 40)),
 )
-def test_fast_path_matches_for_any_network(
-    seed, hidden, features, m, activation, softmax, optimizer, l2, keep, full_batch_size
-):
+def test_fast_path_matches_for_any_network(seed, hidden, features, m, activation, softmax, optimizer, l2, keep, batch):
     output = "softmax" if softmax else "sigmoid"
     layers = (features, *hidden, 3 if softmax else 1)
     net, params, sets = random_job(seed, layers, [activation] * len(hidden), output, m=m)
@@ -146,7 +148,7 @@ def test_fast_path_matches_for_any_network(
         optimizer=optimizer,
         l2=l2,
         keep_probs=(keep,) * len(hidden) if hidden else None,
-        batch_size=m if full_batch_size else None,
+        batch_size=batch,
         seed=seed,
     )
     assert fast_path_obstacle(settings_, m) is None
@@ -163,6 +165,7 @@ def save_and_load(tmp_path, net, params, state, iteration):
     return saved.params, saved.state
 
 
+@pytest.mark.parametrize("batch_size", [None, 9], ids=["full-batch", "batches-of-9"])
 @pytest.mark.parametrize(
     "first, optimizer, choice, resumed_fast",
     [
@@ -175,10 +178,13 @@ def save_and_load(tmp_path, net, params, state, iteration):
         (Trainer, "momentum", "on", False),
     ],
 )
-def test_a_run_resumes_from_its_checkpoint(tmp_path, first, optimizer, choice, resumed_fast):
-    """On the path it was saved from, bit for bit; on the other, the same model."""
+def test_a_run_resumes_from_its_checkpoint(tmp_path, first, optimizer, choice, resumed_fast, batch_size):
+    """On the path it was saved from, bit for bit; on the other, the same model. With batches of 9 of 40
+    the run stops in the middle of its third epoch."""
     net, params, sets = random_job(4, (50, 6, 1), ("relu",))
-    settings_ = Settings(learning_rate=0.05, optimizer=optimizer, l2=0.2, keep_probs=(0.8,), seed=3)
+    settings_ = Settings(
+        learning_rate=0.05, optimizer=optimizer, l2=0.2, keep_probs=(0.8,), batch_size=batch_size, seed=3
+    )
     source = ArraySource(sets[0][0], encode_labels(net, sets[0][1]))
     straight = first(net, copy(params), settings_, source)
     costs = [straight.step() for _ in range(30)]
@@ -205,7 +211,10 @@ def test_a_run_resumes_from_its_checkpoint(tmp_path, first, optimizer, choice, r
         (50, 20, Settings(0.1), "auto", True),
         (50, 20, Settings(0.1, optimizer="momentum", l2=0.1, keep_probs=(0.5,)), "auto", True),
         (50, 20, Settings(0.1, batch_size=20), "auto", True),
-        (50, 20, Settings(0.1, batch_size=8), "auto", False),
+        (50, 20, Settings(0.1, batch_size=8), "auto", True),
+        (50, 20, Settings(0.1, optimizer="momentum", batch_size=8), "auto", True),
+        (50, 20, Settings(0.1, optimizer="adam", batch_size=8), "auto", False),
+        (10, 20, Settings(0.1, batch_size=8), "auto", False),
         (50, 20, Settings(0.1, optimizer="adam"), "auto", False),
         (10, 20, Settings(0.1), "auto", False),  # narrower input than examples: K would not pay
         (10, 20, Settings(0.1), "on", True),
@@ -219,10 +228,53 @@ def test_make_trainer_picks_the_path(features, m, settings_, choice, fast):
     assert trainer.fast is fast and isinstance(trainer, FastTrainer if fast else Trainer)
 
 
+class ReadingAhead(ArraySource):
+    """A source that says which batch comes next, as one streaming from disk does."""
+
+    def will_take(self, indices):
+        self.next = indices
+
+
+@pytest.mark.parametrize("batch_size, fast", [(8, False), (None, True)])
+def test_mini_batches_streamed_from_disk_stay_on_the_general_path(batch_size, fast):
+    """The fast path reads the whole set at its start, which a set streamed from disk is there to avoid."""
+    net, params, sets = random_job(1, (50, 4, 1), ("relu",), m=20)
+    source = ReadingAhead(sets[0][0], encode_labels(net, sets[0][1]))
+    assert make_trainer(net, params, Settings(0.1, batch_size=batch_size), source).fast is fast
+
+
 def test_what_the_fast_path_cannot_serve():
-    assert "full-batch" in fast_path_obstacle(Settings(0.1, batch_size=8), 20)
     assert "'adam' is not linear" in fast_path_obstacle(Settings(0.1, optimizer="adam"), 20)
+    assert "'adam' is not linear" in fast_path_obstacle(Settings(0.1, optimizer="adam", batch_size=8), 20)
     assert fast_path_obstacle(Settings(0.1, batch_size=20), 20) is None
+    assert fast_path_obstacle(Settings(0.1, optimizer="momentum", batch_size=8), 20) is None
+
+
+def test_both_paths_take_the_same_batches():
+    """The fast path never reads X after its start, so the batches are compared through their indices."""
+    net, params, sets = random_job(6, (20, 3, 1), ("relu",), m=30)
+    source = ArraySource(sets[0][0], encode_labels(net, sets[0][1]))
+    settings_ = Settings(0.1, batch_size=8, seed=5)
+    general, fast = Trainer(net, copy(params), settings_, source), FastTrainer(net, copy(params), settings_, source)
+    for t in range(13):  # 4 batches an epoch: 8, 8, 8, 6
+        np.testing.assert_array_equal(fast.batch(), general.batch_indices(t))
+        assert len(fast.batch()) == (6 if t % 4 == 3 else 8)
+        general.step(), fast.step()
+
+
+def test_l2_shrinks_all_of_w1_on_a_mini_batch():
+    """One gd step on a batch: W1 outside the batch's span moves by the shrink alone."""
+    net, params, sets = random_job(7, (25, 4, 1), ("relu",), m=30)
+    source = ArraySource(sets[0][0], encode_labels(net, sets[0][1]))
+    settings_ = Settings(0.5, l2=2.0, batch_size=6, seed=1)
+    trainer = FastTrainer(net, copy(params), settings_, source)
+    batch = trainer.batch()
+    trainer.step()
+    W1 = trainer.snapshot()[0]["W1"]
+    X_b = sets[0][0][batch].T
+    # remove the batch's span: what is left of W1 is the shrunk W1_0's part there
+    away = np.eye(25) - X_b @ np.linalg.pinv(X_b)
+    np.testing.assert_allclose(W1 @ away, (1 - 0.5 * 2.0 / 6) * params["W1"] @ away, atol=1e-12)
 
 
 def test_backward_into_a_reused_array_gives_the_same_gradients():
@@ -293,6 +345,16 @@ def test_dnn_train_gives_the_same_run_on_either_path(in_tmp, demo_data, dnn):
     np.testing.assert_allclose(fast_saved.params["W1"], general_saved.params["W1"], rtol=1e-8, atol=1e-12)
 
 
+def test_dnn_train_on_mini_batches_takes_the_fast_path(in_tmp, demo_data, dnn):
+    training = {"batch_size": 32, "optimizer": "momentum", "l2": 0.3, "iterations": 40, "checkpoint_every": 15}
+    config = write_config(in_tmp / "c.yaml", demo_data, training=training)
+    _, fast = train(dnn, config)
+    _, general = train(dnn, config, "training.fast_path='off'")
+    assert fast["fast_path"] is True and general["fast_path"] is False
+    np.testing.assert_allclose([c["cost"] for c in fast["costs"]], [c["cost"] for c in general["costs"]], rtol=1e-9)
+    assert fast["train"]["accuracy"] == general["train"]["accuracy"]
+
+
 def test_dnn_train_resumes_a_fast_run_exactly(in_tmp, demo_data, dnn):
     config = write_config(in_tmp / "c.yaml", demo_data, training={"optimizer": "momentum", "iterations": 20})
     folder, _ = train(dnn, config)
@@ -319,9 +381,8 @@ def test_fast_path_on_with_adam_is_a_config_error(in_tmp, demo_data, dnn):
 # --- the reference job -----------------------------------------------------
 
 
-def test_fast_path_gives_the_cat_model(cat_data):
-    """The cat job on both paths: same costs, same predictions on train and test (1000 of its 2500
-    iterations, to keep the suite quick; `make bench` compares the whole job)."""
+def cat_job(cat_data):
+    """configs/cat.yaml, its network and initial parameters, and the cat (rows, labels) of train and test."""
     reference = yaml.safe_load((CONFIGS / "cat.yaml").read_text())
     net = Network(tuple(reference["model"]["layers"]), ("relu",) * 3, "sigmoid")
     params = initialize(net.layers, "course", reference["seed"])
@@ -330,8 +391,25 @@ def test_fast_path_gives_the_cat_model(cat_data):
         keys = (f"{split}_set_x", f"{split}_set_y")
         dataset = load_hdf5(cat_data / f"{split}_catvnoncat.h5", *keys, "list_classes", keys)
         sets.append((dataset.rows(), dataset.labels))
+    return reference, net, params, sets
+
+
+def test_fast_path_gives_the_cat_model(cat_data):
+    """The cat job on both paths: same costs, same predictions on train and test (1000 of its 2500
+    iterations, to keep the suite quick; `make bench` compares the whole job)."""
+    reference, net, params, sets = cat_job(cat_data)
     settings_ = Settings(learning_rate=reference["training"]["learning_rate"])
     general, fast = train_both(net, params, *sets[0], settings_, 1000)
     assert round(fast[0][0], 6) == 0.771749
     assert fast[0][-1] < 0.5 * fast[0][0]
+    assert_same_model(net, general, fast, sets, np.float64)
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "momentum"])
+def test_fast_path_gives_the_cat_model_on_mini_batches(cat_data, optimizer):
+    """300 steps of batches of 32 of the cat set (7 to an epoch, the last of 17), both paths, every step's cost."""
+    _, net, params, sets = cat_job(cat_data)
+    settings_ = Settings(learning_rate=0.0075, optimizer=optimizer, batch_size=32, seed=1)
+    general, fast = train_both(net, params, *sets[0], settings_, 300)
+    assert fast[0][-20:].mean() < 0.95 * fast[0][:20].mean()
     assert_same_model(net, general, fast, sets, np.float64)

@@ -71,22 +71,27 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
         failed(None, problem)
     console = stdout_console()
     table = None
-    if console.is_terminal and not as_json:
-        from rich.table import Table
-
-        table = Table("picture", "class", "probability")
-        table.columns[2].justify = "right"
     classified = 0
     for record in predictions(saved, paths, 0.5 if threshold is None else threshold, failed):
         classified += 1
         if as_json:
             click.echo(json.dumps(record))
-        elif table is not None:
-            table.add_row(record["path"], record["class"], f"{record['probability']:.4f}")
+        elif console.is_terminal:
+            if table is None:  # a row at a time, each as soon as it is known
+                from ..report.tables import StreamedTable
+
+                widest_path, widest_class = max(len(str(p)) for p in paths), max(map(len, saved.classes))
+                columns = [
+                    ("picture", widest_path, "left"),
+                    ("class", widest_class, "left"),
+                    ("probability", 6, "right"),
+                ]
+                table = StreamedTable(console, columns)
+            table.row(record["path"], record["class"], f"{record['probability']:.4f}")
         else:
             click.echo(f"{record['path']}\t{record['class']}\t{record['probability']:.4f}")
-    if table is not None and table.row_count:
-        console.print(table)
+    if table is not None:
+        table.close()
     if failures:
         click.echo(f"{classified} of {len(paths)} pictures classified, {plural(len(failures), 'problem')} above", err=True)
         raise click.exceptions.Exit(EXIT_USAGE)

@@ -303,7 +303,7 @@ SCHEMA = {
         "checkpoint_every": Field(
             optional(integer(1)), 500, "save a checkpoint every this many iterations; null for only at the end"
         ),
-        "fast_path": Field(switch, "auto", "full-batch fast path: auto picks it where it applies and pays"),
+        "fast_path": Field(switch, "auto", "fast path for gd and momentum: auto picks it where it applies and pays"),
         "divergence": Field(
             optional(number(above=1)),
             100.0,

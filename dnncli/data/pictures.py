@@ -12,7 +12,11 @@ pixels. Its rules, in order:
    bomb: more than ``Image.MAX_IMAGE_PIXELS`` pixels (89,478,485 by default, about
    9459 x 9459) is refused before any pixel is decoded.
 3. The whole picture is decoded; a truncated or damaged file is refused, never
-   half-read. A GIF or WebP animation gives its first frame.
+   half-read. A GIF or WebP animation gives its first frame. A JPEG much larger
+   than the model's input is decoded at a reduced scale (1/2, 1/4 or 1/8, the
+   JPEG decoder's own: Pillow's draft mode), the smallest that still leaves it at
+   least ``DRAFT_MARGIN`` times the input's larger side each way; the resize of
+   rule 6 then starts from that (how far the pixels move: docs/performance.md).
 4. The EXIF orientation is applied, so the picture stands as a camera showed it.
 5. Modes: 16-bit grey (``I;16``, ``I``) keeps its high byte (``v >> 8``); any
    transparency (LA, RGBA, PA, a palette or colour key with a transparent entry)
@@ -51,6 +55,7 @@ RESAMPLE = Image.Resampling.LANCZOS
 BACKGROUND = 255  # white, under transparent pixels
 SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 CHANNEL_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
+DRAFT_MARGIN = 4  # a draft-decoded JPEG keeps at least this many pixels per pixel of the model's input, each way
 
 
 def picture_mode(input_shape):
@@ -80,8 +85,9 @@ def load_picture(path, input_shape):
                 f"(it would take {binary_size(needed)}, more than {binary_size(RESIZE_LIMIT)})"
             )
 
+    side = DRAFT_MARGIN * max(height, width)  # square: the EXIF orientation may turn the picture
     try:
-        with open_picture(path, check_resizable) as image:
+        with open_picture(path, check_resizable, draft=(side, side)) as image:
             image = ImageOps.exif_transpose(image)
             try:
                 image = to_mode(image, mode)
@@ -116,11 +122,12 @@ def check_picture_file(path):
 
 
 @contextmanager
-def open_picture(path, before_decoding=None):
+def open_picture(path, before_decoding=None, draft=None):
     """``with open_picture(path) as image``: an accepted picture, fully decoded, or a ``UserError``.
 
     ``path`` is a file's path, or an open binary file (an upload to ``dnn serve``), read as it is.
-    ``before_decoding(image)`` may refuse the picture from its header alone."""
+    ``before_decoding(image)`` may refuse the picture from its header alone. ``draft`` (width, height): a
+    JPEG is decoded at the smallest reduced scale that is at least that large."""
     if isinstance(path, (str, os.PathLike)):
         check_picture_file(path)
     elif not path.getbuffer().nbytes:
@@ -147,6 +154,8 @@ def open_picture(path, before_decoding=None):
         if before_decoding:
             before_decoding(image)
         try:
+            if draft is not None and image.format == "JPEG":
+                image.draft(image.mode, draft)
             image.load()
         except (OSError, SyntaxError, ValueError, EOFError) as e:
             raise UserError(f"{path}: truncated or damaged picture ({e})") from None

@@ -1,4 +1,5 @@
-"""The full-batch fast path: gradient descent that never multiplies by the wide input after the start."""
+"""The fast path: gradient descent, on the full batch or mini-batches, that never multiplies by the wide input
+after the start."""
 
 import numpy as np
 
@@ -6,10 +7,11 @@ from .health import dead_units, gradient_norms
 from .losses import LOSSES
 from .network import backward_to_first_layer, forward, l2_penalty, output_gradient, update_running_statistics
 from .optimizers import OPTIMIZERS
-from .trainer import FAST_PATH_PREFIX, Trainer, dropout_masks, model_arrays
+from .sources import reads_ahead
+from .trainer import FAST_PATH_PREFIX, BatchOrder, Trainer, dropout_masks, largest_product, model_arrays
 
 # Names of the fast path's own arrays in the optimizer state it saves.
-FAST_W1_0, FAST_A, FAST_C = (FAST_PATH_PREFIX + name for name in ("W1_0", "a", "C"))
+FAST_W1_0, FAST_A, FAST_C, FAST_CK = (FAST_PATH_PREFIX + name for name in ("W1_0", "a", "C", "CK"))
 
 # The fast path keeps K = X^T X (m x m, float64); beyond this it is not worth the memory.
 FAST_PATH_MAX_GRAM_BYTES = 512 * 2**20
@@ -18,9 +20,7 @@ LINEAR_OPTIMIZERS = ("gd", "momentum")  # updates linear in the gradient: the fa
 
 
 def fast_path_obstacle(settings, m):
-    """Why the full-batch fast path cannot serve these settings, or None if it can."""
-    if settings.batch_size is not None and settings.batch_size < m:
-        return "it needs full-batch training (no training.batch_size below the number of examples)"
+    """Why the fast path cannot serve these settings, or None if it can."""
     if settings.optimizer not in LINEAR_OPTIMIZERS:
         return f"optimizer {settings.optimizer!r} is not linear in the gradient (use {' or '.join(LINEAR_OPTIMIZERS)})"
     if settings.inputs_vary:
@@ -76,24 +76,27 @@ def times_input_transposed(S, X):
 
 
 class FastTrainer:
-    """Full-batch gradient descent (plain or momentum, with L2, hidden dropout, batch norm
-    and any schedule) that never multiplies by the wide input X after the start.
+    """Gradient descent (plain or momentum, with L2, hidden dropout, batch norm and any
+    schedule), on the full batch or shuffled mini-batches, that never multiplies by the
+    wide input X after the start.
 
-    Every update of the first layer, dW1 = dZ1 X^T + (lambda/m) W1, lies in the span
-    of the initial W1_0 and X^T, so throughout
+    Every update of the first layer, dW1 = dZ1_b X_b^T + (lambda/B) W1 for a batch b
+    of B examples, lies in the span of the initial W1_0 and X^T, so throughout
 
         W1 = a W1_0 + C X^T        (a a scalar, C an n1 x m matrix)
-        Z1 = W1 X + b1 = a Z1_0 + C K + b1,   Z1_0 = W1_0 X,  K = X^T X
+        Z1_b = W1 X_b + b1 = a Z1_0[:, b] + (C K)[:, b] + b1,   Z1_0 = W1_0 X,  K = X^T X
 
-    and a step costs n1 m^2 instead of 2 n1 m n_features. The gradient has the same
-    form, dW1 = da W1_0 + dC X^T with da = (lambda/m) a and dC = dZ1 + (lambda/m) C,
-    and so has momentum's velocity. Batch norm changes nothing here: it acts on Z1
-    after it is formed, and ``backward_to_first_layer`` hands back dZ1 before it.
-    An optimizer that is linear in the gradient updates (a, C) exactly as it would
-    update W1, so the optimizer's own update runs on them as on any parameter
-    ("fast_a", "fast_C", with velocities
-    "v_fast_a", "v_fast_C"). W1_0, K, a and C are float64 whatever the training
-    dtype; ``snapshot`` materialises W1 (and momentum's v_W1) for checkpoints.
+    The gradient has the same form, dW1 = da W1_0 + dC X^T with da = (lambda/B) a and
+    dC = (lambda/B) C plus dZ1_b in the batch's columns: L2 shrinks a and every column
+    of C, the batch changes only its own. An optimizer that is linear in the gradient
+    updates (a, C) exactly as it would update W1, so the optimizer's own update runs
+    on them as on any parameter ("fast_a", "fast_C", with velocities "v_fast_a",
+    "v_fast_C"). It runs on CK = C K as well, with the gradient dC K = (lambda/B) CK +
+    dZ1_b K[b, :]: K is fixed, so CK (and its velocity) stays C K without the n1 m^2
+    product, and a step costs n1 m B instead of 2 n1 n B. W1_0, K, a, C and CK are
+    float64 whatever the training dtype; ``snapshot`` materialises W1 (and momentum's
+    v_W1) for checkpoints. Batch norm changes nothing here: it acts on Z1_b after it
+    is formed, and ``backward_to_first_layer`` hands back dZ1_b before it.
     """
 
     fast = True
@@ -108,50 +111,66 @@ class FastTrainer:
         self.dtype = params["W1"].dtype.type
         self.X, self.Y = source.everything()
         self.m = source.m
+        self.order = BatchOrder(settings.seed, self.m, settings.batch_size)
+        self.largest_product = largest_product(net.layers, min(settings.batch_size or self.m, self.m), self.m)
         self.W1_0 = np.array(state.get(FAST_W1_0, params["W1"]), dtype=np.float64)  # a copy: W1 is not ours
         self.K = gram(self.X)
         self.Z1_0 = times_input(self.W1_0, self.X)
         self.W1_0_sqnorm = float(np.vdot(self.W1_0, self.W1_0))
-        # W1 lives only as its coordinates (a, C); the other parameters as they are
+        # W1 lives only as its coordinates (a, C) and C K; the other parameters as they are
         self.params = {name: params[name] for name in net.param_names if name != "W1"}
         self.params[FAST_A] = np.array(state.get(FAST_A, 1.0), dtype=np.float64)
         self.params[FAST_C] = np.array(state.get(FAST_C, np.zeros((params["W1"].shape[0], self.m))), dtype=np.float64)
         self.statistics = {name: params[name] for name in net.statistic_names}
+        self.params[FAST_CK] = self.saved_times_gram(state, FAST_C, FAST_CK)
         optimizer = OPTIMIZERS[settings.optimizer]
         fresh = optimizer.init_state(self.params)
         self.state = {name: state.get(name, value) for name, value in fresh.items()}
+        if "v_" + FAST_CK in fresh:
+            self.state["v_" + FAST_CK] = self.saved_times_gram(state, "v_" + FAST_C, "v_" + FAST_CK)
         self.update = optimizer.update
         self.hyper = settings.optimizer_hyper
 
-    def first_layer(self):
-        """Z1 = a Z1_0 + C K + b1 in float64, and C K."""
-        a, C = float(self.params[FAST_A]), self.params[FAST_C]
-        CK = C @ self.K
-        Z1 = CK + self.params["b1"]
-        Z1 += self.Z1_0 if a == 1 else a * self.Z1_0
-        return Z1, CK
+    def saved_times_gram(self, state, name, product):
+        """``state[product]`` (a saved C K or its velocity), or ``state[name] @ K`` for a state saved without it."""
+        if product in state:
+            return np.array(state[product], dtype=np.float64)
+        if name in state:
+            return np.asarray(state[name], dtype=np.float64) @ self.K
+        return np.zeros((self.W1_0.shape[0], self.m))
+
+    def batch(self):
+        """The examples of this step: every one in order (a slice), or the mini-batch's indices."""
+        return slice(None) if self.order.full else self.order.indices(self.iteration)
 
     def step(self, observe=False):
         """One update; returns the cost before it (with the L2 term), as ``Trainer.step``."""
-        net, s, m = self.net, self.settings, self.m
-        Z1, CK = self.first_layer()
-        masks = dropout_masks(net, s.keep_probs, s.seed, self.iteration, m, self.dtype) if s.has_dropout else None
+        net, s = self.net, self.settings
+        b = self.batch()
+        a, C, CK = self.params[FAST_A], self.params[FAST_C], self.params[FAST_CK]
+        Y = self.Y[:, b]
+        size = Y.shape[1]
+        Z1 = CK[:, b] + self.params["b1"]
+        Z1 += self.Z1_0[:, b] if a == 1 else float(a) * self.Z1_0[:, b]
+        masks = dropout_masks(net, s.keep_probs, s.seed, self.iteration, size, self.dtype) if s.has_dropout else None
         ZL, cache = forward(net, self.params, None, masks, Z1=Z1.astype(self.dtype, copy=False), training=True)
-        batch_cost = LOSSES[net.output](ZL, self.Y)
-        grads, dZ1 = backward_to_first_layer(net, self.params, cache, output_gradient(net, ZL, self.Y), masks, s.l2)
-        a, C = self.params[FAST_A], self.params[FAST_C]
-        if s.l2:
-            shrink = s.l2 / m
-            w1 = self.span_sqnorm(a, C, CK)  # ||W1||^2
-            batch_cost += shrink / 2 * float(w1) + l2_penalty(net, self.params, s.l2, m, first=2)
-            grads["d" + FAST_A] = np.array(shrink * a)
-            grads["d" + FAST_C] = dZ1 + shrink * C
+        batch_cost = LOSSES[net.output](ZL, Y)
+        grads, dZ1 = backward_to_first_layer(net, self.params, cache, output_gradient(net, ZL, Y), masks, s.l2)
+        # dC: dZ1 in the batch's columns, plus L2's shrink of all of W1; dCK = dC K
+        shrink = s.l2 / size
+        if shrink:
+            batch_cost += shrink / 2 * float(self.span_sqnorm(a, C, CK))  # ||W1||^2
+            batch_cost += l2_penalty(net, self.params, s.l2, size, first=2)
+            dC, dCK = shrink * C, shrink * CK
         else:
-            grads["d" + FAST_A] = np.zeros(())
-            grads["d" + FAST_C] = dZ1
+            dC, dCK = np.zeros_like(C), np.zeros_like(CK)
+        dC[:, b] += dZ1
+        dCK += dZ1 @ self.K[b]  # K is symmetric: K[b, :] = K[:, b]^T
+        grads["d" + FAST_A] = np.array(shrink * a)
+        grads["d" + FAST_C] = dC
+        grads["d" + FAST_CK] = dCK
         if observe:
-            da, dC = float(grads["d" + FAST_A]), grads["d" + FAST_C]
-            first = self.span_sqnorm(da, dC, dC @ self.K)  # ||dW1||^2, dW1 = da W1_0 + dC X^T
+            first = self.span_sqnorm(float(grads["d" + FAST_A]), dC, dCK)  # ||dW1||^2, dW1 = da W1_0 + dC X^T
             self.health = {
                 "dead_relu": dead_units(net, cache),
                 "gradient_norm": gradient_norms(net, grads, max(float(first), 0.0)),
@@ -173,13 +192,15 @@ class FastTrainer:
 
     def snapshot(self):
         """Parameters with W1 materialised, and the optimizer state with the fast path's own arrays."""
-        params = {name: p for name, p in self.params.items() if name not in (FAST_A, FAST_C)}
+        own = (FAST_A, FAST_C, FAST_CK)
+        params = {name: p for name, p in self.params.items() if name not in own}
         params["W1"] = self.through_input(self.params[FAST_A], self.params[FAST_C])
         params = model_arrays(self.net, params, self.statistics)
         state = dict(self.state)
         if "v_" + FAST_C in state:
             state["v_W1"] = self.through_input(state["v_" + FAST_A], state["v_" + FAST_C])
-        state.update({FAST_W1_0: self.W1_0, FAST_A: self.params[FAST_A], FAST_C: self.params[FAST_C]})
+        state[FAST_W1_0] = self.W1_0
+        state.update({name: self.params[name] for name in own})
         return params, state
 
 
@@ -188,13 +209,17 @@ def make_trainer(net, params, settings, source, fast_path="auto", state=None, it
 
     A general-path state with a W1 velocity (momentum saved without the fast path)
     continues on the general path: the fast path cannot represent that velocity.
+    Under ``auto``, mini-batches streamed from disk (a source that reads ahead) stay
+    on the general path too: the fast path would read the whole set at its start.
     """
+    streamed = reads_ahead(source) and not BatchOrder(settings.seed, source.m, settings.batch_size).full
     use_fast = fast_path_can_resume(state) and (
         fast_path == "on"
         or (
             fast_path == "auto"
             and fast_path_obstacle(settings, source.m) is None
             and fast_path_pays(net.layers[0], source.m)
+            and not streamed
         )
     )
     kind = FastTrainer if use_fast else Trainer

@@ -51,6 +51,36 @@ def model_arrays(net, params, statistics):
     return {name: arrays[name] for name in net.array_names}
 
 
+def largest_product(layers, batch, first_inputs=None):
+    """Multiply-adds of the largest matrix product in a step on ``batch`` examples: W_l A_{l-1} for
+    each layer, the first with ``first_inputs`` inputs in place of the input's features (the fast path's
+    n1 x m Gram product). What a run's choice of BLAS threads goes by."""
+    fan_in = [first_inputs or layers[0], *layers[1:-1]]
+    return max(n_out * n_in * batch for n_in, n_out in zip(fan_in, layers[1:], strict=True))
+
+
+class BatchOrder:
+    """The examples of each iteration's mini-batch: its slice of its epoch's shuffled order.
+
+    Both trainers take their batches from here, so the fast path and the general path see
+    the same examples in the same order. ``full`` is true when every step takes every example.
+    """
+
+    def __init__(self, seed, m, batch_size):
+        self.seed = seed
+        self.m = m
+        self.size = batch_size
+        self.full = batch_size is None or batch_size >= m
+        self._orders = {}  # epoch -> permutation, for this epoch and the last
+
+    def indices(self, iteration):
+        epoch, k = divmod(iteration, steps_per_epoch(self.m, self.size))
+        if epoch not in self._orders:
+            self._orders = {e: p for e, p in self._orders.items() if e >= epoch - 1}
+            self._orders[epoch] = epoch_order(self.seed, epoch, self.m)
+        return self._orders[epoch][k * self.size : (k + 1) * self.size]
+
+
 class Trainer:
     """Any optimizer, full batch or mini-batches.
 
@@ -74,14 +104,14 @@ class Trainer:
         self.hyper = settings.optimizer_hyper
         self.iteration = iteration
         self.dtype = params["W1"].dtype.type
-        self._orders = {}  # epoch -> permutation, for this epoch and the next
+        self.order = BatchOrder(settings.seed, source.m, settings.batch_size)
+        self.largest_product = largest_product(net.layers, min(settings.batch_size or source.m, source.m))
         self._dW1 = np.empty_like(params["W1"])  # reused by every step, see network.backward
 
     def batch(self):
         if varies(self.source):
             self.source.at(self.iteration)
-        size = self.settings.batch_size
-        if size is None or size >= self.source.m:
+        if self.order.full:
             return self.source.everything()
         batch = self.source.take(self.batch_indices(self.iteration))
         if reads_ahead(self.source):
@@ -89,13 +119,8 @@ class Trainer:
         return batch
 
     def batch_indices(self, iteration):
-        """The examples of ``iteration``'s mini-batch: its slice of its epoch's shuffled order."""
-        size = self.settings.batch_size
-        epoch, k = divmod(iteration, steps_per_epoch(self.source.m, size))
-        if epoch not in self._orders:
-            self._orders = {e: p for e, p in self._orders.items() if e >= epoch - 1}
-            self._orders[epoch] = epoch_order(self.settings.seed, epoch, self.source.m)
-        return self._orders[epoch][k * size : (k + 1) * size]
+        """The examples of ``iteration``'s mini-batch (see ``BatchOrder``)."""
+        return self.order.indices(iteration)
 
     def masks(self, batch):
         if not self.settings.has_dropout:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine import ACTIVATIONS, OUTPUT_ACTIVATIONS, Network
-from ..engine.fastpath import FAST_A, FAST_C, FAST_PATH_MAX_GRAM_BYTES, FAST_W1_0
+from ..engine.fastpath import FAST_A, FAST_C, FAST_CK, FAST_PATH_MAX_GRAM_BYTES, FAST_W1_0
 from ..errors import UserError
 from ..files import atomic_file, regular_file
 from ..resources import available_memory
@@ -170,7 +170,7 @@ def expected_arrays(net, dtype):
     # optimizer state: a velocity (v_), a mean (m_) and a mean square (s_) per parameter, Adam's step count t,
     # and the fast path's W1 = a W1_0 + C X^T, whose C has a column per training example
     examples = range(max(net.layers[0], math.isqrt(FAST_PATH_MAX_GRAM_BYTES // 8)) + 1)  # what the fast path takes
-    fast = {FAST_W1_0: shapes["W1"], FAST_A: (), FAST_C: (net.layers[1], examples)}
+    fast = {FAST_W1_0: shapes["W1"], FAST_A: (), FAST_C: (net.layers[1], examples), FAST_CK: (net.layers[1], examples)}
     state = {name: (shape, FLOAT_TYPES) for name, shape in {**shapes, **fast}.items()}
     for name, (shape, dtypes) in state.items():
         for prefix in ("v_", "m_", "s_"):

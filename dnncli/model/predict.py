@@ -5,6 +5,8 @@ header says training scaled them, so a picture saved losslessly from a data set
 gets exactly the probability ``dnn evaluate`` gives that example.
 """
 
+import time
+
 import numpy as np
 
 from ..data.dataset import READ_BATCH, scale_pixels
@@ -13,6 +15,7 @@ from ..engine import predict_labels, predict_proba
 from ..errors import UserError
 
 BATCH = READ_BATCH  # pictures per forward pass, as evaluation reads them: bounds memory for a folder of thousands
+PROMPT_SECONDS = 0.2  # a batch is classified once it is full or this old, so results come as they are found
 
 
 def model_dtype(saved):
@@ -51,7 +54,11 @@ def probability_map(classes, column):
 
 
 def read_pictures(paths, input_shape, failed):
-    """Batches of (paths, pixels) of the pictures that decode; ``failed(path, error)`` gets each that does not."""
+    """Batches of (paths, pixels) of the pictures that decode; ``failed(path, error)`` gets each that does not.
+
+    A batch ends at BATCH pictures or PROMPT_SECONDS after its first: a slow folder still
+    shows its first results at once, and ``classify`` gives the same numbers in any batch.
+    """
     good, pixels = [], []
     for path in paths:
         try:
@@ -59,7 +66,9 @@ def read_pictures(paths, input_shape, failed):
             good.append(path)
         except UserError as e:
             failed(path, e)
-        if len(good) == BATCH:
+        if len(good) == 1:
+            started = time.monotonic()
+        if len(good) == BATCH or (good and time.monotonic() - started > PROMPT_SECONDS):
             yield good, np.stack(pixels)
             good, pixels = [], []
     if good:

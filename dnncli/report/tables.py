@@ -5,6 +5,7 @@ from datetime import datetime
 import numpy as np
 from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from ..text import binary_size
 
@@ -280,3 +281,50 @@ def sweep_table(index, folder):
             row["status"],
         )
     return table
+
+
+# --- dnn predict ------------------------------------------------------------------
+
+
+class StreamedTable:
+    """A table printed a row at a time, as each result comes: the header now, each ``row`` at once,
+    the bottom edge at ``close``. It looks like rich's default table; the widths are fixed up front,
+    and a longer cell is cut at its start with an ellipsis (a path keeps its file name)."""
+
+    BOX = box.HEAVY_HEAD
+
+    def __init__(self, console, columns):
+        """``columns``: (name, width of its widest cell, "left" or "right") each."""
+        self.console = console
+        widths = [max(len(name), width) for name, width, _ in columns]
+        spare = console.width - sum(widths) - 3 * len(widths) - 1  # the borders and each cell's padding
+        if spare < 0:
+            widths[0] = max(len(columns[0][0]), widths[0] + spare)
+        self.widths = widths
+        self.justify = [justify for _, _, justify in columns]
+        b, padded = self.BOX, [w + 2 for w in widths]
+        self.print(b.get_top(padded))
+        header = Text(self.line([name for name, _, _ in columns], b.head_left, b.head_vertical, b.head_right))
+        start = 2  # the border and the padding
+        for (name, _, _), width in zip(columns, widths, strict=True):
+            header.stylize("bold", start, start + len(name))  # as rich sets a header
+            start += width + 3
+        self.print(header)
+        self.print(b.get_row(padded, level="head"))
+
+    def print(self, text):
+        self.console.print(text, markup=False, highlight=False, crop=False, soft_wrap=True)
+
+    def line(self, cells, left, vertical, right):
+        shown = []
+        for cell, width, justify in zip(cells, self.widths, self.justify, strict=True):
+            cell = cell if len(cell) <= width else "…" + cell[len(cell) - width + 1 :]
+            shown.append(f" {cell.rjust(width) if justify == 'right' else cell.ljust(width)} ")
+        return left + vertical.join(shown) + right
+
+    def row(self, *cells):
+        b = self.BOX
+        self.print(self.line(cells, b.mid_left, b.mid_vertical, b.mid_right))
+
+    def close(self):
+        self.print(self.BOX.get_bottom([w + 2 for w in self.widths]))

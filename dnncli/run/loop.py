@@ -13,10 +13,11 @@ from .feed import example_source
 from .folders import BEST, CHECKPOINT
 from .record import Progress, Recorder
 from .signals import signal_name
+from .threads import step_threads
 from .warnings import training_warnings
 
-SPLITS = ("train", "validation", "test")
-DIVERGENCE_FLOOR = 1.0  # the initial cost counts as at least this, so a run that starts near 0 is not stopped at 0.01  # the sets a finished run is scored on, in this order
+SPLITS = ("train", "validation", "test")  # the sets a finished run is scored on, in this order
+DIVERGENCE_FLOOR = 1.0  # the initial cost counts as at least this, so a run that starts near 0 is not stopped at 0.01
 
 
 class Run:
@@ -95,7 +96,8 @@ class Run:
         stop.training()
         initial = p.history[0]["cost"] if p.history else None
         # overflow shows up as a non-finite cost or weights, reported below in one line
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        errors = np.errstate(over="ignore", invalid="ignore", divide="ignore")
+        with errors, step_threads(trainer.largest_product):
             while trainer.iteration < total and not p.stopped_early:
                 i = trainer.iteration
                 logging = i % log_every == 0 or i == total - 1
