@@ -39,6 +39,17 @@ def test_the_range_test_stops_when_the_cost_runs_away(dnn, in_tmp, demo_data):
     assert curve["suggestion"] < curve["rates"][-1]
 
 
+def test_the_range_test_follows_the_cost_without_the_l2_term(dnn, in_tmp, demo_data):
+    """Large rates shrink the L2 term by killing the weights; the curve must not take that for learning."""
+    curves = []
+    for l2 in (0, 5):
+        config = write_config(in_tmp / f"c{l2}.yaml", demo_data, training={"l2": l2, "batch_size": 16})
+        curves.append(range_test(dnn, config, in_tmp, "--steps", "5")[1])
+    plain, penalised = curves
+    assert math.isclose(plain["costs"][0], penalised["costs"][0], rel_tol=1e-9)  # the same weights, the same batch
+    assert plain["costs"][1] != penalised["costs"][1]  # the L2 term is in the updates
+
+
 def test_bad_bounds_are_one_line(dnn, in_tmp, demo_data):
     config = write_config(in_tmp / "c.yaml", demo_data)
     result = dnn("lr-find", "--config", config, "--start", "1", "--end", "0.1")
