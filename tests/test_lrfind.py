@@ -40,7 +40,7 @@ def test_the_range_test_stops_when_the_cost_runs_away(dnn, in_tmp, demo_data):
 
 
 def test_the_range_test_follows_the_cost_without_the_l2_term(dnn, in_tmp, demo_data):
-    """Large rates shrink the L2 term by killing the weights; the curve must not take that for learning."""
+    """Large rates shrink the L2 term by driving the weights toward zero; the curve must not take that for learning."""
     curves = []
     for l2 in (0, 5):
         config = write_config(in_tmp / f"c{l2}.yaml", demo_data, training={"l2": l2, "batch_size": 16})

@@ -3,7 +3,7 @@ from tiny to large, one update (one mini-batch when the config has them) per rat
 ``Trainer`` built through ``config.build``. It never writes a run and never touches a checkpoint.
 
 The cost it follows is each batch's loss without the L2 term (what ``dnn train`` reports as the training cost):
-large rates shrink the L2 term by killing the weights, which would look like progress.
+large rates shrink the L2 term by driving the weights toward zero, which would look like progress.
 
 The cost is smoothed, ``s_i = (beta s_{i-1} + (1 - beta) c_i) / (1 - beta^i)``; the test stops when the
 smoothed cost exceeds ``DIVERGED`` times its best or a cost is not finite. The suggestion is the rate of the
