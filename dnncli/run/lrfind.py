@@ -2,6 +2,9 @@
 from tiny to large, one update (one mini-batch when the config has them) per rate, on the engine's
 ``Trainer`` built through ``config.build``. It never writes a run and never touches a checkpoint.
 
+The cost it follows is each batch's loss without the L2 term (what ``dnn train`` reports as the training cost):
+large rates shrink the L2 term by driving the weights toward zero, which would look like progress.
+
 The cost is smoothed, ``s_i = (beta s_{i-1} + (1 - beta) c_i) / (1 - beta^i)``; the test stops when the
 smoothed cost exceeds ``DIVERGED`` times its best or a cost is not finite. The suggestion is the rate of the
 steepest descent of the smoothed cost against log(rate), before its minimum (the slope across
@@ -16,6 +19,7 @@ import numpy as np
 
 from ..config.build import initial_params
 from ..engine import Trainer, encode_labels
+from ..engine.network import l2_penalty
 from ..errors import UserError
 from .feed import example_source
 from .job import prepare
@@ -73,7 +77,8 @@ def range_test(config, start=START, end=END, steps=STEPS, warn=None, progress=No
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for i, rate in enumerate(rates(start, end, steps)):
             trainer.settings = replace(job.settings, learning_rate=rate, schedule="constant", schedule_params={})
-            cost = float(trainer.step())
+            penalty = l2_penalty(net, trainer.params, job.settings.l2, batch_examples(trainer))
+            cost = float(trainer.step()) - penalty  # the penalty of the weights the step's cost was taken with
             if not math.isfinite(cost):
                 stopped = f"the cost became {cost} at rate {rate:.3g}"
                 break
@@ -89,6 +94,14 @@ def range_test(config, start=START, end=END, steps=STEPS, warn=None, progress=No
     if len(tried) < 3:
         raise UserError(f"--start {start:g}: the cost diverged within {len(tried) + 1} steps; start lower")
     return RangeTest(tried, costs, smoothed, stopped, *suggestions(tried, smoothed))
+
+
+def batch_examples(trainer):
+    """The number of examples in the batch of the trainer's next step."""
+    size = trainer.settings.batch_size
+    if size is None or size >= trainer.source.m:
+        return trainer.source.m
+    return len(trainer.batch_indices(trainer.iteration))
 
 
 def suggestions(tried, smoothed):
