@@ -145,11 +145,12 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("batch_size", [None, 8], ids=["full-batch", "batches-of-8"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("case", CASES)
-def test_the_fast_path_serves_batch_norm(case, dtype):
+def test_the_fast_path_serves_batch_norm(case, dtype, batch_size):
     net, params, source = job(dtype=dtype, batch_norm=(True, False) if case == "gd" else (True, True))
-    settings_ = Settings(learning_rate=0.05, seed=4, **CASES[case])
+    settings_ = Settings(learning_rate=0.05, seed=4, batch_size=batch_size, **CASES[case])
     results = []
     for kind in (Trainer, FastTrainer):
         trainer = kind(net, copy(params), settings_, source)

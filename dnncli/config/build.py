@@ -26,6 +26,7 @@ class Plan:
     checkpoint_every: int  # or None: only at the end
     patience: int  # logged checks without a better validation cost before stopping; None never stops
     min_delta: float  # how much lower a validation cost must be to count as better
+    divergence: float  # stop when the cost passes this many times the initial one; None never stops
 
 
 def per_layer(value, layers):
@@ -118,4 +119,5 @@ def build(config, m):
         training["checkpoint_every"],
         training["early_stopping"]["patience"],
         training["early_stopping"]["min_delta"],
+        training["divergence"],
     )

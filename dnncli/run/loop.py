@@ -90,7 +90,7 @@ class Run:
     def loop(self):
         job, trainer, p = self.job, self.trainer, self.progress
         total, log_every, checkpoint_every = job.iterations, job.plan.log_every, job.plan.checkpoint_every
-        stop, factor = self.stop, job.config["training"]["divergence"]
+        stop, factor = self.stop, job.plan.divergence
         self.record.start_clock()
         self.reporter.start(total, trainer.iteration, p.history)
         stop.training()
