@@ -27,7 +27,7 @@ from ..run.models import choose_data, model_path, run_config
 from ..sweep.index import as_seen, is_sweep, ranked, read_index
 from ..text import short_path
 from . import charts
-from .tables import duration
+from .tables import duration, sweep_value
 
 TOP_LOSSES = 12  # pictures in the grid of top losses
 PICTURE_PIXELS = 128  # the network's input picture is shown this wide, each pixel a block
@@ -400,7 +400,7 @@ def sweep_section(rows, parameters, metric, log_axes=()):
     """
     header = ("trial", "folder", "status", *(p.rsplit(".", 1)[-1] for p in parameters), metric)
     cells = [
-        (row["trial"], row["folder"], row["status"], *(shown(row["values"].get(p)) for p in parameters),
+        (row["trial"], row["folder"], row["status"], *(sweep_value(row["values"].get(p)) for p in parameters),
          number(row["metric"], 6))  # fmt: skip
         for row in rows
     ]
@@ -417,14 +417,6 @@ def sweep_section(rows, parameters, metric, log_axes=()):
     ]
     body = table(header, cells, numeric=(metric,)) + chart_grid(figures)
     return section("sweep", "The sweep", body, note=f"{len(rows)} trials, {len(scored)} with a {metric}")
-
-
-def shown(value):
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, list):
-        return "-".join(map(str, value))
-    return str(value)
 
 
 def sweep_report(folder):

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
 
+from ..run.reporting import Reporter
 from .console import decoding
 
 REFRESH_SECONDS = 0.1
@@ -86,23 +87,8 @@ def cost_curve(records, width=CURVE_WIDTH, height=CURVE_HEIGHT):
     return lines
 
 
-class QuietReporter:
-    decoding = None  # how pictures being decoded are shown (see report.console.decoding): not at all
-
-    def start(self, total, done, history=()):
-        pass
-
-    def update(self, iteration, cost):
-        pass
-
-    def log(self, record):
-        pass
-
-    def warn(self, text):
-        print(f"Warning: {text}", file=sys.stderr, flush=True)
-
-    def finish(self, status):
-        pass
+class QuietReporter(Reporter):
+    """Nothing on screen but warnings (``dnn train --quiet``)."""
 
 
 class LineReporter(QuietReporter):

@@ -13,31 +13,18 @@ from pathlib import Path
 
 from ..errors import Interrupted, RunFailure, UserError
 from ..run.folders import CHECKPOINT, CONFIG
+from ..run.reporting import Reporter
 from ..run.train import resume, start_in
 
 
-class TrialReporter:
+class TrialReporter(Reporter):
     """Nothing on screen: a trial's warnings travel back with its result."""
-
-    decoding = None
 
     def __init__(self):
         self.warnings = []
 
-    def start(self, total, done, history=()):
-        pass
-
-    def update(self, iteration, cost):
-        pass
-
-    def log(self, record):
-        pass
-
     def warn(self, text):
         self.warnings.append(text)
-
-    def finish(self, status):
-        pass
 
 
 def make_task(number, config, iterations, files):
