@@ -63,7 +63,7 @@ PAGE = """<!doctype html>
   <p id="model">Loading the model&hellip;</p>
   <label id="drop" for="pick">
     <strong>Drop pictures here</strong>
-    <span>or tap to choose them (JPEG, PNG, BMP, GIF, WebP)</span>
+    <span>or tap to choose them (JPEG, PNG, BMP, GIF, WebP, TIFF, PPM)</span>
     <input id="pick" type="file" accept="image/*" multiple>
   </label>
   <ul id="results"></ul>
