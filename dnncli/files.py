@@ -145,6 +145,20 @@ def regular_file(path, what="file"):
     return Path(path)
 
 
+def read_json(path, missing):
+    """The JSON value in the file ``path``; a ``UserError`` naming it when it cannot be read, with the message
+    ``missing`` when it is not there."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(missing) from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise UserError(f"{path}: not readable JSON ({e})") from None
+    except RecursionError:
+        raise UserError(f"{path}: not readable JSON (nested too deep)") from None
+
+
 def read_bounded(path, limit, what="file"):
     """The bytes of the regular file ``path``, refused when there are more than ``limit``."""
     regular_file(path, what)

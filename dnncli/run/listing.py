@@ -3,7 +3,6 @@
 A run folder that cannot be read shows as broken with the reason; it never stops the listing.
 """
 
-import json
 import os
 import socket
 from datetime import datetime, timezone
@@ -11,7 +10,7 @@ from pathlib import Path
 
 from ..config.load import read_yaml
 from ..errors import UserError
-from ..files import default_runs
+from ..files import default_runs, read_json
 from .folders import CONFIG, METRICS
 
 NUMBER = (int, float)
@@ -23,14 +22,7 @@ CAN_ASK_FOR_PROCESSES = os.name == "posix"
 def read_metrics(folder):
     """A run folder's metrics.json as a dict; a ``UserError`` naming the file when it cannot be."""
     path = Path(folder) / METRICS
-    try:
-        metrics = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{folder}: no {METRICS} (not a run folder, or a run that never started)") from None
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise UserError(f"{path}: not readable JSON ({e})") from None
-    except RecursionError:
-        raise UserError(f"{path}: not readable JSON (nested too deep)") from None
+    metrics = read_json(path, f"{folder}: no {METRICS} (not a run folder, or a run that never started)")
     if not isinstance(metrics, dict):
         raise UserError(f"{path}: not a metrics file (a JSON {type(metrics).__name__}, not an object)")
     return metrics

@@ -4,13 +4,12 @@ Only the process driving the sweep writes it, atomically through ``files``, so a
 driver killed at any moment sees the previous index or the next.
 """
 
-import json
 import os
 import socket
 from pathlib import Path
 
 from ..errors import UserError
-from ..files import write_json
+from ..files import read_json, write_json
 from ..run.listing import process_gone
 
 INDEX = "sweep.json"
@@ -64,12 +63,7 @@ def read_index(folder):
     path = Path(folder) / INDEX
     if not Path(folder).is_dir():
         raise UserError(f"{folder}: no such sweep folder")
-    try:
-        index = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{folder}: not a sweep folder (no {INDEX})") from None
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise UserError(f"{path}: not readable JSON ({e})") from None
+    index = read_json(path, f"{folder}: not a sweep folder (no {INDEX})")
     if not isinstance(index, dict) or not isinstance(index.get("trials"), list) or index.get("format") != FORMAT:
         raise UserError(f"{path}: not a sweep index of this version of dnn")
     return index
