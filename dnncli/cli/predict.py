@@ -3,7 +3,7 @@
 import click
 
 from ..errors import EXIT_USAGE, UserError
-from .options import chosen_model, model_options
+from .options import chosen_model, model_options, warn
 
 
 def report_error(error):
@@ -57,8 +57,8 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
     click.echo(f"model: {path} (iteration {saved.iteration})", err=True)
     unfinished = unfinished_run(path)
     if unfinished:
-        click.echo(f"Warning: {unfinished}", err=True)
-    paths, problems = expand_paths(pictures, warn=lambda text: click.echo(f"Warning: {text}", err=True))
+        warn(unfinished)
+    paths, problems = expand_paths(pictures, warn=warn)
     failures = []
 
     def failed(path, error):

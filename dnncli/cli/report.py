@@ -3,12 +3,9 @@
 import click
 
 from ..errors import UserError
+from .options import warn
 
 DEFAULT_REPORT = "report.html"
-
-
-def warn(text):
-    click.echo(f"Warning: {text}", err=True)
 
 
 @click.command("report")
