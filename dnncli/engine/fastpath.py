@@ -162,10 +162,14 @@ class FastTrainer:
             batch_cost += shrink / 2 * float(self.span_sqnorm(a, C, CK))  # ||W1||^2
             batch_cost += l2_penalty(net, self.params, s.l2, size, first=2)
             dC, dCK = shrink * C, shrink * CK
+            dC[:, b] += dZ1
+            dCK += dZ1 @ self.K[b]  # K is symmetric: K[b, :] = K[:, b]^T
+        elif self.order.full:
+            dC, dCK = dZ1, dZ1 @ self.K  # the same numbers as adding them to zeros, without the zeros
         else:
-            dC, dCK = np.zeros_like(C), np.zeros_like(CK)
-        dC[:, b] += dZ1
-        dCK += dZ1 @ self.K[b]  # K is symmetric: K[b, :] = K[:, b]^T
+            dC = np.zeros_like(C)
+            dC[:, b] = dZ1
+            dCK = dZ1 @ self.K[b]
         grads["d" + FAST_A] = np.array(shrink * a)
         grads["d" + FAST_C] = dC
         grads["d" + FAST_CK] = dCK
