@@ -61,6 +61,10 @@ def train(dnn, path, *sets):
         (["training.fast_path=on", "training.optimizer=adam"], "training.fast_path: 'on' cannot be served"),
         (["training.learning_rate"], "--set 'training.learning_rate': expected KEY=VALUE"),
         (["nonsense.key=1"], "--set nonsense.key: unknown key"),
+        (
+            ["training.optimizer=1", "training.optimizer.beta1=0.9"],
+            "--set training.optimizer.beta1: training.optimizer is 1, neither a name nor a section",
+        ),
     ],
 )
 def test_config_errors(in_tmp, demo_data, dnn, sets, expected):
@@ -75,6 +79,19 @@ def test_unknown_key_in_the_file_names_the_file(in_tmp, demo_data, dnn):
     path = write_config(in_tmp / "c.yaml", demo_data, trainig={"iterations": 3})
     line = error_line(train(dnn, path))
     assert line == f"Error: {path}: trainig: unknown key (did you mean 'training'?)"
+
+
+@pytest.mark.parametrize("key", ["data.train", "data.test", "output.dir"])
+def test_a_path_with_a_nul_character_is_a_config_error(in_tmp, demo_data, dnn, key):
+    # YAML spells NUL as "\0" in double quotes; no operating system takes such a path
+    path = write_config(in_tmp / "c.yaml", demo_data)
+    section, name = key.split(".")
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    config.setdefault(section, {})[name] = "PLACEHOLDER"
+    text = yaml.safe_dump(config).replace("PLACEHOLDER", '"a\\0b.h5"')
+    path.write_text(text, encoding="utf-8")
+    line = error_line(train(dnn, path))
+    assert line == f"Error: {path}: {key}: must be a file path without a NUL character, got 'a\\x00b.h5'"
 
 
 def test_yaml_syntax_error_has_line_and_column(in_tmp, dnn):

@@ -105,6 +105,9 @@ def apply_overrides(data, overrides, origin="--set"):
                 if isinstance(schema, Field):
                     # into a component mapping such as training.optimizer.beta1
                     current = node.get(part)
+                    if current is not None and not isinstance(current, (str, dict)):
+                        section = ".".join(parts[: i + 1])
+                        raise ConfigError(f"{origin} {key}: {section} is {describe(current)}, neither a name nor a section")
                     node[part] = current = {"name": current} if isinstance(current, str) else dict(current or {})
                     node = current
                     node[".".join(parts[i + 1 :])] = parse_value(raw, key, origin)

@@ -156,6 +156,8 @@ def auto_or_boolean(value):
 def path(value):
     if not isinstance(value, str) or not value:
         raise ValueError("must be a file path")
+    if "\0" in value:
+        raise ValueError("must be a file path without a NUL character")
     return value
 
 
