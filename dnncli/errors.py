@@ -6,7 +6,13 @@ stderr and exits with the code, with no traceback.
 
 import click
 
-CONTROL = {c: f"\\x{c:02x}" for c in (*range(32), 127)} | {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
+# C0 and C1 control characters, and the two Unicode line and paragraph separators: everything that ends a line
+# for str.splitlines or a terminal
+CONTROL = (
+    {c: f"\\x{c:02x}" for c in (*range(32), *range(127, 160))}
+    | {0x2028: "\\u2028", 0x2029: "\\u2029"}
+    | {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
+)
 
 
 def one_line(text):

@@ -88,6 +88,16 @@ def test_a_fifo_is_refused_wherever_a_file_is_expected(in_tmp, demo_data, demo_r
     assert f"{fifo.path}: is a FIFO (named pipe), not a regular file" in error_line(result)
 
 
+@pytest.mark.parametrize("breaks", ["\n", "\r", "\x0b\x0c", "\x1c\x1d\x1e", "\x85", "\u2028\u2029"])
+def test_a_file_name_holding_a_line_break_is_named_on_one_line(in_tmp, demo_data, dnn, breaks):
+    # every character str.splitlines (or a terminal) ends a line at is written as an escape
+    missing = in_tmp / f"a{breaks}b.h5"
+    config = write_config(in_tmp / "c.yaml", demo_data, data={"train": str(missing)})
+    line = error_line(dnn("train", "--config", config))
+    escaped = breaks.encode("unicode_escape").decode("ascii")
+    assert line == f"Error: {in_tmp}/a{escaped}b.h5: no such data file"
+
+
 def test_a_symlink_loop_as_data(in_tmp, demo_data, dnn):
     os.symlink(in_tmp / "b.h5", in_tmp / "a.h5")
     os.symlink(in_tmp / "a.h5", in_tmp / "b.h5")
