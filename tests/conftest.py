@@ -90,6 +90,17 @@ def write_config(path, demo_data, **sections):
     return Path(path)
 
 
+def set_key(config, dotted, value):
+    """``config`` with the dotted key set to ``value``, making sections (over whatever was there) on the way."""
+    node = config
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node = node[part]
+    node[parts[-1]] = value
+
+
 def train_run(root, config_path):
     """Train ``config_path`` through the CLI with runs under ``root``; returns the run folder."""
     result = CliRunner().invoke(

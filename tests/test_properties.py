@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from conftest import set_key
 from dnncli.cli import main
 from dnncli.config.schema import leaf_keys
 from dnncli.data.hdf5 import write_hdf5
@@ -85,16 +86,6 @@ def assert_clean(result, allowed=(0, 2)):
         # dnn predict names its model first and sums up last: what is checked here is the error between
         lines = [line for line in result.stderr.strip().splitlines() if not PREDICT_NOTES.match(line)]
         assert lines and lines[0].startswith("Error: ") and len(lines) <= 2, result.stderr
-
-
-def set_key(config, dotted, value):
-    node = config
-    parts = dotted.split(".")
-    for part in parts[:-1]:
-        if not isinstance(node.get(part), dict):
-            node[part] = {}
-        node = node[part]
-    node[parts[-1]] = value
 
 
 def train_with(folder, config):

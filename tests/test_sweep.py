@@ -113,6 +113,17 @@ def reference(tmp_path_factory, demo_data):
         ({"metric": "validation_acc"}, "metric: must be one of"),
         ({"halving": {"rungs": [20, 10]}}, "halving.rungs: must grow from rung to rung"),
         ({"config": "nowhere.yaml"}, "nowhere.yaml does not exist"),
+        # sizes that would hang or exhaust memory before any trial, and bounds NumPy cannot draw from
+        ({"trials": 10**12}, "trials: must be at most 10000, got 1000000000000"),
+        (
+            {"method": "grid", "parameters": {"seed": {"int_uniform": [0, 10**12]}}},
+            "parameters: a grid of 1000000000001 combinations; at most 10000 trials",
+        ),
+        ({"parameters": {"seed": {"int_uniform": [0, 2**70]}}}, "int_uniform bounds must be at most 4611686018427387904"),
+        ({"parameters": {"training.l2": {"uniform": [-1e308, 1e308]}}}, "uniform spans more than a float holds"),
+        ({"parameters": {"training.l2": {"choice": list(range(1001))}}}, "choice takes at most 1000 values, got 1001"),
+        ({"parameters": {"": {"choice": [0.1]}}}, "parameters: '' is not a config key"),
+        ({"parameters": {"training.learning_rate": {"choice": ["fast"]}}}, "no trial makes a valid config; trial-001: "),
     ],
 )
 def test_a_bad_sweep_file_is_one_line_before_any_trial(dnn, in_tmp, demo_data, changes, message):
@@ -121,6 +132,26 @@ def test_a_bad_sweep_file_is_one_line_before_any_trial(dnn, in_tmp, demo_data, c
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (in_tmp / "sweeps").exists()
+
+
+def test_missing_data_of_the_base_config_is_one_line_before_any_trial(dnn, in_tmp, demo_data):
+    path = sweep_file(in_tmp, demo_data)
+    result = dnn("sweep", path, "--set", f"data.test={in_tmp / 'gone.h5'}")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"Error: {in_tmp / 'gone.h5'}: no such data file (data.test of {in_tmp / 'base.yaml'})"
+    assert not (in_tmp / "sweeps").exists()
+
+
+def test_a_sweep_where_no_trial_finishes_exits_2(dnn, in_tmp, demo_data):
+    parameters = {"training.learning_rate": {"choice": [1.0e6]}}  # every trial diverges at its first update
+    result = dnn("sweep", sweep_file(in_tmp, demo_data, trials=2, parameters=parameters), "--workers", "1")
+    assert result.exit_code == 2, result.output
+    folder = in_tmp / "sweeps" / "s" / "1"
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Error: {folder}: no trial finished; each failed for the reason listed above"
+    )
+    assert [row["status"] for row in index_of(folder)["trials"]] == ["failed", "failed"]
+    assert "probably too high" in result.stdout
 
 
 def test_a_validation_metric_needs_a_validation_set(dnn, in_tmp, demo_data):

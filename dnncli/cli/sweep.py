@@ -4,7 +4,7 @@ import os
 
 import click
 
-from ..errors import Interrupted
+from ..errors import Interrupted, UserError
 from .options import config_option, set_option
 
 SWEEP_PROGRESS = ("auto", "rich", "plain", "quiet")
@@ -64,6 +64,8 @@ def sweep_command(sweep_file, overrides, workers, address, resume_folder, progre
         click.echo(str(e.folder))
         raise
     show_sweep(result.folder, result.index, as_json)
+    if not any(row["status"] == "finished" for row in result.index["trials"]):
+        raise UserError(f"{result.folder}: no trial finished; each failed for the reason listed above")
 
 
 def show_sweep(folder, index, as_json):

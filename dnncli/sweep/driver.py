@@ -40,15 +40,21 @@ def create(sweep):
     """The sweep folder, ``<dir>/<name>/<n>/``: the sweep file's copy, the index, a folder per trial with its
     config. A trial whose values make no valid config is failed here, with the reason."""
     trials = draw_trials(sweep)
+    configs = []
+    for trial in trials:
+        try:
+            configs.append(trial_config(sweep, trial.values, trial.seed))
+        except ConfigError as e:
+            configs.append(e)
+    if all(isinstance(config, ConfigError) for config in configs):
+        raise ConfigError(f"{sweep.path}: no trial makes a valid config; {trials[0].folder_name}: {configs[0].message}")
     folder = new_run_folder(sweep.dir, sweep.name)
     write_text(folder / SWEEP_FILE, sweep.path.read_text(encoding="utf-8"))
     index = new_index(sweep, trials)
     index["overrides"] = list(sweep.overrides)
-    for trial, row in zip(trials, index["trials"], strict=True):
-        try:
-            config = trial_config(sweep, trial.values, trial.seed)
-        except ConfigError as e:
-            row["status"], row["error"] = "failed", e.message
+    for trial, row, config in zip(trials, index["trials"], configs, strict=True):
+        if isinstance(config, ConfigError):
+            row["status"], row["error"] = "failed", config.message
             continue
         (folder / trial.folder_name).mkdir()
         write_text(folder / trial.folder_name / CONFIG, dump(config))

@@ -5,6 +5,8 @@ A parameter is a dotted config key, as ``--set`` takes it, with a distribution: 
 """
 
 import copy
+import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,9 @@ SPLITS = ("train", "validation", "test")
 METRICS = tuple(f"{split}_{kind}" for split in SPLITS for kind in ("cost", "accuracy"))
 DISTRIBUTIONS = ("log_uniform", "uniform", "int_uniform", "choice")
 SWEEP_FILE = "sweep.yaml"  # the sweep file's copy in the sweep folder
+MAX_TRIALS = 10_000  # trials of one sweep, random or grid: more is a typo, and would only be drawn up front
+MAX_CHOICES = 1_000
+INT_BOUND = 2**62  # int_uniform bounds lie within +-INT_BOUND, where NumPy's int64 draws reach
 
 
 def rungs(value):
@@ -53,7 +58,7 @@ SWEEP_SCHEMA = {
         "the final score that ranks trials; costs are minimised, accuracies maximised",
     ),
     "method": Field(one_of(["grid", "random"]), "random", "grid: every combination of choices; random: draws"),
-    "trials": Field(optional(integer(1)), None, "random: the number of trials (grid takes every combination)"),
+    "trials": Field(optional(integer(1, MAX_TRIALS)), None, "random: the number of trials (grid takes every combination)"),
     "seed": Field(integer(0), 0, "seed of the draws: every trial's values and its own seed"),
     "set": Field(settings, [], "KEY=VALUE overrides of the base config for every trial (before --set)"),
     "parameters": Field(lambda v: v, REQUIRED, "dotted config keys, each with a distribution"),
@@ -93,6 +98,8 @@ class Sweep:
 
 
 def parameter(key, raw, origin):
+    if not isinstance(key, str) or not key.strip():
+        raise ConfigError(f"{origin}: parameters: {describe(key)} is not a config key; name one as --set does, e.g. training.learning_rate")
     where = f"{origin}: parameters.{key}"
     if not isinstance(raw, dict) or len(raw) != 1:
         raise ConfigError(
@@ -106,16 +113,23 @@ def parameter(key, raw, origin):
     if not isinstance(values, list) or not values:
         raise ConfigError(f"{where}: {kind} takes a list, got {describe(values)}")
     if kind == "choice":
+        if len(values) > MAX_CHOICES:
+            raise ConfigError(f"{where}: choice takes at most {MAX_CHOICES} values, got {len(values)}")
         return Parameter(key, kind, tuple(values))
     if len(values) != 2:
         raise ConfigError(f"{where}: {kind} takes [low, high], got {describe(values)}")
     try:
-        check = integer() if kind == "int_uniform" else number(above=0) if kind == "log_uniform" else number()
+        if kind == "int_uniform":
+            check = integer(-INT_BOUND, INT_BOUND)
+        else:
+            check = number(above=0) if kind == "log_uniform" else number()
         low, high = (check(v) for v in values)
     except ValueError as e:
         raise ConfigError(f"{where}: {kind} bounds {e}, got {describe(values)}") from None
     if high < low:
         raise ConfigError(f"{where}: {kind} needs low <= high, got {describe(values)}")
+    if not math.isfinite(high - low):
+        raise ConfigError(f"{where}: {kind} spans more than a float holds, got {describe(values)}")
     return Parameter(key, kind, (low, high))
 
 
@@ -135,6 +149,9 @@ def read_sweep(path, overrides=()):
         for p in parameters:
             if p.kind in ("log_uniform", "uniform"):
                 raise ConfigError(f"{origin}: parameters.{p.key}: a grid takes choice or int_uniform, not {p.kind}")
+        combinations = math.prod(grid_size(p) for p in parameters)
+        if combinations > MAX_TRIALS:
+            raise ConfigError(f"{origin}: parameters: a grid of {combinations} combinations; at most {MAX_TRIALS} trials")
     halving = resolved["halving"]
     base = (path.parent / resolved["config"]).resolve()
     if not base.exists():
@@ -157,6 +174,13 @@ def read_sweep(path, overrides=()):
     return sweep
 
 
+def grid_size(parameter):
+    if parameter.kind == "int_uniform":
+        low, high = parameter.values
+        return high - low + 1
+    return len(parameter.values)
+
+
 def check_parameters(sweep):
     """Every parameter names a key of the config, and the base config itself loads."""
     data = read_yaml(sweep.base)
@@ -174,6 +198,12 @@ def check_parameters(sweep):
         )
     if sweep.metric.startswith("test") and config["data"]["test"] is None:
         raise ConfigError(f"{sweep.path}: metric: {sweep.metric} needs data.test in {sweep.base.name}")
+    swept = {p.key for p in sweep.parameters}
+    for split in ("train", "test"):
+        where = config["data"][split]
+        if where is not None and f"data.{split}" not in swept and not os.path.exists(where):
+            kind = "folder" if config["data"]["format"] == "folder" else "file"
+            raise ConfigError(f"{where}: no such data {kind} (data.{split} of {sweep.base})")
     return config
 
 

@@ -1,0 +1,88 @@
+"""Whatever a sweep file says, reading it and drawing its trials either works or is one ``UserError``: never another
+exception, never a hang, never memory without bound.
+
+The sweep file goes through what `dnn sweep` runs before its first trial: ``read_sweep`` (the schema, the
+distributions, the base config, its data) and ``create`` (every trial drawn, its config checked, the folder
+written). The trials themselves are not run here: test_sweep.py runs real ones.
+"""
+
+import os
+import tempfile
+from pathlib import Path
+
+import yaml
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from conftest import set_key, write_config
+from dnncli.config.schema import leaf_keys
+from dnncli.errors import UserError
+from dnncli.sweep.driver import create
+from dnncli.sweep.spec import DISTRIBUTIONS, read_sweep
+
+SETTINGS = settings(
+    max_examples=int(os.environ.get("DNN_FUZZ_EXAMPLES", 40)), deadline=None, suppress_health_check=list(HealthCheck)
+)
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 40),
+    st.sampled_from([0, -1, 2**31, 2**62, 2**63, 10**12, 2**70]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([1e-300, 1e300, -1e308, 1e308, 5e-324]),
+    st.text(max_size=8),
+    st.sampled_from(["relu", "adam", "1e-3", "\x00", "grid", "random", "validation_cost", "test_accuracy"]),
+)
+values = st.one_of(scalars, st.lists(scalars, max_size=4), st.dictionaries(st.text(max_size=4), scalars, max_size=2))
+
+
+def mostly(usual, other):
+    """``usual`` four times in five (``st.one_of`` weighs every branch of nested strategies alike)."""
+    return st.integers(0, 4).flatmap(lambda n: usual if n else other)
+
+
+config_keys = st.sampled_from(sorted(leaf_keys()) + ["training.optimizer.beta1"])
+parameter_keys = mostly(config_keys, st.sampled_from(["model", "", ".", "a=b", "training.", "training.optimizer.x"]))
+numbers = st.one_of(st.integers(-3, 50), st.floats(-2, 2), st.sampled_from([0, 1e-300, 1e300, -1e308, 1e308, 2**62]))
+distributions = mostly(
+    st.one_of(
+        st.builds(
+            lambda kind, pair: {kind: sorted(pair)},
+            st.sampled_from(DISTRIBUTIONS[:3]),
+            st.lists(numbers, min_size=2, max_size=2),
+        ),
+        st.builds(lambda values: {"choice": values}, st.lists(st.one_of(numbers, scalars), min_size=1, max_size=4)),
+    ),
+    st.one_of(
+        st.dictionaries(st.sampled_from([*DISTRIBUTIONS, "normal", ""]), st.lists(scalars, max_size=3), max_size=2),
+        values,
+    ),
+)
+
+
+SWEEP_KEYS = ["name", "metric", "method", "trials", "seed", "set", "halving", "halving.rungs", "halving.keep", "extra"]
+
+
+@SETTINGS
+@given(
+    parameters=mostly(st.dictionaries(parameter_keys, distributions, min_size=1, max_size=3), values),
+    changes=mostly(st.just([]), st.lists(st.tuples(st.sampled_from(SWEEP_KEYS), values), min_size=1, max_size=2)),
+)
+def test_any_sweep_file_reads_or_is_one_user_error(demo_data, parameters, changes):
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        base = write_config(folder / "base.yaml", demo_data, training={"iterations": 5, "validation_fraction": 0.2})
+        spec = {"config": base.name, "trials": 3, "parameters": parameters, "dir": str(folder / "sweeps")}
+        for key, value in changes:
+            set_key(spec, key, value)
+        path = folder / "sweep.yaml"
+        path.write_text(yaml.safe_dump(spec))
+        try:
+            sweep_folder = create(read_sweep(path))
+        except UserError as e:
+            assert e.message.strip(), repr(e)
+            event(e.message.replace(str(folder), "")[:70])
+        else:
+            event("created")
+            assert (sweep_folder / "sweep.json").is_file()
