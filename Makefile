@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test fuzz lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
+
+# The property tests with new random examples, FUZZ_EXAMPLES of each (make test draws the same few every run).
+FUZZ_EXAMPLES ?= 500
+fuzz: $(VENV)/.installed-dev
+	DNN_HYPOTHESIS=fuzz DNN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q $$(grep -l "@given" tests/*.py)
 
 # The peers the benchmark runs beside dnn; torch==2.13.0 is the CPU wheel this machine keeps on disk.
 $(VENV)/.installed-bench: $(VENV)/.installed

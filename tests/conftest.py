@@ -7,9 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
 
 from dnncli.cli import main
 from dnncli.data.demo import write_demo
+
+# The suite draws the same examples on every run, so a run of `make test` (and CI) is reproducible; `make fuzz`
+# loads "fuzz" and draws new ones, many more. Test modules build their settings on whichever is loaded.
+settings.register_profile("suite", derandomize=True)
+settings.register_profile("fuzz", derandomize=False)
+settings.load_profile(os.environ.get("DNN_HYPOTHESIS", "suite"))
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
