@@ -57,6 +57,25 @@ def test_bad_bounds_are_one_line(dnn, in_tmp, demo_data):
     assert "need 0 < start < end" in result.stderr
 
 
+def test_rates_across_the_whole_float_range_are_finite_and_evenly_spaced_in_logs():
+    from dnncli.run.lrfind import rates
+
+    tried = rates(1e-300, 1e300, 7)  # end / start overflows a float
+    assert tried[0] == 1e-300 and tried[-1] == 1e300
+    steps = [math.log10(b) - math.log10(a) for a, b in zip(tried, tried[1:], strict=False)]
+    assert all(math.isclose(step, 100, rel_tol=1e-9) for step in steps)
+
+
+def test_a_start_that_diverges_at_once_says_how_fast_the_rate_grows(dnn, in_tmp, demo_data):
+    config = write_config(in_tmp / "c.yaml", demo_data)
+    result = dnn("lr-find", "--config", config, "--start", "1e3", "--end", "1e299", "--steps", "5")
+    assert result.exit_code == 2
+    line = result.stderr.strip()
+    assert line.startswith("Error: --start 1000: the ") and "within 3 steps; start lower" in line
+    assert line.endswith("or take more --steps (each now multiplies the rate by 1e+74)")
+    assert not (in_tmp / "lr-find.json").exists()
+
+
 def final_cost(dnn, root, config, cat, rate, iterations, *sets):
     """The training cost after ``iterations`` at ``rate`` (infinite for a run that diverged)."""
     result = dnn(

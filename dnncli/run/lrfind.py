@@ -60,7 +60,9 @@ class RangeTest:
 
 def rates(start, end, steps):
     """``steps`` rates from ``start`` to ``end``, evenly spaced on a log scale."""
-    return [start * (end / start) ** (i / (steps - 1)) for i in range(steps)]
+    low, high = math.log(start), math.log(end)  # in logs: end / start may be more than a float holds
+    inner = [math.exp(low + (high - low) * i / (steps - 1)) for i in range(1, steps - 1)]
+    return [start, *inner, end]
 
 
 def range_test(config, start=START, end=END, steps=STEPS, warn=None, progress=None):
@@ -92,7 +94,9 @@ def range_test(config, start=START, end=END, steps=STEPS, warn=None, progress=No
                 break
             best = min(best, value)
     if len(tried) < 3:
-        raise UserError(f"--start {start:g}: the cost diverged within {len(tried) + 1} steps; start lower")
+        factor = math.exp((math.log(end) - math.log(start)) / (steps - 1))
+        more = f", or take more --steps (each now multiplies the rate by {factor:.3g})" if factor > 10 else ""
+        raise UserError(f"--start {start:g}: {stopped}, within {len(tried) + 1} steps; start lower{more}")
     return RangeTest(tried, costs, smoothed, stopped, *suggestions(tried, smoothed))
 
 
