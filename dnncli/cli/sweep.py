@@ -48,9 +48,8 @@ def sweep_command(sweep_file, overrides, workers, address, resume_folder, progre
     from ..sweep.driver import Driver, create
     from ..sweep.spec import read_sweep
 
-    folder = resume_folder or create(read_sweep(sweep_file, overrides))
-    driver = Driver(folder, sweep_reporter(progress_mode))
-    if address:
+    sweep = read_sweep(sweep_file, overrides) if sweep_file else None
+    if address:  # reached before the sweep folder is made: an unreachable cluster leaves no empty sweep behind
         from ..sweep.cluster import DaskWorkers
 
         pool = DaskWorkers(address)
@@ -58,6 +57,11 @@ def sweep_command(sweep_file, overrides, workers, address, resume_folder, progre
         from ..sweep.local import LocalWorkers
 
         pool = LocalWorkers(workers or os.cpu_count() or 1)
+    try:
+        driver = Driver(resume_folder or create(sweep), sweep_reporter(progress_mode))
+    except BaseException:
+        pool.close()
+        raise
     try:
         result = driver.run(pool)
     except Interrupted as e:

@@ -9,6 +9,19 @@ from ..errors import UserError
 CONNECT_SECONDS = 20
 
 
+def check_address(address):
+    """A scheduler address names a host and a port: checked before a ``Client`` is made, since a client that
+    fails on a malformed address stays half made and hangs the exit closing itself."""
+    from distributed.comm.addressing import get_address_host_port
+
+    try:
+        _, port = get_address_host_port(address)
+    except ValueError as e:
+        raise UserError(f"--address {address}: not a scheduler address ({e}); give tcp://HOST:PORT") from None
+    if not 0 < port < 65536:
+        raise UserError(f"--address {address}: the port must be 1 to 65535, got {port}")
+
+
 class DaskWorkers:
     where = "dask"
 
@@ -19,6 +32,7 @@ class DaskWorkers:
             raise UserError(
                 "--address needs Dask distributed, an optional extra: pip install 'dnncli[cluster]'"
             ) from None
+        check_address(address)
         try:
             self.client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as e:
