@@ -6,15 +6,20 @@ distributions, the base config, its data) and ``create`` (every trial drawn, its
 written). The trials themselves are not run here: test_sweep.py runs real ones.
 """
 
+import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 import yaml
+from click.testing import CliRunner
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from conftest import set_key, write_config
+from dnncli.cli import main
 from dnncli.config.schema import leaf_keys
 from dnncli.errors import UserError
 from dnncli.sweep.driver import create
@@ -86,3 +91,73 @@ def test_any_sweep_file_reads_or_is_one_user_error(demo_data, parameters, change
         else:
             event("created")
             assert (sweep_folder / "sweep.json").is_file()
+
+
+# --- the index of a sweep folder, edited or broken by hand ------------------------------------------
+
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 5),
+    st.sampled_from([2**70, -1, 0.5, 1e308, "finished", "failed", "running", "choice", "../..", "/etc", "trial-001"]),
+    st.floats(allow_nan=False),
+    st.text(max_size=6),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+SWEEP_INDEX_KEYS = ["metric", "minimise", "rungs", "keep", "parameters", "overrides", "driver", "format", "trials"]
+TRIAL_KEYS = ["trial", "folder", "values", "seed", "status", "rung", "iterations_done", "metric", "error", "attempts"]
+
+
+@pytest.fixture(scope="module")
+def small_sweep(tmp_path_factory, demo_data):
+    """A finished sweep of two short trials: its folder."""
+    folder = tmp_path_factory.mktemp("small_sweep")
+    base = write_config(
+        folder / "base.yaml", demo_data, training={"iterations": 5, "log_every": 5, "validation_fraction": 0.2}
+    )
+    spec = {
+        "config": base.name,
+        "trials": 2,
+        "parameters": {
+            "training.learning_rate": {"log_uniform": [1e-3, 1e-1]},
+            "model.layers": {"choice": [[12288, 4, 1], [12288, 3, 1]]},
+        },
+        "dir": str(folder / "sweeps"),
+    }
+    (folder / "sweep.yaml").write_text(yaml.safe_dump(spec))
+    result = CliRunner().invoke(main, ["sweep", str(folder / "sweep.yaml"), "--workers", "1", "--progress", "quiet"])
+    assert result.exit_code == 0, result.output
+    return Path(result.stdout.strip().splitlines()[-1]).parent
+
+
+@SETTINGS
+@given(
+    top=st.lists(st.tuples(st.sampled_from(SWEEP_INDEX_KEYS), json_values), max_size=2),
+    rows=st.lists(st.tuples(st.integers(0, 1), st.sampled_from(TRIAL_KEYS), json_values), max_size=3),
+    command=st.sampled_from(["runs", "runs --json", "report", "plot"]),
+)
+def test_any_sweep_index_is_shown_or_one_line(small_sweep, top, rows, command):
+    index = json.loads((small_sweep / "sweep.json").read_text())
+    for key, value in top:
+        index[key] = value
+    for i, key, value in rows:
+        if isinstance(index.get("trials"), list) and len(index["trials"]) > i and isinstance(index["trials"][i], dict):
+            index["trials"][i][key] = value
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "sweep"
+        shutil.copytree(small_sweep, copy)
+        (copy / "sweep.json").write_text(json.dumps(index))
+        name, *options = command.split()
+        out = ["--out", str(Path(folder) / ("page.html" if name == "report" else "plot.png"))]
+        args = [name, str(copy), *options, *(out if name in ("report", "plot") else [])]
+        result = CliRunner().invoke(main, args, catch_exceptions=False)
+        assert result.exit_code in (0, 2), result.output
+        if result.exit_code == 2:
+            lines = result.stderr.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+            assert "unexpected" not in lines[0]
+        event(f"{command}: exit {result.exit_code}")

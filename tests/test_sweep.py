@@ -457,6 +457,28 @@ def test_a_sweep_another_live_process_drives_is_refused(dnn, reference, tmp_path
     assert "killed" in [row[-1] for row in table_rows(dnn("runs", folder).stdout)[0]]
 
 
+@pytest.mark.parametrize(
+    "field, value, problem",
+    [
+        ("folder", "../../elsewhere", "trials[0].folder holds '../../elsewhere', not trial-001, the trial's own"),
+        ("rung", 5, "trials[0].rung holds 5"),
+        ("status", "done", "trials[0].status holds 'done'"),
+    ],
+)
+def test_a_sweep_index_edited_by_hand_is_one_line_and_reads_nothing_outside(dnn, reference, tmp_path, field, value, problem):
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(reference, folder)
+    index = index_of(folder)
+    index["trials"][0][field] = value
+    (folder / "sweep.json").write_text(json.dumps(index))
+    for command in (["runs", folder], ["sweep", "--resume", folder], ["report", folder, "--out", tmp_path / "r.html"]):
+        result = dnn(*command)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.strip() == f"Error: {folder / 'sweep.json'}: a broken sweep index: {problem}"
+
+
 def test_a_sweep_file_or_a_folder_to_resume(dnn, in_tmp):
     result = dnn("sweep")
     assert result.exit_code == 2

@@ -66,7 +66,68 @@ def read_index(folder):
     index = read_json(path, f"{folder}: not a sweep folder (no {INDEX})")
     if not isinstance(index, dict) or not isinstance(index.get("trials"), list) or index.get("format") != FORMAT:
         raise UserError(f"{path}: not a sweep index of this version of dnn")
+    problem = index_problem(index)
+    if problem:
+        raise UserError(f"{path}: a broken sweep index: {problem}")
     return index
+
+
+def whole(value, low=None, high=None):
+    if not isinstance(value, int) or isinstance(value, bool):
+        return False
+    return (low is None or low <= value) and (high is None or value <= high)
+
+
+def number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def index_problem(index):
+    """What is wrong in an index that is JSON of the right format, or None: every field the readers and the
+    driver use, checked for its type and range, and each trial's folder its own name inside the sweep."""
+    from .spec import DISTRIBUTIONS, METRICS
+
+    rungs = index.get("rungs")
+    last_rung = len(rungs) - 1 if isinstance(rungs, list) else 0
+    sweep_fields = {
+        "metric": lambda v: v in METRICS,
+        "minimise": lambda v: isinstance(v, bool),
+        "rungs": lambda v: v is None or (isinstance(v, list) and v and all(whole(r, 1) for r in v)),
+        "keep": lambda v: number(v) and 0 < v < 1,
+        "parameters": lambda v: isinstance(v, dict) and v and all(kind in DISTRIBUTIONS for kind in v.values()),
+        "overrides": lambda v: isinstance(v, list) and all(isinstance(item, str) for item in v),
+    }
+    trial_fields = {
+        "status": lambda v: v in STATUSES,
+        "rung": lambda v: whole(v, -1, last_rung),
+        "values": lambda v: isinstance(v, dict),
+        "seed": lambda v: whole(v, 0),
+        "iterations_done": lambda v: whole(v, 0),
+        "attempts": lambda v: whole(v, 0),
+        "metric": lambda v: v is None or number(v),
+        "error": lambda v: v is None or isinstance(v, str),
+    }
+    defaults = {"overrides": [], "attempts": 0}  # fields older indexes lack
+    for key, valid in sweep_fields.items():
+        if not valid(index.get(key, defaults.get(key))):
+            return f"{key} holds {short(index.get(key))}"
+    for i, row in enumerate(index["trials"]):
+        if not isinstance(row, dict) or not whole(row.get("trial"), 1):
+            return f"trials[{i}] is not a trial"
+        if row.get("folder") != f"trial-{row['trial']:03d}":
+            return f"trials[{i}].folder holds {short(row.get('folder'))}, not trial-{row['trial']:03d}, the trial's own"
+        for key, valid in trial_fields.items():
+            if not valid(row.get(key, defaults.get(key))):
+                return f"trials[{i}].{key} holds {short(row.get(key))}"
+        for key, kind in index["parameters"].items():
+            if key not in row["values"] or (kind != "choice" and not number(row["values"][key])):
+                return f"trials[{i}].values holds no {kind} value of {short(key)}"
+    return None
+
+
+def short(value):
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def ranked(index):
