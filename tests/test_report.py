@@ -1,5 +1,6 @@
 """`dnn report`: one self-contained HTML page, checked as text and in a real browser (headless Chromium)."""
 
+import json
 import re
 import shutil
 import sys
@@ -128,6 +129,27 @@ def test_a_folder_with_a_broken_sweep_index_is_one_line(dnn, tmp_path):
     result = dnn("report", sweep, "--out", tmp_path / "sweep.html")
     assert result.exit_code == 2 and "not a sweep index" in result.stderr
     assert not (tmp_path / "sweep.html").exists()
+
+
+@pytest.mark.parametrize(
+    "field, value, problem",
+    [
+        ("train", {}, "train holds no examples, accuracy and cost"),
+        ("costs", [{"iteration": "0", "cost": 0.7}], "costs holds [{'iteration': '0', 'cost': 0.7}]"),
+        ("best_iteration", -1, "best_iteration holds -1"),
+    ],
+)
+def test_a_run_whose_metrics_were_edited_by_hand_is_one_line(early_run, dnn, tmp_path, field, value, problem):
+    run = tmp_path / "run"
+    shutil.copytree(early_run, run)
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics[field] = value
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    for command in (["report", run, "--out", tmp_path / "r.html"], ["plot", run, "--out", tmp_path / "p.png"]):
+        result = dnn(*command)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.strip() == f"Error: {run / 'metrics.json'}: a broken metrics file: {problem}"
+    assert not (tmp_path / "r.html").exists() and not (tmp_path / "p.png").exists()
 
 
 # --- in a real browser ----------------------------------------------------------

@@ -22,7 +22,7 @@ from ..model import checkpoint
 from ..model.evaluate import evaluate, top_losses_of
 from ..model.metrics import precision_recall_curve, roc_curve
 from ..run.folders import CONFIG
-from ..run.listing import read_metrics
+from ..run.listing import shown_metrics
 from ..run.models import choose_data, model_path, run_config
 from ..sweep.index import as_seen, is_sweep, ranked, read_index
 from ..text import short_path
@@ -365,7 +365,7 @@ def run_report(folder, best=False, top=TOP_LOSSES, warn=None):
     folder = Path(folder)
     if is_sweep(folder):
         return sweep_report(folder)
-    metrics = read_metrics(folder)
+    metrics = shown_metrics(folder)
     path = model_path(folder, None, best)
     saved = checkpoint.load(path)
     config = run_config(folder)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..files import atomic_path
-from ..run.listing import read_metrics
+from ..run.listing import shown_metrics
 
 FIGURE_INCHES = (10, 6)
 DPI = 100  # so the picture is 1000 x 600 pixels
@@ -23,7 +23,7 @@ def series(records, key):
 
 
 def logged_costs(folder):
-    records = read_metrics(folder).get("costs")
+    records = shown_metrics(folder).get("costs")
     if not isinstance(records, list) or not any(isinstance(r, dict) and "cost" in r for r in records):
         raise UserError(f"{folder}: metrics.json has no logged costs yet")
     return [r for r in records if isinstance(r, dict)]

@@ -28,6 +28,74 @@ def read_metrics(folder):
     return metrics
 
 
+def shown_metrics(folder):
+    """A run folder's metrics.json checked for what the report and the plots show: each field is missing,
+    null or of its kind (a ``UserError`` naming the first that is not). ``dnn runs`` lists any metrics."""
+    metrics = read_metrics(folder)
+    problem = metrics_problem(metrics)
+    if problem:
+        raise UserError(f"{Path(folder) / METRICS}: a broken metrics file: {problem}")
+    return metrics
+
+
+def is_number(value):
+    return isinstance(value, NUMBER) and not isinstance(value, bool)  # NaN and infinity too: a diverged run
+
+
+def is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def is_scores(value):
+    return isinstance(value, dict) and all(is_number(v) or v is None for v in value.values())
+
+
+def is_record(value):
+    """A logged iteration: its number, scores, and per-layer lists of numbers."""
+    if not isinstance(value, dict) or not is_count(value.get("iteration")):
+        return False
+    return all(
+        is_number(v) or v is None or (isinstance(v, list) and all(is_number(x) or x is None for x in v))
+        for v in value.values()
+    )
+
+
+METRICS_FIELDS = {
+    "name": lambda v: isinstance(v, str),
+    "status": lambda v: isinstance(v, str),
+    "iterations": is_count,
+    "iterations_done": is_count,
+    "best_iteration": is_count,
+    "fast_path": lambda v: isinstance(v, bool),
+    "stopped_early": lambda v: isinstance(v, bool),
+    "started": lambda v: isinstance(v, str),
+    "updated": lambda v: isinstance(v, str),
+    "seconds": is_number,
+    "versions": lambda v: isinstance(v, dict),
+    "best_validation": is_scores,
+    "train": is_scores,
+    "validation": is_scores,
+    "test": is_scores,
+    "costs": lambda v: isinstance(v, list) and all(is_record(r) for r in v),
+}
+
+
+def metrics_problem(metrics):
+    for key, valid in METRICS_FIELDS.items():
+        if metrics.get(key) is not None and not valid(metrics[key]):
+            return f"{key} holds {short_value(metrics[key])}"
+    for split in ("train", "validation", "test"):
+        scores = metrics.get(split)
+        if scores is not None and not (is_count(scores.get("examples")) and {"accuracy", "cost"} <= set(scores)):
+            return f"{split} holds no examples, accuracy and cost"
+    return None
+
+
+def short_value(value):
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def pick(data, *keys, kind=NUMBER):
     """``data[k1][k2]...`` if every step is there and the value is of ``kind``, else None."""
     for key in keys:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..files import read_json, write_json
-from ..run.listing import process_gone
+from ..run.listing import is_number, process_gone, short_value
 
 INDEX = "sweep.json"
 STATUSES = ("pending", "running", "finished", "pruned", "failed")
@@ -78,10 +78,6 @@ def whole(value, low=None, high=None):
     return (low is None or low <= value) and (high is None or value <= high)
 
 
-def number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def index_problem(index):
     """What is wrong in an index that is JSON of the right format, or None: every field the readers and the
     driver use, checked for its type and range, and each trial's folder its own name inside the sweep."""
@@ -93,7 +89,7 @@ def index_problem(index):
         "metric": lambda v: v in METRICS,
         "minimise": lambda v: isinstance(v, bool),
         "rungs": lambda v: v is None or (isinstance(v, list) and v and all(whole(r, 1) for r in v)),
-        "keep": lambda v: number(v) and 0 < v < 1,
+        "keep": lambda v: is_number(v) and 0 < v < 1,
         "parameters": lambda v: isinstance(v, dict) and v and all(kind in DISTRIBUTIONS for kind in v.values()),
         "overrides": lambda v: isinstance(v, list) and all(isinstance(item, str) for item in v),
     }
@@ -104,30 +100,25 @@ def index_problem(index):
         "seed": lambda v: whole(v, 0),
         "iterations_done": lambda v: whole(v, 0),
         "attempts": lambda v: whole(v, 0),
-        "metric": lambda v: v is None or number(v),
+        "metric": lambda v: v is None or is_number(v),
         "error": lambda v: v is None or isinstance(v, str),
     }
     defaults = {"overrides": [], "attempts": 0}  # fields older indexes lack
     for key, valid in sweep_fields.items():
         if not valid(index.get(key, defaults.get(key))):
-            return f"{key} holds {short(index.get(key))}"
+            return f"{key} holds {short_value(index.get(key))}"
     for i, row in enumerate(index["trials"]):
         if not isinstance(row, dict) or not whole(row.get("trial"), 1):
             return f"trials[{i}] is not a trial"
         if row.get("folder") != f"trial-{row['trial']:03d}":
-            return f"trials[{i}].folder holds {short(row.get('folder'))}, not trial-{row['trial']:03d}, the trial's own"
+            return f"trials[{i}].folder holds {short_value(row.get('folder'))}, not trial-{row['trial']:03d}, the trial's own"
         for key, valid in trial_fields.items():
             if not valid(row.get(key, defaults.get(key))):
-                return f"trials[{i}].{key} holds {short(row.get(key))}"
+                return f"trials[{i}].{key} holds {short_value(row.get(key))}"
         for key, kind in index["parameters"].items():
-            if key not in row["values"] or (kind != "choice" and not number(row["values"][key])):
-                return f"trials[{i}].values holds no {kind} value of {short(key)}"
+            if key not in row["values"] or (kind != "choice" and not is_number(row["values"][key])):
+                return f"trials[{i}].values holds no {kind} value of {short_value(key)}"
     return None
-
-
-def short(value):
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def ranked(index):
