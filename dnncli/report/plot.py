@@ -10,16 +10,11 @@ from pathlib import Path
 from ..errors import UserError
 from ..files import atomic_path
 from ..run.listing import shown_metrics
+from .charts import series
 
 FIGURE_INCHES = (10, 6)
 DPI = 100  # so the picture is 1000 x 600 pixels
 DEFAULT_OUT = "cost.png"
-
-
-def series(records, key):
-    """(iterations, values) of the records that hold a number under ``key``."""
-    points = [(r["iteration"], r[key]) for r in records if isinstance(r.get(key), (int, float)) and "iteration" in r]
-    return [p[0] for p in points], [p[1] for p in points]
 
 
 def logged_costs(folder):
@@ -47,10 +42,11 @@ def draw(runs, out):
     for i, (label, records) in enumerate(runs.items()):
         colour = f"C{i % 10}"
         axes[0].plot(*series(records, "cost"), color=colour, label=f"{label} cost")
-        iterations, values = series(records, "validation_cost")
+        # validation is measured after the logged iteration's update: one iteration more done, as in dnn report
+        iterations, values = series(records, "validation_cost", 1)
         if iterations:
             axes[0].plot(iterations, values, color=colour, linestyle="--", label=f"{label} validation cost")
-        iterations, values = series(records, "validation_accuracy")
+        iterations, values = series(records, "validation_accuracy", 1)
         if iterations:
             axes[1].plot(iterations, values, color=colour, label=f"{label} validation accuracy")
     axes[0].set_ylabel("cost")
@@ -60,7 +56,7 @@ def draw(runs, out):
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
-    axes[-1].set_xlabel("iteration")
+    axes[-1].set_xlabel("iterations done")
     if not out.parent.is_dir():
         raise UserError(f"{out.parent}: no such folder")
     with atomic_path(out) as tmp:
