@@ -48,6 +48,21 @@ def test_no_flags_uses_the_newest_run(demo_run, samples, dnn, monkeypatch):
     assert [path for path, _, _ in lines] == [str(samples / "plain-1.jpg"), str(samples / "shape-2.png")]
 
 
+def test_a_name_holding_a_tab_and_a_newline_stays_one_line_of_three_columns(demo_run, samples, dnn, tmp_path):
+    import shutil
+
+    picture = tmp_path / "a\tb\nc.png"
+    shutil.copy(samples / "shape-2.png", picture)
+    plain = {"TTY_COMPATIBLE": "0", "FORCE_COLOR": None}
+    result = dnn("predict", picture, "--run", demo_run, env=plain)
+    assert result.exit_code == 0, result.output
+    (line,) = result.stdout.splitlines()
+    path, _, _ = line.split("\t")
+    assert path == f"{tmp_path}/a\\tb\\nc.png"
+    (record,) = records(dnn("predict", picture, "--run", demo_run, "--json"))
+    assert record["path"] == str(picture)
+
+
 def test_a_table_on_a_terminal(demo_run, samples, dnn):
     result = dnn("predict", samples, "--run", demo_run, env={"TTY_COMPATIBLE": "1", "NO_COLOR": "1", "COLUMNS": "120"})
     assert result.exit_code == 0, result.output

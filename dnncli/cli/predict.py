@@ -2,7 +2,7 @@
 
 import click
 
-from ..errors import EXIT_USAGE, UserError
+from ..errors import EXIT_USAGE, UserError, one_line
 from .options import chosen_model, model_options, warn
 
 
@@ -87,9 +87,9 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
                     ("probability", 6, "right"),
                 ]
                 table = StreamedTable(console, columns)
-            table.row(record["path"], record["class"], f"{record['probability']:.4f}")
-        else:
-            click.echo(f"{record['path']}\t{record['class']}\t{record['probability']:.4f}")
+            table.row(one_line(record["path"]), one_line(record["class"]), f"{record['probability']:.4f}")
+        else:  # a name holding a tab or a newline would break the line into columns or rows: escaped
+            click.echo(f"{one_line(record['path'])}\t{one_line(record['class'])}\t{record['probability']:.4f}")
     if table is not None:
         table.close()
     if failures:
