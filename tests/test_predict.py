@@ -49,8 +49,6 @@ def test_no_flags_uses_the_newest_run(demo_run, samples, dnn, monkeypatch):
 
 
 def test_a_name_holding_a_tab_and_a_newline_stays_one_line_of_three_columns(demo_run, samples, dnn, tmp_path):
-    import shutil
-
     picture = tmp_path / "a\tb\nc.png"
     shutil.copy(samples / "shape-2.png", picture)
     plain = {"TTY_COMPATIBLE": "0", "FORCE_COLOR": None}
