@@ -625,3 +625,28 @@ def test_a_folder_set_that_memory_cannot_hold_is_refused_before_decoding(tmp_pat
     check_decoding_memory(tmp_path, 1000, (64, 64, 3))
     with pytest.raises(UserError, match="1000000 pictures of 4096 x 4096 x 3 need .* use a smaller size"):
         check_decoding_memory(tmp_path, 10**6, (4096, 4096, 3))  # 50 TB
+
+
+# --- numbers and names on the command line ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command, message",
+    [
+        (["predict", "{picture}", "--run", "{run}", "--threshold", "nan"], "Invalid value for '--threshold': 'nan' is not a finite number."),
+        (["serve", "--run", "{run}", "--max-upload-mb", "nan"], "Invalid value for '--max-upload-mb': 'nan' is not a finite number."),
+        (["serve", "--run", "{run}", "--max-upload-mb", "inf"], "Invalid value for '--max-upload-mb': inf is not in the range"),
+        (["lr-find", "--config", "{config}", "--end", "nan"], "Invalid value for '--end': 'nan' is not a finite number."),
+        (["gradcheck", "--config", "{config}", "--threshold", "inf"], "Invalid value for '--threshold': 'inf' is not a finite number."),
+        (["serve", "--run", "{run}", "--host", "..invalid", "--port", "1"], "--host ..invalid --port 1: cannot listen there"),
+    ],
+)
+def test_numbers_and_hosts_that_are_none_are_refused(in_tmp, demo_data, demo_run, dnn, command, message):
+    # click's FloatRange compares, and NaN passes every comparison: --threshold nan called every picture the first class
+    config = write_config(in_tmp / "c.yaml", demo_data)
+    picture = next((demo_data / "samples").iterdir())
+    args = [a.format(picture=picture, run=demo_run, config=config) for a in command]
+    result = dnn(*args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines()[-1].startswith(f"Error: {message}"), result.stderr
+    assert "Traceback" not in result.output

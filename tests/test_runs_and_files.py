@@ -81,6 +81,29 @@ def test_runs_survives_deep_nesting_and_dates_out_of_range(in_tmp, demo_data, dn
     assert table.exit_code == 0 and "nested too deep" in table.stdout
 
 
+def test_runs_and_train_pass_by_a_folder_named_with_a_digit_int_refuses(in_tmp, demo_data, dnn):
+    # "²".isdigit() is true, int("²") fails: such a folder is not a run, and the next run is numbered on
+    config = write_config(in_tmp / "c.yaml", demo_data, model=TINY, training=SHORT)
+    _, good = train_quietly(dnn, config)
+    shutil.copytree(good, Path("runs/t/²"))
+    listed = dnn("runs", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert [row["run"] for row in json.loads(listed.stdout)] == [str(good)]
+    _, second = train_quietly(dnn, config)
+    assert second == good.parent / "2"
+
+
+def test_a_run_time_that_is_no_time_shows_as_a_question_mark(in_tmp, demo_data, dnn):
+    _, good = train_quietly(dnn, write_config(in_tmp / "c.yaml", demo_data, model=TINY, training=SHORT))
+    metrics = metrics_of(good)
+    metrics["seconds"] = float("nan")
+    (good / "metrics.json").write_text(json.dumps(metrics))
+    table = dnn("runs", env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    (row,) = [line for line in table.stdout.splitlines() if str(good) in line or "t/1" in line]
+    assert " ? " in row
+
+
 @pytest.mark.parametrize("pointer", [b"\xff\xfe t/1\n", b"", b"t/1\x00\n"], ids=["not-utf8", "empty", "nul"])
 def test_a_broken_latest_pointer_is_one_line(in_tmp, demo_data, dnn, pointer):
     train_quietly(dnn, write_config(in_tmp / "c.yaml", demo_data, model=TINY, training=SHORT))

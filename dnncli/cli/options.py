@@ -3,6 +3,16 @@
 import click
 
 
+class FiniteFloatRange(click.FloatRange):
+    """``click.FloatRange`` that also refuses NaN and infinity, which its comparisons let through."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if number != number or number in (float("inf"), float("-inf")):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 def config_option(required=True, help="YAML config of a run."):
     return click.option("--config", "config_path", type=click.Path(dir_okay=False), required=required, help=help)
 

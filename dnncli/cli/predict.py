@@ -3,7 +3,7 @@
 import click
 
 from ..errors import EXIT_USAGE, UserError, one_line
-from .options import chosen_model, model_options, warn
+from .options import FiniteFloatRange, chosen_model, model_options, warn
 
 
 def report_error(error):
@@ -23,7 +23,7 @@ def failure_record(path, error):
 @model_options
 @click.option(
     "--threshold",
-    type=click.FloatRange(0, 1),
+    type=FiniteFloatRange(0, 1),
     help="Two-class models: the second class is picked when its probability is above this [default: 0.5].",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON record per picture on stdout (JSON lines).")

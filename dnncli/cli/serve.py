@@ -4,7 +4,7 @@ import click
 
 from ..errors import UserError
 from ..run.folders import BEST, CHECKPOINT
-from .options import chosen_model, model_options
+from .options import FiniteFloatRange, chosen_model, model_options
 
 
 @click.command("serve")
@@ -13,7 +13,7 @@ from .options import chosen_model, model_options
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on.")
 @click.option(
     "--max-upload-mb",
-    type=click.FloatRange(0, min_open=True),
+    type=FiniteFloatRange(0, 1e6, min_open=True),  # up to a terabyte
     default=20,
     show_default=True,
     help="Largest request body, in MB; a bigger one gets 413 as soon as it is over.",
@@ -65,8 +65,8 @@ def serve_command(run_folder, checkpoint_file, best, host, port, max_upload_mb, 
         # accepted sockets inherit it; without it each keep-alive answer waited 40 ms for a delayed ACK
         listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         listener.bind((host, port))
-    except OSError as e:
-        raise UserError(f"--host {host} --port {port}: cannot listen there ({e.strerror or e})") from None
+    except (OSError, UnicodeError) as e:  # a name no resolver takes fails in the IDNA codec
+        raise UserError(f"--host {host} --port {port}: cannot listen there ({getattr(e, 'strerror', None) or e})") from None
     shown_host = f"[{host}]" if ":" in host else host
     click.echo(
         f"Serving {short_path(path)} (iteration {saved.iteration}, {len(saved.classes)} classes) "

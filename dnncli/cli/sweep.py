@@ -5,7 +5,7 @@ import os
 import click
 
 from ..errors import Interrupted, UserError
-from .options import config_option, set_option
+from .options import FiniteFloatRange, config_option, set_option
 
 SWEEP_PROGRESS = ("auto", "rich", "plain", "quiet")
 DEFAULT_CURVE = "lr-find.json"
@@ -100,9 +100,9 @@ def show_sweep(folder, index, as_json):
 @config_option(help="YAML config of the run to find a rate for.")
 @set_option
 @click.option(
-    "--start", type=click.FloatRange(0, min_open=True), default=1e-7, show_default=True, help="The first rate."
+    "--start", type=FiniteFloatRange(0, min_open=True), default=1e-7, show_default=True, help="The first rate."
 )
-@click.option("--end", type=click.FloatRange(0, min_open=True), default=10.0, show_default=True, help="The last rate.")
+@click.option("--end", type=FiniteFloatRange(0, min_open=True), default=10.0, show_default=True, help="The last rate.")
 @click.option("--steps", type=click.IntRange(5), default=100, show_default=True, help="Rates tried, one update each.")
 @click.option(
     "--out",

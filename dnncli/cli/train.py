@@ -3,7 +3,7 @@
 import click
 
 from ..errors import EXIT_PIPE_CLOSED, Interrupted, RunFailure
-from .options import config_option, set_option
+from .options import FiniteFloatRange, config_option, set_option
 
 PROGRESS_MODES = ("auto", "rich", "plain", "jsonl")  # report.progress.REPORTERS, and auto
 
@@ -71,7 +71,7 @@ def train(config_path, overrides, resume_folder, progress_mode, quiet):
 )
 @click.option(
     "--threshold",
-    type=click.FloatRange(0, min_open=True),
+    type=FiniteFloatRange(0, min_open=True),
     default=1e-7,
     show_default=True,
     help="Largest relative difference that passes.",

@@ -183,6 +183,8 @@ def confusion_table(report):
 def duration(seconds):
     if seconds is None:
         return ""
+    if not 0 <= seconds <= 10**9:  # NaN, infinity or a negative time: a metrics.json edited or broken by hand
+        return "?"
     if seconds < 60:
         return f"{seconds:.1f}s"
     minutes, seconds = divmod(round(seconds), 60)

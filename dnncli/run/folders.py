@@ -23,6 +23,11 @@ def check_runs_folder(runs):
             raise UserError(f"output.dir: {runs} {which} not a folder; give a folder for the runs")
 
 
+def is_run_number(name):
+    """A run folder's name: ASCII digits only (``str.isdigit`` takes ``²`` and other digits ``int`` refuses)."""
+    return name.isascii() and name.isdigit()
+
+
 def new_run_folder(runs, name):
     """A fresh numbered folder under ``runs/name``; numbers are never reused."""
     check_runs_folder(runs)
@@ -31,7 +36,7 @@ def new_run_folder(runs, name):
         parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         raise UserError(f"output.dir: {parent} is not a folder; give a folder for the runs") from None
-    taken = [int(p.name) for p in parent.iterdir() if p.name.isdigit()]
+    taken = [int(p.name) for p in parent.iterdir() if is_run_number(p.name)]
     number = max(taken, default=0) + 1
     while True:
         folder = parent / str(number)

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..config.load import read_yaml
 from ..errors import UserError
 from ..files import default_runs, read_json
-from .folders import CONFIG, METRICS
+from .folders import CONFIG, METRICS, is_run_number
 
 NUMBER = (int, float)
 # On POSIX, signal 0 asks whether a process exists; on Windows os.kill(pid, 0) would terminate it, so there a
@@ -38,12 +38,18 @@ def shown_metrics(folder):
     return metrics
 
 
+LARGEST_INT = 2**53  # beyond it an integer has no float, and the charts' arithmetic overflows
+
+
 def is_number(value):
-    return isinstance(value, NUMBER) and not isinstance(value, bool)  # NaN and infinity too: a diverged run
+    """A float (NaN and infinity too: a diverged run) or an integer a float holds."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) <= LARGEST_INT
+    return isinstance(value, float)
 
 
 def is_count(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return is_number(value) and isinstance(value, int) and value >= 0
 
 
 def is_scores(value):
@@ -110,11 +116,11 @@ def run_folders(root):
     root = Path(root)
     if not root.is_dir():
         raise UserError(f"{root}: no such folder of runs")
-    nested = [p for p in root.glob("*/*") if p.name.isdigit() and p.is_dir()]
+    nested = [p for p in root.glob("*/*") if is_run_number(p.name) and p.is_dir()]
     direct = [
         p
         for p in root.glob("*")
-        if p.name.isdigit() and p.is_dir() and ((p / METRICS).exists() or (p / CONFIG).exists())
+        if is_run_number(p.name) and p.is_dir() and ((p / METRICS).exists() or (p / CONFIG).exists())
     ]
     return nested + direct
 

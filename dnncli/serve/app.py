@@ -77,7 +77,7 @@ def create_app(saved, checkpoint_path, which="last", limits=Limits()):
 
     async def predict(request):
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limits.max_upload_bytes:
+        if declared and declared.isascii() and declared.isdigit() and int(declared) > limits.max_upload_bytes:
             if request.headers.get("expect", "").lower() != "100-continue":  # else the client has not sent it yet
                 await drain(request.receive, int(declared), limits.max_upload_bytes * DRAIN_FACTOR)
             return too_large(limits)
