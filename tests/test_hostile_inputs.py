@@ -156,6 +156,21 @@ def test_an_output_onto_a_symlink_writes_through_it(in_tmp, demo_data, demo_run,
     assert sorted(os.listdir(in_tmp / "real")) == ["model.out"]  # no temporary file left beside it
 
 
+@pytest.mark.parametrize("command", ["export", "report", "plot", "evaluate", "lr-find"])
+def test_an_empty_output_name_is_refused_up_front(in_tmp, demo_data, demo_run, dnn, command):
+    config = write_config(in_tmp / "c.yaml", demo_data)
+    line = error_line(dnn(*output_commands(demo_run, config, "")[command]))
+    assert line in ("Error: --out: give a file name", "Error: --json: give a file name")
+    assert os.listdir(in_tmp) == ["c.yaml"]
+
+
+def test_an_empty_picture_is_a_usage_error_not_the_current_folder(in_tmp, demo_data, demo_run, dnn):
+    shutil.copytree(demo_data / "samples", in_tmp / "samples")
+    result = dnn("predict", "", "--checkpoint", demo_run / "checkpoint.npz")
+    assert error_line(result) == "Error: PICTURE: give a picture, a folder or a pattern"
+    assert result.stdout == ""
+
+
 # --- checkpoints: every member checked against the header before its data is read --------
 
 

@@ -2,6 +2,8 @@
 
 import click
 
+from ..errors import UserError
+
 
 def config_option(required=True, help="YAML config of a run."):
     return click.option("--config", "config_path", type=click.Path(dir_okay=False), required=required, help=help)
@@ -29,6 +31,19 @@ set_option = click.option(
     shell_complete=config_keys,
     help="Override a config key, e.g. training.iterations=100 (repeatable).",
 )
+
+
+def named_path(what="a file name"):
+    """A callback refusing an empty path: ``Path("")`` is the current folder, so ``--out ""`` would write over
+    ``.`` and ``PICTURE ""`` would read everything in it."""
+
+    def refuse_empty(ctx, param, value):
+        if value == "" or (isinstance(value, tuple) and "" in value):
+            name = param.opts[0] if param.param_type_name == "option" else param.human_readable_name.removesuffix("...")
+            raise UserError(f"{name}: give {what}")
+        return value
+
+    return refuse_empty
 
 
 def model_options(command):
