@@ -5,6 +5,7 @@ replaced data, the runs listing, the closed pipe, DNN_RUNS, data.classes and com
 """
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -22,6 +23,7 @@ import pytest
 
 from conftest import metrics_of, train_quietly, train_run, write_config
 from dnncli.data.hdf5 import write_hdf5
+from dnncli.errors import os_error_exception
 from dnncli.files import fsync_file, write_text
 from dnncli.model import checkpoint
 from dnncli.run import listing
@@ -530,3 +532,58 @@ def test_a_run_from_before_the_new_keys_still_resumes(in_tmp, demo_data, dnn):
     checkpoint.save(folder / "checkpoint.npz", header, saved.params, saved.state)
     result = dnn("train", "--resume", folder, "--set", "training.iterations=12", "--quiet")
     assert result.exit_code == 0, result.output
+
+
+# --- paths a user gives that the system refuses ------------------------------------
+
+TOO_LONG = "x" * 300  # one component over the 255 characters a file name may have
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("evaluate", "--run", TOO_LONG),
+        ("evaluate", "--run", "{run}", "--data", TOO_LONG),
+        ("predict", TOO_LONG, "--run", "{run}"),
+        ("report", TOO_LONG),
+        ("report", "{run}", "--out", TOO_LONG),
+        ("plot", TOO_LONG),
+        ("runs", TOO_LONG),
+        ("summary", "--run", TOO_LONG),
+        ("export", "--run", "{run}", "--out", TOO_LONG),
+        ("data", "info", TOO_LONG),
+        ("serve", "--run", TOO_LONG),
+    ],
+    ids=lambda c: " ".join(p for p in c if p not in (TOO_LONG, "{run}")),
+)
+def test_a_file_name_too_long_is_a_user_error_naming_it(pipe_setup, dnn, command):
+    result = dnn(*(part.format(**pipe_setup) for part in command))
+    assert result.exit_code == 2, result.output
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("Error: ") and TOO_LONG in line and line.endswith(": File name too long"), result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc, where no file can be made")
+def test_an_output_where_no_file_can_be_made_is_a_user_error(pipe_setup, dnn):
+    result = dnn("export", "--run", pipe_setup["run"], "--out", "/proc/m.onnx")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == "Error: /proc/m.onnx: No such file or directory\n"
+
+
+@pytest.mark.parametrize(
+    "number, filename, exit_code",
+    [
+        (errno.ENAMETOOLONG, "a", 2),
+        (errno.EACCES, "a", 2),
+        (errno.EROFS, "a", 2),
+        (errno.EBUSY, ".", 2),
+        (errno.EACCES, None, 1),  # no path: nothing the user named
+        (errno.ENOSPC, "a", 1),  # a full disk is no one's mistake
+        (errno.EIO, "a", 1),
+    ],
+)
+def test_an_os_error_is_the_user_s_when_it_names_a_path_it_comes_from(number, filename, exit_code):
+    error = os_error_exception(OSError(number, os.strerror(number), filename))
+    assert error.exit_code == exit_code
+    assert error.message == (f"{filename}: " if filename else "") + os.strerror(number)
