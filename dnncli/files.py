@@ -200,8 +200,11 @@ def read_json(path, missing):
 def read_bounded(path, limit, what="file"):
     """The bytes of the regular file ``path``, refused when there are more than ``limit``."""
     regular_file(path, what)
-    with open(path, "rb") as f:
-        data = f.read(limit + 1)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise UserError(f"{path}: cannot read ({e.strerror or e})") from None
     if len(data) > limit:
         raise UserError(f"{path}: larger than {limit:,} bytes, too large for a {what}")
     return data

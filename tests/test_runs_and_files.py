@@ -124,6 +124,60 @@ def test_the_listing_leaves_a_run_it_cannot_probe_as_its_metrics_say(in_tmp, dem
         sleeper.wait()
 
 
+def test_an_unreadable_entry_shows_as_broken_and_the_listing_goes_on(in_tmp, demo_data, dnn, monkeypatch):
+    _, good = train_quietly(dnn, write_config(in_tmp / "c.yaml", demo_data, model=TINY, training=SHORT))
+    folded, dangling, locked = (Path("runs/t") / n for n in ("7", "8", "9"))
+    for folder in (folded, dangling, locked):
+        shutil.copytree(good, folder)
+    (folded / "metrics.json").unlink()
+    (folded / "metrics.json").mkdir()
+    (dangling / "metrics.json").unlink()
+    os.symlink("gone.json", dangling / "metrics.json")
+    real_stat = Path.stat
+
+    def refusing(path, **kwargs):  # what a folder without permission does, for root too
+        if os.path.abspath(path).startswith(os.path.abspath(locked)):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_stat(path, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", refusing)
+    assert locked in listing.run_folders("runs")
+    result = dnn("runs", "--json")
+    assert result.exit_code == 0, result.output
+    rows = {row["run"]: row for row in json.loads(result.stdout)}
+    assert rows.keys() == {str(good), str(folded), str(dangling), str(locked)}
+    assert rows[str(good)]["status"] == "finished"
+    assert rows[str(folded)]["status"] == "broken" and "metrics.json" in rows[str(folded)]["problem"]
+    assert rows[str(dangling)]["status"] == "broken" and "no metrics.json" in rows[str(dangling)]["problem"]
+
+
+def test_a_folder_without_permission_in_the_runs_is_listed_as_broken(tmp_path):
+    # root reads anything, so as root the listing runs as nobody
+    place = Path(tempfile.mkdtemp(prefix="dnn-list-"))
+    try:
+        place.chmod(0o755)
+        (place / "runs" / "t" / "1").mkdir(parents=True)
+        (place / "runs" / "t" / "1" / "metrics.json").write_text("{}")
+        (place / "runs" / "t" / "1").chmod(0)
+        (place / "runs" / "locked").mkdir(mode=0)
+        (place / "runs" / "locked").chmod(0)
+        user = {"user": 65534, "group": 65534, "extra_groups": []} if os.geteuid() == 0 else {}
+        command = [sys.executable, "-m", "dnncli", "runs", "--json"]
+        try:
+            done = subprocess.run(command, cwd=place, capture_output=True, text=True, **user)
+        except PermissionError as e:
+            pytest.skip(f"nobody cannot run this Python: {e}")
+        if user and done.returncode and "Permission denied" not in done.stderr:
+            pytest.skip(f"nobody cannot run dnn from here: {done.stderr.strip()[-300:]}")
+        assert done.returncode == 0, done.stderr
+        (row,) = json.loads(done.stdout)
+        assert row["run"] == "runs/t/1" and row["status"] == "broken" and "Permission denied" in row["problem"]
+    finally:
+        for folder in (place / "runs" / "t" / "1", place / "runs" / "locked"):
+            folder.chmod(0o755)
+        shutil.rmtree(place, ignore_errors=True)
+
+
 # --- files ------------------------------------------------------------------------
 
 
