@@ -4,6 +4,8 @@ Both are click exceptions, so the CLI prints ``Error: <message>`` as one line on
 stderr and exits with the code, with no traceback.
 """
 
+import errno
+
 import click
 
 # C0 and C1 control characters, and the two Unicode line and paragraph separators: everything that ends a line
@@ -43,6 +45,31 @@ class RunFailure(click.ClickException):
 
     def __init__(self, message):
         super().__init__(one_line(message))
+
+
+# what a path a user gave causes: too long, not there, not a folder, no permission, a read-only place, a busy or
+# looping name; a full disk (ENOSPC, EDQUOT) or a failing one (EIO) is no one's mistake and stays a RunFailure
+USER_PATH_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in (
+        "ENAMETOOLONG", "ENOENT", "ENOTDIR", "EISDIR", "EACCES", "EPERM", "EROFS", "EBUSY", "ELOOP", "EEXIST", "EINVAL",
+    )
+    if hasattr(errno, name)
+)  # fmt: skip
+
+
+def os_error_line(error):
+    """A file that could not be read or written, and the system's reason: ``runs/x/1/config.yaml: No space left on device``."""
+    reason = error.strerror or str(error) or type(error).__name__
+    return f"{error.filename}: {reason}" if error.filename else reason
+
+
+def os_error_exception(error):
+    """The click exception an ``OSError`` that escaped a command becomes: a ``UserError`` when it names a path
+    and its reason is one the path itself causes, else a ``RunFailure``."""
+    if error.filename and error.errno in USER_PATH_ERRNOS:
+        return UserError(os_error_line(error))
+    return RunFailure(os_error_line(error))
 
 
 class Interrupted(click.ClickException):

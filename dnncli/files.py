@@ -8,6 +8,8 @@ or a web server can read the runs when the umask lets them.
 
 A write that fails raises ``OSError`` naming the target (not the temporary file),
 with the system's reason: a full disk, a read-only file system, no permission.
+A target that is no regular file (a FIFO, a device, a folder) is refused before
+anything is written, and a symbolic link is written through (``write_target``).
 
 And one way to check a path a user gives before it is opened (``regular_file``).
 """
@@ -55,12 +57,13 @@ def create_beside(path):
 
 @contextmanager
 def atomic_path(path):
-    """A temporary path beside ``path`` to write to; on success it replaces ``path``."""
-    path = Path(path)
+    """A temporary path beside ``path`` to write to; on success it replaces ``path`` (see ``write_target``)."""
+    named = Path(path)
+    path = write_target(named)
     try:
         tmp = create_beside(path)
     except OSError as e:
-        raise naming(e, path) from None
+        raise naming(e, named) from None
     try:
         yield tmp
         fsync_file(tmp)
@@ -71,9 +74,38 @@ def atomic_path(path):
         except OSError:
             pass
         if isinstance(e, OSError):
-            raise naming(e, path) from None
+            raise naming(e, named) from None
         raise
     sync_folder(path.parent)
+
+
+def write_target(path):
+    """The file a write to ``path`` replaces, checked before anything is written.
+
+    A symbolic link is written through, to the file it points to, as a plain ``open()`` would: the link stays a
+    link (renaming over it would silently cut it from the file it shares), and the temporary file goes beside
+    the real file, on its file system. A FIFO, a device, a socket or a folder there is a ``UserError`` naming
+    ``path``: the rename would replace it with a regular file (as root, even /dev/null).
+    """
+    path = Path(path)
+    try:
+        link = stat.S_ISLNK(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return path
+    except OSError as e:
+        raise naming(e, path) from None
+    target = Path(os.path.realpath(path)) if link else path
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return target  # a link to a file not made yet: open() would create it
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise UserError(f"{path}: a loop of symbolic links, not a file to write") from None
+        raise naming(e, path) from None
+    if not stat.S_ISREG(mode):
+        raise UserError(f"{path}: is {kind_of(mode)}, not a regular file; give a file name to write")
+    return target
 
 
 def naming(error, path):
@@ -140,9 +172,15 @@ def regular_file(path, what="file"):
     if stat.S_ISDIR(mode):
         raise UserError(f"{path}: is a folder, not a {what}")
     if not stat.S_ISREG(mode):
-        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device or socket"
-        raise UserError(f"{path}: is {kind}, not a regular file; give a {what} on disk")
+        raise UserError(f"{path}: is {kind_of(mode)}, not a regular file; give a {what} on disk")
     return Path(path)
+
+
+def kind_of(mode):
+    """What a file that is not a regular one is, for messages."""
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device or socket"
 
 
 def read_json(path, missing):
@@ -162,8 +200,11 @@ def read_json(path, missing):
 def read_bounded(path, limit, what="file"):
     """The bytes of the regular file ``path``, refused when there are more than ``limit``."""
     regular_file(path, what)
-    with open(path, "rb") as f:
-        data = f.read(limit + 1)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise UserError(f"{path}: cannot read ({e.strerror or e})") from None
     if len(data) > limit:
         raise UserError(f"{path}: larger than {limit:,} bytes, too large for a {what}")
     return data

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import struct
 import threading
 import time
@@ -22,6 +23,8 @@ from PIL import Image
 from conftest import metrics_of, train_quietly, write_config
 from dnncli.config.schema import RESERVED_NAMES
 from dnncli.data.hdf5 import write_hdf5
+from dnncli.errors import UserError
+from dnncli.files import write_target
 from dnncli.run.folders import LATEST
 
 
@@ -105,6 +108,67 @@ def test_a_symlink_loop_as_data(in_tmp, demo_data, dnn):
     assert "a.h5: a loop of symbolic links, not a data file" in error_line(dnn("train", "--config", config))
     result = dnn("data", "info", in_tmp / "a.h5")
     assert "a loop of symbolic links" in error_line(result)
+
+
+# --- outputs: a write replaces only a regular file ------------------------------------
+
+
+def output_commands(demo_run, config, out):
+    """Every command that writes a file the user names, writing to ``out``."""
+    return {
+        "export": ("export", "--run", demo_run, "--out", out),
+        "report": ("report", demo_run, "--out", out),
+        "plot": ("plot", demo_run, "--out", out),
+        "evaluate": ("evaluate", "--run", demo_run, "--json", out),
+        "lr-find": ("lr-find", "--config", config, "--steps", "5", "--out", out),
+    }
+
+
+@pytest.mark.parametrize("command", ["export", "report", "plot", "evaluate", "lr-find"])
+def test_an_output_onto_a_fifo_is_refused_and_the_fifo_kept(in_tmp, demo_data, demo_run, dnn, command):
+    config = write_config(in_tmp / "c.yaml", demo_data)
+    with FifoGuard(in_tmp / "pipe.png") as fifo:
+        result = dnn(*output_commands(demo_run, config, fifo.path)[command])
+    assert f"{fifo.path}: is a FIFO (named pipe), not a regular file" in error_line(result)
+    assert stat.S_ISFIFO(os.lstat(fifo.path).st_mode)
+
+
+def test_a_device_or_a_folder_as_output_is_refused_before_anything_is_written(tmp_path):
+    # write_target only looks: /dev/null is never opened
+    for path, kind in ((Path(os.devnull), "a device or socket"), (tmp_path, "a folder")):
+        with pytest.raises(UserError, match=f"is {kind}, not a regular file"):
+            write_target(path)
+    os.symlink("loop", tmp_path / "loop")
+    with pytest.raises(UserError, match="a loop of symbolic links"):
+        write_target(tmp_path / "loop")
+
+
+@pytest.mark.parametrize("command", ["export", "evaluate"])
+def test_an_output_onto_a_symlink_writes_through_it(in_tmp, demo_data, demo_run, dnn, command):
+    (in_tmp / "real").mkdir()
+    link = in_tmp / "out.png"
+    os.symlink("real/model.out", link)  # dangling until the first write: open() would create the file too
+    for _ in range(2):
+        result = dnn(*output_commands(demo_run, None, link)[command])
+        assert result.exit_code == 0, result.output
+        assert os.readlink(link) == "real/model.out"
+        assert (in_tmp / "real" / "model.out").stat().st_size > 0
+    assert sorted(os.listdir(in_tmp / "real")) == ["model.out"]  # no temporary file left beside it
+
+
+@pytest.mark.parametrize("command", ["export", "report", "plot", "evaluate", "lr-find"])
+def test_an_empty_output_name_is_refused_up_front(in_tmp, demo_data, demo_run, dnn, command):
+    config = write_config(in_tmp / "c.yaml", demo_data)
+    line = error_line(dnn(*output_commands(demo_run, config, "")[command]))
+    assert line in ("Error: --out: give a file name", "Error: --json: give a file name")
+    assert os.listdir(in_tmp) == ["c.yaml"]
+
+
+def test_an_empty_picture_is_a_usage_error_not_the_current_folder(in_tmp, demo_data, demo_run, dnn):
+    shutil.copytree(demo_data / "samples", in_tmp / "samples")
+    result = dnn("predict", "", "--checkpoint", demo_run / "checkpoint.npz")
+    assert error_line(result) == "Error: PICTURE: give a picture, a folder or a pattern"
+    assert result.stdout == ""
 
 
 # --- checkpoints: every member checked against the header before its data is read --------

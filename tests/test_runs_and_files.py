@@ -5,6 +5,7 @@ replaced data, the runs listing, the closed pipe, DNN_RUNS, data.classes and com
 """
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -22,6 +23,7 @@ import pytest
 
 from conftest import metrics_of, train_quietly, train_run, write_config
 from dnncli.data.hdf5 import write_hdf5
+from dnncli.errors import os_error_exception
 from dnncli.files import fsync_file, write_text
 from dnncli.model import checkpoint
 from dnncli.run import listing
@@ -143,6 +145,60 @@ def test_the_listing_leaves_a_run_it_cannot_probe_as_its_metrics_say(in_tmp, dem
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_an_unreadable_entry_shows_as_broken_and_the_listing_goes_on(in_tmp, demo_data, dnn, monkeypatch):
+    _, good = train_quietly(dnn, write_config(in_tmp / "c.yaml", demo_data, model=TINY, training=SHORT))
+    folded, dangling, locked = (Path("runs/t") / n for n in ("7", "8", "9"))
+    for folder in (folded, dangling, locked):
+        shutil.copytree(good, folder)
+    (folded / "metrics.json").unlink()
+    (folded / "metrics.json").mkdir()
+    (dangling / "metrics.json").unlink()
+    os.symlink("gone.json", dangling / "metrics.json")
+    real_stat = Path.stat
+
+    def refusing(path, **kwargs):  # what a folder without permission does, for root too
+        if os.path.abspath(path).startswith(os.path.abspath(locked)):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_stat(path, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", refusing)
+    assert locked in listing.run_folders("runs")
+    result = dnn("runs", "--json")
+    assert result.exit_code == 0, result.output
+    rows = {row["run"]: row for row in json.loads(result.stdout)}
+    assert rows.keys() == {str(good), str(folded), str(dangling), str(locked)}
+    assert rows[str(good)]["status"] == "finished"
+    assert rows[str(folded)]["status"] == "broken" and "metrics.json" in rows[str(folded)]["problem"]
+    assert rows[str(dangling)]["status"] == "broken" and "no metrics.json" in rows[str(dangling)]["problem"]
+
+
+def test_a_folder_without_permission_in_the_runs_is_listed_as_broken(tmp_path):
+    # root reads anything, so as root the listing runs as nobody
+    place = Path(tempfile.mkdtemp(prefix="dnn-list-"))
+    try:
+        place.chmod(0o755)
+        (place / "runs" / "t" / "1").mkdir(parents=True)
+        (place / "runs" / "t" / "1" / "metrics.json").write_text("{}")
+        (place / "runs" / "t" / "1").chmod(0)
+        (place / "runs" / "locked").mkdir(mode=0)
+        (place / "runs" / "locked").chmod(0)
+        user = {"user": 65534, "group": 65534, "extra_groups": []} if os.geteuid() == 0 else {}
+        command = [sys.executable, "-m", "dnncli", "runs", "--json"]
+        try:
+            done = subprocess.run(command, cwd=place, capture_output=True, text=True, **user)
+        except PermissionError as e:
+            pytest.skip(f"nobody cannot run this Python: {e}")
+        if user and done.returncode and "Permission denied" not in done.stderr:
+            pytest.skip(f"nobody cannot run dnn from here: {done.stderr.strip()[-300:]}")
+        assert done.returncode == 0, done.stderr
+        (row,) = json.loads(done.stdout)
+        assert row["run"] == "runs/t/1" and row["status"] == "broken" and "Permission denied" in row["problem"]
+    finally:
+        for folder in (place / "runs" / "t" / "1", place / "runs" / "locked"):
+            folder.chmod(0o755)
+        shutil.rmtree(place, ignore_errors=True)
 
 
 # --- files ------------------------------------------------------------------------
@@ -553,3 +609,58 @@ def test_a_run_from_before_the_new_keys_still_resumes(in_tmp, demo_data, dnn):
     checkpoint.save(folder / "checkpoint.npz", header, saved.params, saved.state)
     result = dnn("train", "--resume", folder, "--set", "training.iterations=12", "--quiet")
     assert result.exit_code == 0, result.output
+
+
+# --- paths a user gives that the system refuses ------------------------------------
+
+TOO_LONG = "x" * 300  # one component over the 255 characters a file name may have
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("evaluate", "--run", TOO_LONG),
+        ("evaluate", "--run", "{run}", "--data", TOO_LONG),
+        ("predict", TOO_LONG, "--run", "{run}"),
+        ("report", TOO_LONG),
+        ("report", "{run}", "--out", TOO_LONG),
+        ("plot", TOO_LONG),
+        ("runs", TOO_LONG),
+        ("summary", "--run", TOO_LONG),
+        ("export", "--run", "{run}", "--out", TOO_LONG),
+        ("data", "info", TOO_LONG),
+        ("serve", "--run", TOO_LONG),
+    ],
+    ids=lambda c: " ".join(p for p in c if p not in (TOO_LONG, "{run}")),
+)
+def test_a_file_name_too_long_is_a_user_error_naming_it(pipe_setup, dnn, command):
+    result = dnn(*(part.format(**pipe_setup) for part in command))
+    assert result.exit_code == 2, result.output
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("Error: ") and TOO_LONG in line and line.endswith(": File name too long"), result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc, where no file can be made")
+def test_an_output_where_no_file_can_be_made_is_a_user_error(pipe_setup, dnn):
+    result = dnn("export", "--run", pipe_setup["run"], "--out", "/proc/m.onnx")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == "Error: /proc/m.onnx: No such file or directory\n"
+
+
+@pytest.mark.parametrize(
+    "number, filename, exit_code",
+    [
+        (errno.ENAMETOOLONG, "a", 2),
+        (errno.EACCES, "a", 2),
+        (errno.EROFS, "a", 2),
+        (errno.EBUSY, ".", 2),
+        (errno.EACCES, None, 1),  # no path: nothing the user named
+        (errno.ENOSPC, "a", 1),  # a full disk is no one's mistake
+        (errno.EIO, "a", 1),
+    ],
+)
+def test_an_os_error_is_the_user_s_when_it_names_a_path_it_comes_from(number, filename, exit_code):
+    error = os_error_exception(OSError(number, os.strerror(number), filename))
+    assert error.exit_code == exit_code
+    assert error.message == (f"{filename}: " if filename else "") + os.strerror(number)

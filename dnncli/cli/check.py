@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from ..errors import UserError
-from .options import config_option, set_option, warn
+from .options import config_option, named_path, set_option, warn
 
 STARTER_PATH = "dnn.yaml"
 
@@ -44,7 +44,7 @@ def config_show(config_path, overrides):
 
 
 @click.command("init-config")
-@click.argument("path", type=click.Path(dir_okay=False), default=STARTER_PATH)
+@click.argument("path", type=click.Path(dir_okay=False), default=STARTER_PATH, callback=named_path())
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
 def init_config(path, force):
     """Write a commented starter config to PATH (default dnn.yaml)."""

@@ -6,7 +6,7 @@ import click
 
 from ..data.formats import COMPRESSION, DEMO_MAX_CLASSES, SPLITS
 from ..errors import UserError
-from .options import warn
+from .options import named_path, warn
 
 
 def print_info(path, size=64):
@@ -27,7 +27,12 @@ def data():
 
 @data.command("demo")
 @click.option(
-    "--out", type=click.Path(file_okay=False), default="data/demo", show_default=True, help="Folder to write into."
+    "--out",
+    type=click.Path(file_okay=False),
+    default="data/demo",
+    show_default=True,
+    callback=named_path("a folder name"),
+    help="Folder to write into.",
 )
 @click.option(
     "--classes",
@@ -47,7 +52,11 @@ def demo_command(out, classes):
 @data.command("import")
 @click.argument("folder", type=click.Path())
 @click.option(
-    "--out", required=True, type=click.Path(dir_okay=False), help="HDF5 file to write (replaced if it exists)."
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    callback=named_path(),
+    help="HDF5 file to write (replaced if it exists).",
 )
 @click.option("--size", type=click.IntRange(1), default=64, show_default=True, help="Pictures become SIZE x SIZE RGB.")
 @click.option(

@@ -6,7 +6,7 @@ import click
 
 from ..data.formats import SPLITS
 from ..errors import UserError
-from .options import chosen_model, model_options, warn
+from .options import chosen_model, model_options, named_path, warn
 
 
 @click.command("evaluate")
@@ -26,6 +26,7 @@ from .options import chosen_model, model_options, warn
     "--json",
     "json_file",
     type=click.Path(dir_okay=False, allow_dash=True),
+    callback=named_path(),
     help="Where to write the JSON report; - for stdout only [default: evaluation-SPLIT.json beside the checkpoint].",
 )
 @click.option(

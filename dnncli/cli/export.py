@@ -3,12 +3,19 @@
 import click
 
 from ..errors import UserError
-from .options import chosen_model, model_options
+from .options import chosen_model, model_options, named_path
 
 
 @click.command("export")
 @model_options
-@click.option("--out", "out_file", type=click.Path(dir_okay=False), required=True, help="The ONNX file to write.")
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False),
+    required=True,
+    callback=named_path(),
+    help="The ONNX file to write.",
+)
 @click.option(
     "--dtype",
     type=click.Choice(["float32", "float64"]),

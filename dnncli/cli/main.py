@@ -7,7 +7,7 @@ import traceback
 import click
 
 from .. import __version__
-from ..errors import EXIT_INTERRUPTED, EXIT_PIPE_CLOSED, RunFailure
+from ..errors import EXIT_INTERRUPTED, EXIT_PIPE_CLOSED, RunFailure, os_error_exception
 from .check import check_command, config_group, init_config, summary
 from .data import data
 from .evaluate import evaluate_command
@@ -50,17 +50,11 @@ class DnnGroup(click.Group):
         except OSError as e:
             if debugging(ctx):
                 raise
-            raise RunFailure(os_error_line(e)) from None
+            raise os_error_exception(e) from None
         except Exception as e:
             if debugging(ctx):
                 raise
             raise RunFailure(f"unexpected {type(e).__name__}: {e} (run with --debug for the traceback)") from None
-
-
-def os_error_line(error):
-    """A file that could not be read or written, and the system's reason: ``runs/x/1/config.yaml: No space left on device``."""
-    reason = error.strerror or str(error) or type(error).__name__
-    return f"{error.filename}: {reason}" if error.filename else reason
 
 
 def quiet_closed_stdout():

@@ -2,6 +2,8 @@
 
 import click
 
+from ..errors import UserError
+
 
 class FiniteFloatRange(click.FloatRange):
     """``click.FloatRange`` that also refuses NaN and infinity, which its comparisons let through."""
@@ -39,6 +41,19 @@ set_option = click.option(
     shell_complete=config_keys,
     help="Override a config key, e.g. training.iterations=100 (repeatable).",
 )
+
+
+def named_path(what="a file name"):
+    """A callback refusing an empty path: ``Path("")`` is the current folder, so ``--out ""`` would write over
+    ``.`` and ``PICTURE ""`` would read everything in it."""
+
+    def refuse_empty(ctx, param, value):
+        if value == "" or (isinstance(value, tuple) and "" in value):
+            name = param.opts[0] if param.param_type_name == "option" else param.human_readable_name.removesuffix("...")
+            raise UserError(f"{name}: give {what}")
+        return value
+
+    return refuse_empty
 
 
 def model_options(command):

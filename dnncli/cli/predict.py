@@ -3,7 +3,7 @@
 import click
 
 from ..errors import EXIT_USAGE, UserError, one_line
-from .options import FiniteFloatRange, chosen_model, model_options, warn
+from .options import FiniteFloatRange, chosen_model, model_options, named_path, warn
 
 
 def report_error(error):
@@ -19,7 +19,9 @@ def failure_record(path, error):
 
 
 @click.command("predict")
-@click.argument("pictures", nargs=-1, required=True, metavar="PICTURE...")
+@click.argument(
+    "pictures", nargs=-1, required=True, metavar="PICTURE...", callback=named_path("a picture, a folder or a pattern")
+)
 @model_options
 @click.option(
     "--threshold",

@@ -3,7 +3,7 @@
 import click
 
 from ..errors import UserError
-from .options import warn
+from .options import named_path, warn
 
 DEFAULT_REPORT = "report.html"
 
@@ -12,7 +12,12 @@ DEFAULT_REPORT = "report.html"
 @click.argument("run_folder", type=click.Path(file_okay=False), required=False, metavar="[RUN]")
 @click.option("--best", is_flag=True, help="Evaluate the run's best.npz, its weights at the best validation cost.")
 @click.option(
-    "--out", type=click.Path(dir_okay=False), default=DEFAULT_REPORT, show_default=True, help="HTML file to write."
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=DEFAULT_REPORT,
+    show_default=True,
+    callback=named_path(),
+    help="HTML file to write.",
 )
 def report_command(run_folder, best, out):
     """Write one self-contained HTML page about RUN [default: the newest run].

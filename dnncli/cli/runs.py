@@ -5,6 +5,7 @@ from pathlib import Path
 import click
 
 from ..errors import UserError
+from .options import named_path
 
 DEFAULT_PLOT = "cost.png"
 
@@ -42,7 +43,12 @@ def runs(folder, as_json):
 @click.command("plot")
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False), metavar="RUN_DIR [MORE ...]")
 @click.option(
-    "--out", type=click.Path(dir_okay=False), default=DEFAULT_PLOT, show_default=True, help="Picture to write."
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=DEFAULT_PLOT,
+    show_default=True,
+    callback=named_path(),
+    help="Picture to write.",
 )
 def plot(run_dirs, out):
     """Draw the cost curves of runs on one chart, as a picture; for a sweep folder, the metric of its trials

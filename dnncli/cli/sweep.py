@@ -5,7 +5,7 @@ import os
 import click
 
 from ..errors import Interrupted, UserError
-from .options import FiniteFloatRange, config_option, set_option
+from .options import FiniteFloatRange, config_option, named_path, set_option
 
 SWEEP_PROGRESS = ("auto", "rich", "plain", "quiet")
 DEFAULT_CURVE = "lr-find.json"
@@ -109,6 +109,7 @@ def show_sweep(folder, index, as_json):
     type=click.Path(dir_okay=False),
     default=DEFAULT_CURVE,
     show_default=True,
+    callback=named_path(),
     help="The curve as JSON; a PNG beside it when matplotlib is there.",
 )
 def lr_find(config_path, overrides, start, end, steps, out):

@@ -3,8 +3,10 @@
 A run folder that cannot be read shows as broken with the reason; it never stops the listing.
 """
 
+import errno
 import os
 import socket
+import stat
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -116,13 +118,35 @@ def run_folders(root):
     root = Path(root)
     if not root.is_dir():
         raise UserError(f"{root}: no such folder of runs")
-    nested = [p for p in root.glob("*/*") if is_run_number(p.name) and p.is_dir()]
+    nested = [p for p in root.glob("*/*") if is_run_number(p.name) and may_be_folder(p)]
     direct = [
         p
         for p in root.glob("*")
-        if is_run_number(p.name) and p.is_dir() and ((p / METRICS).exists() or (p / CONFIG).exists())
+        if is_run_number(p.name) and may_be_folder(p) and (may_exist(p / METRICS) or may_exist(p / CONFIG))
     ]
     return nested + direct
+
+
+def may_be_folder(path):
+    """Whether ``path`` is a folder, or cannot be looked at (no permission): then it is listed, and shows as
+    broken with the reason, rather than stopping the listing or vanishing from it."""
+    try:
+        return stat.S_ISDIR(path.stat().st_mode)
+    except FileNotFoundError:
+        return False  # a dangling link, or gone since the folder was read
+    except OSError as e:
+        return e.errno != errno.ELOOP
+
+
+def may_exist(path):
+    """Whether ``path`` exists, or cannot be looked at (as ``may_be_folder``)."""
+    try:
+        path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as e:
+        return e.errno != errno.ELOOP
+    return True
 
 
 def started_at(text, folder):

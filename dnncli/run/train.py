@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..config.load import changed_keys, dump, parse_yaml
 from ..config.load import load as load_config
-from ..errors import Interrupted, UserError
+from ..errors import Interrupted, RunFailure, UserError, os_error_line
 from ..files import remove_stale_temporaries, write_text
 from ..model import checkpoint
 from ..text import decimal_size
@@ -87,7 +87,15 @@ def started(config, reporter, make_folder, own_folder):
                 shutil.rmtree(folder, ignore_errors=True)  # a run that never started leaves no folder
             if isinstance(e, StartupInterrupted):
                 raise interrupted_at_start(e.signum, None if own_folder else folder) from None
+            if isinstance(e, OSError):
+                raise run_files_failure(e) from None
             raise
+
+
+def run_files_failure(error):
+    """A run folder's own files that could not be made or written (a full or read-only disk, a folder without
+    permission) fail the run, exit 1: unlike a path given on the command line, no one named them one by one."""
+    return RunFailure(os_error_line(error))
 
 
 def is_number(value):
@@ -138,6 +146,8 @@ def resume(folder, overrides=(), config_path=None, reporter=None):
                 return resume_held(folder, overrides, config_path, reporter, stop)
         except StartupInterrupted as e:
             raise interrupted_at_start(e.signum, folder) from None
+        except OSError as e:
+            raise run_files_failure(e) from None
 
 
 def resume_held(folder, overrides, config_path, reporter, stop):
