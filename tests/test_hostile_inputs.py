@@ -209,6 +209,56 @@ def test_an_input_shape_whose_product_overflows_int64(tmp_path, demo_run, demo_d
     )
 
 
+def run_with_header(tmp_path, demo_run, **fields):
+    """A copy of the demo run whose checkpoint's header has ``fields`` changed."""
+    folder = tmp_path / "run"
+    shutil.copytree(demo_run, folder)
+    header = dict(header_of(folder / "checkpoint.npz"), **fields)
+    crafted(tmp_path / "c.npz", folder / "checkpoint.npz", header=json.dumps(header).encode())
+    os.replace(tmp_path / "c.npz", folder / "checkpoint.npz")
+    return folder
+
+
+def every_model_command(dnn, folder, demo_data, tmp_path):
+    """What each command that loads a checkpoint does with the run ``folder``'s."""
+    checkpoint = folder / "checkpoint.npz"
+    picture = demo_data / "samples" / sorted(os.listdir(demo_data / "samples"))[0]
+    return {
+        "predict": dnn("predict", picture, "--checkpoint", checkpoint),
+        "evaluate": evaluate_with(dnn, checkpoint, demo_data),
+        "export": dnn("export", "--checkpoint", checkpoint, "--out", tmp_path / "m.onnx"),
+        "report": dnn("report", folder, "--out", tmp_path / "r.html"),
+    }
+
+
+@pytest.mark.parametrize(
+    "divide_by, shown",
+    [(10**400, "an integer of 401 digits"), (5e-324, "4.94066e-324"), (float("inf"), "inf"), (1e-307, "1e-307")],
+)
+def test_a_pixel_scaling_no_float_can_take_is_refused_by_every_command_at_load(
+    tmp_path, demo_run, demo_data, dnn, divide_by, shown
+):
+    # 10**400 was an unexpected OverflowError; 5e-324 nan probabilities in predict and an AssertionError in report
+    folder = run_with_header(tmp_path, demo_run, scaling={"divide_by": divide_by})
+    for command, result in every_model_command(dnn, folder, demo_data, tmp_path).items():
+        line = error_line(result)
+        assert line.startswith(f"Error: {folder / 'checkpoint.npz'}: divides pixels by {shown}; "), (command, line)
+        assert "a float64 model takes a divisor from 1.42e-306 to 4.49e+307" in line, command
+        assert "RuntimeWarning" not in result.stderr
+
+
+def test_a_pixel_scaling_evaluate_cannot_score_is_refused_by_report_too(tmp_path, demo_run, demo_data, dnn):
+    folder = run_with_header(tmp_path, demo_run, scaling={"divide_by": 510.0})  # predict takes it; scoring does not
+    line = error_line(dnn("report", folder, "--out", tmp_path / "r.html"))
+    assert line == f"Error: {folder / 'checkpoint.npz'}: divides pixels by 510.0; data sets are evaluated divided by 255.0"
+
+
+def test_class_names_twice_are_refused_by_every_command_at_load(tmp_path, demo_run, demo_data, dnn):
+    folder = run_with_header(tmp_path, demo_run, classes=["cat", "cat"])  # one probability would hide the other
+    for command, result in every_model_command(dnn, folder, demo_data, tmp_path).items():
+        assert "header field 'classes' must name each class once, got ['cat', 'cat']" in error_line(result), command
+
+
 @pytest.mark.parametrize("content", [b"", b"hello", b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00]\x94.", bytes(1000)])
 def test_a_file_that_is_no_checkpoint_never_shows_numpys_advice(tmp_path, demo_data, dnn, content):
     path = tmp_path / "c.npz"

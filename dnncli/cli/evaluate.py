@@ -50,10 +50,9 @@ def evaluate_command(run_folder, checkpoint_file, best, data_file, split, json_f
     """
     import json
 
-    from ..data.dataset import PIXEL_SCALE
     from ..files import write_json
     from ..model import checkpoint
-    from ..model.evaluate import evaluate, top_losses_of
+    from ..model.evaluate import check_scaled_as_data_sets, evaluate, top_losses_of
     from ..report.console import stdout_console
     from ..report.tables import class_table, confusion_table, summary_table, top_losses_table
     from ..run.models import choose_data, default_json_path, run_config
@@ -61,10 +60,7 @@ def evaluate_command(run_folder, checkpoint_file, best, data_file, split, json_f
 
     path = chosen_model(run_folder, checkpoint_file, best)
     saved = checkpoint.load(path)
-    if saved.pixel_scale != PIXEL_SCALE:  # score.score scales data sets by PIXEL_SCALE
-        raise UserError(
-            f"{path}: divides pixels by {saved.pixel_scale}; dnn evaluate scales data sets by {PIXEL_SCALE}"
-        )
+    check_scaled_as_data_sets(saved, path)
     config = run_config(path.parent)
     dataset, split = choose_data(config, path.parent, data_file, split, saved.input_shape, warn, saved.classes)
     report = {"checkpoint": str(path), "iteration": saved.iteration, "data": dataset.path, "split": split}

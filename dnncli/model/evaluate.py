@@ -7,12 +7,19 @@ probabilities come from ``predict.classify``, the function ``dnn predict`` uses.
 
 import numpy as np
 
-from ..data.dataset import check_same_classes
+from ..data.dataset import PIXEL_SCALE, check_same_classes
+from ..errors import UserError
 from .metrics import classification_report, probability_report
 from .predict import classify, model_dtype, probability_map
 from .score import score
 
 SMALLEST_PROBABILITY = 1e-300  # an example's loss is -ln max(p(true), this): finite even when p(true) is 0
+
+
+def check_scaled_as_data_sets(saved, path):
+    """``score.score`` scales a data set by PIXEL_SCALE: a model whose header scales otherwise cannot be scored on one."""
+    if saved.pixel_scale != PIXEL_SCALE:
+        raise UserError(f"{path}: divides pixels by {saved.pixel_scale}; data sets are evaluated divided by {PIXEL_SCALE}")
 
 
 def evaluate(saved, dataset):
