@@ -399,6 +399,17 @@ def test_crafted_hdf5_files(in_tmp, demo_data, dnn, case):
         assert message in error_line(info)
 
 
+@pytest.mark.parametrize("pictures", [np.uint8(3), np.zeros(5, np.uint8)], ids=["scalar", "one-dimensional"])
+def test_info_refuses_pictures_of_no_shape_as_evaluate_does(in_tmp, demo_run, dnn, pictures):
+    path = in_tmp / "d.h5"
+    with h5py.File(path, "w") as f:
+        f["test_set_x"] = pictures  # was an unexpected IndexError in dnn data info
+        f["test_set_y"] = np.zeros(np.ndim(pictures) and 5, np.int64)
+    message = f"{path}: 'test_set_x' must be shaped (examples, height, width, channels), found {pictures.shape}"
+    assert error_line(dnn("data", "info", path)) == f"Error: {message}"
+    assert error_line(dnn("evaluate", "--run", demo_run, "--data", path, "--json", "-")) == f"Error: {message}"
+
+
 def test_info_tells_a_uint64_maximum_label_as_it_is(in_tmp, dnn):
     path = hdf5_with(in_tmp / "d.h5", HDF5_CASES["uint64 maximum label"][0], HDF5_CASES["uint64 maximum label"][1])
     result = dnn("data", "info", path)
