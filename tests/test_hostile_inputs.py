@@ -259,6 +259,25 @@ def test_class_names_twice_are_refused_by_every_command_at_load(tmp_path, demo_r
         assert "header field 'classes' must name each class once, got ['cat', 'cat']" in error_line(result), command
 
 
+def test_weights_whose_output_overflows_are_refused_without_numpys_warnings(tmp_path, demo_run, demo_data, dnn):
+    from dnncli.model import checkpoint
+
+    folder = tmp_path / "run"
+    shutil.copytree(demo_run, folder)
+    saved = checkpoint.load(folder / "checkpoint.npz")
+    huge = {name: value * 1e300 if name.startswith("W") else value for name, value in saved.params.items()}
+    checkpoint.save(folder / "checkpoint.npz", saved.header, huge)  # finite, but W2 (W1 x) overflows
+    results = every_model_command(dnn, folder, demo_data, tmp_path)
+    assert results.pop("export").exit_code == 0  # the weights are written as they are
+    for command, result in results.items():
+        line = error_line(result)  # were nan probabilities and a log loss of NaN, with RuntimeWarnings
+        assert line == (
+            f"Error: {folder / 'checkpoint.npz'}: its weights overflow float64 on these pictures "
+            "(the output layer's pre-activation is inf or nan)"
+        ), command
+        assert "Warning" not in result.stderr, command
+
+
 @pytest.mark.parametrize("content", [b"", b"hello", b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00]\x94.", bytes(1000)])
 def test_a_file_that_is_no_checkpoint_never_shows_numpys_advice(tmp_path, demo_data, dnn, content):
     path = tmp_path / "c.npz"

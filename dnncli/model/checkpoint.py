@@ -41,6 +41,7 @@ class Checkpoint:
     params: dict
     state: dict
     header: dict
+    path: object = None  # the file it was loaded from, for messages
 
     @property
     def classes(self):
@@ -148,7 +149,7 @@ def read_checkpoint(archive, path):
     params = {name: arrays.pop(name) for name in net.array_names}
     check_params(net, params, header["dtype"], path)
     state = {name[len(STATE_PREFIX) :]: value for name, value in arrays.items()}
-    return Checkpoint(net, params, state, header)
+    return Checkpoint(net, params, state, header, path)
 
 
 def expected_arrays(net, dtype):

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..data.dataset import READ_BATCH, scale_pixels
 from ..data.pictures import load_picture
-from ..engine import predict_labels, predict_proba
+from ..engine import OUTPUT_ACTIVATIONS, forward, predict_labels
 from ..errors import UserError
 
 BATCH = READ_BATCH  # pictures per forward pass, as evaluation reads them: bounds memory for a folder of thousands
@@ -38,7 +38,7 @@ def classify(saved, pictures, threshold=0.5):
 
 
 def same_for_any_batch(saved, rows):
-    """``predict_proba`` of up to BATCH rows, in a forward pass of exactly BATCH (blank rows fill it up).
+    """Class probabilities of up to BATCH rows, in a forward pass of exactly BATCH (blank rows fill it up).
 
     BLAS sums a product with a few columns in another order than one with many, so
     without this a picture's probabilities would change in the last digits with the
@@ -46,7 +46,14 @@ def same_for_any_batch(saved, rows):
     """
     full = np.zeros((BATCH, rows.shape[1]), dtype=rows.dtype)
     full[: len(rows)] = rows
-    return predict_proba(saved.net, saved.params, full.T)[:, : len(rows)]
+    with np.errstate(over="ignore", invalid="ignore"):  # an output that overflowed is refused below
+        ZL, _ = forward(saved.net, saved.params, full.T)
+        probabilities = OUTPUT_ACTIVATIONS[saved.net.output](ZL)
+    if not np.all(np.isfinite(ZL[:, : len(rows)])):
+        raise UserError(
+            f"{saved.path}: its weights overflow {saved.header['dtype']} on these pictures (the output layer's pre-activation is inf or nan)"
+        )
+    return probabilities[:, : len(rows)]
 
 
 def probability_map(classes, column):
