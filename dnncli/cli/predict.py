@@ -41,14 +41,12 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
     dnn predict photos/ 'more/*.png' --json
     dnn predict cat.jpg --run runs/cat/2 --threshold 0.7
     """
-    import json
-
     from ..data.pictures import expand_paths
     from ..model import checkpoint
     from ..model.predict import predictions
     from ..report.console import stdout_console
     from ..run.models import unfinished_run
-    from ..text import plural
+    from ..text import json_text, plural
 
     path = chosen_model(run_folder, checkpoint_file, best)
     saved = checkpoint.load(path)
@@ -65,7 +63,7 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
         failures.append(error)
         report_error(error)
         if as_json:
-            click.echo(json.dumps(failure_record(path, error)))
+            click.echo(json_text(failure_record(path, error)))
 
     for problem in problems:
         failed(None, problem)
@@ -75,7 +73,7 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
     for record in predictions(saved, paths, 0.5 if threshold is None else threshold, failed):
         classified += 1
         if as_json:
-            click.echo(json.dumps(record))
+            click.echo(json_text(record))
         elif console.is_terminal:
             if table is None:  # a row at a time, each as soon as it is known
                 from ..report.tables import StreamedTable
