@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from ..data.dataset import READ_BATCH, scale_pixels
-from ..data.pictures import load_picture
+from ..data.pictures import load_picture, picture_mode
 from ..engine import OUTPUT_ACTIVATIONS, forward, predict_labels
 from ..errors import UserError
 
@@ -20,6 +20,14 @@ PROMPT_SECONDS = 0.2  # a batch is classified once it is full or this old, so re
 
 def model_dtype(saved):
     return np.dtype(saved.header["dtype"]).type
+
+
+def check_takes_pictures(saved):
+    """A model whose input shape no picture has (a flat (12288,) from an HDF5 set) is refused once, not per picture."""
+    try:
+        picture_mode(saved.input_shape)
+    except UserError as e:
+        raise UserError(f"{saved.path}: {e.message}") from None
 
 
 def classify(saved, pictures, threshold=0.5):
