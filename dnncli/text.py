@@ -1,5 +1,7 @@
 """How a path, a count and a size read in any message: one meaning per name, across the package."""
 
+import json
+import math
 from pathlib import Path
 
 
@@ -34,3 +36,19 @@ def binary_size(n):
 def gigabytes(n):
     """Bytes of memory in 1024-based gigabytes, as the memory checks say them: ``1.5 GB``."""
     return f"{n / 2**30:.1f} GB"
+
+
+def finite_json(value):
+    """``value`` with each float that is nan or infinite as None: JSON has no NaN or Infinity (RFC 8259)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: finite_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_json(item) for item in value]
+    return value
+
+
+def json_text(value, indent=None):
+    """Valid JSON of ``value``, a number that is not finite written as null."""
+    return json.dumps(finite_json(value), indent=indent, allow_nan=False)

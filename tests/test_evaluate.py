@@ -197,5 +197,5 @@ def test_a_checkpoint_scaled_otherwise_is_refused(demo_run, demo_data, dnn, tmp_
     assert result.exit_code == 2
     assert (
         result.stderr
-        == f"Error: {tmp_path / 'm.npz'}: divides pixels by 510.0; dnn evaluate scales data sets by 255.0\n"
+        == f"Error: {tmp_path / 'm.npz'}: divides pixels by 510.0; data sets are evaluated divided by 255.0\n"
     )

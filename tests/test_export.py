@@ -136,3 +136,25 @@ def test_every_hidden_activation_on_a_grey_model(activations, dtype, dnn, tmp_pa
     out, label = run_onnx(tmp_path / "grey.onnx", pictures)
     np.testing.assert_allclose(out, probabilities.T, rtol=0, atol=1e-6 if dtype == "float32" else 1e-12)
     np.testing.assert_array_equal(label, labels)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda h, p: p.update(W2=p["W2"] * 1e39), "W2 holds values beyond float32; export it as float64"),
+        (lambda h, p: h.update(scaling={"divide_by": 1e-300}), "divides pixels by 1e-300; a float32 model takes a divisor"),
+    ],
+    ids=["weights", "scaling"],
+)
+def test_what_float32_cannot_hold_is_refused_when_a_float64_model_is_exported_as_float32(
+    demo_run, dnn, tmp_path, change, message
+):
+    saved = checkpoint.load(demo_run / "checkpoint.npz")
+    header, params = dict(saved.header), dict(saved.params)
+    change(header, params)
+    checkpoint.save(tmp_path / "m.npz", header, params)
+    assert dnn("export", "--checkpoint", tmp_path / "m.npz", "--out", tmp_path / "m.onnx").exit_code == 0
+    result = dnn("export", "--checkpoint", tmp_path / "m.npz", "--out", tmp_path / "f.onnx", "--dtype", "float32")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.startswith(f"Error: {tmp_path / 'm.npz'}: {message}") and len(result.stderr.splitlines()) == 1
+    assert "Warning" not in result.stderr and not (tmp_path / "f.onnx").exists()

@@ -273,6 +273,85 @@ def test_an_input_shape_whose_product_overflows_int64(tmp_path, demo_run, demo_d
     )
 
 
+def run_with_header(tmp_path, demo_run, **fields):
+    """A copy of the demo run whose checkpoint's header has ``fields`` changed."""
+    folder = tmp_path / "run"
+    shutil.copytree(demo_run, folder)
+    header = dict(header_of(folder / "checkpoint.npz"), **fields)
+    crafted(tmp_path / "c.npz", folder / "checkpoint.npz", header=json.dumps(header).encode())
+    os.replace(tmp_path / "c.npz", folder / "checkpoint.npz")
+    return folder
+
+
+def every_model_command(dnn, folder, demo_data, tmp_path):
+    """What each command that loads a checkpoint does with the run ``folder``'s."""
+    checkpoint = folder / "checkpoint.npz"
+    picture = demo_data / "samples" / sorted(os.listdir(demo_data / "samples"))[0]
+    return {
+        "predict": dnn("predict", picture, "--checkpoint", checkpoint),
+        "evaluate": evaluate_with(dnn, checkpoint, demo_data),
+        "export": dnn("export", "--checkpoint", checkpoint, "--out", tmp_path / "m.onnx"),
+        "report": dnn("report", folder, "--out", tmp_path / "r.html"),
+    }
+
+
+@pytest.mark.parametrize(
+    "divide_by, shown",
+    [(10**400, "an integer of 401 digits"), (5e-324, "4.94066e-324"), (float("inf"), "inf"), (1e-307, "1e-307")],
+)
+def test_a_pixel_scaling_no_float_can_take_is_refused_by_every_command_at_load(
+    tmp_path, demo_run, demo_data, dnn, divide_by, shown
+):
+    # 10**400 was an unexpected OverflowError; 5e-324 nan probabilities in predict and an AssertionError in report
+    folder = run_with_header(tmp_path, demo_run, scaling={"divide_by": divide_by})
+    for command, result in every_model_command(dnn, folder, demo_data, tmp_path).items():
+        line = error_line(result)
+        assert line.startswith(f"Error: {folder / 'checkpoint.npz'}: divides pixels by {shown}; "), (command, line)
+        assert "a float64 model takes a divisor from 1.42e-306 to 4.49e+307" in line, command
+        assert "RuntimeWarning" not in result.stderr
+
+
+def test_a_pixel_scaling_evaluate_cannot_score_is_refused_by_report_too(tmp_path, demo_run, demo_data, dnn):
+    folder = run_with_header(tmp_path, demo_run, scaling={"divide_by": 510.0})  # predict takes it; scoring does not
+    line = error_line(dnn("report", folder, "--out", tmp_path / "r.html"))
+    assert line == f"Error: {folder / 'checkpoint.npz'}: divides pixels by 510.0; data sets are evaluated divided by 255.0"
+
+
+def test_class_names_twice_are_refused_by_every_command_at_load(tmp_path, demo_run, demo_data, dnn):
+    folder = run_with_header(tmp_path, demo_run, classes=["cat", "cat"])  # one probability would hide the other
+    for command, result in every_model_command(dnn, folder, demo_data, tmp_path).items():
+        assert "header field 'classes' must name each class once, got ['cat', 'cat']" in error_line(result), command
+
+
+def test_weights_whose_output_overflows_are_refused_without_numpys_warnings(tmp_path, demo_run, demo_data, dnn):
+    from dnncli.model import checkpoint
+
+    folder = tmp_path / "run"
+    shutil.copytree(demo_run, folder)
+    saved = checkpoint.load(folder / "checkpoint.npz")
+    huge = {name: value * 1e300 if name.startswith("W") else value for name, value in saved.params.items()}
+    checkpoint.save(folder / "checkpoint.npz", saved.header, huge)  # finite, but W2 (W1 x) overflows
+    results = every_model_command(dnn, folder, demo_data, tmp_path)
+    assert results.pop("export").exit_code == 0  # the weights are written as they are
+    for command, result in results.items():
+        line = error_line(result)  # were nan probabilities and a log loss of NaN, with RuntimeWarnings
+        assert line == (
+            f"Error: {folder / 'checkpoint.npz'}: its weights overflow float64 on these pictures "
+            "(the output layer's pre-activation is inf or nan)"
+        ), command
+        assert "Warning" not in result.stderr, command
+
+
+def test_a_model_that_takes_no_pictures_is_refused_once_by_predict(tmp_path, demo_run, demo_data, dnn):
+    folder = run_with_header(tmp_path, demo_run, input_shape=[1, 64, 64, 3])  # was one error per picture
+    result = dnn("predict", demo_data / "samples", "--checkpoint", folder / "checkpoint.npz")
+    assert result.stderr == (
+        f"Error: {folder / 'checkpoint.npz'}: a model with input shape (1, 64, 64, 3) does not take pictures "
+        "(it needs (h, w) or (h, w, 1, 3 or 4))\n"
+    )
+    assert result.exit_code == 2 and evaluate_with(dnn, folder / "checkpoint.npz", demo_data).exit_code == 2
+
+
 @pytest.mark.parametrize("content", [b"", b"hello", b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00]\x94.", bytes(1000)])
 def test_a_file_that_is_no_checkpoint_never_shows_numpys_advice(tmp_path, demo_data, dnn, content):
     path = tmp_path / "c.npz"
@@ -411,6 +490,17 @@ def test_crafted_hdf5_files(in_tmp, demo_data, dnn, case):
     info = dnn("data", "info", path)
     if case not in ("label of 1e20", "uint64 maximum label"):
         assert message in error_line(info)
+
+
+@pytest.mark.parametrize("pictures", [np.uint8(3), np.zeros(5, np.uint8)], ids=["scalar", "one-dimensional"])
+def test_info_refuses_pictures_of_no_shape_as_evaluate_does(in_tmp, demo_run, dnn, pictures):
+    path = in_tmp / "d.h5"
+    with h5py.File(path, "w") as f:
+        f["test_set_x"] = pictures  # was an unexpected IndexError in dnn data info
+        f["test_set_y"] = np.zeros(np.ndim(pictures) and 5, np.int64)
+    message = f"{path}: 'test_set_x' must be shaped (examples, height, width, channels), found {pictures.shape}"
+    assert error_line(dnn("data", "info", path)) == f"Error: {message}"
+    assert error_line(dnn("evaluate", "--run", demo_run, "--data", path, "--json", "-")) == f"Error: {message}"
 
 
 def test_info_tells_a_uint64_maximum_label_as_it_is(in_tmp, dnn):

@@ -230,6 +230,66 @@ def test_truncated_pictures_are_refused(tmp_path, name, options):
         load_picture(truncated, RGB)
 
 
+def grey_tiff(width, height, rows_per_strip, strips, data):
+    """An uncompressed 8-bit grey TIFF whose header lists ``strips`` (offset, bytes), followed by ``data``."""
+    entries = [(256, 4, [width]), (257, 4, [height]), (258, 3, [8]), (259, 3, [1]), (262, 3, [1]), (277, 3, [1])]
+    entries += [(273, 4, [o for o, _ in strips]), (278, 4, [rows_per_strip]), (279, 4, [n for _, n in strips])]
+    ifd_size = 2 + 12 * len(entries) + 4
+    arrays = b""
+    ifd = struct.pack("<H", len(entries))
+    for tag, kind, values in entries:
+        packed = struct.pack(f"<{len(values)}{'I' if kind == 4 else 'H'}", *values)
+        if len(packed) <= 4:
+            ifd += struct.pack("<HHI", tag, kind, len(values)) + packed.ljust(4, b"\0")
+        else:  # stored after the IFD
+            ifd += struct.pack("<HHII", tag, kind, len(values), 8 + ifd_size + len(arrays))
+            arrays += packed
+    return b"II*\0" + struct.pack("<I", 8) + ifd + b"\0\0\0\0" + arrays + data
+
+
+def test_a_tiff_whose_strips_miss_most_of_the_picture_is_refused(tmp_path):
+    # 16 rows of 1.5 million listed: Pillow read it as a blank picture, after seconds of work
+    path = tmp_path / "few.tif"
+    header = len(grey_tiff(24, 1_572_864, 16, [(0, 384)], b""))
+    path.write_bytes(grey_tiff(24, 1_572_864, 16, [(header, 384)], bytes(range(256)) + bytes(128)))
+    with pytest.raises(UserError, match=f"^{path}: truncated or damaged picture \\(its strips hold 384 of its 37,748,736 pixels\\)$"):
+        load_picture(path, RGB)
+    whole = tmp_path / "whole.tif"
+    header = len(grey_tiff(24, 32, 16, [(0, 384), (0, 384)], b""))
+    whole.write_bytes(grey_tiff(24, 32, 16, [(header, 384), (header + 384, 384)], bytes(768)))
+    assert load_picture(whole, RGB).shape == RGB  # the same file with every strip is read
+
+
+def test_a_tiff_whose_strip_ends_past_the_file_is_refused(tmp_path):
+    path = tmp_path / "short.tif"
+    header = len(grey_tiff(24, 16, 16, [(0, 384)], b""))
+    path.write_bytes(grey_tiff(24, 16, 16, [(header, 384)], bytes(100)))
+    with pytest.raises(UserError, match=f"^{path}: truncated or damaged picture"):
+        load_picture(path, RGB)
+
+
+EXIF_HEADER = b"II*\0\x08\0\0\0\x01\0"  # little-endian TIFF tags, one entry
+
+
+@pytest.mark.parametrize(
+    "name, exif, refused",
+    [
+        ("junk.jpg", b"Exif\0\0MM\0*\0\0\0\x08\xff\xff", False),  # Pillow warned "Corrupt EXIF data"
+        ("past.jpg", b"Exif\0\0" + EXIF_HEADER + b"\x12\x01\x02\0\x05\0\0\0\xff\xff\0\0", True),  # "Truncated File Read"
+        ("past.png", EXIF_HEADER + b"\x12\x01\x05\0\x01\0\0\0\x1a\0\0\0\0\0\0\0", True),
+    ],
+    ids=["corrupt-exif", "exif-past-its-end-jpeg", "exif-past-its-end-png"],
+)
+def test_pillows_warnings_never_reach_stderr_and_a_truncated_read_refuses(tmp_path, recwarn, name, exif, refused):
+    path = save(Image.fromarray(checker()), tmp_path / name, exif=exif)
+    if refused:  # the orientation lies past the end of its tags: the picture may stand wrong
+        with pytest.raises(UserError, match=f"^{path}: truncated or damaged picture .*Truncated File Read"):
+            load_picture(path, RGB)
+    else:
+        assert load_picture(path, RGB).shape == RGB
+    assert not recwarn.list, [str(w.message) for w in recwarn.list]
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(UserError, match=f"^{tmp_path / 'nope.png'}: no such file$"):
         load_picture(tmp_path / "nope.png", RGB)

@@ -128,6 +128,30 @@ def test_the_cost_of_a_mini_batch_run_is_the_summary_s(in_tmp, demo_data, dnn):
     assert f"{metrics['train']['cost']:.6f}" in table and f"{row['final_cost']:.6f}" in table
 
 
+def strict_json(text):
+    """``json.loads`` that refuses NaN and Infinity, which are not JSON (Python writes them unless told not to)."""
+    return json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in JSON output"))
+
+
+def test_runs_json_writes_a_number_that_is_not_finite_as_null(in_tmp, demo_data, dnn):
+    _, folder = train_quietly(dnn, write_config(in_tmp / "c.yaml", demo_data, model=TINY, training=SHORT))
+    metrics = metrics_of(folder)
+    metrics["train"]["cost"] = float("nan")  # a diverged run, or a hand-edited file: Python reads NaN
+    metrics["costs"][-1]["cost"] = float("inf")
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    result = dnn("runs", "--json")
+    assert result.exit_code == 0, result.output
+    (row,) = strict_json(result.stdout)
+    assert row["train_cost"] is None and row["final_cost"] is None
+
+
+def test_json_text_maps_every_number_that_is_not_finite_and_keeps_the_rest():
+    from dnncli.text import json_text
+
+    value = {"a": [float("nan"), 1.5, {"b": float("-inf")}], "c": (float("inf"), 2), "d": "NaN", "e": True, "f": None}
+    assert strict_json(json_text(value)) == {"a": [None, 1.5, {"b": None}], "c": [None, 2], "d": "NaN", "e": True, "f": None}
+
+
 def test_the_listing_leaves_a_run_it_cannot_probe_as_its_metrics_say(in_tmp, demo_data, dnn, monkeypatch):
     # where os.kill(pid, 0) would kill (Windows), process_gone must not call it
     _, folder = train_quietly(dnn, write_config(in_tmp / "c.yaml", demo_data, model=TINY, training=SHORT))

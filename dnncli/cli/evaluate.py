@@ -49,23 +49,17 @@ def evaluate_command(run_folder, checkpoint_file, best, data_file, split, json_f
     dnn evaluate --run runs/cat/2 --split train
     dnn evaluate --checkpoint model.npz --data more_cats.h5 --json -
     """
-    import json
-
-    from ..data.dataset import PIXEL_SCALE
     from ..files import write_json
     from ..model import checkpoint
-    from ..model.evaluate import evaluate, top_losses_of
+    from ..model.evaluate import check_scaled_as_data_sets, evaluate, top_losses_of
     from ..report.console import stdout_console
     from ..report.tables import class_table, confusion_table, summary_table, top_losses_table
     from ..run.models import choose_data, default_json_path, run_config
-    from ..text import short_path
+    from ..text import finite_json, json_text, short_path
 
     path = chosen_model(run_folder, checkpoint_file, best)
     saved = checkpoint.load(path)
-    if saved.pixel_scale != PIXEL_SCALE:  # score.score scales data sets by PIXEL_SCALE
-        raise UserError(
-            f"{path}: divides pixels by {saved.pixel_scale}; dnn evaluate scales data sets by {PIXEL_SCALE}"
-        )
+    check_scaled_as_data_sets(saved, path)
     config = run_config(path.parent)
     dataset, split = choose_data(config, path.parent, data_file, split, saved.input_shape, warn, saved.classes)
     report = {"checkpoint": str(path), "iteration": saved.iteration, "data": dataset.path, "split": split}
@@ -73,11 +67,11 @@ def evaluate_command(run_folder, checkpoint_file, best, data_file, split, json_f
     if top_losses:
         report["top_losses"] = top_losses_of(report, top_losses)
     if json_file == "-":
-        click.echo(json.dumps(report, indent=2))
+        click.echo(json_text(report, indent=2))
         return
     json_path = Path(json_file) if json_file else default_json_path(path, data_file, split)
     try:
-        write_json(json_path, report)
+        write_json(json_path, finite_json(report))
     except OSError as e:
         raise UserError(f"{json_path}: cannot write ({e.strerror or e})") from None
     console = stdout_console()

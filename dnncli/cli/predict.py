@@ -43,17 +43,16 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
     dnn predict photos/ 'more/*.png' --json
     dnn predict cat.jpg --run runs/cat/2 --threshold 0.7
     """
-    import json
-
     from ..data.pictures import expand_paths
     from ..model import checkpoint
-    from ..model.predict import predictions
+    from ..model.predict import check_takes_pictures, predictions
     from ..report.console import stdout_console
     from ..run.models import unfinished_run
-    from ..text import plural
+    from ..text import json_text, plural
 
     path = chosen_model(run_folder, checkpoint_file, best)
     saved = checkpoint.load(path)
+    check_takes_pictures(saved)
     if threshold is not None and saved.net.output != "sigmoid":
         raise UserError(f"--threshold: only for a two-class (sigmoid) model; this one has {len(saved.classes)} classes")
     click.echo(f"model: {path} (iteration {saved.iteration})", err=True)
@@ -67,7 +66,7 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
         failures.append(error)
         report_error(error)
         if as_json:
-            click.echo(json.dumps(failure_record(path, error)))
+            click.echo(json_text(failure_record(path, error)))
 
     for problem in problems:
         failed(None, problem)
@@ -77,7 +76,7 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
     for record in predictions(saved, paths, 0.5 if threshold is None else threshold, failed):
         classified += 1
         if as_json:
-            click.echo(json.dumps(record))
+            click.echo(json_text(record))
         elif console.is_terminal:
             if table is None:  # a row at a time, each as soon as it is known
                 from ..report.tables import StreamedTable

@@ -15,8 +15,6 @@ DEFAULT_PLOT = "cost.png"
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as a JSON list.")
 def runs(folder, as_json):
     """List the runs under FOLDER (default: $DNN_RUNS, else runs/), newest first; or a sweep's trials, best first."""
-    import json
-
     from ..files import default_runs
     from ..sweep.index import is_sweep
 
@@ -27,10 +25,11 @@ def runs(folder, as_json):
     from ..report.console import table_console
     from ..report.tables import runs_table
     from ..run.listing import list_runs
+    from ..text import json_text
 
     rows = list_runs(folder)
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(json_text(rows, indent=2))
     elif rows:
         table_console().print(runs_table(rows, folder))
         for row in rows:

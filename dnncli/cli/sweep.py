@@ -74,17 +74,17 @@ def sweep_command(sweep_file, overrides, workers, address, resume_folder, progre
 
 def show_sweep(folder, index, as_json):
     """The table of a sweep's trials (or its index as JSON), then the best trial's folder as the last line."""
-    import json
     from pathlib import Path
 
     from ..report.console import table_console
     from ..report.tables import sweep_table
     from ..sweep.index import best_trial, ranked
+    from ..text import json_text
 
     best = best_trial(index)
     if as_json:
         click.echo(
-            json.dumps(
+            json_text(
                 {**index, "trials": ranked(index), "best": best and str(Path(folder) / best["folder"])}, indent=2
             )
         )

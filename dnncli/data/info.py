@@ -8,7 +8,7 @@ from ..errors import UserError
 from ..text import decimal_size
 from .folders import check_folder, class_folders, examples_of, split_folders
 from .formats import SPLITS
-from .hdf5 import find_dataset, holds, open_hdf5, read_classes, read_labels
+from .hdf5 import check_pictures, find_dataset, holds, open_hdf5, read_classes, read_labels
 
 
 def shape_text(shape):
@@ -48,6 +48,7 @@ def hdf5_info(path):
         classes = read_classes(f, "list_classes", path) or []
         for split in present:
             pictures = find_dataset(f, f"{split}_set_x", path, f"data.keys.{split}_x")
+            check_pictures(pictures, path, f"{split}_set_x")
             storage = storage or storage_text(pictures)
             labels = []
             if holds(f, f"{split}_set_y"):

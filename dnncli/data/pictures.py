@@ -12,7 +12,10 @@ pixels. Its rules, in order:
    bomb: more than ``Image.MAX_IMAGE_PIXELS`` pixels (89,478,485 by default, about
    9459 x 9459) is refused before any pixel is decoded.
 3. The whole picture is decoded; a truncated or damaged file is refused, never
-   half-read. A GIF or WebP animation gives its first frame. A JPEG much larger
+   half-read: so is a TIFF whose strips miss part of the picture or end past the
+   file (Pillow would leave the rest black), and any file Pillow reads with a
+   "Truncated File Read" warning. Pillow's other warnings (damaged EXIF tags it
+   skips) are dropped, never printed. A GIF or WebP animation gives its first frame. A JPEG much larger
    than the model's input is decoded at a reduced scale (1/2, 1/4 or 1/8, the
    JPEG decoder's own: Pillow's draft mode), the smallest that still leaves it at
    least ``DRAFT_MARGIN`` times the input's larger side each way; the resize of
@@ -55,6 +58,7 @@ RESAMPLE = Image.Resampling.LANCZOS
 BACKGROUND = 255  # white, under transparent pixels
 SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 CHANNEL_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
+TRUNCATED_READ = "Truncated File Read"  # the warning Pillow gives for tags that end before they should
 DRAFT_MARGIN = 4  # a draft-decoded JPEG keeps at least this many pixels per pixel of the model's input, each way
 
 
@@ -132,6 +136,13 @@ def open_picture(path, before_decoding=None, draft=None):
         check_picture_file(path)
     elif not path.getbuffer().nbytes:
         raise UserError(f"{path}: not a picture (an empty file)")
+    with refusing_truncation(path):
+        with decoded(path, before_decoding, draft) as image:
+            yield image
+
+
+@contextmanager
+def decoded(path, before_decoding, draft):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -151,6 +162,8 @@ def open_picture(path, before_decoding=None, draft=None):
     except (OSError, SyntaxError, ValueError) as e:
         raise UserError(f"{path}: truncated or damaged picture ({e})") from None
     with image:
+        if image.format == "TIFF":
+            check_strips(image, path)
         if before_decoding:
             before_decoding(image)
         try:
@@ -160,6 +173,38 @@ def open_picture(path, before_decoding=None, draft=None):
         except (OSError, SyntaxError, ValueError, EOFError) as e:
             raise UserError(f"{path}: truncated or damaged picture ({e})") from None
         yield image
+
+
+@contextmanager
+def refusing_truncation(path):
+    """Pillow's warnings while a picture is read and decoded, never printed raw: "Truncated File Read" (a
+    TIFF's or an EXIF block's tags end early) refuses the picture as truncated, whatever Pillow made of it;
+    the others (damaged EXIF or metadata tags, which Pillow skips) are dropped."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            if any(str(w.message).startswith(TRUNCATED_READ) for w in caught):
+                raise UserError(f"{path}: truncated or damaged picture (a block of its tags ends early: {TRUNCATED_READ})") from None
+
+
+def check_strips(image, path):
+    """A TIFF's strips or tiles, from its header: they must lie inside the file and cover the picture.
+
+    Pillow reads only the strips the header lists and leaves the rest of the picture black: a file whose
+    header lists one strip of 16 rows for 1.5 million would be read as a blank picture, not refused.
+    """
+    w, h = image.size
+    extents = {tuple(tile.extents) for tile in image.tile}  # a plane of a planar TIFF repeats the extents
+    covered = sum(max(0, min(x1, w) - max(x0, 0)) * max(0, min(y1, h) - max(y0, 0)) for x0, y0, x1, y1 in extents)
+    if covered < w * h:
+        raise UserError(f"{path}: truncated or damaged picture (its strips hold {covered:,} of its {w * h:,} pixels)")
+    size = os.path.getsize(path) if isinstance(path, (str, os.PathLike)) else path.getbuffer().nbytes
+    for offsets, counts in ((273, 279), (324, 325)):  # StripOffsets and StripByteCounts; TileOffsets and TileByteCounts
+        ends = [o + n for o, n in zip(image.tag_v2.get(offsets, ()), image.tag_v2.get(counts, ()), strict=False)]
+        if ends and max(ends) > size:
+            raise UserError(f"{path}: truncated or damaged picture (its data ends at byte {max(ends):,} of {size:,})")
 
 
 def to_mode(image, mode):

@@ -41,6 +41,7 @@ class Checkpoint:
     params: dict
     state: dict
     header: dict
+    path: object = None  # the file it was loaded from, for messages
 
     @property
     def classes(self):
@@ -148,7 +149,7 @@ def read_checkpoint(archive, path):
     params = {name: arrays.pop(name) for name in net.array_names}
     check_params(net, params, header["dtype"], path)
     state = {name[len(STATE_PREFIX) :]: value for name, value in arrays.items()}
-    return Checkpoint(net, params, state, header)
+    return Checkpoint(net, params, state, header, path)
 
 
 def expected_arrays(net, dtype):
@@ -291,15 +292,18 @@ def check_header(header, path):
     n_classes = 2 if output == "sigmoid" else layers[-1]
     if not isinstance(classes, list) or len(classes) != n_classes or not all(isinstance(c, str) for c in classes):
         raise bad("classes", f"must be a list of {n_classes} class names")
+    if len(set(classes)) != len(classes):  # a class's probability would hide another's of the same name
+        raise bad("classes", "must name each class once")
     shape = header.get("input_shape")
     if not isinstance(shape, list) or not all(is_positive_int(n) for n in shape) or math.prod(shape) != layers[0]:
         raise bad("input_shape", f"must be positive sizes whose product is the input size {layers[0]}")
+    if not is_name_in(header.get("dtype"), FLOAT_TYPES):
+        raise bad("dtype", "must be float32 or float64")
     scaling = header.get("scaling")
     divide_by = scaling.get("divide_by") if isinstance(scaling, dict) else None
     if isinstance(divide_by, bool) or not isinstance(divide_by, (int, float)) or not divide_by > 0:
         raise bad("scaling", "must be {'divide_by': a positive number}")
-    if not is_name_in(header.get("dtype"), FLOAT_TYPES):
-        raise bad("dtype", "must be float32 or float64")
+    check_scaling(divide_by, header["dtype"], path)
     iteration = header.get("iteration")
     if isinstance(iteration, bool) or not isinstance(iteration, int) or iteration < 0:
         raise bad("iteration", "must be a whole number")
@@ -312,6 +316,20 @@ def check_header(header, path):
     if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon > 0:
         raise bad("batch_norm_epsilon", "must be a positive number")
     return Network(tuple(layers), tuple(activations), output, tuple(batch_norm), float(epsilon))
+
+
+def scaling_range(dtype):
+    """The divisors a ``dtype`` model can scale pixels by: 255 / divide_by stays below the largest float
+    and 1 / divide_by above the smallest normal one, so no scaled pixel is inf or lost below it."""
+    info = np.finfo(dtype)
+    return 255 / float(info.max), 1 / float(info.tiny)
+
+
+def check_scaling(divide_by, dtype, path):
+    low, high = scaling_range(dtype)
+    if not low <= divide_by <= high:  # exact for an int too large for a float: no conversion
+        shown = f"{divide_by:.6g}" if isinstance(divide_by, float) else f"an integer of {len(str(abs(divide_by))):,} digits"
+        raise UserError(f"{path}: divides pixels by {shown}; a {dtype} model takes a divisor from {low:.3g} to {high:.3g}")
 
 
 def check_params(net, params, dtype, path):

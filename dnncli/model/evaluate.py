@@ -7,7 +7,8 @@ probabilities come from ``predict.classify``, the function ``dnn predict`` uses.
 
 import numpy as np
 
-from ..data.dataset import check_same_classes
+from ..data.dataset import PIXEL_SCALE, check_same_classes
+from ..errors import UserError
 from .metrics import classification_report, probability_report
 from .predict import classify, model_dtype, probability_map
 from .score import score
@@ -15,11 +16,18 @@ from .score import score
 SMALLEST_PROBABILITY = 1e-300  # an example's loss is -ln max(p(true), this): finite even when p(true) is 0
 
 
+def check_scaled_as_data_sets(saved, path):
+    """``score.score`` scales a data set by PIXEL_SCALE: a model whose header scales otherwise cannot be scored on one."""
+    if saved.pixel_scale != PIXEL_SCALE:
+        raise UserError(f"{path}: divides pixels by {saved.pixel_scale}; data sets are evaluated divided by {PIXEL_SCALE}")
+
+
 def evaluate(saved, dataset):
     """The report on a data set checked against the model: scores, counts, confusion, each example."""
     check_same_classes(saved, dataset)  # a checkpoint has the training set's classes and input shape
-    scores = score(saved.net, saved.params, dataset, model_dtype(saved))
-    parts = [classify(saved, part.pixels()) for part in dataset.parts()]
+    parts = [classify(saved, part.pixels()) for part in dataset.parts()]  # refuses a model whose output overflows
+    with np.errstate(over="ignore", invalid="ignore"):  # so what overflows here is before a ReLU, which ends it
+        scores = score(saved.net, saved.params, dataset, model_dtype(saved))
     probabilities = np.hstack([p for p, _ in parts])
     predicted = np.concatenate([labels for _, labels in parts])
     assert scores["accuracy"] == float((predicted == dataset.labels).mean())

@@ -16,7 +16,9 @@ import numpy as np
 
 from .. import __version__
 from ..engine.activations import LEAKY_SLOPE
+from ..errors import UserError
 from ..files import atomic_file
+from .checkpoint import check_scaling
 
 OPSET = 17
 IR_VERSION = 8  # the IR of opset 17: readable by every onnxruntime since 1.13
@@ -54,14 +56,22 @@ def build_model(saved, dtype=None):
     nodes, weights = [], {}
 
     def constant(name, value):
-        weights.setdefault(name, numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
+        with np.errstate(over="ignore"):  # a weight too large for ``dtype`` is refused below
+            array = np.asarray(value, dtype=dtype)
+        if not np.all(np.isfinite(array)):
+            raise UserError(f"{saved.path}: {name} holds values beyond {dtype}; export it as float64")
+        weights.setdefault(name, numpy_helper.from_array(array, name))
         return name
+
+    check_scaling(saved.pixel_scale, dtype.name, saved.path)  # loading checked it for the checkpoint's dtype
 
     nodes.append(helper.make_node("Cast", [INPUT], ["pixels"], to=float_type))
     nodes.append(helper.make_node("Flatten", ["pixels"], ["rows"], axis=1))
     nodes.append(helper.make_node("Div", ["rows", constant("divide_by", saved.pixel_scale)], ["a0"]))
     a = "a0"
-    for l, (W, b, activation) in enumerate(layer_weights(saved), start=1):
+    with np.errstate(over="ignore", invalid="ignore"):  # a fold that overflows is refused by constant()
+        layers = list(layer_weights(saved))
+    for l, (W, b, activation) in enumerate(layers, start=1):
         z = f"z{l}"
         nodes.append(helper.make_node("Gemm", [a, constant(f"W{l}", W), constant(f"b{l}", b)], [z], transB=1))
         a = f"a{l}"

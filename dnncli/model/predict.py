@@ -10,8 +10,8 @@ import time
 import numpy as np
 
 from ..data.dataset import READ_BATCH, scale_pixels
-from ..data.pictures import load_picture
-from ..engine import predict_labels, predict_proba
+from ..data.pictures import load_picture, picture_mode
+from ..engine import OUTPUT_ACTIVATIONS, forward, predict_labels
 from ..errors import UserError
 
 BATCH = READ_BATCH  # pictures per forward pass, as evaluation reads them: bounds memory for a folder of thousands
@@ -20,6 +20,14 @@ PROMPT_SECONDS = 0.2  # a batch is classified once it is full or this old, so re
 
 def model_dtype(saved):
     return np.dtype(saved.header["dtype"]).type
+
+
+def check_takes_pictures(saved):
+    """A model whose input shape no picture has (a flat (12288,) from an HDF5 set) is refused once, not per picture."""
+    try:
+        picture_mode(saved.input_shape)
+    except UserError as e:
+        raise UserError(f"{saved.path}: {e.message}") from None
 
 
 def classify(saved, pictures, threshold=0.5):
@@ -38,7 +46,7 @@ def classify(saved, pictures, threshold=0.5):
 
 
 def same_for_any_batch(saved, rows):
-    """``predict_proba`` of up to BATCH rows, in a forward pass of exactly BATCH (blank rows fill it up).
+    """Class probabilities of up to BATCH rows, in a forward pass of exactly BATCH (blank rows fill it up).
 
     BLAS sums a product with a few columns in another order than one with many, so
     without this a picture's probabilities would change in the last digits with the
@@ -46,7 +54,14 @@ def same_for_any_batch(saved, rows):
     """
     full = np.zeros((BATCH, rows.shape[1]), dtype=rows.dtype)
     full[: len(rows)] = rows
-    return predict_proba(saved.net, saved.params, full.T)[:, : len(rows)]
+    with np.errstate(over="ignore", invalid="ignore"):  # an output that overflowed is refused below
+        ZL, _ = forward(saved.net, saved.params, full.T)
+        probabilities = OUTPUT_ACTIVATIONS[saved.net.output](ZL)
+    if not np.all(np.isfinite(ZL[:, : len(rows)])):
+        raise UserError(
+            f"{saved.path}: its weights overflow {saved.header['dtype']} on these pictures (the output layer's pre-activation is inf or nan)"
+        )
+    return probabilities[:, : len(rows)]
 
 
 def probability_map(classes, column):

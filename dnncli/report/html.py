@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..model import checkpoint
-from ..model.evaluate import evaluate, top_losses_of
+from ..model.evaluate import check_scaled_as_data_sets, evaluate, top_losses_of
 from ..model.metrics import precision_recall_curve, roc_curve
 from ..run.folders import CONFIG
 from ..run.listing import shown_metrics
@@ -378,6 +378,7 @@ def run_report(folder, best=False, top=TOP_LOSSES, warn=None):
         health_section(records),
     ]
     if config is not None and config["data"]["test"] is not None:
+        check_scaled_as_data_sets(saved, path)
         dataset, _ = choose_data(config, folder, None, "test", saved.input_shape, warn)
         report = evaluate(saved, dataset)
         sections += [test_section(report, dataset), top_losses_section(report, dataset, top, warn)]
