@@ -193,6 +193,27 @@ def test_over_the_size_limit_is_413_and_the_server_goes_on(demo_run, tmp_path):
         small.stop()
 
 
+def test_a_model_that_overflows_on_a_picture_is_500_with_the_reason_and_the_server_goes_on(demo_run, tmp_path):
+    from dnncli.model import checkpoint
+
+    folder = tmp_path / "run"
+    shutil.copytree(demo_run, folder)
+    saved = checkpoint.load(folder / "checkpoint.npz")
+    huge = {name: value * 1e300 if name.startswith("W") else value for name, value in saved.params.items()}
+    checkpoint.save(folder / "checkpoint.npz", saved.header, huge)  # finite weights whose products overflow
+    overflowing = Server(tmp_path, "--checkpoint", folder / "checkpoint.npz")
+    try:
+        response = predict(overflowing.url, [("a.png", png_bytes())])
+        assert response.status_code == 500
+        assert response.json()["error"] == (
+            f"the model cannot classify these pictures: {folder / 'checkpoint.npz'}: its weights overflow float64 "
+            "on these pictures (the output layer's pre-activation is inf or nan)"
+        )
+        assert httpx.get(overflowing.url + "/health", timeout=5).status_code == 200
+    finally:
+        overflowing.stop()
+
+
 def test_too_many_pictures_and_malformed_requests(server):
     many = [(f"p{i}.png", png_bytes()) for i in range(41)]
     response = predict(server.url, many)

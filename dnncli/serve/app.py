@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 from .. import __version__
+from ..errors import UserError
 from ..model.predict import predictions
 from .page import PAGE, PAGE_HEADERS
 
@@ -109,6 +110,8 @@ def create_app(saved, checkpoint_path, which="last", limits=Limits()):
         return error(exc.status_code, exc.detail)
 
     async def server_error(request, exc):
+        if isinstance(exc, UserError):  # the model, not the request: its weights overflow on these pictures, say
+            return error(500, f"the model cannot classify these pictures: {exc.format_message()}")
         return error(500, f"internal error ({type(exc).__name__}); the service goes on")
 
     return Starlette(
