@@ -50,8 +50,15 @@ def is_number(value):
     return isinstance(value, float)
 
 
+def is_whole(value, low=None, high=None):
+    """An integer a float holds, within ``low`` and ``high`` when they are given."""
+    if not (is_number(value) and isinstance(value, int)):
+        return False
+    return (low is None or low <= value) and (high is None or value <= high)
+
+
 def is_count(value):
-    return is_number(value) and isinstance(value, int) and value >= 0
+    return is_whole(value, 0)
 
 
 def is_scores(value):

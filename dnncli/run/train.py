@@ -16,6 +16,7 @@ from ..model import checkpoint
 from ..text import decimal_size
 from .folders import BEST, CHECKPOINT, CONFIG, METRICS, check_runs_folder, new_run_folder
 from .job import prepare
+from .listing import is_count, is_number
 from .lock import holding
 from .loop import Run
 from .record import Progress
@@ -96,14 +97,6 @@ def run_files_failure(error):
     """A run folder's own files that could not be made or written (a full or read-only disk, a folder without
     permission) fail the run, exit 1: unlike a path given on the command line, no one named them one by one."""
     return RunFailure(os_error_line(error))
-
-
-def is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def is_count(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def is_log_record(value):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..files import read_json, write_json
-from ..run.listing import is_number, process_gone, short_value
+from ..run.listing import is_number, is_whole, process_gone, short_value
 
 INDEX = "sweep.json"
 STATUSES = ("pending", "running", "finished", "pruned", "failed")
@@ -72,12 +72,6 @@ def read_index(folder):
     return index
 
 
-def whole(value, low=None, high=None):
-    if not isinstance(value, int) or isinstance(value, bool):
-        return False
-    return (low is None or low <= value) and (high is None or value <= high)
-
-
 def index_problem(index):
     """What is wrong in an index that is JSON of the right format, or None: every field the readers and the
     driver use, checked for its type and range, and each trial's folder its own name inside the sweep."""
@@ -88,18 +82,18 @@ def index_problem(index):
     sweep_fields = {
         "metric": lambda v: v in METRICS,
         "minimise": lambda v: isinstance(v, bool),
-        "rungs": lambda v: v is None or (isinstance(v, list) and v and all(whole(r, 1) for r in v)),
+        "rungs": lambda v: v is None or (isinstance(v, list) and v and all(is_whole(r, 1) for r in v)),
         "keep": lambda v: is_number(v) and 0 < v < 1,
         "parameters": lambda v: isinstance(v, dict) and v and all(kind in DISTRIBUTIONS for kind in v.values()),
         "overrides": lambda v: isinstance(v, list) and all(isinstance(item, str) for item in v),
     }
     trial_fields = {
         "status": lambda v: v in STATUSES,
-        "rung": lambda v: whole(v, -1, last_rung),
+        "rung": lambda v: is_whole(v, -1, last_rung),
         "values": lambda v: isinstance(v, dict),
-        "seed": lambda v: whole(v, 0),
-        "iterations_done": lambda v: whole(v, 0),
-        "attempts": lambda v: whole(v, 0),
+        "seed": lambda v: is_whole(v, 0),
+        "iterations_done": lambda v: is_whole(v, 0),
+        "attempts": lambda v: is_whole(v, 0),
         "metric": lambda v: v is None or is_number(v),
         "error": lambda v: v is None or isinstance(v, str),
     }
@@ -108,7 +102,7 @@ def index_problem(index):
         if not valid(index.get(key, defaults.get(key))):
             return f"{key} holds {short_value(index.get(key))}"
     for i, row in enumerate(index["trials"]):
-        if not isinstance(row, dict) or not whole(row.get("trial"), 1):
+        if not isinstance(row, dict) or not is_whole(row.get("trial"), 1):
             return f"trials[{i}] is not a trial"
         if row.get("folder") != f"trial-{row['trial']:03d}":
             return f"trials[{i}].folder holds {short_value(row.get('folder'))}, not trial-{row['trial']:03d}, the trial's own"
