@@ -13,7 +13,7 @@ as a camera's sensor would, saved as JPEG at quality 90. "Before" is the whole
 decode (the draft asked for a size larger than any picture, which leaves the
 decoder at full scale); "after" is the decoder as it is. Predict runs
 ``model.predict.predictions`` on a saved model of the cat network; import runs
-``data.folders.import_folder`` at 64 x 64. Timings are wall-clock, the median of
+``data.folder_sets.import_folder`` at 64 x 64. Timings are wall-clock, the median of
 ``--repeats`` passes.
 """
 
@@ -31,7 +31,7 @@ from PIL import Image
 from workers import LAYERS, load
 
 from dnncli.data import pictures
-from dnncli.data.folders import import_folder
+from dnncli.data.folder_sets import import_folder
 from dnncli.engine import Network, initialize
 from dnncli.model import checkpoint
 from dnncli.model.predict import predictions

@@ -305,7 +305,11 @@ def run_sklearn(dtype, iterations, train, test):
 def main(system, dtype, iterations, train_path, test_path, job="gd"):
     dtype = np.dtype(dtype).type
     iterations = int(iterations)
-    if job not in JOBS or (job != "gd" and system == "sklearn") or (system.startswith("dnn-fast") and not fast_job(job)):
+    if (
+        job not in JOBS
+        or (job != "gd" and system == "sklearn")
+        or (system.startswith("dnn-fast") and not fast_job(job))
+    ):
         raise SystemExit(f"{system} cannot run job {job!r}")
     job = JOBS[job]
     train, test = load(train_path, "train"), load(test_path, "test")

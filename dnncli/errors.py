@@ -22,7 +22,7 @@ def one_line(text):
     newline cannot split the one line an error is."""
     return text.translate(CONTROL)
 
-EXIT_OK = 0
+
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130

@@ -85,7 +85,13 @@ def console_blocks(lines):
 def workspace(folder):
     """The repository's root as the README's commands see it: configs/ and the demo data."""
     shutil.copytree(ROOT / "configs", folder / "configs")
-    subprocess.run([sys.executable, "-m", "dnncli", "data", "demo", "--out", "data/demo"], cwd=folder, env=environment(folder), check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "dnncli", "data", "demo", "--out", "data/demo"],
+        cwd=folder,
+        env=environment(folder),
+        check=True,
+        capture_output=True,
+    )
 
 
 def environment(folder):

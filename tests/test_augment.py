@@ -66,7 +66,9 @@ SETTINGS = {"flip": True, "shift": 3, "brightness": 0.1, "contrast": 0.1}
 
 
 def test_the_source_draws_from_the_seed_and_the_iteration(demo_data):
-    train = load_hdf5(demo_data / "train.h5", "train_set_x", "train_set_y", "list_classes", ("train_set_x", "train_set_y"))
+    train = load_hdf5(
+        demo_data / "train.h5", "train_set_x", "train_set_y", "list_classes", ("train_set_x", "train_set_y")
+    )
     targets = train.labels.reshape(1, -1).astype(np.float32)
     source = AugmentedSource(train, targets, np.float32, SETTINGS, seed=7)
     batch = np.arange(10, 42)
@@ -107,7 +109,14 @@ def test_an_augmented_run_trains_on_the_general_path_and_resumes_bit_for_bit(in_
         training={"learning_rate": 0.01, "iterations": 16, "batch_size": 64, "log_every": 4, "checkpoint_every": 4},
     )
     straight = train(dnn, config)
-    plain = train(dnn, config, "data.augment.flip=false", "data.augment.shift=0", "data.augment.brightness=0", "data.augment.contrast=0")
+    plain = train(
+        dnn,
+        config,
+        "data.augment.flip=false",
+        "data.augment.shift=0",
+        "data.augment.brightness=0",
+        "data.augment.contrast=0",
+    )
     folder = train(dnn, config, "training.iterations=9")
     result = dnn("train", "--resume", folder, "--quiet", "--set", "training.iterations=16")
     assert result.exit_code == 0, result.output
@@ -119,7 +128,9 @@ def test_an_augmented_run_trains_on_the_general_path_and_resumes_bit_for_bit(in_
     assert not np.array_equal(first["W1"], arrays(plain / "checkpoint.npz")["W1"])  # it did augment
     # the final scores are of the pictures as they are, not augmented
     saved = checkpoint.load(straight / "checkpoint.npz")
-    train_set = load_hdf5(demo_data / "train.h5", "train_set_x", "train_set_y", "list_classes", ("train_set_x", "train_set_y"))
+    train_set = load_hdf5(
+        demo_data / "train.h5", "train_set_x", "train_set_y", "list_classes", ("train_set_x", "train_set_y")
+    )
     assert metrics_of(straight)["train"] == score(saved.net, saved.params, train_set, np.float64)
 
 

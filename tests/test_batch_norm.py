@@ -94,7 +94,9 @@ def test_training_mode_normalises_over_the_batch_and_inference_uses_the_running_
     np.testing.assert_allclose(Z_hat.var(axis=1), Z.var(axis=1) / (Z.var(axis=1) + 1e-5), rtol=1e-12)
     np.testing.assert_allclose(cache[0][1], params["gamma1"] * Z_hat + params["beta1"], rtol=1e-12)
     _, cache = forward(net, params, X)  # inference
-    by_hand = params["gamma1"] * (Z - params["running_mean1"]) / np.sqrt(params["running_var1"] + 1e-5) + params["beta1"]
+    by_hand = (
+        params["gamma1"] * (Z - params["running_mean1"]) / np.sqrt(params["running_var1"] + 1e-5) + params["beta1"]
+    )
     np.testing.assert_allclose(cache[0][1], by_hand, rtol=1e-12)
     # in inference mode an example's output does not depend on the others in the batch
     alone, _ = forward(net, params, X[:, :1])

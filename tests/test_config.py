@@ -49,7 +49,10 @@ def train(dnn, path, *sets):
             ["data.keys.train_x=pictures"],
             "no dataset 'pictures' (the file has: list_classes, train_set_x, train_set_y); set data.keys.train_x",
         ),
-        (["training.optimizer=adamw"], "training.optimizer: must be one of gd, momentum, adam, rmsprop (did you mean 'adam'?)"),
+        (
+            ["training.optimizer=adamw"],
+            "training.optimizer: must be one of gd, momentum, adam, rmsprop (did you mean 'adam'?)",
+        ),
         (
             ["training.optimizer.beta=0.5", "training.optimizer.name=adam"],
             "adam has no setting 'beta' (did you mean 'beta",

@@ -142,7 +142,10 @@ def test_every_hidden_activation_on_a_grey_model(activations, dtype, dnn, tmp_pa
     "change, message",
     [
         (lambda h, p: p.update(W2=p["W2"] * 1e39), "W2 holds values beyond float32; export it as float64"),
-        (lambda h, p: h.update(scaling={"divide_by": 1e-300}), "divides pixels by 1e-300; a float32 model takes a divisor"),
+        (
+            lambda h, p: h.update(scaling={"divide_by": 1e-300}),
+            "divides pixels by 1e-300; a float32 model takes a divisor",
+        ),
     ],
     ids=["weights", "scaling"],
 )

@@ -9,7 +9,7 @@ from conftest import write_config
 from dnncli.engine import Network, compute_cost, encode_labels, initialize
 from dnncli.engine.health import layer_health, rising_streak
 from dnncli.report.progress import cost_curve, record_line
-from dnncli.run.warnings import RISING_WARNING, training_warnings
+from dnncli.run.advice import RISING_WARNING, training_warnings
 
 
 def numerical_gradient_norms(net, params, X, Y, l2, h=1e-6):

@@ -25,7 +25,7 @@ from dnncli.config.schema import RESERVED_NAMES
 from dnncli.data.hdf5 import write_hdf5
 from dnncli.errors import UserError
 from dnncli.files import write_target
-from dnncli.run.folders import LATEST
+from dnncli.run.layout import LATEST
 
 
 def error_line(result):
@@ -83,7 +83,12 @@ def test_a_fifo_is_refused_wherever_a_file_is_expected(in_tmp, demo_data, demo_r
             "data.train": ("train", "--config", config, "--set", f"data.train={fifo.path}"),
             "--data": ("evaluate", "--checkpoint", checkpoint, "--data", fifo.path, "--json", "-"),
             "--config": ("train", "--config", fifo.path),
-            "--checkpoint": ("predict", demo_data / "samples" / os.listdir(demo_data / "samples")[0], "--checkpoint", fifo.path),
+            "--checkpoint": (
+                "predict",
+                demo_data / "samples" / os.listdir(demo_data / "samples")[0],
+                "--checkpoint",
+                fifo.path,
+            ),
             "picture": ("predict", fifo.path, "--checkpoint", checkpoint),
             "glob": ("predict", str(in_tmp / "pipe.*"), "--checkpoint", checkpoint),
         }
@@ -230,7 +235,9 @@ def test_a_header_nested_200000_deep(tmp_path, demo_run, demo_data, dnn):
         ("extra.npy", (2**40,), "uint8", "unexpected array 'extra'"),
     ],
 )
-def test_declared_sizes_are_checked_before_any_data_is_read(tmp_path, demo_run, demo_data, dnn, name, shape, dtype, message):
+def test_declared_sizes_are_checked_before_any_data_is_read(
+    tmp_path, demo_run, demo_data, dnn, name, shape, dtype, message
+):
     # each member declares gigabytes or terabytes and holds a few bytes: refused from its header alone
     path = crafted(tmp_path / "c.npz", demo_run / "checkpoint.npz", add={name: npy_bytes(shape, dtype, bytes(64))})
     assert path.stat().st_size < 2_000_000
@@ -314,7 +321,9 @@ def test_a_pixel_scaling_no_float_can_take_is_refused_by_every_command_at_load(
 def test_a_pixel_scaling_evaluate_cannot_score_is_refused_by_report_too(tmp_path, demo_run, demo_data, dnn):
     folder = run_with_header(tmp_path, demo_run, scaling={"divide_by": 510.0})  # predict takes it; scoring does not
     line = error_line(dnn("report", folder, "--out", tmp_path / "r.html"))
-    assert line == f"Error: {folder / 'checkpoint.npz'}: divides pixels by 510.0; data sets are evaluated divided by 255.0"
+    assert (
+        line == f"Error: {folder / 'checkpoint.npz'}: divides pixels by 510.0; data sets are evaluated divided by 255.0"
+    )
 
 
 def test_class_names_twice_are_refused_by_every_command_at_load(tmp_path, demo_run, demo_data, dnn):
@@ -427,7 +436,10 @@ def train_on(dnn, in_tmp, demo_data, data):
 HDF5_CASES = {
     "classes are a group": (None, lambda f: f.create_group("list_classes"), "'list_classes' is a group, not a dataset"),
     "soft-link loop": (
-        lambda f: (f.__setitem__("train_set_y", h5py.SoftLink("/loop")), f.__setitem__("loop", h5py.SoftLink("/train_set_y"))),
+        lambda f: (
+            f.__setitem__("train_set_y", h5py.SoftLink("/loop")),
+            f.__setitem__("loop", h5py.SoftLink("/train_set_y")),
+        ),
         None,
         "cannot open 'train_set_y'",
     ),
@@ -447,7 +459,9 @@ HDF5_CASES = {
         "dataset 'list_classes' declares 1,000,000,000 values but stores none",
     ),
     "3e8 labels, one chunk stored": (
-        lambda f: f.create_dataset("train_set_y", shape=(3 * 10**8,), dtype="int64", chunks=(4096,), compression="gzip").__setitem__(slice(0, 8), np.arange(8) % 2),
+        lambda f: f.create_dataset(
+            "train_set_y", shape=(3 * 10**8,), dtype="int64", chunks=(4096,), compression="gzip"
+        ).__setitem__(slice(0, 8), np.arange(8) % 2),
         None,
         "dataset 'train_set_y' declares 300,000,000 values but stores only part of them (1 of 73,243 chunks)",
     ),
@@ -458,7 +472,9 @@ HDF5_CASES = {
     ),
     "3e8 class names, one chunk stored": (
         None,
-        lambda f: f.create_dataset("list_classes", shape=(3 * 10**8,), dtype="S3", chunks=(4096,), compression="gzip").__setitem__(slice(0, 2), [b"a", b"b"]),
+        lambda f: f.create_dataset(
+            "list_classes", shape=(3 * 10**8,), dtype="S3", chunks=(4096,), compression="gzip"
+        ).__setitem__(slice(0, 2), [b"a", b"b"]),
         "dataset 'list_classes' declares 300,000,000 values but stores only part of them (1 of 73,243 chunks)",
     ),
     "10^5 class names, every chunk stored": (
@@ -549,10 +565,20 @@ def test_duplicate_keys_are_refused_naming_the_key_and_its_lines(in_tmp, demo_da
     config.write_text(text + "seed: 7\n")
     first = next(i for i, line in enumerate(text.splitlines(), 1) if line.startswith("seed:"))
     last = len(text.splitlines()) + 1
-    assert f"key 'seed' given twice (lines {first} and {last}); keep one" in error_line(dnn("train", "--config", config))
+    assert f"key 'seed' given twice (lines {first} and {last}); keep one" in error_line(
+        dnn("train", "--config", config)
+    )
     config.write_text("training:\n  l2: 0\n  l2: 1\n")
     assert "key 'l2' given twice (lines 2 and 3)" in error_line(dnn("train", "--config", config))
-    line = error_line(dnn("train", "--config", write_config(in_tmp / "d.yaml", demo_data), "--set", "training.optimizer={name: adam, name: gd}"))
+    line = error_line(
+        dnn(
+            "train",
+            "--config",
+            write_config(in_tmp / "d.yaml", demo_data),
+            "--set",
+            "training.optimizer={name: adam, name: gd}",
+        )
+    )
     assert "--set training.optimizer: cannot read value" in line
 
 
@@ -564,7 +590,10 @@ def test_duplicate_keys_are_refused_naming_the_key_and_its_lines(in_tmp, demo_da
         ("training.optimizer={name: momentum, beta: 1.5}", "momentum's beta must be less than 1"),
         ("training.optimizer={name: adam, epsilon: 0}", "adam's epsilon must be greater than 0"),
         ("training.schedule={name: step, factor: 1.0e300}", "step's factor must be at most 1"),
-        ("training.schedule={name: inverse_time, decay_rate: 1.0e300}", "inverse_time's decay_rate must be at most 1000000.0"),
+        (
+            "training.schedule={name: inverse_time, decay_rate: 1.0e300}",
+            "inverse_time's decay_rate must be at most 1000000.0",
+        ),
         ("training.schedule={name: step, every: 0}", "step's every must be at least 1"),
     ],
 )
@@ -585,7 +614,11 @@ def test_a_config_that_never_ends(in_tmp, dnn, source):
         source = in_tmp / "big.yaml"
         source.write_text("# padding\n" * 200_000)
     line = error_line(dnn("train", "--config", source))
-    assert "is a device or socket, not a regular file" in line if source == "/dev/zero" else "larger than 1,000,000 bytes" in line
+    assert (
+        "is a device or socket, not a regular file" in line
+        if source == "/dev/zero"
+        else "larger than 1,000,000 bytes" in line
+    )
 
 
 def test_a_bad_set_value_is_blamed_on_set(in_tmp, demo_data, dnn):
@@ -602,7 +635,9 @@ def test_set_null_unsets_an_optional_key(in_tmp, demo_data, dnn):
         assert load(config, [f"data.test={null}"])["data"]["test"] is None
     assert "data.test" in error_line(dnn("train", "--config", config, "--set", "data.test="))  # an empty path
     # through the command line, with the largest seed and a portable name of every kind of character
-    result, folder = train_quietly(dnn, config, "--set", "data.test=~", "--set", "seed=4294967295", "--set", "name=Cat-adam_2.v1")
+    result, folder = train_quietly(
+        dnn, config, "--set", "data.test=~", "--set", "seed=4294967295", "--set", "name=Cat-adam_2.v1"
+    )
     assert result.exit_code == 0, result.output
     assert folder.parent.name == "Cat-adam_2.v1"
     assert yaml.safe_load((folder / "config.yaml").read_text())["data"]["test"] is None
@@ -614,8 +649,31 @@ def test_set_null_unsets_an_optional_key(in_tmp, demo_data, dnn):
 
 @pytest.mark.parametrize(
     "name",
-    ["latest", "LATEST", "x" * 300, "a\x00b", "two\nlines", "bell\x07", "tab\tname", "a:b", "a*b", "a?b", 'a"b', "a<b", "a|b",
-     "con", "NUL.txt", "com1", "trailing.", ".hidden", "-flag", "../up", "a/b", "a\\b", "café"],
+    [
+        "latest",
+        "LATEST",
+        "x" * 300,
+        "a\x00b",
+        "two\nlines",
+        "bell\x07",
+        "tab\tname",
+        "a:b",
+        "a*b",
+        "a?b",
+        'a"b',
+        "a<b",
+        "a|b",
+        "con",
+        "NUL.txt",
+        "com1",
+        "trailing.",
+        ".hidden",
+        "-flag",
+        "../up",
+        "a/b",
+        "a\\b",
+        "café",
+    ],
 )
 def test_run_names_outside_the_portable_set_are_refused(in_tmp, demo_data, dnn, name):
     config = write_config(in_tmp / "c.yaml", demo_data)
@@ -689,12 +747,17 @@ def test_a_strip_in_a_folder_set_is_skipped_with_a_warning(in_tmp, demo_data, st
             Image.fromarray(np.full((64, 64, 3), 60 * i, np.uint8)).save(root / name / f"{i}.png")
     os.replace(strips / "tall.png", root / "a" / "tall.png")
     config = write_config(
-        in_tmp / "c.yaml", demo_data, data={"format": "folder", "train": str(root), "test": None},
-        model={"layers": [12288, 4, 1]}, training={"iterations": 2},
+        in_tmp / "c.yaml",
+        demo_data,
+        data={"format": "folder", "train": str(root), "test": None},
+        model={"layers": [12288, 4, 1]},
+        training={"iterations": 2},
     )
     result, folder = train_quietly(dnn, config)
     assert result.exit_code == 0, result.output
-    assert "skipped 1 picture that cannot be read" in result.stderr and "tall.png: a 1 x 3000000 picture" in result.stderr
+    assert (
+        "skipped 1 picture that cannot be read" in result.stderr and "tall.png: a 1 x 3000000 picture" in result.stderr
+    )
 
 
 def test_a_folder_set_too_large_for_memory_is_refused_before_decoding(in_tmp, demo_data, dnn):
@@ -702,7 +765,9 @@ def test_a_folder_set_too_large_for_memory_is_refused_before_decoding(in_tmp, de
     for name in ("a", "b"):
         (root / name).mkdir(parents=True)
         Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(root / name / "0.png")
-    config = write_config(in_tmp / "c.yaml", demo_data, data={"format": "folder", "train": str(root), "test": None, "size": 300_000})
+    config = write_config(
+        in_tmp / "c.yaml", demo_data, data={"format": "folder", "train": str(root), "test": None, "size": 300_000}
+    )
     line = error_line(dnn("train", "--config", config))
     assert "pictures of 300000 x 300000 x 3 are more than" in line and "(data.size, --size)" in line
     line = error_line(dnn("data", "import", root, "--out", in_tmp / "x.h5", "--size", "300000"))
@@ -755,8 +820,11 @@ def test_folder_set_warnings_name_files_and_info_counts_what_training_uses(in_tm
     assert "notes.txt" in info.stderr and "loose.png" in info.stderr
     assert "a 3, b 3" in info.stdout
     config = write_config(
-        in_tmp / "c.yaml", demo_data, data={"format": "folder", "train": str(root), "test": None},
-        model={"layers": [12288, 4, 1]}, training={"iterations": 2},
+        in_tmp / "c.yaml",
+        demo_data,
+        data={"format": "folder", "train": str(root), "test": None},
+        model={"layers": [12288, 4, 1]},
+        training={"iterations": 2},
     )
     result, folder = train_quietly(dnn, config)
     assert result.exit_code == 0 and "notes.txt" in result.stderr and "loose.png" in result.stderr
@@ -767,13 +835,15 @@ def test_an_hdf5_train_file_written_by_dnn_still_loads(in_tmp, demo_data, dnn):
     # the checks above keep every file dnn writes readable
     path = in_tmp / "d.h5"
     write_hdf5(path, "train", np.zeros((4, 64, 64, 3), np.uint8), [0, 1, 0, 1], ["no", "yes"])
-    config = write_config(in_tmp / "c.yaml", demo_data, data={"train": str(path), "test": None}, training={"iterations": 2})
+    config = write_config(
+        in_tmp / "c.yaml", demo_data, data={"train": str(path), "test": None}, training={"iterations": 2}
+    )
     result, folder = train_quietly(dnn, config)
     assert result.exit_code == 0, result.output
 
 
 def test_a_folder_set_that_memory_cannot_hold_is_refused_before_decoding(tmp_path):
-    from dnncli.data.folders import check_decoding_memory
+    from dnncli.data.folder_sets import check_decoding_memory
     from dnncli.errors import UserError
 
     check_decoding_memory(tmp_path, 1000, (64, 64, 3))
@@ -787,12 +857,30 @@ def test_a_folder_set_that_memory_cannot_hold_is_refused_before_decoding(tmp_pat
 @pytest.mark.parametrize(
     "command, message",
     [
-        (["predict", "{picture}", "--run", "{run}", "--threshold", "nan"], "Invalid value for '--threshold': 'nan' is not a finite number."),
-        (["serve", "--run", "{run}", "--max-upload-mb", "nan"], "Invalid value for '--max-upload-mb': 'nan' is not a finite number."),
-        (["serve", "--run", "{run}", "--max-upload-mb", "inf"], "Invalid value for '--max-upload-mb': inf is not in the range"),
-        (["lr-find", "--config", "{config}", "--end", "nan"], "Invalid value for '--end': 'nan' is not a finite number."),
-        (["gradcheck", "--config", "{config}", "--threshold", "inf"], "Invalid value for '--threshold': 'inf' is not a finite number."),
-        (["serve", "--run", "{run}", "--host", "..invalid", "--port", "1"], "--host ..invalid --port 1: cannot listen there"),
+        (
+            ["predict", "{picture}", "--run", "{run}", "--threshold", "nan"],
+            "Invalid value for '--threshold': 'nan' is not a finite number.",
+        ),
+        (
+            ["serve", "--run", "{run}", "--max-upload-mb", "nan"],
+            "Invalid value for '--max-upload-mb': 'nan' is not a finite number.",
+        ),
+        (
+            ["serve", "--run", "{run}", "--max-upload-mb", "inf"],
+            "Invalid value for '--max-upload-mb': inf is not in the range",
+        ),
+        (
+            ["lr-find", "--config", "{config}", "--end", "nan"],
+            "Invalid value for '--end': 'nan' is not a finite number.",
+        ),
+        (
+            ["gradcheck", "--config", "{config}", "--threshold", "inf"],
+            "Invalid value for '--threshold': 'inf' is not a finite number.",
+        ),
+        (
+            ["serve", "--run", "{run}", "--host", "..invalid", "--port", "1"],
+            "--host ..invalid --port 1: cannot listen there",
+        ),
     ],
 )
 def test_numbers_and_hosts_that_are_none_are_refused(in_tmp, demo_data, demo_run, dnn, command, message):

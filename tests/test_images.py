@@ -252,7 +252,9 @@ def test_a_tiff_whose_strips_miss_most_of_the_picture_is_refused(tmp_path):
     path = tmp_path / "few.tif"
     header = len(grey_tiff(24, 1_572_864, 16, [(0, 384)], b""))
     path.write_bytes(grey_tiff(24, 1_572_864, 16, [(header, 384)], bytes(range(256)) + bytes(128)))
-    with pytest.raises(UserError, match=f"^{path}: truncated or damaged picture \\(its strips hold 384 of its 37,748,736 pixels\\)$"):
+    with pytest.raises(
+        UserError, match=f"^{path}: truncated or damaged picture \\(its strips hold 384 of its 37,748,736 pixels\\)$"
+    ):
         load_picture(path, RGB)
     whole = tmp_path / "whole.tif"
     header = len(grey_tiff(24, 32, 16, [(0, 384), (0, 384)], b""))
@@ -275,7 +277,11 @@ EXIF_HEADER = b"II*\0\x08\0\0\0\x01\0"  # little-endian TIFF tags, one entry
     "name, exif, refused",
     [
         ("junk.jpg", b"Exif\0\0MM\0*\0\0\0\x08\xff\xff", False),  # Pillow warned "Corrupt EXIF data"
-        ("past.jpg", b"Exif\0\0" + EXIF_HEADER + b"\x12\x01\x02\0\x05\0\0\0\xff\xff\0\0", True),  # "Truncated File Read"
+        (
+            "past.jpg",
+            b"Exif\0\0" + EXIF_HEADER + b"\x12\x01\x02\0\x05\0\0\0\xff\xff\0\0",
+            True,
+        ),  # "Truncated File Read"
         ("past.png", EXIF_HEADER + b"\x12\x01\x05\0\x01\0\0\0\x1a\0\0\0\0\0\0\0", True),
     ],
     ids=["corrupt-exif", "exif-past-its-end-jpeg", "exif-past-its-end-png"],

@@ -12,7 +12,7 @@ from conftest import ROOT, write_config
 PACKAGE = ROOT / "dnncli"
 # lowest first; a module may import its own layer and those below it
 LAYERS = ["engine", "config", "data", "model", "run", "sweep", "report", "serve", "cli"]
-FOUNDATION = {"errors", "files", "text", "resources"}  # below every layer but the engine
+FOUNDATION = {"errors", "files", "text", "resources", "values"}  # below every layer but the engine
 HEAVY = ("numpy", "h5py", "rich", "PIL")
 
 
@@ -37,7 +37,9 @@ def imports_of(name, path, known):
         elif isinstance(node, ast.ImportFrom):
             base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
             target = ".".join(base + ([node.module] if node.module else []))
-            targets = [f"{target}.{alias.name}" if f"{target}.{alias.name}" in known else target for alias in node.names]
+            targets = [
+                f"{target}.{alias.name}" if f"{target}.{alias.name}" in known else target for alias in node.names
+            ]
         else:
             continue
         for target in targets:

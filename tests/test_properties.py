@@ -354,7 +354,9 @@ def test_huge_declared_hdf5_sizes(tiny_data, tiny_run, x_shape, y_shape, classes
                     continue
                 chunks = tuple(max(1, min(n, 64)) for n in shape) or None
                 item = f.create_dataset(key, shape=shape, dtype=dtype, chunks=chunks, maxshape=(None,) * len(shape))
-                if stored == "first chunk" and all(shape) and np.prod(shape, dtype=object) < 2**63:  # HDF5 counts in 64 bits
+                if (
+                    stored == "first chunk" and all(shape) and np.prod(shape, dtype=object) < 2**63
+                ):  # HDF5 counts in 64 bits
                     item[tuple(slice(0, 1) for _ in shape)] = b"a" if dtype == "S2" else 1
         config = with_data(tiny_data)
         config["data"]["train"] = str(path)
@@ -414,14 +416,16 @@ def watch_fifo(path, seen):
         os.close(fd)
 
 
-file_names = st.text(st.characters(exclude_characters="/\x00", exclude_categories=["Cs"]), min_size=1, max_size=30).filter(
-    lambda n: n not in (".", "..") and len(n.encode()) < 200
-)
+file_names = st.text(
+    st.characters(exclude_characters="/\x00", exclude_categories=["Cs"]), min_size=1, max_size=30
+).filter(lambda n: n not in (".", "..") and len(n.encode()) < 200)
 
 
 @FEW
 @given(
-    where=st.sampled_from(["data.train", "data.test", "--data", "--config", "--checkpoint", "picture", "glob", "folder"]),
+    where=st.sampled_from(
+        ["data.train", "data.test", "--data", "--config", "--checkpoint", "picture", "glob", "folder"]
+    ),
     name=file_names,
 )
 def test_fifos_under_any_name_are_refused_never_opened(tiny_data, tiny_run, where, name):
@@ -486,7 +490,9 @@ def npy_header(shape, dtype):
 
 @FEW
 @given(
-    name=st.sampled_from(["W1", "b2", "state.v_W1", "state.m_b1", "state.t", "state.fast_C", "state.x", "other", "header"]),
+    name=st.sampled_from(
+        ["W1", "b2", "state.v_W1", "state.m_b1", "state.t", "state.fast_C", "state.x", "other", "header"]
+    ),
     shape=st.lists(huge, max_size=3).map(tuple),
     dtype=st.sampled_from(["float64", "float32", "<i8", ">f8", "uint8"]),
     data=st.binary(max_size=64),

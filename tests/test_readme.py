@@ -13,7 +13,21 @@ spec.loader.exec_module(readme)
 
 
 def test_the_runner_reads_blocks_elisions_and_exit_codes():
-    lines = ["text", "```console", "$ dnn a", "one", "...", "last", "$ echo $?", "2", "$ dnn b", "```", "```sh", "$ dnn c", "```"]
+    lines = [
+        "text",
+        "```console",
+        "$ dnn a",
+        "one",
+        "...",
+        "last",
+        "$ echo $?",
+        "2",
+        "$ dnn b",
+        "```",
+        "```sh",
+        "$ dnn c",
+        "```",
+    ]
     (block,) = readme.console_blocks(lines)
     assert [(c.line, c.expected, c.exit_code) for c in block.commands] == [
         ("dnn a", ["one", "...", "last"], 2),

@@ -32,7 +32,9 @@ def picture_sources(page):
 
 def assert_self_contained(page):
     """Nothing the page would fetch: every picture inline, no links to styles or scripts, no url()."""
-    assert all(src.startswith(("data:image/svg+xml;base64,", "data:image/png;base64,")) for src in picture_sources(page))
+    assert all(
+        src.startswith(("data:image/svg+xml;base64,", "data:image/png;base64,")) for src in picture_sources(page)
+    )
     assert not re.search(r"<link|<script [^>]*src=|url\(|@import|https?://(?!www\.w3\.org/)", page)
     assert "default-src 'none'" in page  # and the page's policy forbids loading anything
 
@@ -89,7 +91,9 @@ def test_without_matplotlib_one_line_and_exit_2(early_run, dnn, monkeypatch, tmp
         monkeypatch.setitem(sys.modules, name, None)  # what an install without the extra gives: ImportError
     result = dnn("report", early_run, "--out", tmp_path / "r.html")
     assert result.exit_code == 2
-    assert result.stderr.strip().splitlines() == ["Error: dnn report needs matplotlib, an optional extra: pip install 'dnncli[plot]'"]
+    assert result.stderr.strip().splitlines() == [
+        "Error: dnn report needs matplotlib, an optional extra: pip install 'dnncli[plot]'"
+    ]
     assert not (tmp_path / "r.html").exists()
 
 

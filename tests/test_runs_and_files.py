@@ -149,7 +149,13 @@ def test_json_text_maps_every_number_that_is_not_finite_and_keeps_the_rest():
     from dnncli.text import json_text
 
     value = {"a": [float("nan"), 1.5, {"b": float("-inf")}], "c": (float("inf"), 2), "d": "NaN", "e": True, "f": None}
-    assert strict_json(json_text(value)) == {"a": [None, 1.5, {"b": None}], "c": [None, 2], "d": "NaN", "e": True, "f": None}
+    assert strict_json(json_text(value)) == {
+        "a": [None, 1.5, {"b": None}],
+        "c": [None, 2],
+        "d": "NaN",
+        "e": True,
+        "f": None,
+    }
 
 
 def test_the_listing_leaves_a_run_it_cannot_probe_as_its_metrics_say(in_tmp, demo_data, dnn, monkeypatch):

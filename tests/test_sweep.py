@@ -119,11 +119,17 @@ def reference(tmp_path_factory, demo_data):
             {"method": "grid", "parameters": {"seed": {"int_uniform": [0, 10**12]}}},
             "parameters: a grid of 1000000000001 combinations; at most 10000 trials",
         ),
-        ({"parameters": {"seed": {"int_uniform": [0, 2**70]}}}, "int_uniform bounds must be at most 4611686018427387904"),
+        (
+            {"parameters": {"seed": {"int_uniform": [0, 2**70]}}},
+            "int_uniform bounds must be at most 4611686018427387904",
+        ),
         ({"parameters": {"training.l2": {"uniform": [-1e308, 1e308]}}}, "uniform spans more than a float holds"),
         ({"parameters": {"training.l2": {"choice": list(range(1001))}}}, "choice takes at most 1000 values, got 1001"),
         ({"parameters": {"": {"choice": [0.1]}}}, "parameters: '' is not a config key"),
-        ({"parameters": {"training.learning_rate": {"choice": ["fast"]}}}, "no trial makes a valid config; trial-001: "),
+        (
+            {"parameters": {"training.learning_rate": {"choice": ["fast"]}}},
+            "no trial makes a valid config; trial-001: ",
+        ),
     ],
 )
 def test_a_bad_sweep_file_is_one_line_before_any_trial(dnn, in_tmp, demo_data, changes, message):
@@ -138,7 +144,9 @@ def test_missing_data_of_the_base_config_is_one_line_before_any_trial(dnn, in_tm
     path = sweep_file(in_tmp, demo_data)
     result = dnn("sweep", path, "--set", f"data.test={in_tmp / 'gone.h5'}")
     assert result.exit_code == 2
-    assert result.stderr.strip() == f"Error: {in_tmp / 'gone.h5'}: no such data file (data.test of {in_tmp / 'base.yaml'})"
+    assert (
+        result.stderr.strip() == f"Error: {in_tmp / 'gone.h5'}: no such data file (data.test of {in_tmp / 'base.yaml'})"
+    )
     assert not (in_tmp / "sweeps").exists()
 
 
@@ -465,7 +473,9 @@ def test_a_sweep_another_live_process_drives_is_refused(dnn, reference, tmp_path
         ("status", "done", "trials[0].status holds 'done'"),
     ],
 )
-def test_a_sweep_index_edited_by_hand_is_one_line_and_reads_nothing_outside(dnn, reference, tmp_path, field, value, problem):
+def test_a_sweep_index_edited_by_hand_is_one_line_and_reads_nothing_outside(
+    dnn, reference, tmp_path, field, value, problem
+):
     import shutil
 
     folder = tmp_path / "copy"

@@ -20,7 +20,7 @@ def check_command(config_path, overrides):
     A dry run: exit 0 when `dnn train` would start, 2 with the problem if not.
     It writes nothing, no run folder.
     """
-    from ..run.check import check
+    from ..run.preflight import check
 
     for what, finding in check(config_path, overrides, warn):
         click.echo(f"{what + ':':<14}{finding}")
@@ -76,6 +76,6 @@ def summary(run, config_path, overrides):
         raise click.UsageError("--set changes a config: give --config FILE with it")
     from ..report.console import table_console
     from ..report.tables import network_table
-    from ..run.check import described_network
+    from ..run.preflight import described_network
 
     table_console().print(network_table(*described_network(run, config_path, overrides)))

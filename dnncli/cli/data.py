@@ -84,7 +84,7 @@ def import_command(folder, out, size, split, compression):
     dnn data import photos --out photos.h5
     dnn data import photos/train --out train.h5 --size 32
     """
-    from ..data.folders import import_folder, skipped_text
+    from ..data.folder_sets import import_folder, skipped_text
     from ..report.console import decoding
 
     out = Path(out)

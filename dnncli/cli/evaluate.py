@@ -54,7 +54,7 @@ def evaluate_command(run_folder, checkpoint_file, best, data_file, split, json_f
     from ..model.evaluate import check_scaled_as_data_sets, evaluate, top_losses_of
     from ..report.console import stdout_console
     from ..report.tables import class_table, confusion_table, summary_table, top_losses_table
-    from ..run.models import choose_data, default_json_path, run_config
+    from ..run.selection import choose_data, default_json_path, run_config
     from ..text import finite_json, json_text, short_path
 
     path = chosen_model(run_folder, checkpoint_file, best)

@@ -75,7 +75,7 @@ def chosen_model(run_folder, checkpoint_file, best):
         raise click.UsageError("give --run or --checkpoint, not both")
     if checkpoint_file and best:
         raise click.UsageError("--best picks a run's best.npz: give --run (or nothing, for the newest run)")
-    from ..run.models import model_path
+    from ..run.selection import model_path
 
     return model_path(run_folder, checkpoint_file, best)
 

@@ -47,7 +47,7 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
     from ..model import checkpoint
     from ..model.predict import check_takes_pictures, predictions
     from ..report.console import stdout_console
-    from ..run.models import unfinished_run
+    from ..run.selection import unfinished_run
     from ..text import json_text, plural
 
     path = chosen_model(run_folder, checkpoint_file, best)
@@ -94,5 +94,7 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
     if table is not None:
         table.close()
     if failures:
-        click.echo(f"{classified} of {len(paths)} pictures classified, {plural(len(failures), 'problem')} above", err=True)
+        click.echo(
+            f"{classified} of {len(paths)} pictures classified, {plural(len(failures), 'problem')} above", err=True
+        )
         raise click.exceptions.Exit(EXIT_USAGE)

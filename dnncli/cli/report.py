@@ -37,7 +37,7 @@ def report_command(run_folder, best, out):
 
     from ..files import atomic_file
     from ..report.html import run_report
-    from ..run.folders import latest_run
+    from ..run.layout import latest_run
 
     folder = Path(run_folder) if run_folder else latest_run()
     if not folder.is_dir():

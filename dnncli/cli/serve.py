@@ -3,7 +3,7 @@
 import click
 
 from ..errors import UserError
-from ..run.folders import BEST, CHECKPOINT
+from ..run.layout import BEST, CHECKPOINT
 from .options import FiniteFloatRange, chosen_model, model_options
 
 
@@ -68,7 +68,9 @@ def serve_command(run_folder, checkpoint_file, best, host, port, max_upload_mb, 
         listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         listener.bind((host, port))
     except (OSError, UnicodeError) as e:  # a name no resolver takes fails in the IDNA codec
-        raise UserError(f"--host {host} --port {port}: cannot listen there ({getattr(e, 'strerror', None) or e})") from None
+        raise UserError(
+            f"--host {host} --port {port}: cannot listen there ({getattr(e, 'strerror', None) or e})"
+        ) from None
     shown_host = f"[{host}]" if ":" in host else host
     click.echo(
         f"Serving {short_path(path)} (iteration {saved.iteration}, {len(saved.classes)} classes) "

@@ -84,9 +84,7 @@ def show_sweep(folder, index, as_json):
     best = best_trial(index)
     if as_json:
         click.echo(
-            json_text(
-                {**index, "trials": ranked(index), "best": best and str(Path(folder) / best["folder"])}, indent=2
-            )
+            json_text({**index, "trials": ranked(index), "best": best and str(Path(folder) / best["folder"])}, indent=2)
         )
         return
     table_console().print(sweep_table(index, folder))

@@ -85,7 +85,7 @@ def gradcheck(config_path, overrides, examples, entries, threshold):
     from ..config.load import load
     from ..report.console import stdout_console
     from ..report.tables import gradcheck_table
-    from ..run.check import gradient_check
+    from ..run.preflight import gradient_check
 
     rows, count = gradient_check(load(config_path, overrides), examples, entries)
     stdout_console().print(gradcheck_table(rows, count, threshold))

@@ -26,9 +26,7 @@ class ConfigLoader(yaml.SafeLoader):
         try:
             if self.depth > MAX_DEPTH:
                 mark = self.peek_event().start_mark
-                raise yaml.composer.ComposerError(
-                    None, None, f"nested more than {MAX_DEPTH} levels deep", mark
-                )
+                raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
@@ -49,6 +47,7 @@ class ConfigLoader(yaml.SafeLoader):
                 )
             seen[key] = line
         return super().construct_mapping(node, deep)
+
 
 def read_yaml(path):
     """The mapping in a YAML file, read with ``ConfigLoader`` (safe: it builds no Python objects)."""
@@ -107,7 +106,9 @@ def apply_overrides(data, overrides, origin="--set"):
                     current = node.get(part)
                     if current is not None and not isinstance(current, (str, dict)):
                         section = ".".join(parts[: i + 1])
-                        raise ConfigError(f"{origin} {key}: {section} is {describe(current)}, neither a name nor a section")
+                        raise ConfigError(
+                            f"{origin} {key}: {section} is {describe(current)}, neither a name nor a section"
+                        )
                     node[part] = current = {"name": current} if isinstance(current, str) else dict(current or {})
                     node = current
                     node[".".join(parts[i + 1 :])] = parse_value(raw, key, origin)
@@ -148,7 +149,9 @@ def resolve(data, origin=None, schema=SCHEMA, prefix="", overridden=frozenset())
         if key not in schema:
             full = f"{prefix}{key}"
             siblings = [f"{prefix}{k}" for k in schema]
-            raise ConfigError(f"{where(blamed(origin, overridden, full), full)}: unknown key{did_you_mean(full, siblings)}")
+            raise ConfigError(
+                f"{where(blamed(origin, overridden, full), full)}: unknown key{did_you_mean(full, siblings)}"
+            )
     for key, spec in schema.items():
         full = f"{prefix}{key}"
         at = where(blamed(origin, overridden, full), full)

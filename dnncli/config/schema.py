@@ -96,7 +96,7 @@ def text(value):
 
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # the portable file-name set of POSIX, not starting with . or -
 MAX_RUN_NAME = 100
-# run.folders.LATEST lives beside the run folders, and Windows reserves these names in every folder
+# run.layout.LATEST lives beside the run folders, and Windows reserves these names in every folder
 RESERVED_NAMES = {"latest", "con", "prn", "aux", "nul"} | {f"{d}{i}" for d in ("com", "lpt") for i in range(1, 10)}
 
 
@@ -217,7 +217,9 @@ def component(table):
 
 SCHEMA = {
     "name": Field(run_name, "run", "name of the run; runs go to <output.dir>/<name>/<n>/"),
-    "seed": Field(integer(0, MAX_SEED), 1, "seed of everything random: initial weights, shuffling, dropout, validation split"),
+    "seed": Field(
+        integer(0, MAX_SEED), 1, "seed of everything random: initial weights, shuffling, dropout, validation split"
+    ),
     "dtype": Field(one_of(["float64", "float32"]), "float64", "floating-point type of training"),
     "data": {
         "format": Field(

@@ -9,8 +9,6 @@ import numpy as np
 
 from ..errors import UserError
 
-KEYS = ("flip", "shift", "brightness", "contrast")  # data.augment's keys, the arguments of augment_pictures
-
 
 def describe_augmentation(augment):
     """``data.augment`` in words, or None when it changes nothing."""
@@ -30,7 +28,9 @@ def check_augmentable(input_shape, path):
     """Flips and shifts need pictures: (height, width) or (height, width, channels)."""
     if len(input_shape) not in (2, 3):
         shape = "x".join(map(str, input_shape))
-        raise UserError(f"data.augment: works on pictures (height x width x channels); {path} holds examples of {shape}")
+        raise UserError(
+            f"data.augment: works on pictures (height x width x channels); {path} holds examples of {shape}"
+        )
 
 
 def augment_pictures(pixels, rng, flip=False, shift=0, brightness=0.0, contrast=0.0):

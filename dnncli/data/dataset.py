@@ -120,5 +120,3 @@ def check_same_classes(train, test):
         )
     if test is not None and test.input_shape != train.input_shape:
         raise UserError(f"{test.path}: pictures are {test.input_shape}, the training set's are {train.input_shape}")
-
-

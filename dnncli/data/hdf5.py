@@ -67,9 +67,13 @@ def find_dataset(f, key, path, setting):
     if not isinstance(item, h5py.Dataset):
         raise UserError(f"{path}: {key!r} is a group, not a dataset")
     if item.is_virtual:
-        raise UserError(f"{path}: dataset {key!r} is virtual (its data lies in other files); dnn reads only data stored in the file")
+        raise UserError(
+            f"{path}: dataset {key!r} is virtual (its data lies in other files); dnn reads only data stored in the file"
+        )
     if item.external:
-        raise UserError(f"{path}: dataset {key!r} keeps its data in external files; dnn reads only data stored in the file")
+        raise UserError(
+            f"{path}: dataset {key!r} keeps its data in external files; dnn reads only data stored in the file"
+        )
     if item.shape is None:
         raise UserError(f"{path}: dataset {key!r} is empty (it has no dataspace)")
     if item.size and not item.id.get_storage_size():
@@ -125,7 +129,9 @@ def read_classes(f, key, path):
     if item.ndim > 2 or item.size > MAX_CLASSES:
         raise UserError(f"{path}: {key!r} must list at most {MAX_CLASSES:,} class names, found shape {item.shape}")
     if item.dtype.kind == "S" and item.dtype.itemsize > MAX_CLASS_NAME_BYTES:
-        raise UserError(f"{path}: {key!r} holds names of {item.dtype.itemsize:,} bytes; at most {MAX_CLASS_NAME_BYTES:,}")
+        raise UserError(
+            f"{path}: {key!r} holds names of {item.dtype.itemsize:,} bytes; at most {MAX_CLASS_NAME_BYTES:,}"
+        )
     return decode_classes(read_dataset(f, key, path, "data.keys.classes", item), path, key)
 
 
@@ -198,7 +204,7 @@ def load_hdf5(path, x_key, y_key, classes_key, settings, in_memory="auto", dtype
     """A checked ``Dataset`` from one HDF5 file; ``settings`` names the config keys for messages.
 
     ``in_memory``: True loads the pictures, False leaves them on disk (the file stays
-    open), "auto" loads them when they fit (``streaming.fits_in_memory`` for ``dtype``).
+    open), "auto" loads them when they fit (``disk.fits_in_memory`` for ``dtype``).
     Shapes are checked before anything is read, and only data stored in the file is read.
     """
     f = open_hdf5(path)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..text import decimal_size
-from .folders import check_folder, class_folders, examples_of, split_folders
+from .folder_sets import check_folder, class_folders, examples_of, split_folders
 from .formats import SPLITS
 from .hdf5 import check_pictures, find_dataset, holds, open_hdf5, read_classes, read_labels
 

@@ -50,7 +50,19 @@ from ..text import binary_size, plural
 
 FORMATS = ("JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF", "PPM")
 SUFFIXES = (  # what a folder's pictures are called
-    ".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm", ".pnm"
+    ".jpg",
+    ".jpeg",
+    ".jpe",
+    ".png",
+    ".bmp",
+    ".gif",
+    ".webp",
+    ".tif",
+    ".tiff",
+    ".ppm",
+    ".pgm",
+    ".pbm",
+    ".pnm",
 )
 RESIZE_LIMIT = 512 * 2**20  # bytes a resize may take: thousands of times what a photo to 64 x 64 takes
 NAMED = 10  # skipped files a warning names, before "and N more"
@@ -80,6 +92,7 @@ def load_picture(path, input_shape):
     """
     mode = picture_mode(input_shape)
     height, width = input_shape[:2]
+
     def check_resizable(image):  # from the header, before decoding; either way up, as EXIF may turn it
         w, h = image.size
         needed = max(resize_memory((w, h), (width, height)), resize_memory((h, w), (width, height)))
@@ -186,7 +199,9 @@ def refusing_truncation(path):
             yield
         finally:
             if any(str(w.message).startswith(TRUNCATED_READ) for w in caught):
-                raise UserError(f"{path}: truncated or damaged picture (a block of its tags ends early: {TRUNCATED_READ})") from None
+                raise UserError(
+                    f"{path}: truncated or damaged picture (a block of its tags ends early: {TRUNCATED_READ})"
+                ) from None
 
 
 def check_strips(image, path):

@@ -12,7 +12,7 @@ def load_split(config, split, warn=None, progress=None):
     if data[split] is None:
         return None
     if data["format"] == "folder":
-        from .folders import load_folder  # Pillow is loaded only for a set that needs it
+        from .folder_sets import load_folder  # Pillow is loaded only for a set that needs it
 
         return load_folder(data[split], (data["size"], data["size"], 3), warn, progress, data["classes"])
     keys = data["keys"]
@@ -26,5 +26,3 @@ def load_split(config, split, warn=None, progress=None):
         data["in_memory"],
         config["dtype"],
     )
-
-

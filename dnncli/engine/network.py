@@ -58,7 +58,9 @@ class Network:
     @property
     def statistic_names(self):
         """The running statistics of the layers with batch normalisation: saved with the model, never trained."""
-        return [f"{kind}{l}" for l in range(1, self.depth) if self.normalised(l) for kind in ("running_mean", "running_var")]
+        return [
+            f"{kind}{l}" for l in range(1, self.depth) if self.normalised(l) for kind in ("running_mean", "running_var")
+        ]
 
     @property
     def array_names(self):
@@ -173,7 +175,9 @@ def forward(net, params, X, masks=None, Z1=None, training=False):
             if training:
                 Z, norm = normalise(Z, gamma, beta, epsilon)
             else:
-                Z = normalise_for_inference(Z, gamma, beta, params[f"running_mean{l}"], params[f"running_var{l}"], epsilon)
+                Z = normalise_for_inference(
+                    Z, gamma, beta, params[f"running_mean{l}"], params[f"running_var{l}"], epsilon
+                )
         G = ACTIVATIONS[net.activations[l - 1]](Z)
         cache.append((A, Z, G, norm))
         A = G if masks is None or masks[l - 1] is None else G * masks[l - 1]

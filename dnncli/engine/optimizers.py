@@ -122,7 +122,9 @@ OPTIMIZERS = {
         {"beta1": DECAY, "beta2": DECAY, "epsilon": {"above": 0, "maximum": 1}},
     ),
     "rmsprop": Optimizer(
-        rmsprop_state, rmsprop_update, {"beta": 0.9, "epsilon": 1e-8}, {"beta": DECAY, "epsilon": {"above": 0, "maximum": 1}}
+        rmsprop_state,
+        rmsprop_update,
+        {"beta": 0.9, "epsilon": 1e-8},
+        {"beta": DECAY, "epsilon": {"above": 0, "maximum": 1}},
     ),
 }
-

@@ -30,7 +30,9 @@ class Schedule:
 
 SCHEDULES = {
     "constant": Schedule(constant),
-    "inverse_time": Schedule(inverse_time, {"decay_rate": 1.0, "every": 1000}, {"decay_rate": {"minimum": 0, "maximum": 1e6}}),
+    "inverse_time": Schedule(
+        inverse_time, {"decay_rate": 1.0, "every": 1000}, {"decay_rate": {"minimum": 0, "maximum": 1e6}}
+    ),
     # factor^k with a factor above 1 overflows a float within a few thousand steps
     "step": Schedule(step, {"factor": 0.5, "every": 1000}, {"factor": {"above": 0, "maximum": 1}}),
 }

@@ -149,5 +149,3 @@ class Trainer:
     def snapshot(self):
         """The model's arrays (parameters and running statistics) and the optimizer state, ready to save."""
         return model_arrays(self.net, self.params, self.statistics), self.state
-
-

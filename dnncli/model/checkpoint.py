@@ -28,6 +28,7 @@ from ..errors import UserError
 from ..files import atomic_file, regular_file
 from ..resources import available_memory
 from ..text import gigabytes
+from ..values import is_whole
 
 FORMAT = "dnn-checkpoint"
 VERSION = 1
@@ -126,7 +127,9 @@ def read_checkpoint(archive, path):
     if header_info.file_size > MAX_HEADER_BYTES:
         raise UserError(f"{path}: the header is {header_info.file_size:,} bytes, more than a header holds")
     with archive.open(header_info) as f:
-        shape, dtype = check_declared(path, "header", declared(f, path, "header"), ((range(MAX_HEADER_BYTES + 1),), ("uint8",)))
+        shape, dtype = check_declared(
+            path, "header", declared(f, path, "header"), ((range(MAX_HEADER_BYTES + 1),), ("uint8",))
+        )
         header = read_header(read_data(f, path, "header", shape, dtype), path)
     net = check_header(header, path)
     check_fits_in_memory(net, header["dtype"], path)
@@ -265,10 +268,6 @@ def is_name_in(value, table):
     return isinstance(value, str) and value in table
 
 
-def is_positive_int(value):
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
 def check_header(header, path):
     """The header's network description, checked field by field."""
 
@@ -276,7 +275,7 @@ def check_header(header, path):
         return UserError(f"{path}: header field {field!r} {allowed}, got {header.get(field)!r}")
 
     layers = header.get("layers")
-    if not isinstance(layers, list) or len(layers) < 2 or not all(is_positive_int(n) for n in layers):
+    if not isinstance(layers, list) or len(layers) < 2 or not all(is_whole(n, 1) for n in layers):
         raise bad("layers", "must be a list of at least two positive sizes")
     activations = header.get("activations")
     if (
@@ -295,7 +294,7 @@ def check_header(header, path):
     if len(set(classes)) != len(classes):  # a class's probability would hide another's of the same name
         raise bad("classes", "must name each class once")
     shape = header.get("input_shape")
-    if not isinstance(shape, list) or not all(is_positive_int(n) for n in shape) or math.prod(shape) != layers[0]:
+    if not isinstance(shape, list) or not all(is_whole(n, 1) for n in shape) or math.prod(shape) != layers[0]:
         raise bad("input_shape", f"must be positive sizes whose product is the input size {layers[0]}")
     if not is_name_in(header.get("dtype"), FLOAT_TYPES):
         raise bad("dtype", "must be float32 or float64")
@@ -310,7 +309,11 @@ def check_header(header, path):
     if output == "sigmoid" and layers[-1] != 1:
         raise bad("layers", "must end in 1 for a sigmoid output")
     batch_norm = header.get("batch_norm", [False] * (len(layers) - 2))  # none in checkpoints older than it
-    if not isinstance(batch_norm, list) or len(batch_norm) != len(layers) - 2 or not all(isinstance(b, bool) for b in batch_norm):
+    if (
+        not isinstance(batch_norm, list)
+        or len(batch_norm) != len(layers) - 2
+        or not all(isinstance(b, bool) for b in batch_norm)
+    ):
         raise bad("batch_norm", "must be a list of true or false, one per hidden layer")
     epsilon = header.get("batch_norm_epsilon", 1e-5)
     if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon > 0:
@@ -328,15 +331,21 @@ def scaling_range(dtype):
 def check_scaling(divide_by, dtype, path):
     low, high = scaling_range(dtype)
     if not low <= divide_by <= high:  # exact for an int too large for a float: no conversion
-        shown = f"{divide_by:.6g}" if isinstance(divide_by, float) else f"an integer of {len(str(abs(divide_by))):,} digits"
-        raise UserError(f"{path}: divides pixels by {shown}; a {dtype} model takes a divisor from {low:.3g} to {high:.3g}")
+        shown = (
+            f"{divide_by:.6g}" if isinstance(divide_by, float) else f"an integer of {len(str(abs(divide_by))):,} digits"
+        )
+        raise UserError(
+            f"{path}: divides pixels by {shown}; a {dtype} model takes a divisor from {low:.3g} to {high:.3g}"
+        )
 
 
 def check_params(net, params, dtype, path):
     for l in range(1, net.depth + 1):
         expected = {f"W{l}": (net.layers[l], net.layers[l - 1]), f"b{l}": (net.layers[l], 1)}
         if net.normalised(l):
-            expected.update({f"{kind}{l}": (net.layers[l], 1) for kind in ("gamma", "beta", "running_mean", "running_var")})
+            expected.update(
+                {f"{kind}{l}": (net.layers[l], 1) for kind in ("gamma", "beta", "running_mean", "running_var")}
+            )
         for name, shape in expected.items():
             value = params[name]
             if value.dtype != np.dtype(dtype):

@@ -19,7 +19,9 @@ SMALLEST_PROBABILITY = 1e-300  # an example's loss is -ln max(p(true), this): fi
 def check_scaled_as_data_sets(saved, path):
     """``score.score`` scales a data set by PIXEL_SCALE: a model whose header scales otherwise cannot be scored on one."""
     if saved.pixel_scale != PIXEL_SCALE:
-        raise UserError(f"{path}: divides pixels by {saved.pixel_scale}; data sets are evaluated divided by {PIXEL_SCALE}")
+        raise UserError(
+            f"{path}: divides pixels by {saved.pixel_scale}; data sets are evaluated divided by {PIXEL_SCALE}"
+        )
 
 
 def evaluate(saved, dataset):

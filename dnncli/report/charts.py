@@ -157,7 +157,9 @@ def precision_recall(curves):
     fig = figure(PANEL)
     ax = fig.subplots()
     for i, (label, (recall, precision, ap)) in enumerate(curves.items()):
-        ax.step([0, *recall], [precision[0], *precision], where="pre", color=f"C{i % 10}", label=f"{label} (AP {ap:.3f})")
+        ax.step(
+            [0, *recall], [precision[0], *precision], where="pre", color=f"C{i % 10}", label=f"{label} (AP {ap:.3f})"
+        )
     ax.set_xlim(-0.01, 1.01)
     ax.set_ylim(-0.01, 1.01)
     ax.set_title("precision-recall curve", fontsize="medium")

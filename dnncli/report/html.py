@@ -21,16 +21,15 @@ from ..errors import UserError
 from ..model import checkpoint
 from ..model.evaluate import check_scaled_as_data_sets, evaluate, top_losses_of
 from ..model.metrics import precision_recall_curve, roc_curve
-from ..run.folders import CONFIG
+from ..run.layout import CONFIG
 from ..run.listing import shown_metrics
-from ..run.models import choose_data, model_path, run_config
+from ..run.selection import choose_data, model_path, run_config
 from ..sweep.index import as_seen, is_sweep, ranked, read_index
 from ..text import short_path
 from . import charts
 from .tables import duration, sweep_value
 
 TOP_LOSSES = 12  # pictures in the grid of top losses
-PICTURE_PIXELS = 128  # the network's input picture is shown this wide, each pixel a block
 ORIGINAL_PIXELS = 256  # a folder set's original file, shrunk to at most this a side
 
 STYLE = """
@@ -156,7 +155,10 @@ def table(header, rows, numeric=()):
     head = "".join(f"<th>{text(h)}</th>" for h in header)
     body = "".join(
         "<tr>"
-        + "".join(f'<td class="n">{text(v)}</td>' if h in numeric else f"<td>{text(v)}</td>" for h, v in zip(header, row, strict=True))
+        + "".join(
+            f'<td class="n">{text(v)}</td>' if h in numeric else f"<td>{text(v)}</td>"
+            for h, v in zip(header, row, strict=True)
+        )
         + "</tr>"
         for row in rows
     )
@@ -252,7 +254,9 @@ def learning_section(records, best):
     if best is not None:
         note += " The dotted line is best.npz."
     pictures = charts.learning_curves(records, best)
-    body = chart_grid([chart_figure(svg, alt) for svg, alt in zip(pictures, ("cost", "validation accuracy"), strict=False)])
+    body = chart_grid(
+        [chart_figure(svg, alt) for svg, alt in zip(pictures, ("cost", "validation accuracy"), strict=False)]
+    )
     return section("learning-curves", "Learning curves", body, note=note)
 
 
@@ -261,7 +265,9 @@ def health_section(records):
     if not pictures:
         return section("health", "Health over time", "<p>No health was logged.</p>")
     note = "The share of each hidden ReLU layer's units that are 0 for every example of the batch, and each layer's gradient norm."
-    body = chart_grid([chart_figure(svg, alt) for svg, alt in zip(pictures, ("dead ReLU share", "gradient norms"), strict=False)])
+    body = chart_grid(
+        [chart_figure(svg, alt) for svg, alt in zip(pictures, ("dead ReLU share", "gradient norms"), strict=False)]
+    )
     return section("health", "Health over time", body, note)
 
 
@@ -297,7 +303,10 @@ def test_section(report, dataset):
                   ("average precision", number(report["average_precision"])), ("Brier score", number(report["brier"]))]  # fmt: skip
     else:
         macro = report["one_vs_rest_macro"]
-        pairs += [("macro ROC AUC", number(macro["roc_auc"])), ("macro average precision", number(macro["average_precision"]))]
+        pairs += [
+            ("macro ROC AUC", number(macro["roc_auc"])),
+            ("macro average precision", number(macro["average_precision"])),
+        ]
         pairs += [(f"top-{k} accuracy", number(v)) for k, v in report["top_k_accuracy"].items() if k != "1"]
     pairs.append(("calibration error", number(calibration["expected_calibration_error"])))
     figures = [chart_figure(charts.confusion(report["confusion_matrix"], classes), "confusion matrix")]
@@ -331,7 +340,7 @@ def example_card(row, dataset, original):
         f'<div class="example"><div class="pictures">{pictures}</div>'
         f'<div class="name">{text(name)}</div>'
         f'<div class="classes">true <b>{text(row["true"])}</b>, predicted <span class="{verdict}">'
-        f'{text(row["predicted"])}</span></div>'
+        f"{text(row['predicted'])}</span></div>"
         f'<div class="name">p(true) {row["p_true"]:.3f}<br>p(predicted) {row["p_predicted"]:.3f}</div></div>'
     )
 
@@ -354,8 +363,7 @@ def top_losses_section(report, dataset, count, warn=None):
     cards = "".join(example_card(row, dataset, original_picture(dataset, row, warn)) for row in rows)
     note = (
         f"The {len(rows)} test examples with the highest loss, -ln p(true), the most confidently wrong first: "
-        "each picture as the network saw it"
-        + (", then the original file." if dataset.files is not None else ".")
+        "each picture as the network saw it" + (", then the original file." if dataset.files is not None else ".")
     )
     return section("top-losses", "Top losses", f'<div class="grid">{cards}</div>', note=note)
 
@@ -401,8 +409,13 @@ def sweep_section(rows, parameters, metric, log_axes=()):
     """
     header = ("trial", "folder", "status", *(p.rsplit(".", 1)[-1] for p in parameters), metric)
     cells = [
-        (row["trial"], row["folder"], row["status"], *(sweep_value(row["values"].get(p)) for p in parameters),
-         number(row["metric"], 6))  # fmt: skip
+        (
+            row["trial"],
+            row["folder"],
+            row["status"],
+            *(sweep_value(row["values"].get(p)) for p in parameters),
+            number(row["metric"], 6),
+        )  # fmt: skip
         for row in rows
     ]
     scored = [row for row in rows if isinstance(row.get("metric"), (int, float))]

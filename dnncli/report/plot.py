@@ -14,7 +14,6 @@ from .charts import series
 
 FIGURE_INCHES = (10, 6)
 DPI = 100  # so the picture is 1000 x 600 pixels
-DEFAULT_OUT = "cost.png"
 
 
 def logged_costs(folder):

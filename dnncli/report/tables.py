@@ -129,10 +129,16 @@ def probability_rows(report):
     one-vs-rest and top-k; then the calibration error. None where a score has no meaning."""
     rows = []
     if "one_vs_rest_macro" in report:
-        rows += [(f"macro {text}, one vs rest", report["one_vs_rest_macro"][key]) for key, text in PROBABILITY_SCORES.items()]
+        rows += [
+            (f"macro {text}, one vs rest", report["one_vs_rest_macro"][key]) for key, text in PROBABILITY_SCORES.items()
+        ]
         rows += [(f"top-{k} accuracy", value) for k, value in report["top_k_accuracy"].items() if k != "1"]
     else:
-        rows += [(f"{text} ({report['classes'][1]})", report[key]) for key, text in PROBABILITY_SCORES.items() if key in report]
+        rows += [
+            (f"{text} ({report['classes'][1]})", report[key])
+            for key, text in PROBABILITY_SCORES.items()
+            if key in report
+        ]
     if "calibration" in report:
         rows.append(("calibration error (10 bins)", report["calibration"]["expected_calibration_error"]))
     return rows
@@ -163,7 +169,9 @@ def top_losses_table(rows):
         column.justify = "right"
     for row in rows:
         name = row.get("file", str(row["index"]))
-        table.add_row(name, row["true"], row["predicted"], *(four_places(row[k]) for k in ("p_true", "p_predicted", "loss")))
+        table.add_row(
+            name, row["true"], row["predicted"], *(four_places(row[k]) for k in ("p_true", "p_predicted", "loss"))
+        )
     return table
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from ..config.load import read_yaml
 from ..errors import UserError
 from ..files import default_runs, read_json
-from .folders import CONFIG, METRICS, is_run_number
+from ..values import is_count, is_number
+from .layout import CONFIG, METRICS, is_run_number
 
 NUMBER = (int, float)
 # On POSIX, signal 0 asks whether a process exists; on Windows os.kill(pid, 0) would terminate it, so there a
@@ -38,27 +39,6 @@ def shown_metrics(folder):
     if problem:
         raise UserError(f"{Path(folder) / METRICS}: a broken metrics file: {problem}")
     return metrics
-
-
-LARGEST_INT = 2**53  # beyond it an integer has no float, and the charts' arithmetic overflows
-
-
-def is_number(value):
-    """A float (NaN and infinity too: a diverged run) or an integer a float holds."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return abs(value) <= LARGEST_INT
-    return isinstance(value, float)
-
-
-def is_whole(value, low=None, high=None):
-    """An integer a float holds, within ``low`` and ``high`` when they are given."""
-    if not (is_number(value) and isinstance(value, int)):
-        return False
-    return (low is None or low <= value) and (high is None or value <= high)
-
-
-def is_count(value):
-    return is_whole(value, 0)
 
 
 def is_scores(value):

@@ -9,12 +9,12 @@ from ..config.build import initial_params
 from ..engine import encode_labels, make_trainer
 from ..errors import Interrupted, RunFailure
 from ..model.score import score
+from .advice import training_warnings
 from .feed import example_source
-from .folders import BEST, CHECKPOINT
+from .layout import BEST, CHECKPOINT
 from .record import Progress, Recorder
 from .signals import signal_name
 from .threads import step_threads
-from .warnings import training_warnings
 
 SPLITS = ("train", "validation", "test")  # the sets a finished run is scored on, in this order
 DIVERGENCE_FLOOR = 1.0  # the initial cost counts as at least this, so a run that starts near 0 is not stopped at 0.01
@@ -107,8 +107,8 @@ class Run:
                 initial = cost if initial is None else initial
                 if factor is not None and cost > factor * max(initial, DIVERGENCE_FLOOR):
                     self.diverged(
-                        i, f"the cost {cost:.6g} is over {factor:g} times the initial {initial:.6g} "
-                        "(training.divergence)"
+                        i,
+                        f"the cost {cost:.6g} is over {factor:g} times the initial {initial:.6g} (training.divergence)",
                     )
                 p.pending.append(cost)
                 self.reporter.update(i, cost)

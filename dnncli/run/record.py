@@ -21,7 +21,7 @@ from ..data.dataset import PIXEL_SCALE
 from ..errors import RunFailure
 from ..files import overwrite_json, write_json
 from ..model import checkpoint
-from .folders import CHECKPOINT, METRICS, remember_latest
+from .layout import CHECKPOINT, METRICS, remember_latest
 
 
 @dataclass

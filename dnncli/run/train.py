@@ -14,9 +14,9 @@ from ..errors import Interrupted, RunFailure, UserError, os_error_line
 from ..files import remove_stale_temporaries, write_text
 from ..model import checkpoint
 from ..text import decimal_size
-from .folders import BEST, CHECKPOINT, CONFIG, METRICS, check_runs_folder, new_run_folder
+from ..values import is_count, is_number
 from .job import prepare
-from .listing import is_count, is_number
+from .layout import BEST, CHECKPOINT, CONFIG, METRICS, check_runs_folder, new_run_folder
 from .lock import holding
 from .loop import Run
 from .record import Progress

@@ -49,9 +49,6 @@ class DaskWorkers:
 
         return self.executor.submit(run_task, task)
 
-    def pids(self):
-        return {}
-
     def interrupt(self):
         """Cancels the running trials; they start again from their last rung on resume."""
         self.executor.shutdown(wait=False)

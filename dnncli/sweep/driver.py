@@ -17,11 +17,11 @@ from ..config.load import load as load_config
 from ..config.schema import ConfigError
 from ..errors import Interrupted, UserError
 from ..files import atomic_file, write_text
-from ..run.folders import CHECKPOINT, CONFIG, METRICS, new_run_folder
+from ..run.layout import CHECKPOINT, CONFIG, METRICS, new_run_folder
 from ..run.listing import process_gone
 from ..run.signals import StopSignals, signal_name
 from .halving import prune
-from .index import best_trial, driver_process, new_index, read_index, write_index
+from .index import driver_process, new_index, read_index, write_index
 from .spec import SWEEP_FILE, trial_config
 from .task import make_task
 from .trials import draw_trials
@@ -184,8 +184,3 @@ class Driver:
         for file_name in sorted(files, key=lambda n: (n == METRICS, n)):
             with atomic_file(folder / file_name) as f:
                 f.write(files[file_name])
-
-
-def best_folder(result):
-    best = best_trial(result.index)
-    return None if best is None else result.folder / best["folder"]

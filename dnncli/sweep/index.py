@@ -10,7 +10,8 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..files import read_json, write_json
-from ..run.listing import is_number, is_whole, process_gone, short_value
+from ..run.listing import process_gone, short_value
+from ..values import is_number, is_whole
 
 INDEX = "sweep.json"
 STATUSES = ("pending", "running", "finished", "pruned", "failed")

@@ -61,13 +61,15 @@ class LocalWorkers:
                 result["attempts"] = attempt
                 return result
             if self.stopping:  # stopped before it could save anything: it starts afresh on resume
-                return {"trial": task["trial"], "status": "interrupted", "error": None, "files": {}, "attempts": attempt}
+                return {
+                    "trial": task["trial"],
+                    "status": "interrupted",
+                    "error": None,
+                    "files": {},
+                    "attempts": attempt,
+                }
         reason = err.decode(errors="replace").strip().splitlines()[-1:] or [f"exit code {process.returncode}"]
         raise WorkerDied(f"the worker process died {attempt} times (last: {reason[0]})")
-
-    def pids(self):
-        with self.lock:
-            return {trial: process.pid for trial, process in self.processes.items()}
 
     def interrupt(self):
         """Asks every running trial to stop and save its checkpoint; their results still come back."""

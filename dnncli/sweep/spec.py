@@ -58,7 +58,9 @@ SWEEP_SCHEMA = {
         "the final score that ranks trials; costs are minimised, accuracies maximised",
     ),
     "method": Field(one_of(["grid", "random"]), "random", "grid: every combination of choices; random: draws"),
-    "trials": Field(optional(integer(1, MAX_TRIALS)), None, "random: the number of trials (grid takes every combination)"),
+    "trials": Field(
+        optional(integer(1, MAX_TRIALS)), None, "random: the number of trials (grid takes every combination)"
+    ),
     "seed": Field(integer(0), 0, "seed of the draws: every trial's values and its own seed"),
     "set": Field(settings, [], "KEY=VALUE overrides of the base config for every trial (before --set)"),
     "parameters": Field(lambda v: v, REQUIRED, "dotted config keys, each with a distribution"),
@@ -99,7 +101,9 @@ class Sweep:
 
 def parameter(key, raw, origin):
     if not isinstance(key, str) or not key.strip():
-        raise ConfigError(f"{origin}: parameters: {describe(key)} is not a config key; name one as --set does, e.g. training.learning_rate")
+        raise ConfigError(
+            f"{origin}: parameters: {describe(key)} is not a config key; name one as --set does, e.g. training.learning_rate"
+        )
     where = f"{origin}: parameters.{key}"
     if not isinstance(raw, dict) or len(raw) != 1:
         raise ConfigError(
@@ -151,7 +155,9 @@ def read_sweep(path, overrides=()):
                 raise ConfigError(f"{origin}: parameters.{p.key}: a grid takes choice or int_uniform, not {p.kind}")
         combinations = math.prod(grid_size(p) for p in parameters)
         if combinations > MAX_TRIALS:
-            raise ConfigError(f"{origin}: parameters: a grid of {combinations} combinations; at most {MAX_TRIALS} trials")
+            raise ConfigError(
+                f"{origin}: parameters: a grid of {combinations} combinations; at most {MAX_TRIALS} trials"
+            )
     halving = resolved["halving"]
     base = (path.parent / resolved["config"]).resolve()
     if not base.exists():

@@ -12,7 +12,7 @@ import traceback
 from pathlib import Path
 
 from ..errors import Interrupted, RunFailure, UserError
-from ..run.folders import CHECKPOINT, CONFIG
+from ..run.layout import CHECKPOINT, CONFIG
 from ..run.reporting import Reporter
 from ..run.train import resume, start_in
 

@@ -14,8 +14,8 @@ from ..engine.trainer import dropout_masks
 from ..errors import UserError
 from ..model import checkpoint
 from ..model.score import score
-from .folders import CHECKPOINT, CONFIG, latest_run
 from .job import prepare
+from .layout import CHECKPOINT, CONFIG, latest_run
 
 SATURATED = 1.5  # an initial cost above this many times ln K means over-confident initial outputs
 PROJECTION_STREAM = 3  # the random projection of the output that a gradient check with batch norm checks
@@ -69,7 +69,11 @@ def batch_norm_text(net, momentum):
     layers = [str(l) for l in range(1, net.depth) if net.normalised(l)]
     if not layers:
         return ""
-    which = "every hidden layer" if len(layers) == net.depth - 1 else f"layer{'s' if len(layers) > 1 else ''} {', '.join(layers)}"
+    which = (
+        "every hidden layer"
+        if len(layers) == net.depth - 1
+        else f"layer{'s' if len(layers) > 1 else ''} {', '.join(layers)}"
+    )
     return f"; batch norm on {which}, momentum {momentum:g}, epsilon {net.batch_norm_epsilon:g}"
 
 

@@ -95,7 +95,9 @@ def class_folders(folder, warn=None, order=None):
             raise UserError(f"{folder / name}: class {name!r} has no pictures ({', '.join(SUFFIXES)})")
     loose = sorted(p for p in folder.iterdir() if p.is_file() and is_picture_name(p))
     if loose and warn:
-        names = ", ".join(one_line(p.name) for p in loose[:NAMED]) + (f" and {len(loose) - NAMED} more" if len(loose) > NAMED else "")
+        names = ", ".join(one_line(p.name) for p in loose[:NAMED]) + (
+            f" and {len(loose) - NAMED} more" if len(loose) > NAMED else ""
+        )
         warn(f"{folder}: {plural(len(loose), 'picture')} outside the class folders not used: {names}")
     for name, (_, skipped) in found.items():
         if skipped and warn:
@@ -109,15 +111,20 @@ def in_order(folder, classes, order):
     if sorted(order) != sorted(found):
         missing = [name for name in order if name not in found]
         extra = [name for name in found if name not in order]
-        problem = "; ".join(
-            part
-            for part in (
-                missing and f"no folder for {', '.join(missing)}",
-                extra and f"{', '.join(extra)} not named",
+        problem = (
+            "; ".join(
+                part
+                for part in (
+                    missing and f"no folder for {', '.join(missing)}",
+                    extra and f"{', '.join(extra)} not named",
+                )
+                if part
             )
-            if part
-        ) or "a class named twice"
-        raise UserError(f"data.classes: must name each class folder of {folder} once ({problem}); it has {', '.join(sorted(found))}")
+            or "a class named twice"
+        )
+        raise UserError(
+            f"data.classes: must name each class folder of {folder} once ({problem}); it has {', '.join(sorted(found))}"
+        )
     return [(name, found[name]) for name in order]
 
 
@@ -251,5 +258,3 @@ def import_folder(folder, out, size, split=None, compression="lzf", warn=None, p
             skipped += missed
         write_classes(f, [name for name, _ in classes])
     return skipped
-
-

@@ -4,11 +4,11 @@ from pathlib import Path
 
 from ..config.load import load as load_config
 from ..config.schema import SCHEMA
-from ..data.folders import load_folder, visible_folders
+from ..data.folder_sets import load_folder, visible_folders
 from ..data.hdf5 import holds, load_hdf5, open_hdf5
 from ..data.sets import load_split
 from ..errors import UserError
-from .folders import BEST, CHECKPOINT, CONFIG, METRICS, latest_run, run_checkpoint
+from .layout import BEST, CHECKPOINT, CONFIG, METRICS, latest_run, run_checkpoint
 from .listing import run_row
 
 LOOKUP_ORDER = ("test", "train")  # the order --data looks for a file's splits in
