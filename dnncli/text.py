@@ -13,9 +13,9 @@ def short_path(path):
         return str(path)
 
 
-def plural(n, noun):
-    """``1 picture``, ``2 pictures``."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+def plural(n, noun, nouns=None):
+    """``1 picture``, ``2 pictures``; ``nouns`` for a plural that is not the noun and an s (``categories``)."""
+    return f"{n} {noun if n == 1 else nouns or noun + 's'}"
 
 
 def decimal_size(n):

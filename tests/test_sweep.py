@@ -238,7 +238,7 @@ def test_the_report_of_a_sweep_folder(dnn, reference, tmp_path):
 
 def test_a_trial_that_fails_is_recorded_and_the_sweep_goes_on(dnn, in_tmp, demo_data):
     parameters = {
-        "model.layers": {"choice": [[12288, 6, 1], [100, 6, 1], [12288, 6, 2]]},
+        "model.layers": {"choice": [[12288, 6, 1], [100, 6, 1], [12288, 6, 3]]},
         "training.optimizer": {"choice": ["gd", "adam"]},  # the fast path cannot serve Adam
     }
     path = sweep_file(in_tmp, demo_data, method="grid", parameters=parameters)
@@ -250,7 +250,7 @@ def test_a_trial_that_fails_is_recorded_and_the_sweep_goes_on(dnn, in_tmp, demo_
     assert trials[((12288, 6, 1), "adam")]["status"] == "failed"
     assert "training.fast_path: 'on' cannot be served" in trials[((12288, 6, 1), "adam")]["error"]
     assert "12288" in trials[((100, 6, 1), "gd")]["error"]  # does not fit the data
-    assert "a sigmoid output has one unit" in trials[((12288, 6, 2), "gd")]["error"]
+    assert "the last size must equal the number of classes, 2, got 3" in trials[((12288, 6, 3), "gd")]["error"]
     assert len([line for line in result.stdout.splitlines() if line.startswith("* trial-")]) == 5
     assert last_line(result).name == trials[((12288, 6, 1), "gd")]["folder"]
 

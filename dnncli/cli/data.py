@@ -10,11 +10,16 @@ from .options import named_path, warn
 
 
 def print_info(path, size=64):
-    """What ``dnn data info`` prints for an HDF5 file or a folder set: a line, then a table."""
-    from ..data.info import info
+    """What ``dnn data info`` prints for an HDF5 file, a folder set or a table: a line, then a table."""
+    from ..data.info import info, is_table, table_info
     from ..report.console import stdout_console
-    from ..report.tables import info_table
+    from ..report.tables import columns_table, info_table
 
+    if is_table(path):
+        title, rows = table_info(path, warn=warn)
+        click.echo(title)
+        stdout_console().print(columns_table(rows))
+        return
     title, rows = info(path, size, warn)
     click.echo(title)
     stdout_console().print(info_table(rows))
@@ -110,10 +115,14 @@ def import_command(folder, out, size, split, compression):
     help="Folder sets: the size pictures are decoded to (data.size).",
 )
 def info_command(path, size):
-    """Examples, shape, dtype and classes of an HDF5 data file or a folder set.
+    """Examples, shape, dtype and classes of an HDF5 data file or a folder set; a table's columns.
+
+    For a CSV or Parquet table, each column's kind as dnn reads it (number, category or boolean; data.columns
+    in a config sets another), its missing cells, and its values in a few words.
 
     \b
     dnn data info photos.h5
     dnn data info photos/
+    dnn data info penguins.csv
     """
     print_info(path, size)

@@ -1,4 +1,4 @@
-"""`dnn evaluate`: how well a trained model classifies a labelled data set."""
+"""`dnn evaluate`: how well a trained model classifies a labelled data set, or predicts a table's numbers."""
 
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from .options import chosen_model, model_options, named_path, warn
     "--data",
     "data_file",
     type=click.Path(),
-    help="HDF5 file, or folder with a subfolder per class, to evaluate on [default: the run config's data set].",
+    help="HDF5 file, folder with a subfolder per class, or table (CSV, Parquet) to evaluate on [default: the run config's data set].",
 )
 @click.option(
     "--split",
@@ -53,7 +53,7 @@ def evaluate_command(run_folder, checkpoint_file, best, data_file, split, json_f
     from ..model import checkpoint
     from ..model.evaluate import check_scaled_as_data_sets, evaluate, top_losses_of
     from ..report.console import stdout_console
-    from ..report.tables import class_table, confusion_table, summary_table, top_losses_table
+    from ..report.tables import class_table, confusion_table, regression_table, summary_table, top_losses_table
     from ..run.selection import choose_data, default_json_path, run_config
     from ..text import finite_json, json_text, short_path
 
@@ -61,7 +61,7 @@ def evaluate_command(run_folder, checkpoint_file, best, data_file, split, json_f
     saved = checkpoint.load(path)
     check_scaled_as_data_sets(saved, path)
     config = run_config(path.parent)
-    dataset, split = choose_data(config, path.parent, data_file, split, saved.input_shape, warn, saved.classes)
+    dataset, split = choose_data(config, path.parent, data_file, split, saved, warn)
     report = {"checkpoint": str(path), "iteration": saved.iteration, "data": dataset.path, "split": split}
     report.update(evaluate(saved, dataset))
     if top_losses:
@@ -76,7 +76,12 @@ def evaluate_command(run_folder, checkpoint_file, best, data_file, split, json_f
         raise UserError(f"{json_path}: cannot write ({e.strerror or e})") from None
     console = stdout_console()
     click.echo(f"{path} (iteration {saved.iteration}) on the {split} set {short_path(dataset.path)}")
-    for table in (summary_table(report), class_table(report), confusion_table(report)):
+    tables = (
+        [regression_table(report)]
+        if saved.regression
+        else [summary_table(report), class_table(report), confusion_table(report)]
+    )
+    for table in tables:
         console.print(table)
     if top_losses:
         console.print(top_losses_table(report["top_losses"]))

@@ -28,11 +28,19 @@ def failure_record(path, error):
     type=FiniteFloatRange(0, 1),
     help="Two-class models: the second class is picked when its probability is above this [default: 0.5].",
 )
-@click.option("--json", "as_json", is_flag=True, help="One JSON record per picture on stdout (JSON lines).")
-def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_json):
-    """Classify pictures with a trained model.
+@click.option("--json", "as_json", is_flag=True, help="One JSON record per picture or row (JSON lines).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    callback=named_path(),
+    help="Tables: write the predictions to this file instead of standard output.",
+)
+def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_json, out):
+    """Classify pictures, or predict a table's rows, with a trained model.
 
-    PICTURE is a file, a folder (every picture below it) or a glob pattern.
+    For a model of pictures, PICTURE is a file, a folder (every picture below it) or a glob pattern.
+    For a model of a table, give one CSV or Parquet file: the predictions are CSV (each row's line or row
+    number, its id columns, the class and the probabilities, or the predicted numbers).
     Any size and colour mode is converted to what the model takes (see
     dnncli/data/pictures.py). The model used is named on stderr. A picture that
     cannot be read is reported on stderr (and with --json as a record with its
@@ -42,6 +50,7 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
     dnn predict cat.jpg
     dnn predict photos/ 'more/*.png' --json
     dnn predict cat.jpg --run runs/cat/2 --threshold 0.7
+    dnn predict new-rows.csv --out predictions.csv
     """
     from ..data.pictures import expand_paths
     from ..model import checkpoint
@@ -52,6 +61,10 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
 
     path = chosen_model(run_folder, checkpoint_file, best)
     saved = checkpoint.load(path)
+    if saved.takes_tables:
+        return predict_table(saved, path, pictures, threshold, as_json, out)
+    if out is not None:
+        raise UserError("--out: for a table model's predictions; a picture model's go to standard output")
     check_takes_pictures(saved)
     if threshold is not None and saved.net.output != "sigmoid":
         raise UserError(f"--threshold: only for a two-class (sigmoid) model; this one has {len(saved.classes)} classes")
@@ -96,5 +109,86 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
     if failures:
         click.echo(
             f"{classified} of {len(paths)} pictures classified, {plural(len(failures), 'problem')} above", err=True
+        )
+        raise click.exceptions.Exit(EXIT_USAGE)
+
+
+SPREADSHEET_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # a cell starting so is run by a spreadsheet as a formula
+
+
+def spreadsheet_safe(cell):
+    """A CSV cell a spreadsheet shows as text, never runs: text that starts like a formula gets a leading ',
+    as OWASP advises; numbers are left as they are."""
+    if isinstance(cell, str) and cell.startswith(SPREADSHEET_FORMULA):
+        try:
+            float(cell)
+        except ValueError:
+            return "'" + cell
+    return cell
+
+
+def prediction_columns(saved, table):
+    encoder = saved.encoder
+    ids = [name for name in encoder.ids if name in table.names]
+    if saved.regression:
+        return [table.position_name, *ids], [f"predicted_{t}" for t in encoder.target["columns"]]
+    return [table.position_name, *ids], ["predicted", "probability", *(f"p_{c}" for c in saved.classes)]
+
+
+def csv_row(record, saved, keys):
+    cells = [record[key] for key in keys]
+    if saved.regression:
+        cells += list(record["predicted"].values())
+    else:
+        cells += [record["predicted"], record["probability"], *record["probabilities"].values()]
+    return [spreadsheet_safe(cell) for cell in cells]
+
+
+def predict_table(saved, path, arguments, threshold, as_json, out):
+    """`dnn predict` of a table model: one table file in, a CSV (or JSON lines) of predictions out."""
+    import csv
+    import io
+
+    from ..data.table_sets import warn_unknown
+    from ..data.tables import read_table
+    from ..files import write_text
+    from ..model.predict import table_predictions
+    from ..text import json_text, plural
+
+    if len(arguments) != 1:
+        raise UserError(f"{len(arguments)} files given; a table model predicts one table file at a time")
+    if threshold is not None and saved.net.output != "sigmoid":
+        raise UserError("--threshold: only for a two-class (sigmoid) model")
+    click.echo(f"model: {path} (iteration {saved.iteration})", err=True)
+    skipped = []
+    table = read_table(arguments[0], warn=warn, skipped=skipped)
+    problems = {}
+    records, unknown = table_predictions(saved, table, 0.5 if threshold is None else threshold, problems)
+    warn_unknown(table.path, unknown, warn)
+    failed = [(line, message) for line, message in skipped]
+    positions = table.positions()
+    failed += [(int(positions[row]), message) for row, message in problems.items()]
+    failed.sort(key=lambda item: item[0] or 0)
+    for line, message in failed:
+        click.echo(f"Error: {one_line(f'{table.path}: {table.position_name} {line}: {message}')}", err=True)
+    text = io.StringIO()
+    if as_json:
+        lines = [(r[table.position_name], json_text(r)) for r in records]
+        lines += [(line, json_text({table.position_name: line, "error": message})) for line, message in failed]
+        text.write("".join(line + "\n" for _, line in sorted(lines, key=lambda item: item[0] or 0)))
+    else:
+        keys, predicted = prediction_columns(saved, table)
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow([spreadsheet_safe(name) for name in keys + predicted])
+        writer.writerows(csv_row(record, saved, keys) for record in records)
+    if out is None:
+        click.echo(text.getvalue(), nl=False)
+    else:
+        write_text(out, text.getvalue())
+        click.echo(str(out))
+    if failed:
+        rows = len(records) + len(failed)
+        click.echo(
+            f"{len(records)} of {plural(rows, 'row')} predicted, {plural(len(failed), 'problem')} above", err=True
         )
         raise click.exceptions.Exit(EXIT_USAGE)

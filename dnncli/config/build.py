@@ -10,6 +10,7 @@ import numpy as np
 
 from ..engine import Network, Settings, batch_norm_arrays, fast_path_obstacle, initialize, steps_per_epoch
 from ..errors import UserError
+from .schema import AUTO
 
 
 @dataclass(frozen=True)
@@ -35,28 +36,80 @@ def per_layer(value, layers):
     return tuple(value) if isinstance(value, list) else (value,) * hidden
 
 
-def build_network(config):
+@dataclass(frozen=True)
+class DataShape:
+    """What a training set says of the network's two ends."""
+
+    inputs: int  # values an example gives the network
+    outputs: int  # classes, or numeric targets for regression
+    regression: bool
+    input_text: str  # the inputs in words, for messages: "the flattened input, 64x64x3 = 12288"
+    path: str  # the training set, for messages
+
+
+def output_for(shape, last):
+    """The output layer ``auto`` means: identity for numbers; for classes, sigmoid for a last layer of one unit
+    (or ``auto`` on two classes), else softmax. ``shape`` None: pictures, whose sizes are all given."""
+    if shape is not None and shape.regression:
+        return "identity"
+    if last == AUTO:
+        return "sigmoid" if shape.outputs == 2 else "softmax"
+    return "sigmoid" if last == 1 else "softmax"
+
+
+def network_ends(config, shape):
+    """(layer sizes, output) of ``config`` on data of ``shape``: ``auto`` filled in, given values checked."""
     model = config["model"]
-    layers = tuple(model["layers"])
+    layers = list(model["layers"])
+    output = output_for(shape, layers[-1]) if model["output"] == AUTO else model["output"]
+    n = shape.outputs
+    if shape.regression and output != "identity":
+        raise UserError(
+            f"model.output: {output} is for classes, but {shape.path} has numeric targets; use identity (or auto)"
+        )
+    if not shape.regression and output == "identity":
+        raise UserError(f"model.output: identity is for numeric targets, but {shape.path} has {n} classes; use auto")
+    if output == "sigmoid" and n != 2:
+        raise UserError(
+            f"model.output: sigmoid is for two classes, but {shape.path} has {n}; use softmax with {n} output units"
+        )
+    if layers[0] == AUTO:
+        layers[0] = shape.inputs
+    elif layers[0] != shape.inputs:
+        raise UserError(
+            f"model.layers: the first size must equal {shape.input_text}, got {layers[0]} (training set: {shape.path})"
+        )
+    wanted = 1 if output == "sigmoid" else n
+    if layers[-1] == AUTO:
+        layers[-1] = wanted
+    elif layers[-1] != wanted:
+        what = "the number of targets" if shape.regression else "the number of classes"
+        raise UserError(f"model.layers: the last size must equal {what}, {n}, got {layers[-1]} ({shape.path})")
+    return tuple(layers), output
+
+
+def build_network(config, layers=None, output=None):
+    """The network of ``config``, with the layer sizes and output ``network_ends`` gives where the data decides."""
+    model = config["model"]
+    layers = tuple(model["layers"] if layers is None else layers)
     return Network(
         layers,
         per_layer(model["activation"], layers),
-        model["output"],
+        model["output"] if output is None else output,
         per_layer(model["batch_norm"], layers),
         model["batch_norm_epsilon"],
     )
 
 
-def initial_params(config, dtype):
+def initial_params(net, config, dtype):
     """The model a run of ``config`` starts from, in ``dtype``: its weights, a function of the seed alone,
     and batch norm's scale 1, shift 0 and running statistics (mean 0, variance 1), in the network's order."""
-    net = build_network(config)
     arrays = initialize(net.layers, config["model"]["init"], config["seed"], dtype)
     arrays.update(batch_norm_arrays(net, dtype))
     return {name: arrays[name] for name in net.array_names}
 
 
-def build_settings(config):
+def build_settings(config, class_weights=None):
     training = config["training"]
     keep = per_layer(training["keep_prob"], config["model"]["layers"])
     optimizer, schedule = dict(training["optimizer"]), dict(training["schedule"])
@@ -72,6 +125,7 @@ def build_settings(config):
         seed=config["seed"],
         batch_norm_momentum=config["model"]["batch_norm_momentum"],
         inputs_vary=augments(config["data"]["augment"]),
+        **({} if class_weights is None else {"class_weights": tuple(class_weights)}),
     )
 
 
@@ -98,11 +152,38 @@ def check_batches_for_batch_norm(net, batch_size, m):
         )
 
 
-def build(config, m):
-    """The ``Plan`` of a config on ``m`` training examples, with the rules that need ``m`` checked."""
+def class_weights_of(config, classes, counts):
+    """One weight per class from ``training.class_weight`` (None for none): ``balanced`` is n / (K count_k), as
+    scikit-learn's and Keras' ``balanced``; a mapping names every class."""
+    given = config["training"]["class_weight"]
+    if given is None:
+        return None
+    if given == "balanced":
+        counts = np.asarray(counts, dtype=np.float64)
+        if not counts.all():
+            empty = classes[int(np.flatnonzero(counts == 0)[0])]
+            raise UserError(
+                f"training.class_weight: balanced weighs each class by its count, but {empty!r} has no training example"
+            )
+        return list(counts.sum() / (len(counts) * counts))
+    unknown = [name for name in given if name not in classes]
+    if unknown:
+        raise UserError(
+            f"training.class_weight: {unknown[0]!r} is not a class; the classes are {', '.join(map(repr, classes))}"
+        )
+    missing = [name for name in classes if name not in given]
+    if missing:
+        raise UserError(f"training.class_weight: give every class a weight; {missing[0]!r} has none")
+    return [given[name] for name in classes]
+
+
+def build(config, m, shape, class_weights=None):
+    """The ``Plan`` of a config on ``m`` training examples of ``shape``, with the rules that need them checked."""
     training = config["training"]
-    settings = build_settings(config)
-    net = build_network(config)
+    if shape.regression and training["class_weight"] is not None:
+        raise UserError(f"training.class_weight: weighs classes, but {shape.path} has numeric targets (regression)")
+    settings = build_settings(config, class_weights)
+    net = build_network(config, *network_ends(config, shape))
     check_batches_for_batch_norm(net, training["batch_size"], m)
     if training["fast_path"] == "on":
         obstacle = fast_path_obstacle(settings, m)

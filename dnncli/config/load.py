@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from ..files import default_runs, read_bounded
-from .schema import REQUIRED, SCHEMA, ConfigError, Field, describe, did_you_mean, where
+from .schema import AUTO, REQUIRED, SCHEMA, TABLE_KEYS, ConfigError, Field, data_format, describe, did_you_mean, where
 
 MAX_CONFIG_BYTES = 1_000_000  # a config is a page of YAML; /dev/zero or a huge file is refused, not read
 MAX_DEPTH = 50  # nesting levels a config may have (it uses 3); deeper YAML is refused before it is built
@@ -185,11 +185,11 @@ def check_consistency(config, origin=None):
         raise ConfigError(
             f"{where(origin, 'model.activation')}: a list needs one entry per hidden layer ({hidden}), got {len(activation)}"
         )
-    if model["output"] == "sigmoid" and layers[-1] != 1:
+    if model["output"] == "sigmoid" and layers[-1] not in (1, AUTO):
         raise ConfigError(
             f"{where(origin, 'model.layers')}: a sigmoid output has one unit, so the last size must be 1, got {layers[-1]}"
         )
-    if model["output"] == "softmax" and layers[-1] < 2:
+    if model["output"] == "softmax" and layers[-1] != AUTO and layers[-1] < 2:
         raise ConfigError(f"{where(origin, 'model.layers')}: a softmax output needs at least 2 units, got {layers[-1]}")
     if (training["iterations"] is None) == (training["epochs"] is None):
         both = "not both" if training["iterations"] is not None else "one of them"
@@ -207,13 +207,27 @@ def check_consistency(config, origin=None):
             f"{where(origin, 'training.keep_prob')}: a list needs one entry per hidden layer ({hidden}), got {len(keep)}"
         )
     data = config["data"]
-    if data["in_memory"] is False and data["format"] == "folder":
+    data_kind = data_format(data)
+    if data["in_memory"] is False and data_kind == "folder":
         raise ConfigError(
             f"{where(origin, 'data.in_memory')}: a folder set is decoded into memory; to read from disk, import it first (dnn data import FOLDER --out FILE.h5)"
         )
-    if data["classes"] is not None and data["format"] != "folder":
+    if data["classes"] is not None and data_kind != "folder":
         raise ConfigError(
             f"{where(origin, 'data.classes')}: orders the class folders of a folder set (data.format: folder); an HDF5 file's labels give its order"
+        )
+    schema_data = SCHEMA["data"]
+    if data_kind != "table":
+        for key in TABLE_KEYS:
+            if data[key] != schema_data[key].default:
+                raise ConfigError(
+                    f"{where(origin, 'data.' + key)}: only for tables (CSV or Parquet); {data['train']} is read as {data_kind}"
+                )
+    elif data["target"] is None:
+        raise ConfigError(f"{where(origin, 'data.target')}: missing; a table needs the column to predict")
+    if data["test_fraction"] and data["test"] is not None:
+        raise ConfigError(
+            f"{where(origin, 'data.test_fraction')}: holds rows out as the test set; data.test already names one, so set one of them"
         )
     if training["early_stopping"]["patience"] is not None and training["validation_fraction"] == 0:
         raise ConfigError(
@@ -269,8 +283,9 @@ def load(path, overrides=()):
     config = resolve(data, str(path), overridden=overridden_keys(overrides))
     if not runs_named:
         config["output"]["dir"] = str(default_runs())  # $DNN_RUNS, else the schema's runs
+    absolute_paths(config, base)
     check_consistency(config, str(path))
-    return absolute_paths(config, base)
+    return config
 
 
 class ConfigDumper(yaml.SafeDumper):

@@ -8,6 +8,7 @@ engine's own tables, so adding one there is all it takes.
 
 import difflib
 import math
+import os
 import re
 from dataclasses import dataclass
 
@@ -16,6 +17,10 @@ import yaml
 from ..engine import ACTIVATIONS, INITIALIZERS, OPTIMIZERS, OUTPUT_ACTIVATIONS, SCHEDULES
 from ..engine.settings import hyperparameters
 from ..errors import UserError
+
+TABLE_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"}  # and .csv.gz, .tsv.gz
+COLUMN_KINDS = ("number", "category", "boolean")  # data.columns' kinds: data.columns.KINDS has one entry each
+TASKS = ("auto", "classification", "regression")
 
 REQUIRED = object()
 MAX_SEED = 2**32 - 1  # numpy's RandomState, which draws the initial weights, takes seeds up to this
@@ -161,13 +166,63 @@ def path(value):
     return value
 
 
+AUTO = "auto"
+
+
 def layer_sizes(value):
+    """Sizes, input first; the first and the last may be ``auto``: what the data gives (the inputs a table is
+    encoded to, the classes or targets)."""
     if not isinstance(value, list) or len(value) < 2:
-        raise ValueError("must be a list of at least two sizes, input first, e.g. [12288, 20, 7, 5, 1]")
-    for size in value:
+        raise ValueError(
+            "must be a list of at least two sizes, input first, e.g. [12288, 20, 7, 5, 1] or [auto, 64, auto]"
+        )
+    for i, size in enumerate(value):
+        if size == AUTO and i in (0, len(value) - 1):
+            continue
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError("must hold positive whole numbers only")
+            raise ValueError("must hold positive whole numbers only (auto may stand first and last)")
     return value
+
+
+def column_names(value):
+    """A column name, or a list of them."""
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise ValueError("must be a column name or a list of column names")
+    if len(set(names)) != len(names):
+        raise ValueError("must name each column once")
+    return value
+
+
+def column_kinds(value):
+    """Column name -> number, category or boolean."""
+    if not isinstance(value, dict) or not all(isinstance(k, str) and k for k in value):
+        raise ValueError(f"must map column names to a kind ({', '.join(COLUMN_KINDS)}), e.g. {{zip: category}}")
+    for name, kind in value.items():
+        if kind not in COLUMN_KINDS:
+            raise ValueError(f"gives column {name!r} the kind {kind!r}; a kind is one of {', '.join(COLUMN_KINDS)}")
+    return value
+
+
+def delimiter(value):
+    if value == AUTO or (isinstance(value, str) and len(value) == 1 and value not in '"\n\r'):
+        return value
+    raise ValueError("must be auto or one character, e.g. ';' or '\\t'")
+
+
+def class_weight(value):
+    """None, balanced, or a mapping class -> positive weight (the classes are checked against the data)."""
+    if value is None or value == "balanced":
+        return value
+    if not isinstance(value, dict) or not value:
+        raise ValueError("must be balanced, or a mapping of each class to its weight, e.g. {cat: 3, non-cat: 1}")
+    weights = {}
+    for name, weight in value.items():
+        try:
+            weights[str(name)] = number(above=0)(weight)
+        except ValueError as e:
+            raise ValueError(f"gives class {name!r} a weight that {e}") from None
+    return weights
 
 
 def per_hidden_layer(check_one):
@@ -223,12 +278,37 @@ SCHEMA = {
     "dtype": Field(one_of(["float64", "float32"]), "float64", "floating-point type of training"),
     "data": {
         "format": Field(
-            one_of(["hdf5", "folder"]),
-            "hdf5",
-            "hdf5: a file in the cat layout; folder: one subfolder of pictures per class",
+            one_of(["auto", "hdf5", "folder", "table"]),
+            "auto",
+            "hdf5: a file in the cat layout; folder: one subfolder of pictures per class; table: a CSV or Parquet "
+            "file; auto: a folder is a folder set, .csv/.csv.gz/.tsv/.parquet/.pq a table, anything else HDF5",
         ),
         "train": Field(path, REQUIRED, "training set; relative paths are relative to the config file"),
         "test": Field(optional(path), None, "test set (optional)"),
+        "test_fraction": Field(
+            number(minimum=0, below=1),
+            0.0,
+            "tables: share of the rows held out as the test set when data.test is unset",
+        ),
+        "target": Field(optional(column_names), None, "tables: the column to predict, or a list of numeric columns"),
+        "features": Field(
+            optional(column_names), None, "tables: the columns to learn from; null for every other column"
+        ),
+        "id": Field(column_names, [], "tables: columns that name a row (kept in predictions, never learned from)"),
+        "drop": Field(column_names, [], "tables: columns left out"),
+        "columns": Field(
+            column_kinds, {}, "tables: the kind of a column where the one read is not meant: number, category, boolean"
+        ),
+        "task": Field(
+            one_of(TASKS), "auto", "tables: classification or regression; auto follows the target (numbers: regression)"
+        ),
+        "max_categories": Field(
+            integer(1), 50, "tables: a category column keeps at most this many categories, the rest share 'other'"
+        ),
+        "min_category_count": Field(
+            integer(1), 5, "tables: a category seen fewer times in the training rows shares 'other'"
+        ),
+        "delimiter": Field(delimiter, "auto", "tables: the CSV delimiter; auto finds , ; tab or | in the header"),
         "size": Field(integer(1), 64, "folder sets: pictures are decoded to size x size RGB"),
         "classes": Field(
             optional(class_names), None, "folder sets: the class folders in label order, label 0 first; null sorts them"
@@ -236,7 +316,7 @@ SCHEMA = {
         "in_memory": Field(
             auto_or_boolean,
             "auto",
-            "hdf5 sets: true loads them, false reads them from disk a batch at a time, auto loads a set that fits",
+            "hdf5 sets and tables: true loads them, false reads them from disk a batch at a time, auto loads a set that fits",
         ),
         "augment": {
             "flip": Field(boolean, False, "training pictures: mirror each left to right with probability 1/2"),
@@ -257,11 +337,19 @@ SCHEMA = {
         },
     },
     "model": {
-        "layers": Field(layer_sizes, REQUIRED, "layer sizes, input first: [12288, 20, 7, 5, 1]"),
+        "layers": Field(
+            layer_sizes,
+            REQUIRED,
+            "layer sizes, input first: [12288, 20, 7, 5, 1]; auto first and last: what the data gives",
+        ),
         "activation": Field(
             per_hidden_layer(one_of(ACTIVATIONS)), "relu", "hidden activation, or a list of one per hidden layer"
         ),
-        "output": Field(one_of(OUTPUT_ACTIVATIONS), "sigmoid", "output layer: sigmoid (two classes) or softmax"),
+        "output": Field(
+            one_of([AUTO, *OUTPUT_ACTIVATIONS]),
+            AUTO,
+            "output layer: sigmoid (two classes), softmax (more), identity (numbers); auto follows the data",
+        ),
         "init": Field(one_of(INITIALIZERS), "course", "weight initialisation"),
         "batch_norm": Field(
             per_hidden_layer(boolean),
@@ -289,6 +377,11 @@ SCHEMA = {
             component(SCHEDULES), {"name": "constant"}, f"learning-rate schedule: one of {', '.join(SCHEDULES)}"
         ),
         "l2": Field(number(minimum=0), 0.0, "L2 regularisation strength lambda; 0 for none"),
+        "class_weight": Field(
+            class_weight,
+            None,
+            "weight of each class in the cost: null for 1 each, balanced (n / (classes x count)), or {class: weight}",
+        ),
         "keep_prob": Field(
             per_hidden_layer(number(above=0, maximum=1)),
             1.0,
@@ -318,6 +411,48 @@ SCHEMA = {
         "dir": Field(path, "runs", "folder of runs, relative to where dnn runs; unset, $DNN_RUNS or else runs"),
     },
 }
+
+
+def table_format(path):
+    """``csv`` or ``parquet`` for a file named like a table (``.csv``, ``.csv.gz``, ``.tsv``, ``.parquet``, ``.pq``),
+    else None."""
+    name = os.path.basename(str(path)).lower()
+    if name.endswith((".csv.gz", ".tsv.gz")):
+        name = name[:-3]
+    return TABLE_SUFFIXES.get(os.path.splitext(name)[1])
+
+
+def data_format(data, path=None):
+    """The format ``data.format`` means for ``path`` (the training set by default): as given, or under ``auto`` a
+    folder set for a folder, a table for a file named like one, else HDF5."""
+    if data["format"] != AUTO:
+        return data["format"]
+    path = data["train"] if path is None else path
+    if os.path.isdir(path):
+        return "folder"
+    return "table" if table_format(path) else "hdf5"
+
+
+TABLE_KEYS = (
+    "target",
+    "features",
+    "id",
+    "drop",
+    "columns",
+    "test_fraction",
+    "max_categories",
+    "min_category_count",
+    "task",
+    "delimiter",
+)
+
+
+def defaults(schema):
+    """The default of every key of a section of ``SCHEMA`` (sections within as dicts; required keys None)."""
+    return {
+        key: defaults(spec) if isinstance(spec, dict) else (None if spec.default is REQUIRED else spec.default)
+        for key, spec in schema.items()
+    }
 
 
 def leaf_keys(schema=SCHEMA, prefix=""):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..config.build import DataShape
 from ..errors import UserError
 from .disk import PicturesOnDisk
 
@@ -38,6 +39,12 @@ class Dataset:
     def on_disk(self):
         return isinstance(self.pictures, PicturesOnDisk)
 
+    def data_shape(self):
+        shape = "x".join(str(s) for s in self.input_shape)
+        return DataShape(
+            self.features, len(self.classes), False, f"the flattened input, {shape} = {self.features}", str(self.path)
+        )
+
     def pixels(self):
         """The pictures as a uint8 array (read from the file for a set on disk)."""
         return self.pictures.read() if self.on_disk else self.pictures
@@ -58,6 +65,17 @@ class Dataset:
         """
         for start in range(0, self.m, READ_BATCH):
             yield self.subset(np.arange(start, min(start + READ_BATCH, self.m)))
+
+
+VALIDATION_STREAM = 2  # the random stream of training.validation_fraction, beside shuffling (0) and dropout (1)
+
+
+def held_out(m, fraction, seed):
+    """(kept, held out) indices of ``m`` examples: ``fraction`` of them (at least one, never all) held out, chosen
+    by the seed; both in order. ``training.validation_fraction``'s split, for pictures and tables alike."""
+    count = min(max(1, round(fraction * m)), m - 1)
+    order = np.random.default_rng([seed, VALIDATION_STREAM]).permutation(m)
+    return np.sort(order[count:]), np.sort(order[:count])
 
 
 def identity(dataset):
@@ -87,24 +105,6 @@ def scale_pixels(pixels, dtype=np.float64, divide_by=PIXEL_SCALE):
     rows = pixels.astype(dtype)
     rows /= dtype(divide_by)  # in place: one float copy of the pictures at a time, not two
     return rows
-
-
-def check_against_model(dataset, layers, output, what):
-    """The first layer must take a flattened picture, the last must fit the classes."""
-    if layers[0] != dataset.features:
-        shape = "x".join(str(s) for s in dataset.input_shape)
-        raise UserError(
-            f"model.layers: the first size must equal the flattened input, {shape} = {dataset.features}, got {layers[0]} ({what}: {dataset.path})"
-        )
-    n = len(dataset.classes)
-    if output == "sigmoid" and n != 2:
-        raise UserError(
-            f"model.output: sigmoid is for two classes, but {dataset.path} has {n}; use softmax with {n} output units"
-        )
-    if output == "softmax" and layers[-1] != n:
-        raise UserError(
-            f"model.layers: the last size must equal the number of classes, {n}, got {layers[-1]} ({dataset.path})"
-        )
 
 
 def check_same_classes(train, test):

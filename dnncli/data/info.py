@@ -4,11 +4,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config.schema import table_format
 from ..errors import UserError
-from ..text import decimal_size
+from ..text import decimal_size, plural
+from .columns import KINDS, category_counts, inferred_kind
 from .folder_sets import check_folder, class_folders, examples_of, split_folders
 from .formats import SPLITS
 from .hdf5 import check_pictures, find_dataset, holds, open_hdf5, read_classes, read_labels
+from .tables import read_table
 
 
 def shape_text(shape):
@@ -77,3 +80,46 @@ def info(path, size=64, warn=None):
     """(title, rows) for an HDF5 file or a folder set."""
     path = Path(path)
     return folder_info(path, size, warn) if path.is_dir() else hdf5_info(path)
+
+
+def is_table(path):
+    return not Path(path).is_dir() and table_format(path) is not None
+
+
+def column_summary(table, name, kind):
+    """(missing cells, what the column holds in a few words) for ``dnn data info`` and ``dnn check``."""
+    cells = KINDS[kind].values(table, name)
+    if kind == "category":
+        missing = cells.null_count
+        values, counts = category_counts(cells)
+        shown = ", ".join(
+            f"{v} {c}" for v, c in zip(values[:SHOWN_CATEGORIES], counts[:SHOWN_CATEGORIES], strict=False)
+        )
+        more = f", ... ({len(values) - SHOWN_CATEGORIES} more)" if len(values) > SHOWN_CATEGORIES else ""
+        return missing, f"{plural(len(values), 'category', 'categories')}: {shown}{more}"
+    present = cells[~np.isnan(cells)]
+    missing = int(cells.size - present.size)
+    if not present.size:
+        return missing, "no values"
+    if kind == "boolean":
+        return missing, f"true {present.mean():.0%}"
+    return missing, f"min {present.min():.4g}, mean {present.mean():.4g}, max {present.max():.4g}"
+
+
+SHOWN_CATEGORIES = 3
+
+
+def table_info(path, delimiter=None, kinds=None, warn=None):
+    """(title, rows) of a CSV or Parquet file: a row per column with its kind (as read, or as ``kinds`` says),
+    its missing cells and a summary of its values."""
+    table = read_table(path, delimiter, warn)
+    kinds = kinds or {}
+    rows = []
+    for name in table.names:
+        kind = kinds.get(name) or inferred_kind(table, name)
+        missing, summary = column_summary(table, name, kind)
+        rows.append((name, kind, missing, summary))
+    how = "Parquet" if table.format == "parquet" else f"CSV, cells split at {table.delimiter!r}"
+    size = decimal_size(Path(path).stat().st_size)
+    title = f"{path}: {how}, {size} on disk, {plural(table.rows, 'row')}, {plural(len(table.names), 'column')}"
+    return title, rows

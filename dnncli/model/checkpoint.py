@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..data.encoding import from_header
 from ..engine import ACTIVATIONS, OUTPUT_ACTIVATIONS, Network
 from ..engine.fastpath import FAST_A, FAST_C, FAST_CK, FAST_PATH_MAX_GRAM_BYTES, FAST_W1_0
 from ..errors import UserError
@@ -43,10 +44,19 @@ class Checkpoint:
     state: dict
     header: dict
     path: object = None  # the file it was loaded from, for messages
+    encoder: object = None  # a table model's ``encoding.Encoder``, checked against the network; None for pictures
 
     @property
     def classes(self):
         return self.header["classes"]
+
+    @property
+    def takes_tables(self):
+        return self.encoder is not None
+
+    @property
+    def regression(self):
+        return self.net.output == "identity"
 
     @property
     def input_shape(self):
@@ -90,7 +100,9 @@ def save(path, header, params, state=None):
         f.write(buffer.getbuffer())
 
 
-MAX_HEADER_BYTES = 1_000_000  # the JSON header holds the config and the history: kilobytes, never megabytes
+# the JSON header holds the config, the history and a table's encoding: kilobytes, megabytes for a table of
+# thousands of columns with their categories, never more than this
+MAX_HEADER_BYTES = 64 * 2**20
 
 
 def load(path):
@@ -132,6 +144,7 @@ def read_checkpoint(archive, path):
         )
         header = read_header(read_data(f, path, "header", shape, dtype), path)
     net = check_header(header, path)
+    encoder = checked_encoder(header, net, path) if "table" in header else None
     check_fits_in_memory(net, header["dtype"], path)
     expected = expected_arrays(net, header["dtype"])
     for name in members:
@@ -152,7 +165,7 @@ def read_checkpoint(archive, path):
     params = {name: arrays.pop(name) for name in net.array_names}
     check_params(net, params, header["dtype"], path)
     state = {name[len(STATE_PREFIX) :]: value for name, value in arrays.items()}
-    return Checkpoint(net, params, state, header, path)
+    return Checkpoint(net, params, state, header, path, encoder)
 
 
 def expected_arrays(net, dtype):
@@ -319,6 +332,22 @@ def check_header(header, path):
     if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon > 0:
         raise bad("batch_norm_epsilon", "must be a positive number")
     return Network(tuple(layers), tuple(activations), output, tuple(batch_norm), float(epsilon))
+
+
+def checked_encoder(header, net, path):
+    """A table model's encoder, checked against the network: its inputs are the first layer, its classes or
+    targets the header's classes."""
+    encoder = from_header(header["table"], path)
+    if encoder.width != net.layers[0]:
+        raise UserError(
+            f"{path}: header field 'table' encodes {encoder.width} inputs, the first layer takes {net.layers[0]}"
+        )
+    if (encoder.task == "regression") != (net.output == "identity"):
+        raise UserError(f"{path}: header field 'table' is for {encoder.task}, the output is {net.output}")
+    names = encoder.classes if encoder.task == "classification" else encoder.target["columns"]
+    if list(names) != list(header["classes"]):
+        raise UserError(f"{path}: header field 'table' has other classes or targets than the header's 'classes'")
+    return encoder
 
 
 def scaling_range(dtype):

@@ -35,14 +35,29 @@ def classify(saved, pictures, threshold=0.5):
 
     For a sigmoid output the rows are (1 - p, p): p is the second class's probability.
     """
-    rows = scale_pixels(pictures.reshape(len(pictures), -1), model_dtype(saved), saved.pixel_scale)
-    probabilities = np.hstack(
-        [same_for_any_batch(saved, block) for block in np.split(rows, range(BATCH, len(rows), BATCH))]
+    return classify_rows(
+        saved, scale_pixels(pictures.reshape(len(pictures), -1), model_dtype(saved), saved.pixel_scale), threshold
     )
+
+
+def outputs(saved, rows):
+    """The output layer's activations (outputs, m) for ``rows`` (m, inputs) as the network takes them, in passes
+    of ``BATCH`` rows."""
+    return np.hstack([same_for_any_batch(saved, block) for block in np.split(rows, range(BATCH, len(rows), BATCH))])
+
+
+def classify_rows(saved, rows, threshold=0.5):
+    """``classify`` of rows the network takes (scaled pixels, or a table's encoded rows)."""
+    probabilities = outputs(saved, rows)
     labels = predict_labels(saved.net, probabilities, threshold)
     if saved.net.output == "sigmoid":
         probabilities = np.vstack([1 - probabilities, probabilities])
     return probabilities, labels
+
+
+def predicted_values(saved, rows):
+    """A regression model's predictions (m, targets) in the targets' units, for a table's encoded rows."""
+    return saved.encoder.in_units(outputs(saved, rows).astype(np.float64))
 
 
 def same_for_any_batch(saved, rows):
@@ -52,14 +67,14 @@ def same_for_any_batch(saved, rows):
     without this a picture's probabilities would change in the last digits with the
     number of pictures it comes with; in passes of one shape they never do.
     """
-    full = np.zeros((BATCH, rows.shape[1]), dtype=rows.dtype)
+    full = np.zeros((BATCH, rows.shape[1]), dtype=model_dtype(saved))
     full[: len(rows)] = rows
     with np.errstate(over="ignore", invalid="ignore"):  # an output that overflowed is refused below
         ZL, _ = forward(saved.net, saved.params, full.T)
         probabilities = OUTPUT_ACTIVATIONS[saved.net.output](ZL)
     if not np.all(np.isfinite(ZL[:, : len(rows)])):
         raise UserError(
-            f"{saved.path}: its weights overflow {saved.header['dtype']} on these pictures (the output layer's pre-activation is inf or nan)"
+            f"{saved.path}: its weights overflow {saved.header['dtype']} on these {'rows' if saved.takes_tables else 'pictures'} (the output layer's pre-activation is inf or nan)"
         )
     return probabilities[:, : len(rows)]
 
@@ -101,3 +116,36 @@ def predictions(saved, paths, threshold, failed):
                 "probability": float(column[label]),
                 "probabilities": probability_map(saved.classes, column),
             }
+
+
+def table_predictions(saved, table, threshold, problems):
+    """One record per row of a ``tables.Table`` a table model can read, in order: where the row is, its id cells,
+    and the prediction (the class, its probability and every class's, or each target's value). A row with a
+    cell the model cannot take is left out and recorded in ``problems`` (row -> message); returns the records
+    and the unknown categories ({column: {value: count}})."""
+    encoder = saved.encoder
+    inputs, unknown = encoder.encode(table, model_dtype(saved), problems)
+    good = np.setdiff1d(np.arange(table.rows), np.fromiter(problems, dtype=np.int64, count=len(problems)))
+    positions = table.positions()
+    ids = {name: table.columns.column(name).to_pylist() for name in encoder.ids if name in table.names}
+    records = []
+    if saved.regression:
+        values = predicted_values(saved, inputs[good])
+        for i, row in enumerate(good):
+            predicted = dict(zip(encoder.target["columns"], map(float, values[i]), strict=True))
+            records.append(row_record(table, positions, ids, row, predicted=predicted))
+        return records, unknown
+    probabilities, labels = classify_rows(saved, inputs[good], threshold)
+    for i, row in enumerate(good):
+        column, label = probabilities[:, i], labels[i]
+        records.append(
+            row_record(
+                table, positions, ids, row, predicted=saved.classes[label], probability=float(column[label]),
+                probabilities=probability_map(saved.classes, column),
+            )
+        )  # fmt: skip
+    return records, unknown
+
+
+def row_record(table, positions, ids, row, **prediction):
+    return {table.position_name: int(positions[row]), **{name: cells[row] for name, cells in ids.items()}, **prediction}

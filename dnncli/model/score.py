@@ -1,12 +1,34 @@
-"""Accuracy and log loss of a model on a data set, a part at a time: what training reports and evaluate prints."""
+"""How a model does on a data set, a part at a time: what training reports and evaluate prints.
+
+Classification: accuracy and log loss (cross-entropy, no L2 term). Regression: the cost (half the squared
+error of the standardised targets, what training minimises) and, in the targets' own units, RMSE, MAE and R²
+computed as scikit-learn's metrics compute them (several targets: the plain average over targets).
+"""
 
 import numpy as np
 
 from ..engine import LOSSES, OUTPUT_ACTIVATIONS, encode_labels, forward, predict_labels
 
+SCORES = {"classification": ("accuracy",), "regression": ("rmse", "mae", "r2")}  # beside the cost, by task
+HIGHER_IS_BETTER = {"accuracy": True, "rmse": False, "mae": False, "r2": True, "cost": False}
+
+
+def task_of(net):
+    return "regression" if net.output == "identity" else "classification"
+
+
+def targets_of(net, dataset, dtype):
+    """What the network learns for a data set, (outputs, m): its labels encoded for the output, or its
+    standardised targets."""
+    if task_of(net) == "regression":
+        return dataset.targets(dtype)
+    return encode_labels(net, dataset.labels, dtype)
+
 
 def score(net, params, dataset, dtype):
-    """Accuracy and log loss (cross-entropy, no L2 term) of a model on a data set, a part at a time."""
+    """The scores of a model on a data set: {"examples", "cost", and each of ``SCORES[task]``}."""
+    if task_of(net) == "regression":
+        return regression_score(net, params, dataset, dtype)
     correct, cost = 0, 0.0
     for part in dataset.parts():
         ZL = forward(net, params, part.rows(dtype).T)[0]  # not the cache: it holds this part's rows
@@ -14,3 +36,51 @@ def score(net, params, dataset, dtype):
         correct += int(np.sum(predicted == part.labels))
         cost += LOSSES[net.output](ZL, encode_labels(net, part.labels, dtype)) * (part.m / dataset.m)
     return {"examples": dataset.m, "accuracy": correct / dataset.m, "cost": cost}
+
+
+def regression_score(net, params, dataset, dtype):
+    cost, k = 0.0, net.layers[-1]
+    squared, absolute = np.zeros(k), np.zeros(k)
+    spread = Spread(k)
+    for part in dataset.parts():
+        ZL = forward(net, params, part.rows(dtype).T)[0]
+        cost += LOSSES[net.output](ZL, part.targets(dtype)) * (part.m / dataset.m)
+        error = dataset.encoder.in_units(ZL.astype(np.float64)) - part.values
+        squared += (error * error).sum(axis=0)
+        absolute += np.abs(error).sum(axis=0)
+        spread.add(part.values)
+    return {"examples": dataset.m, "cost": cost, **regression_metrics(squared, absolute, spread.squares, dataset.m)}
+
+
+class Spread:
+    """Per column, the sum of squared distances to the mean of every row added so far, merged a part at a
+    time (Chan, Golub and LeVeque's update): exact for large values, where sum(y^2) - m mean^2 is not."""
+
+    def __init__(self, k):
+        self.count, self.mean, self.squares = 0, np.zeros(k), np.zeros(k)
+
+    def add(self, rows):
+        n = rows.shape[0]
+        if n == 0:
+            return
+        mean = rows.mean(axis=0)
+        squares = ((rows - mean) ** 2).sum(axis=0)
+        total = self.count + n
+        delta = mean - self.mean
+        self.squares += squares + delta * delta * self.count * n / total
+        self.mean += delta * n / total
+        self.count = total
+
+
+def regression_metrics(squared, absolute, spread, m):
+    """RMSE, MAE and R² from per-target sums of squared and absolute errors and the targets' spread (summed
+    squared distance to their mean), each averaged over targets as scikit-learn's
+    ``multioutput="uniform_average"``. R² of a constant target is 1 when predicted exactly and 0 otherwise, as
+    scikit-learn's ``r2_score`` has it."""
+    safe = np.where(spread > 0, spread, 1.0)
+    r2 = np.where(spread > 0, 1 - squared / safe, np.where(squared == 0, 1.0, 0.0))
+    return {
+        "rmse": float(np.mean(np.sqrt(squared / m))),
+        "mae": float(np.mean(absolute / m)),
+        "r2": float(np.mean(r2)),
+    }

@@ -387,7 +387,7 @@ def run_report(folder, best=False, top=TOP_LOSSES, warn=None):
     ]
     if config is not None and config["data"]["test"] is not None:
         check_scaled_as_data_sets(saved, path)
-        dataset, _ = choose_data(config, folder, None, "test", saved.input_shape, warn)
+        dataset, _ = choose_data(config, folder, None, "test", saved, warn)
         report = evaluate(saved, dataset)
         sections += [test_section(report, dataset), top_losses_section(report, dataset, top, warn)]
     else:

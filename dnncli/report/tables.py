@@ -17,21 +17,46 @@ def four_places(value):
 # --- dnn train ------------------------------------------------------------------
 
 
+SCORE_NAMES = {"accuracy": "accuracy", "rmse": "RMSE", "mae": "MAE", "r2": "R²"}  # model.score.SCORES' names
+
+
+def score_text(value):
+    """A score as tables show it: four significant places for an error in a target's units, else four decimals."""
+    return "n/a" if value is None else four_places(value)
+
+
+def error_text(value):
+    return f"{value:.4g}"
+
+
+def shown_scores(scores):
+    """The scores of ``SCORE_NAMES`` a result has, in that order."""
+    return [name for name in SCORE_NAMES if name in scores]
+
+
 def scores_table(result):
     """The scores of a finished run, a row per set."""
     table = Table(title=f"run {result.folder}", title_justify="left")
     table.add_column("split")
     table.add_column("examples", justify="right")
-    table.add_column("accuracy", justify="right")
+    present = [scores for scores in result.final.values() if scores is not None]
+    names = shown_scores(present[0]) if present else ["accuracy"]
+    for name in names:
+        table.add_column(SCORE_NAMES[name], justify="right")
     table.add_column("cost", justify="right")
     for split, scores in result.final.items():
         if scores is not None:
-            table.add_row(split, str(scores["examples"]), four_places(scores["accuracy"]), f"{scores['cost']:.6f}")
+            shown = [error_text(scores[n]) if n in ("rmse", "mae") else four_places(scores[n]) for n in names]
+            table.add_row(split, str(scores["examples"]), *shown, f"{scores['cost']:.6f}")
     return table
 
 
-def validation_text(cost, accuracy):
-    return f"cost {cost:.6f}, accuracy {accuracy:.4f}"
+def validation_text(cost, accuracy=None, **scores):
+    parts = [f"cost {cost:.6f}"]
+    if accuracy is not None:
+        parts.append(f"accuracy {accuracy:.4f}")
+    parts += [f"{SCORE_NAMES[name]} {value:.4g}" for name, value in scores.items() if value is not None]
+    return ", ".join(parts)
 
 
 def run_lines(result):
@@ -102,6 +127,24 @@ def network_table(net, dtype, origin, augmentation=None):
 
 
 # --- dnn evaluate -----------------------------------------------------------------
+
+
+def regression_table(report):
+    """RMSE, MAE and R² of a regression model (each target's own beside the average, for several), and the cost."""
+    targets = report["targets"]
+    several = len(targets) > 1
+    table = Table("metric", *(["average", *targets] if several else ["value"]))
+    for column in table.columns[1:]:
+        column.justify = "right"
+    table.add_row("examples", str(report["examples"]), *([""] * len(targets) if several else []))
+    for name in ("rmse", "mae", "r2"):
+        per = [report["per_target"][t][name] for t in targets] if several else []
+        shown = four_places if name == "r2" else error_text
+        table.add_row(SCORE_NAMES[name], shown(report[name]), *map(shown, per))
+    table.add_row(
+        "cost (half squared error, standardised)", f"{report['cost']:.6f}", *([""] * len(targets) if several else [])
+    )
+    return table
 
 
 def summary_table(report):
@@ -249,6 +292,15 @@ def info_table(rows):
     table.columns[1].justify = "right"
     for set_name, examples, shape, dtype, classes in rows:
         table.add_row(set_name, str(examples), shape, dtype, classes)
+    return table
+
+
+def columns_table(rows):
+    """A table's columns: name, kind, missing cells, what they hold (``data.info.table_info``)."""
+    table = Table("column", "kind", "missing", "values")
+    table.columns[2].justify = "right"
+    for name, kind, missing, summary in rows:
+        table.add_row(name, kind, f"{missing:,}", summary)
     return table
 
 

@@ -4,16 +4,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config.build import Plan, augments, build
+from ..config.build import Plan, augments, build, class_weights_of
+from ..config.schema import data_format
 from ..data.augment import check_augmentable
-from ..data.dataset import check_against_model, check_same_classes, identity
+from ..data.dataset import check_same_classes, held_out, identity
 from ..data.disk import memory_needed
 from ..data.sets import load_split
+from ..data.table_sets import load_table_sets
 from ..errors import UserError
 from ..resources import available_memory, training_memory
 from ..text import gigabytes
-
-VALIDATION_STREAM = 2
 
 
 @dataclass
@@ -26,6 +26,11 @@ class Job:
     validation: object
     test: object
     data: dict = None  # the training set's ``dataset.identity``, before the validation split: what a resume checks
+    encoder: object = None  # a table's fitted ``encoding.Encoder``; None for pictures
+
+    @property
+    def regression(self):
+        return self.net.output == "identity"
 
     @property
     def net(self):
@@ -51,9 +56,8 @@ class Job:
 
 def split_validation(dataset, fraction, seed):
     """Hold out ``fraction`` of the examples, chosen by the seed; both parts keep file order."""
-    count = min(max(1, round(fraction * dataset.m)), dataset.m - 1)
-    order = np.random.default_rng([seed, VALIDATION_STREAM]).permutation(dataset.m)
-    return dataset.subset(np.sort(order[count:])), dataset.subset(np.sort(order[:count]))
+    kept, held = held_out(dataset.m, fraction, seed)
+    return dataset.subset(kept), dataset.subset(held)
 
 
 def prepare(config, with_test=True, warn=None, progress=None):
@@ -61,23 +65,31 @@ def prepare(config, with_test=True, warn=None, progress=None):
 
     ``warn`` and ``progress`` go to the data layer (pictures skipped, decoding shown).
     """
-    model, training = config["model"], config["training"]
-    train = load_split(config, "train", warn, progress)
-    test = load_split(config, "test", warn, progress) if with_test else None
-    check_against_model(train, model["layers"], model["output"], "training set")
-    check_same_classes(train, test)
-    check_streamable(train, config)
-    data = identity(train)
-    if augments(config["data"]["augment"]):
-        check_augmentable(train.input_shape, train.path)
-    validation = None
-    if training["validation_fraction"]:
-        if train.m < 2:
-            raise UserError(f"training.validation_fraction: {train.path} has too few examples to hold some out")
-        train, validation = split_validation(train, training["validation_fraction"], config["seed"])
-    plan = build(config, train.m)
+    training = config["training"]
+    encoder = None
+    if data_format(config["data"]) == "table":
+        sets = load_table_sets(config, with_test, warn)
+        train, validation, test, data, encoder = sets.train, sets.validation, sets.test, sets.identity, sets.encoder
+    else:
+        train = load_split(config, "train", warn, progress)
+        test = load_split(config, "test", warn, progress) if with_test else None
+        check_same_classes(train, test)
+        check_streamable(train, config)
+        data = identity(train)
+        if augments(config["data"]["augment"]):
+            check_augmentable(train.input_shape, train.path)
+        validation = None
+        if training["validation_fraction"]:
+            if train.m < 2:
+                raise UserError(f"training.validation_fraction: {train.path} has too few examples to hold some out")
+            train, validation = split_validation(train, training["validation_fraction"], config["seed"])
+    shape = train.data_shape()
+    weights = None
+    if not shape.regression:
+        weights = class_weights_of(config, list(train.classes), np.bincount(train.labels, minlength=len(train.classes)))
+    plan = build(config, train.m, shape, weights)
     check_memory(plan, train.m)
-    return Job(config, plan, train, validation, test, data)
+    return Job(config, plan, train, validation, test, data, encoder)
 
 
 def check_streamable(dataset, config):

@@ -6,9 +6,9 @@ import math
 import numpy as np
 
 from ..config.build import initial_params
-from ..engine import encode_labels, make_trainer
+from ..engine import make_trainer
 from ..errors import Interrupted, RunFailure
-from ..model.score import score
+from ..model.score import SCORES, score, targets_of, task_of
 from .advice import training_warnings
 from .feed import example_source
 from .layout import BEST, CHECKPOINT
@@ -30,10 +30,10 @@ class Run:
         self.stop = stop  # the run's ``StopSignals``, installed by the caller before the folder was made
         net = job.net
         augment = job.config["data"]["augment"] if job.settings.inputs_vary else None
-        targets = encode_labels(net, job.train.labels, job.dtype)
+        targets = targets_of(net, job.train, job.dtype)
         feed = example_source(job.train, targets, job.dtype, augment, job.config["seed"])
         if resume_from is None:
-            params = initial_params(job.config, job.dtype)
+            params = initial_params(job.net, job.config, job.dtype)
             state, iteration, self.progress = None, 0, Progress()
         else:
             params, state, iteration = resume_from.params, resume_from.state, resume_from.iteration
@@ -55,7 +55,8 @@ class Run:
             params, _ = self.trainer.snapshot()
             validation = score(job.net, params, job.validation, job.dtype)
             record["validation_cost"] = validation["cost"]
-            record["validation_accuracy"] = validation["accuracy"]
+            for name in SCORES[task_of(job.net)]:
+                record[f"validation_{name}"] = validation[name]
             self.watch_validation(iteration + 1, validation, params)
         record.update(self.trainer.health)
         self.progress.history.append(record)
@@ -72,7 +73,7 @@ class Run:
         """
         p, plan, cost = self.progress, self.job.plan, validation["cost"]
         if p.best_cost is None or cost < p.best_cost - plan.min_delta:
-            p.best_cost, p.best_accuracy, p.best_iteration, p.since_best = cost, validation["accuracy"], done, 0
+            p.best_cost, p.best_accuracy, p.best_iteration, p.since_best = cost, validation.get("accuracy"), done, 0
             self.record.checkpoint(BEST, done, params)
         else:
             p.since_best += 1

@@ -18,9 +18,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..config.build import initial_params
-from ..engine import Trainer, encode_labels
+from ..engine import Trainer
 from ..engine.network import l2_penalty
 from ..errors import UserError
+from ..model.score import targets_of
 from .feed import example_source
 from .job import prepare
 
@@ -72,8 +73,8 @@ def range_test(config, start=START, end=END, steps=STEPS, warn=None, progress=No
         raise UserError(f"--steps {steps}: need at least 5 rates")
     job = prepare(config, with_test=False, warn=warn, progress=progress)
     net = job.net
-    feed = example_source(job.train, encode_labels(net, job.train.labels, job.dtype), job.dtype)
-    trainer = Trainer(net, initial_params(config, job.dtype), job.settings, feed)
+    feed = example_source(job.train, targets_of(net, job.train, job.dtype), job.dtype)
+    trainer = Trainer(net, initial_params(net, config, job.dtype), job.settings, feed)
     tried, costs, smoothed = [], [], []
     average, best, stopped = 0.0, math.inf, f"reached the last rate, {end:g}"
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):

@@ -6,14 +6,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config.build import build_network, initial_params
+from ..config.build import build_network, initial_params, output_for
 from ..config.load import load as load_config
+from ..config.schema import AUTO, data_format
 from ..data.augment import describe_augmentation
-from ..engine import LOSSES, check_gradients, encode_labels, forward
+from ..data.encoding import TableSet
+from ..engine import LOSSES, check_gradients, forward
 from ..engine.trainer import dropout_masks
 from ..errors import UserError
 from ..model import checkpoint
-from ..model.score import score
+from ..model.score import score, targets_of
+from ..text import plural
 from .job import prepare
 from .layout import CHECKPOINT, CONFIG, latest_run
 
@@ -22,13 +25,44 @@ PROJECTION_STREAM = 3  # the random projection of the output that a gradient che
 
 
 def class_counts(dataset):
+    if dataset.labels is None:  # a regression table: its targets in a few words
+        return "; ".join(
+            f"{name} mean {values.mean():.4g}, std {values.std():.4g}"
+            for name, values in zip(dataset.classes, dataset.values.T, strict=True)
+        )
     counts = np.bincount(dataset.labels, minlength=len(dataset.classes))
     return ", ".join(f"{name} {count}" for name, count in zip(dataset.classes, counts, strict=True))
 
 
 def describe_set(dataset):
+    if isinstance(dataset, TableSet):
+        return f"{dataset.path}: {plural(dataset.m, 'row')}, {dataset.features} inputs once encoded; {class_counts(dataset)}"
     shape = "x".join(str(s) for s in dataset.input_shape)
     return f"{dataset.path}: {dataset.m} examples of {shape} = {dataset.features} values; {class_counts(dataset)}"
+
+
+def describe_columns(encoder):
+    """A table's feature columns by kind, and the inputs they give, for `dnn check`."""
+    by_kind = {}
+    for column in encoder.columns:
+        by_kind.setdefault(column["kind"], []).append(column["name"])
+    kinds = "; ".join(f"{kind}: {shortened(names)}" for kind, names in by_kind.items())
+    return f"{plural(len(encoder.columns), 'column')} give {plural(encoder.width, 'input')} ({kinds})"
+
+
+SHOWN_COLUMNS = 6  # columns of a kind named by `dnn check`; `dnn data info` lists every one
+
+
+def shortened(names):
+    more = len(names) - SHOWN_COLUMNS
+    return ", ".join(names[:SHOWN_COLUMNS]) + (f" and {more} more" if more > 0 else "")
+
+
+def describe_task(encoder):
+    target = ", ".join(encoder.target["columns"])
+    if encoder.task == "regression":
+        return f"regression of {target} (numbers; predicted in their own units, trained standardised)"
+    return f"classification of {target} into {', '.join(encoder.classes)}"
 
 
 def class_entropy(labels, n_classes):
@@ -42,11 +76,11 @@ def initial_cost(job):
     """Cross-entropy (no L2 term) of the freshly initialised network on the training set, a part at a time
     (with batch norm, the set as one training batch, as full-batch training starts)."""
     net, config = job.net, job.config
-    params = initial_params(config, job.dtype)
+    params = initial_params(net, config, job.dtype)
     if net.has_batch_norm and not job.train.on_disk:
         # batch norm's first step normalises by its batch: the cost of the whole set as one training batch
         ZL, _ = forward(net, params, job.train.rows(job.dtype).T, training=True)
-        return LOSSES[net.output](ZL, encode_labels(net, job.train.labels, job.dtype))
+        return LOSSES[net.output](ZL, targets_of(net, job.train, job.dtype))
     return score(net, params, job.train, job.dtype)["cost"]
 
 
@@ -83,6 +117,9 @@ def check(path, overrides=(), warn=None):
     yield "config", f"{path}: valid"
     job = prepare(config, warn=warn)
     net, settings = job.net, job.settings
+    if job.encoder is not None:
+        yield "task", describe_task(job.encoder) + " (data.task sets another)"
+        yield "columns", describe_columns(job.encoder) + " (data.columns sets another kind)"
     yield "train set", describe_set(job.train)
     if job.validation is not None:
         yield "validation", f"{job.validation.m} examples held out of the training set; {class_counts(job.validation)}"
@@ -105,6 +142,14 @@ def check(path, overrides=(), warn=None):
     augmentation = describe_augmentation(config["data"]["augment"])
     if augmentation:
         yield "augment", f"{augmentation}; training batches only, drawn from the seed and the iteration"
+    if job.regression:
+        yield (
+            "initial cost",
+            f"{initial_cost(job):.6f}; predicting the mean would score 0.5 per target (half the variance of a standardised target)",
+        )
+        output = config["output"]["dir"]
+        yield "output", f"{output}/{config['name']}/{check_output_folder(output)}"
+        return
     cost, k = initial_cost(job), net.n_classes
     if not math.isfinite(cost):
         raise UserError(f"model.init: the initial cost is {cost}; the network cannot train from these weights")
@@ -141,7 +186,12 @@ def described_network(run=None, config_path=None, overrides=()):
             return saved.net, saved.header["dtype"], str(folder), None
         config_path = folder / CONFIG
     config = load_config(config_path, overrides)
-    return build_network(config), config["dtype"], str(origin), describe_augmentation(config["data"]["augment"])
+    model = config["model"]
+    if AUTO in (model["layers"][0], model["layers"][-1]) or data_format(config["data"]) == "table":
+        net = prepare(config, with_test=False).net  # the data decides the network's ends
+    else:
+        net = build_network(config, output=output_for(None, model["layers"][-1]) if model["output"] == AUTO else None)
+    return net, config["dtype"], str(origin), describe_augmentation(config["data"]["augment"])
 
 
 def gradient_check(config, examples=5, entries=50, epsilon=1e-6):
@@ -153,7 +203,7 @@ def gradient_check(config, examples=5, entries=50, epsilon=1e-6):
     """
     job = prepare(config, with_test=False)
     net, settings = job.net, job.settings
-    params = initial_params(config, np.float64)
+    params = initial_params(net, config, np.float64)
     count = min(examples, job.train.m)
     projection = None
     if net.has_batch_norm:
@@ -162,7 +212,7 @@ def gradient_check(config, examples=5, entries=50, epsilon=1e-6):
         projection = np.random.default_rng([config["seed"], PROJECTION_STREAM]).normal(size=(net.layers[-1], count))
     sample = job.train.subset(np.arange(count))
     X = sample.rows(np.float64).T
-    Y = encode_labels(net, sample.labels)
+    Y = targets_of(net, sample, np.float64)
     masks = None
     if settings.has_dropout:
         masks = dropout_masks(net, settings.keep_probs, settings.seed, 0, count, np.float64)

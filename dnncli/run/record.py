@@ -71,11 +71,12 @@ class Recorder:
 
     def header(self, iteration):
         job = self.job
+        table = {} if job.encoder is None else {"table": job.encoder.header()}
         return checkpoint.make_header(
             job.net,
             job.train.classes,
             job.train.input_shape,
-            PIXEL_SCALE,
+            PIXEL_SCALE if job.encoder is None else 1,
             job.config["dtype"],
             iteration,
             progress=self.progress.__dict__,
@@ -83,6 +84,7 @@ class Recorder:
             data=job.data,
             created=now(),
             dnncli=__version__,
+            **table,
         )
 
     def checkpoint(self, name, iteration, params, state=None):

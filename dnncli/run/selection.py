@@ -3,15 +3,10 @@
 from pathlib import Path
 
 from ..config.load import load as load_config
-from ..config.schema import SCHEMA
-from ..data.folder_sets import load_folder, visible_folders
-from ..data.hdf5 import holds, load_hdf5, open_hdf5
-from ..data.sets import load_split
+from ..data.sets import load_file, load_split
 from ..errors import UserError
 from .layout import BEST, CHECKPOINT, CONFIG, METRICS, latest_run, run_checkpoint
 from .listing import run_row
-
-LOOKUP_ORDER = ("test", "train")  # the order --data looks for a file's splits in
 
 
 def model_path(run_folder=None, checkpoint_file=None, best=False):
@@ -41,39 +36,18 @@ def run_config(folder):
     return load_config(path) if path.exists() else None
 
 
-def data_keys(config):
-    """The HDF5 key names: the run's, or the cat layout's defaults."""
-    if config is not None:
-        return config["data"]["keys"]
-    return {key: spec.default for key, spec in SCHEMA["data"]["keys"].items()}
-
-
-def choose_data(config, folder, data_file, split, input_shape, warn=None, classes=None):
-    """The data set to evaluate on, and the split whose keys it was read with.
-
-    A folder given as ``data_file`` whose class folders are the model's ``classes`` is read in the model's order.
-    """
-    if data_file is None:
-        if config is None:
-            raise UserError(f"{folder}: no {CONFIG} here names a data set; pass --data FILE")
-        split = split or "test"
-        if config["data"][split] is None:
-            raise UserError(f"{folder / CONFIG}: data.{split} is not set; pass --data FILE")
-        return load_split(config, split, warn), split
-    if Path(data_file).is_dir():
-        names = sorted(p.name for p in visible_folders(data_file))
-        order = list(classes) if classes is not None and sorted(classes) == names else None
-        return load_folder(data_file, input_shape, warn, order=order), split or "test"
-    keys = data_keys(config)
-    if split is None:
-        with open_hdf5(data_file) as f:
-            present = [s for s in LOOKUP_ORDER if holds(f, keys[f"{s}_x"])]
-        if not present:
-            raise UserError(f"{data_file}: has neither {keys['test_x']!r} nor {keys['train_x']!r} pictures")
-        split = present[0]
-    settings = (f"data.keys.{split}_x", f"data.keys.{split}_y")
-    in_memory = config["data"]["in_memory"] if config else "auto"
-    return load_hdf5(data_file, keys[f"{split}_x"], keys[f"{split}_y"], keys["classes"], settings, in_memory), split
+def choose_data(config, folder, data_file, split, saved, warn=None):
+    """The data set to evaluate ``saved`` on, and its split: ``data_file`` read as the model reads it, else the
+    run config's ``split`` (test by default)."""
+    if data_file is not None:
+        return load_file(data_file, config, split, saved, warn)
+    if config is None:
+        raise UserError(f"{folder}: no {CONFIG} here names a data set; pass --data FILE")
+    split = split or "test"
+    dataset = load_split(config, split, warn, encoder=saved.encoder)
+    if dataset is None:
+        raise UserError(f"{folder / CONFIG}: data.{split} is not set; pass --data FILE")
+    return dataset, split
 
 
 def default_json_path(checkpoint_file, data_file, split):

@@ -13,6 +13,7 @@ from ..config.load import load as load_config
 from ..errors import Interrupted, RunFailure, UserError, os_error_line
 from ..files import remove_stale_temporaries, write_text
 from ..model import checkpoint
+from ..model.score import SCORES, task_of
 from ..text import decimal_size
 from ..values import is_count, is_number
 from .job import prepare
@@ -47,7 +48,11 @@ class RunResult:
 def result_of(run, final):
     p = run.progress
     logged = [r for r in p.history if "validation_cost" in r]
-    last = {"cost": logged[-1]["validation_cost"], "accuracy": logged[-1]["validation_accuracy"]} if logged else None
+    last = None
+    if logged:
+        record = logged[-1]
+        last = {"cost": record["validation_cost"]}
+        last.update({name: record[f"validation_{name}"] for name in SCORES[task_of(run.job.net)]})
     return RunResult(
         run.folder, final, run.trainer.iteration, p.seconds, run.trainer.fast, p.stopped_early,
         p.best_iteration, p.best_cost, p.best_accuracy, last,

@@ -1,0 +1,282 @@
+"""The kinds of a table's columns, and how each becomes the network's inputs: a name -> ``Kind`` table.
+
+Each kind says how a column's cells are read (``values``: a NumPy array, missing cells NaN or None), how it
+is fitted on the training rows (``fit``: plain numbers and strings, saved in a checkpoint's header as JSON),
+how many inputs it gives and what they are called (``names``), and how it is applied (``encode``), in the
+way scikit-learn's ``StandardScaler``, ``OneHotEncoder`` and ``SimpleImputer(add_indicator=True)`` do:
+
+- number: (x - mean) / std (std 1 where the column is constant); a missing cell is the mean (0 once scaled);
+- category: one input per category kept, 1 for the row's own; those beyond ``max_categories`` or seen fewer
+  than ``min_category_count`` times share an ``other`` input, and a category never seen in training is
+  counted as unknown (in ``other`` where there is one, else in no input);
+- boolean: 0 or 1; a missing cell is the training share of 1s.
+
+A column with missing cells in training adds an input that is 1 where the cell is missing (the indicator).
+Adding a kind is one entry here; the encoder, the checkpoint, ONNX export and serve read the same entries.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import UserError
+
+NUMBER_TEXT = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"  # a cell a person wrote as a number
+NUMBERS_SHARE = 0.9  # a text column with at least this share of numbers is numbers with a typo, not categories
+TRUE_TEXT = {"true", "t", "yes", "y", "1"}
+FALSE_TEXT = {"false", "f", "no", "n", "0"}
+OTHER = "other"  # the name of the input rare categories share
+
+
+@dataclass(frozen=True)
+class Kind:
+    values: object  # (table, name, problems=None) -> the cells: float64 NumPy with NaN, or pyarrow text with nulls
+    fit: object  # (cells, settings) -> statistics (a dict of JSON values)
+    names: object  # (column name, statistics) -> the names of its inputs, in order
+    encode: object  # (cells, statistics, out) -> writes the inputs into ``out`` (m, len(names)); returns unknown cells
+
+
+# --- reading cells --------------------------------------------------------------------------------------
+
+
+def arrow():
+    import pyarrow
+    import pyarrow.compute
+
+    return pyarrow, pyarrow.compute
+
+
+def bad_cells(table, name, rows, problem, remedy, problems):
+    """Cells a column cannot take: the first refused in a ``UserError`` (with the ``remedy``), or with
+    ``problems`` (row -> message) each recorded, so a prediction can leave out their rows and go on."""
+    if problems is None:
+        row = int(rows[0])
+        raise UserError(f"{table.path}: {table.where(row)}, column {name!r}: {problem(row)}; {remedy}")
+    for row in rows:
+        problems.setdefault(int(row), f"column {name!r}: {problem(int(row))}")
+
+
+def number_cells(table, name, problems=None):
+    """A column as float64, missing cells NaN: numbers, true/false as 1/0, dates as days and times as seconds
+    since 1970; text must be numbers (the first cell that is not is named)."""
+    pa, pc = arrow()
+    column = table.columns.column(name)
+    kind = column.type
+    if (
+        pa.types.is_boolean(kind)
+        or pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_decimal(kind)
+    ):
+        cells = pc.cast(column, pa.float64())
+    elif pa.types.is_date(kind):
+        cells = pc.cast(pc.cast(column, pa.date32()), pa.int32())
+    elif pa.types.is_timestamp(kind):
+        cells = pc.divide(pc.cast(pc.cast(column, pa.timestamp("us")), pa.int64()), 1e6)
+    elif pa.types.is_time(kind) or pa.types.is_duration(kind):
+        cells = pc.cast(column, pa.int64())
+        unit = {"s": 1, "ms": 1e3, "us": 1e6, "ns": 1e9}[kind.unit]
+        cells = pc.divide(pc.cast(cells, pa.float64()), unit)
+    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        numeric = pc.match_substring_regex(column, NUMBER_TEXT)
+        bad = np.flatnonzero(~filled(numeric, True))
+        if bad.size:
+            bad_cells(
+                table, name, bad, lambda row: f"{short(column[row].as_py())!r} is not a number",
+                f"fix the cell, leave it empty for a missing value, or set data.columns.{name}: category", problems,
+            )  # fmt: skip
+            column = pc.if_else(numeric, column, pa.scalar(None, column.type))
+        cells = pc.cast(pc.utf8_trim_whitespace(column), pa.float64())
+    elif pa.types.is_null(kind):
+        cells = pa.chunked_array([pa.nulls(len(column), pa.float64())])
+    else:
+        raise UserError(f"{table.path}: column {name!r} holds {kind}, which is neither numbers, text nor true/false")
+    values = np.array(cells.to_numpy(zero_copy_only=False), dtype=np.float64)
+    infinite = np.flatnonzero(np.isinf(values))
+    if infinite.size:
+        bad_cells(
+            table, name, infinite, lambda row: f"{values[row]} is not a finite number",
+            "leave the cell empty for a missing value", problems,
+        )  # fmt: skip
+        values[infinite] = np.nan
+    return values
+
+
+def filled(mask, fill):
+    """A pyarrow boolean array as NumPy, missing entries ``fill``."""
+    _, pc = arrow()
+    return np.asarray(pc.fill_null(mask, fill).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def text_cells(table, name, problems=None):
+    """A column as a pyarrow array of text, missing cells null: numbers as written (3, not 3.0), true/false as
+    true/false."""
+    pa, pc = arrow()
+    column = table.columns.column(name)
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column = pc.cast(column, kind.value_type)
+    elif pa.types.is_floating(kind) and filled(pc.equal(column, pc.floor(column)), True).all():
+        column = pc.cast(column, pa.int64())
+    if not pa.types.is_string(column.type):
+        try:
+            column = pc.cast(column, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise UserError(f"{table.path}: column {name!r} holds {kind}, which cannot be read as categories") from None
+    return column
+
+
+def boolean_cells(table, name, problems=None):
+    """A column as 0.0 and 1.0, missing cells NaN: true/false, 1/0, yes/no, y/n, t/f (any case)."""
+    pa, pc = arrow()
+    column = table.columns.column(name)
+    if pa.types.is_boolean(column.type):
+        return number_cells(table, name, problems)
+    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+        values = number_cells(table, name, problems)
+        bad = np.flatnonzero(~(np.isnan(values) | (values == 0) | (values == 1)))
+    else:
+        words = pc.utf8_lower(pc.utf8_trim_whitespace(text_cells(table, name)))
+        true = filled(pc.is_in(words, value_set=pa.array(sorted(TRUE_TEXT))), False)
+        false = filled(pc.is_in(words, value_set=pa.array(sorted(FALSE_TEXT))), False)
+        present = filled(pc.is_valid(words), False)
+        values = np.where(true, 1.0, np.where(false, 0.0, np.nan))
+        bad = np.flatnonzero(present & ~true & ~false)
+    if len(bad):
+        bad_cells(
+            table, name, bad, lambda row: f"{short(str(column[row].as_py()))!r} is not true or false (the column is boolean)",
+            f"fix the cell, or set data.columns.{name}: category", problems,
+        )  # fmt: skip
+        values[bad] = np.nan
+    return values
+
+
+def short(text, limit=40):
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --- fitting and applying --------------------------------------------------------------------------------
+
+
+def fit_number(cells, settings):
+    present = cells[~np.isnan(cells)]
+    if present.size:
+        mean = float(present.mean())
+        std = float(present.std())
+    else:
+        mean, std = 0.0, 0.0
+    return {
+        "mean": mean,
+        "std": std if std > 0 and np.isfinite(std) else 1.0,
+        "missing": bool(present.size < cells.size),
+    }
+
+
+def number_names(name, stats):
+    return [name] + ([f"{name} (missing)"] if stats["missing"] else [])
+
+
+def encode_number(cells, stats, out):
+    missing = np.isnan(cells)
+    np.subtract(cells, stats["mean"], out=out[:, 0])
+    out[:, 0] /= stats["std"]
+    out[missing, 0] = 0.0
+    if stats["missing"]:
+        out[:, 1] = missing
+    return {}
+
+
+def category_counts(cells):
+    """(values, counts) of the present cells, by count, most first, then by value."""
+    _, pc = arrow()
+    counted = pc.value_counts(cells.drop_null())
+    values = counted.field("values").to_pylist()
+    counts = counted.field("counts").to_pylist()
+    order = sorted(range(len(values)), key=lambda i: (-counts[i], values[i]))
+    return [values[i] for i in order], [counts[i] for i in order]
+
+
+def fit_category(cells, settings):
+    values, counts = category_counts(cells)
+    kept = [v for v, c in zip(values, counts, strict=True) if c >= settings["min_category_count"]]
+    kept = kept[: settings["max_categories"]]
+    return {"categories": kept, "other": len(kept) < len(values), "missing": bool(cells.null_count)}
+
+
+def category_names(name, stats):
+    names = [f"{name}={value}" for value in stats["categories"]]
+    if stats["other"]:
+        names.append(f"{name}={OTHER}")
+    if stats["missing"]:
+        names.append(f"{name} (missing)")
+    return names
+
+
+def encode_category(cells, stats, out):
+    """One-hot inputs; returns {value: count} of the cells whose category has no input of its own."""
+    pa, pc = arrow()
+    kept = len(stats["categories"])
+    index = pc.index_in(cells, value_set=pa.array(stats["categories"], type=pa.string()))
+    positions = np.asarray(pc.fill_null(index, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    present = filled(pc.is_valid(cells), False)
+    unknown_rows = present & (positions < 0)
+    if stats["other"]:
+        positions[unknown_rows] = kept
+    if stats["missing"]:
+        positions[~present] = kept + bool(stats["other"])
+    out[:] = 0.0
+    rows = np.flatnonzero(positions >= 0)
+    out[rows, positions[rows]] = 1.0
+    if not unknown_rows.any():
+        return {}
+    counted = pc.value_counts(pc.filter(cells, pa.array(unknown_rows)))
+    return dict(zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True))
+
+
+def fit_boolean(cells, settings):
+    present = cells[~np.isnan(cells)]
+    return {"mean": float(present.mean()) if present.size else 0.0, "missing": bool(present.size < cells.size)}
+
+
+def encode_boolean(cells, stats, out):
+    missing = np.isnan(cells)
+    out[:, 0] = cells
+    out[missing, 0] = stats["mean"]
+    if stats["missing"]:
+        out[:, 1] = missing
+    return {}
+
+
+KINDS = {
+    "number": Kind(number_cells, fit_number, number_names, encode_number),
+    "category": Kind(text_cells, fit_category, category_names, encode_category),
+    "boolean": Kind(boolean_cells, fit_boolean, number_names, encode_boolean),
+}
+
+
+def inferred_kind(table, name):
+    """The kind of a column as read: true/false is boolean, numbers (and dates and times) are numbers, whole
+    numbers that are only 0 and 1 are boolean, text is categories. A text column that is nearly all numbers is
+    refused (numbers with a typo), naming the first cell that is not a number."""
+    pa, pc = arrow()
+    column = table.columns.column(name)
+    kind = column.type
+    if pa.types.is_boolean(kind):
+        return "boolean"
+    if pa.types.is_integer(kind):
+        values = number_cells(table, name)
+        present = values[~np.isnan(values)]
+        return "boolean" if present.size and np.isin(present, (0.0, 1.0)).all() else "number"
+    if pa.types.is_floating(kind) or pa.types.is_decimal(kind) or pa.types.is_temporal(kind) or pa.types.is_null(kind):
+        return "number"
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_dictionary(kind):
+        if pa.types.is_dictionary(kind):
+            return "category"
+        present = column.length() - column.null_count
+        if present:
+            numeric = int(pc.sum(pc.cast(pc.match_substring_regex(column, NUMBER_TEXT), pa.int64())).as_py() or 0)
+            if numeric >= NUMBERS_SHARE * present and numeric < present:
+                number_cells(table, name)  # raises, naming the first cell that is not a number
+        return "category"
+    raise UserError(f"{table.path}: column {name!r} holds {kind}, which is neither numbers, text nor true/false")

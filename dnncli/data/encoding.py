@@ -1,0 +1,455 @@
+"""A table's columns as the network's inputs and targets: the encoder, fitted on the training rows only.
+
+``fit_encoder`` decides each feature column's kind (as read, or as ``data.columns`` says), fits it on the
+training rows (``columns.KINDS``) and fits the target: classes for a category or boolean target, a mean and a
+standard deviation for a numeric one (the network learns the standardised target; predictions are turned
+back into its units). The fitted encoder is data, not code: ``header()`` is the JSON a checkpoint stores and
+``from_header`` reads it back, checked, so evaluate, predict, serve and export apply exactly what training
+fitted.
+"""
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..config.build import DataShape
+from ..errors import UserError
+from .columns import KINDS, inferred_kind
+from .tables import format_number
+
+TASKS = ("classification", "regression")
+PART_ROWS = 4096  # rows at a time when a table set is scored or classified
+FINGERPRINT_ROWS = 16  # rows, evenly spaced, that a table's fingerprint reads beside all its targets
+
+
+@dataclass
+class Encoder:
+    """Fitted feature columns (name, kind, statistics), the target, and the id columns a prediction keeps."""
+
+    columns: list  # [{"name", "kind", **statistics}]
+    target: dict  # {"columns", "task", "classes"} or {"columns", "task", "mean", "std"}
+    ids: list = field(default_factory=list)
+
+    @property
+    def task(self):
+        return self.target["task"]
+
+    @property
+    def classes(self):
+        return self.target.get("classes")
+
+    @property
+    def outputs(self):
+        """Output units: one for two classes, one per class beyond, one per numeric target."""
+        if self.task == "regression":
+            return len(self.target["columns"])
+        return 1 if len(self.classes) == 2 else len(self.classes)
+
+    @property
+    def input_names(self):
+        return [name for column in self.columns for name in KINDS[column["kind"]].names(column["name"], column)]
+
+    @property
+    def width(self):
+        return len(self.input_names)
+
+    @property
+    def feature_columns(self):
+        return [column["name"] for column in self.columns]
+
+    def header(self):
+        return {"columns": self.columns, "target": self.target, "ids": self.ids}
+
+    def encode(self, table, dtype=np.float64, problems=None):
+        """(inputs (m, width), unknown categories {column: {value: count}}) of a ``tables.Table`` that has every
+        feature column. A cell a column cannot take is a ``UserError``; with ``problems`` (a dict) its row is
+        recorded there instead (row -> message), and its inputs are those of a missing cell."""
+        check_has_columns(table, self.feature_columns, "the model takes")
+        out = np.empty((table.rows, self.width), dtype=dtype)
+        unknown, start = {}, 0
+        for column in self.columns:
+            kind = KINDS[column["kind"]]
+            width = len(kind.names(column["name"], column))
+            block = np.empty((table.rows, width))
+            found = kind.encode(kind.values(table, column["name"], problems), column, block)
+            out[:, start : start + width] = block
+            if found:
+                unknown[column["name"]] = found
+            start += width
+        return out, unknown
+
+    def labels(self, table):
+        """Class indices (m,) of a classification table's target (every cell present)."""
+        cells = target_text(table, self.target["columns"][0], self.target["kind"])
+        position = {name: i for i, name in enumerate(self.classes)}
+        labels = np.empty(len(cells), dtype=np.int64)
+        for i, cell in enumerate(cells):
+            if cell not in position:
+                raise UserError(
+                    f"{table.path}: {table.where(i)}, column {self.target['columns'][0]!r}: {cell!r} is not a class the "
+                    f"model knows ({', '.join(map(repr, self.classes))})"
+                )
+            labels[i] = position[cell]
+        return labels
+
+    def values(self, table):
+        """A regression table's targets in their own units, (m, outputs)."""
+        return np.column_stack([KINDS["number"].values(table, name) for name in self.target["columns"]])
+
+    def standardised(self, values):
+        return (values - np.asarray(self.target["mean"])) / np.asarray(self.target["std"])
+
+    def in_units(self, outputs):
+        """Network outputs (outputs, m), standardised, back in the targets' units: (m, outputs)."""
+        return outputs.T * np.asarray(self.target["std"]) + np.asarray(self.target["mean"])
+
+
+def target_text(table, name, kind):
+    """A classification target's cells as the names of classes: text, numbers as written, booleans as
+    ``false``/``true``."""
+    if kind == "boolean":
+        values = KINDS["boolean"].values(table, name)
+        return ["true" if v == 1 else "false" for v in values]
+    return KINDS["category"].values(table, name).to_pylist()
+
+
+def check_has_columns(table, names, role):
+    missing = [name for name in names if name not in table.names]
+    if missing:
+        have = ", ".join(map(repr, table.names[:20])) + (", ..." if len(table.names) > 20 else "")
+        raise UserError(
+            f"{table.path}: no column {missing[0]!r}, which {role}"
+            f"{f' (nor {len(missing) - 1} more)' if len(missing) > 1 else ''}; the file has {have}"
+        )
+
+
+# --- choosing and fitting --------------------------------------------------------------------------------
+
+
+def as_list(value):
+    return [] if value is None else [value] if isinstance(value, str) else list(value)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What ``data`` says of a table's columns."""
+
+    target: list
+    features: list  # or None: every column but the target, ids and dropped ones
+    drop: list
+    ids: list
+    kinds: dict  # column -> kind, overriding what is read
+    max_categories: int
+    min_category_count: int
+    task: str  # auto, classification or regression
+
+    @classmethod
+    def of(cls, data):
+        return cls(
+            as_list(data["target"]),
+            None if data["features"] is None else as_list(data["features"]),
+            as_list(data["drop"]),
+            as_list(data["id"]),
+            dict(data["columns"] or {}),
+            data["max_categories"],
+            data["min_category_count"],
+            data["task"],
+        )
+
+    @property
+    def settings(self):
+        return {"max_categories": self.max_categories, "min_category_count": self.min_category_count}
+
+
+def chosen_columns(table, spec):
+    """(target columns, feature columns) of a table, each checked to be in it."""
+    if not spec.target:
+        raise UserError("data.target: missing; name the column to predict (a table needs a target)")
+    for key, names in (("data.target", spec.target), ("data.id", spec.ids), ("data.drop", spec.drop)):
+        for name in names:
+            if name not in table.names:
+                raise UserError(f"{key}: {table.path} has no column {name!r}{close_name(name, table.names)}")
+    for name in spec.kinds:
+        if name not in table.names:
+            raise UserError(f"data.columns: {table.path} has no column {name!r}{close_name(name, table.names)}")
+    left_out = set(spec.target) | set(spec.ids) | set(spec.drop)
+    if spec.features is None:
+        features = [name for name in table.names if name not in left_out]
+    else:
+        features = spec.features
+        for name in features:
+            if name not in table.names:
+                raise UserError(f"data.features: {table.path} has no column {name!r}{close_name(name, table.names)}")
+            if name in left_out:
+                raise UserError(
+                    f"data.features: {name!r} is also the target, an id or dropped; a feature is none of them"
+                )
+    if not features:
+        raise UserError(
+            f"data.features: {table.path} has no column left to learn from besides the target, ids and dropped ones"
+        )
+    return spec.target, features
+
+
+def close_name(name, names):
+    import difflib
+
+    close = difflib.get_close_matches(str(name), names, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def column_kind(table, name, spec):
+    return spec.kinds.get(name) or inferred_kind(table, name)
+
+
+def target_task(table, targets, spec):
+    """(task, kind of the target) as ``data.task`` says, else as the target's kind is."""
+    kinds = [column_kind(table, name, spec) for name in targets]
+    if len(targets) > 1:
+        if spec.task == "classification":
+            raise UserError("data.target: several target columns are for regression; classify one column at a time")
+        for name, kind in zip(targets, kinds, strict=True):
+            if kind == "category":
+                raise UserError(
+                    f"data.target: {name!r} holds categories; several targets must all be numbers (regression)"
+                )
+        return "regression", "number"
+    kind = kinds[0]
+    if spec.task != "auto":
+        if spec.task == "regression" and kind == "category":
+            raise UserError(f"data.task: regression needs a numeric target; {targets[0]!r} holds categories")
+        return spec.task, ("category" if spec.task == "classification" and kind == "number" else kind)
+    return ("regression", kind) if kind == "number" else ("classification", kind)
+
+
+def missing_targets(table, targets, kind):
+    """Rows whose target cell is missing."""
+    missing = np.zeros(table.rows, dtype=bool)
+    for name in targets:
+        if kind == "category":
+            missing |= np.asarray(KINDS["category"].values(table, name).is_null().to_numpy(zero_copy_only=False))
+        else:
+            missing |= np.isnan(KINDS[kind].values(table, name))
+    return missing
+
+
+def class_order(values):
+    """Classes in order: numbers by value (2 before 10), else as text; false before true."""
+    try:
+        return sorted(values, key=float)
+    except ValueError:
+        return sorted(values)
+
+
+def fit_target(table, targets, task, kind):
+    if task == "classification":
+        cells = target_text(table, targets[0], kind)
+        classes = class_order({c for c in cells})
+        if kind == "boolean":
+            classes = ["false", "true"]
+        if len(set(cells)) < 2:
+            only = cells[0] if cells else None
+            raise UserError(
+                f"data.target: {targets[0]!r} has one class ({only!r}) in the training rows of {table.path}; "
+                "a classifier needs two or more"
+            )
+        return {"columns": targets, "task": task, "kind": kind, "classes": [str(c) for c in classes]}
+    values = np.column_stack([KINDS["number"].values(table, name) for name in targets])
+    std = values.std(axis=0)
+    for name, s in zip(targets, std, strict=True):
+        if not s > 0:
+            raise UserError(
+                f"data.target: {name!r} has one value in every training row of {table.path}; nothing to learn"
+            )
+    return {"columns": targets, "task": task, "mean": values.mean(axis=0).tolist(), "std": std.tolist()}
+
+
+def fit_encoder(table, spec, file_table=None):
+    """The ``Encoder`` fitted on ``table``'s rows (the training rows only). The classes are those of
+    ``file_table`` (the training file's rows, those held out for validation or test too): a class is what may be
+    predicted, not a statistic, and a rare one may have no row left among the training rows."""
+    targets, features = chosen_columns(table, spec)
+    task, kind = target_task(table, targets, spec)
+    columns = []
+    for name in features:
+        column_kind_ = column_kind(table, name, spec)
+        cells = KINDS[column_kind_].values(table, name)
+        stats = KINDS[column_kind_].fit(cells, spec.settings)
+        columns.append({"name": name, "kind": column_kind_, **stats})
+    target = fit_target(table, targets, task, kind)
+    if task == "classification" and file_table is not None:
+        target["classes"] = fit_target(file_table, targets, task, kind)["classes"]
+    return Encoder(columns, target, spec.ids)
+
+
+# --- a checkpoint's encoder, read back ---------------------------------------------------------------------
+
+
+def is_finite_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+
+
+def is_text_list(value):
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+COLUMN_FIELDS = {  # kind -> {field: whether a saved value fits}
+    "number": {
+        "mean": is_finite_number,
+        "std": lambda v: is_finite_number(v) and v > 0,
+        "missing": lambda v: isinstance(v, bool),
+    },
+    "category": {
+        "categories": lambda v: is_text_list(v) and len(set(v)) == len(v),
+        "other": lambda v: isinstance(v, bool),
+        "missing": lambda v: isinstance(v, bool),
+    },
+    "boolean": {"mean": lambda v: is_finite_number(v) and 0 <= v <= 1, "missing": lambda v: isinstance(v, bool)},
+}
+
+
+def from_header(raw, path):
+    """The ``Encoder`` a checkpoint's header holds, each field checked (a ``UserError`` naming the file)."""
+
+    def bad(what):
+        return UserError(f"{path}: header field 'table' {what}")
+
+    if not isinstance(raw, dict) or not isinstance(raw.get("columns"), list) or not isinstance(raw.get("target"), dict):
+        raise bad("must hold 'columns' and 'target'")
+    names = set()
+    for column in raw["columns"]:
+        if not isinstance(column, dict) or not isinstance(column.get("name"), str) or column.get("kind") not in KINDS:
+            raise bad(f"has a column that is not a name and one of {', '.join(KINDS)}")
+        fields = COLUMN_FIELDS[column["kind"]]
+        if set(column) != {"name", "kind", *fields} or not all(fits(column[f]) for f, fits in fields.items()):
+            raise bad(f"has a column {column['name']!r} whose {column['kind']} statistics are not readable")
+        if column["name"] in names:
+            raise bad(f"names column {column['name']!r} twice")
+        names.add(column["name"])
+    target = raw["target"]
+    if target.get("task") not in TASKS or not is_text_list(target.get("columns")) or not target["columns"]:
+        raise bad("has no readable target")
+    if target["task"] == "classification":
+        classes = target.get("classes")
+        if (
+            not is_text_list(classes)
+            or len(classes) < 2
+            or len(set(classes)) != len(classes)
+            or len(target["columns"]) != 1
+        ):
+            raise bad("has a classification target without two or more classes")
+        if target.get("kind") not in ("category", "boolean", "number"):
+            raise bad("has a target of no kind")
+    else:
+        for key in ("mean", "std"):
+            values = target.get(key)
+            if (
+                not isinstance(values, list)
+                or len(values) != len(target["columns"])
+                or not all(map(is_finite_number, values))
+            ):
+                raise bad(f"has a regression target without a finite {key} per column")
+        if not all(v > 0 for v in target["std"]):
+            raise bad("has a regression target with a standard deviation that is not positive")
+    ids = raw.get("ids", [])
+    if not is_text_list(ids):
+        raise bad("has ids that are not column names")
+    return Encoder(raw["columns"], target, ids)
+
+
+# --- encoded sets ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TableSet:
+    """Rows of a table encoded for the network, with their targets: what training, evaluate and the report
+    use, as ``dataset.Dataset`` is for pictures."""
+
+    inputs: np.ndarray  # (m, width) float64
+    labels: np.ndarray  # (m,) class indices; None for regression
+    values: np.ndarray  # (m, outputs) targets in their units; None for classification
+    encoder: Encoder
+    path: str
+    positions: np.ndarray  # where each row is in its file: its line (CSV) or row (Parquet), for evaluate's records
+    position_name: str  # line or row
+    unknown: dict = field(default_factory=dict)  # column -> {category: count} without an input of their own
+    files = None  # no files: rows are named by their line
+    on_disk = False
+
+    @property
+    def m(self):
+        return self.inputs.shape[0]
+
+    @property
+    def classes(self):
+        return self.encoder.classes if self.encoder.task == "classification" else self.encoder.target["columns"]
+
+    @property
+    def input_shape(self):
+        return (self.inputs.shape[1],)
+
+    @property
+    def features(self):
+        return self.inputs.shape[1]
+
+    @property
+    def task(self):
+        return self.encoder.task
+
+    def data_shape(self):
+        regression = self.task == "regression"
+        what = f"the table's inputs once encoded, {self.features} (auto takes it)"
+        return DataShape(self.features, len(self.classes), regression, what, self.path)
+
+    def rows(self, dtype=np.float64):
+        return self.inputs.astype(dtype, copy=False)
+
+    def targets(self, dtype=np.float64):
+        """What the network learns, (outputs, m): standardised values for regression (classes are the engine's)."""
+        return self.encoder.standardised(self.values).T.astype(dtype)
+
+    def subset(self, indices):
+        indices = np.asarray(indices)
+        labels = None if self.labels is None else self.labels[indices]
+        values = None if self.values is None else self.values[indices]
+        return TableSet(
+            self.inputs[indices], labels, values, self.encoder, self.path, self.positions[indices],
+            self.position_name, self.unknown,
+        )  # fmt: skip
+
+    def parts(self):
+        for start in range(0, self.m, PART_ROWS):
+            yield self.subset(np.arange(start, min(start + PART_ROWS, self.m)))
+
+
+def encoded_set(table, encoder, rows=None):
+    """The ``TableSet`` of a ``tables.Table`` (its ``rows``, all by default) under ``encoder``."""
+    if rows is not None:
+        table = table.select(rows)
+    inputs, unknown = encoder.encode(table)
+    labels = encoder.labels(table) if encoder.task == "classification" else None
+    values = encoder.values(table) if encoder.task == "regression" else None
+    return TableSet(inputs, labels, values, encoder, str(table.path), table.positions(), table.position_name, unknown)
+
+
+def table_identity(table, targets):
+    """What tells a training table from another, cheaply: its path, size, rows and a fingerprint of its
+    column names, every target cell and ``FINGERPRINT_ROWS`` rows spread over it."""
+    path = str(table.path)
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        size = None
+    digest = hashlib.sha256()
+    digest.update(repr((table.names, table.rows)).encode("utf-8"))
+    for name in targets:
+        digest.update(repr(table.columns.column(name).to_pylist()).encode("utf-8"))
+    sample = np.unique(np.linspace(0, table.rows - 1, min(FINGERPRINT_ROWS, table.rows)).astype(np.int64))
+    digest.update(repr(table.columns.take(sample).to_pylist()).encode("utf-8"))
+    return {"path": path, "size": size, "examples": table.rows, "fingerprint": digest.hexdigest()[:16]}
+
+
+def shown_value(value):
+    return format_number(value)

@@ -1,0 +1,148 @@
+"""A config's table as the sets a run trains, validates and tests on: read, split, encoded.
+
+The rows are split first (a seeded, class-stratified ``data.test_fraction``, then
+``training.validation_fraction`` as for pictures) and the encoder is fitted on the training rows alone, so no
+statistic of a validation or test row reaches the model.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import UserError
+from ..text import plural
+from .dataset import held_out
+from .encoding import TableSpec, chosen_columns, encoded_set, fit_encoder, missing_targets, table_identity, target_task
+from .tables import read_table
+
+TEST_STREAM = 5  # the random stream of data.test_fraction, beside shuffling (0), dropout (1), validation (2)
+SHOWN_UNKNOWN = 3  # unknown categories named in a warning, per column
+
+
+@dataclass
+class TableSets:
+    train: object  # encoding.TableSet
+    validation: object
+    test: object
+    identity: dict  # the training file's ``table_identity``: what a resume checks
+    encoder: object
+
+
+def read_with_targets(path, spec, delimiter, warn):
+    """A table file, its rows without a target cell left out (a warning counts them)."""
+    table = read_table(path, delimiter, warn)
+    targets, _ = chosen_columns(table, spec)
+    _, kind = target_task(table, targets, spec)
+    missing = missing_targets(table, targets, kind)
+    if missing.all():
+        raise UserError(
+            f"{path}: no row has a value in the target column{'s' if len(targets) > 1 else ''} {', '.join(map(repr, targets))}"
+        )
+    if missing.any():
+        if warn:
+            warn(
+                f"{path}: {plural(int(missing.sum()), 'row')} without a target value left out ({table.where(int(np.flatnonzero(missing)[0]))} is the first)"
+            )
+        table = table.select(np.flatnonzero(~missing))
+    return table
+
+
+def stratified_test_rows(labels_or_none, m, fraction, seed):
+    """(kept, held out) row indices: ``fraction`` of each class held out (of all rows for regression), drawn by
+    the seed; both in file order."""
+    rng = np.random.default_rng([seed, TEST_STREAM])
+    if labels_or_none is None:
+        groups = [np.arange(m)]
+    else:
+        groups = [np.flatnonzero(labels_or_none == value) for value in np.unique(labels_or_none)]
+    held = []
+    for rows in groups:
+        count = int(round(fraction * len(rows)))
+        held.extend(rng.permutation(rows)[:count])
+    held = np.sort(np.asarray(held, dtype=np.int64))
+    if held.size == 0 or held.size == m:
+        raise UserError(
+            f"data.test_fraction: {fraction:g} of {m} rows holds out {held.size}; choose a share that leaves rows on both sides"
+        )
+    return np.setdiff1d(np.arange(m), held), held
+
+
+def class_of_rows(table, encoder_spec):
+    targets, _ = chosen_columns(table, encoder_spec)
+    task, kind = target_task(table, targets, encoder_spec)
+    if task != "classification":
+        return None
+    from .encoding import target_text
+
+    cells = target_text(table, targets[0], kind)
+    _, labels = np.unique(np.asarray(cells, dtype=object).astype(str), return_inverse=True)
+    return labels
+
+
+def warn_unknown(path, unknown, warn):
+    """A warning naming the categories of a table (``unknown``: {column: {value: count}}) that the model has no
+    input for, a few per column."""
+    if not warn or not unknown:
+        return
+    parts = []
+    for column, counts in unknown.items():
+        shown = sorted(counts.items(), key=lambda item: -item[1])[:SHOWN_UNKNOWN]
+        names = ", ".join(f"{value!r} ({count})" for value, count in shown)
+        more = len(counts) - len(shown)
+        parts.append(f"{column}: {names}{f' and {more} more' if more > 0 else ''}")
+    rows = sum(sum(counts.values()) for counts in unknown.values())
+    warn(f"{path}: {plural(rows, 'cell')} hold a category not learned in training; {'; '.join(parts)}")
+
+
+@dataclass
+class SplitTables:
+    file: object  # the training file's rows with a target (a ``tables.Table``)
+    train: object  # those that are not test rows (validation rows among them)
+    test: object  # the test rows: of data.test, or held out by data.test_fraction; None without
+
+
+def split_tables(config, with_test=True, warn=None):
+    """The rows of a config's table files, split as every run of it splits them."""
+    data = config["data"]
+    spec = TableSpec.of(data)
+    delimiter = None if data["delimiter"] == "auto" else data["delimiter"]
+    file_table = read_with_targets(data["train"], spec, delimiter, warn)
+    train, test = file_table, None
+    if data["test_fraction"]:
+        labels = class_of_rows(file_table, spec)
+        kept, held = stratified_test_rows(labels, file_table.rows, data["test_fraction"], config["seed"])
+        train, test = file_table.select(kept), file_table.select(held)
+    elif with_test and data["test"] is not None:
+        test = read_with_targets(data["test"], spec, delimiter, warn)
+    return SplitTables(file_table, train, test if with_test else None)
+
+
+def load_table_sets(config, with_test=True, warn=None):
+    """The ``TableSets`` of a resolved config whose data is a table: rows split, the encoder fitted on the
+    training rows alone."""
+    training = config["training"]
+    tables = split_tables(config, with_test, warn)
+    table, validation_table = tables.train, None
+    if training["validation_fraction"]:
+        if table.rows < 2:
+            raise UserError(f"training.validation_fraction: {table.path} has too few rows to hold some out")
+        kept, held = held_out(table.rows, training["validation_fraction"], config["seed"])
+        table, validation_table = table.select(kept), table.select(held)
+    encoder = fit_encoder(table, TableSpec.of(config["data"]), tables.file)
+    sets = [encoded_set(t, encoder) if t is not None else None for t in (table, validation_table, tables.test)]
+    for held_set in sets[1:]:
+        if held_set is not None:
+            warn_unknown(held_set.path, held_set.unknown, warn)
+    return TableSets(*sets, table_identity(tables.file, encoder.target["columns"]), encoder)
+
+
+def table_split(config, split, encoder, warn=None):
+    """The train or test rows of a config's table (as its runs split them) encoded by ``encoder``, a trained
+    model's; None when the config has no test rows."""
+    tables = split_tables(config, split == "test", warn)
+    table = tables.train if split == "train" else tables.test
+    if table is None:
+        return None
+    table_set = encoded_set(table, encoder)
+    warn_unknown(table_set.path, table_set.unknown, warn)
+    return table_set

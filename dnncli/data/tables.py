@@ -1,0 +1,406 @@
+"""Tables: a CSV or Parquet file read into columns, checked, with a way back from a row to its line.
+
+pyarrow reads both (``ReadOptions``, ``ParseOptions`` and ``ConvertOptions`` keep reading, splitting and
+typing apart; Parquet carries its own types). What a file declares (its size, a Parquet file's rows and
+columns) is checked before its data is read. Every problem a file can have ends in a ``UserError`` naming the
+file and, where there is one, the line and the column.
+
+A CSV file has a header row, any of the delimiters ``DELIMITERS`` (found from the header line unless given),
+double-quoted cells that may hold the delimiter, quotes or newlines, UTF-8 text with or without a byte-order
+mark, and may be gzipped (``.csv.gz``). Cells that are empty or read ``NA``, ``NaN``, ``null`` and the like
+are missing.
+"""
+
+import codecs
+import csv
+import gzip
+import io
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..config.schema import table_format
+from ..errors import UserError
+from ..files import regular_file
+from ..resources import available_memory
+from ..text import gigabytes, plural
+
+DELIMITERS = (",", ";", "\t", "|")
+MAX_COLUMNS = 100_000  # feature columns are encoded side by side; beyond this a table is not one dnn can learn from
+SNIFF_BYTES = 64 * 1024  # read to tell text from a binary file
+MAX_HEADER_BYTES = 64 * 2**20  # a header line longer than this is not a header
+MEMORY_SHARE = 0.5  # a table is read when it needs at most this share of the available memory
+# cells read as missing: pyarrow's defaults, and the spellings spreadsheets and R write
+MISSING = ["", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "NULL", "null", "None", "#N/A", "#NA", "<NA>", "?"]
+PARQUET_MAGIC = b"PAR1"
+
+
+def pyarrow_modules():
+    """pyarrow's CSV, Parquet and compute modules (a runtime dependency of dnn, loaded only for tables)."""
+    try:
+        import pyarrow
+        import pyarrow.compute
+        import pyarrow.csv
+        import pyarrow.parquet
+    except ImportError:  # pragma: no cover - pyarrow is installed with dnn
+        raise UserError("tables need pyarrow, which dnn installs: pip install pyarrow") from None
+    return pyarrow, pyarrow.csv, pyarrow.parquet, pyarrow.compute
+
+
+@dataclass
+class Table:
+    """A table read from ``path``: its columns (a ``pyarrow.Table``, names unique and non-empty), and where each
+    of its rows is in the file, to name it in a message (a line of a CSV file, a row of a Parquet file)."""
+
+    columns: object  # pyarrow.Table
+    path: Path
+    format: str  # csv or parquet
+    delimiter: str = None
+    multiline: bool = False  # some quoted cell holds a newline, so rows and lines do not simply follow each other
+    origin: np.ndarray = None  # each row's number among the file's rows (0-based); None: the file's rows in order
+
+    @property
+    def rows(self):
+        return self.columns.num_rows
+
+    @property
+    def names(self):
+        return self.columns.column_names
+
+    def positions(self, rows=slice(None)):
+        """Where rows are in the file: their lines (the header is line 1) or, in Parquet, their rows (from 1)."""
+        in_file = (np.arange(self.rows) if self.origin is None else self.origin)[rows]
+        if self.format == "parquet":
+            return in_file + 1
+        if not self.multiline:
+            return in_file + 2
+        return csv_lines(self.path, self.delimiter)[in_file]
+
+    @property
+    def position_name(self):
+        return "row" if self.format == "parquet" else "line"
+
+    def where(self, row):
+        """Where row ``row`` of this table is, for a message: ``line 12`` (CSV) or ``row 11`` (Parquet)."""
+        return f"{self.position_name} {int(self.positions([row])[0])}"
+
+    def select(self, rows):
+        rows = np.asarray(rows, dtype=np.int64)
+        origin = rows if self.origin is None else self.origin[rows]
+        return Table(self.columns.take(rows), self.path, self.format, self.delimiter, self.multiline, origin)
+
+
+# --- CSV -----------------------------------------------------------------------------------------------
+
+
+def open_text(path):
+    """The file's bytes, decompressed when it is gzipped."""
+    raw = open(path, "rb")
+    if raw.read(2) == b"\x1f\x8b":
+        raw.seek(0)
+        return gzip.GzipFile(fileobj=raw)
+    raw.seek(0)
+    return raw
+
+
+def first_bytes(path, n):
+    try:
+        with open_text(path) as f:
+            return f.read(n)
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise UserError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
+
+
+def check_text(path, start):
+    """A CSV file is UTF-8 text: a binary file (a picture, an archive) or another encoding is refused at once."""
+    if not start:
+        raise UserError(f"{path}: empty; a table needs a header row and at least one row")
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise UserError(f"{path}: UTF-16 text; save the table as UTF-8 CSV")
+    if b"\0" in start:
+        raise UserError(f"{path}: a binary file, not CSV text")
+    try:
+        start.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.start < len(start) - 4:  # not a character cut by the end of what was read
+            raise UserError(
+                f"{path}: not UTF-8 text (byte {e.start + 1} is 0x{start[e.start]:02x}); save the table as UTF-8 CSV"
+            ) from None
+
+
+def header_line(path):
+    """The header row's text (up to its first newline outside quotes)."""
+    with open_text(path) as f:
+        data = b""
+        while True:
+            chunk = f.read(SNIFF_BYTES)
+            data += chunk
+            end = line_end(data)
+            if end is not None or not chunk:
+                return data[:end].decode("utf-8", errors="replace").removeprefix("\ufeff")
+            if len(data) > MAX_HEADER_BYTES:
+                raise UserError(f"{path}: the header row is longer than {MAX_HEADER_BYTES // 2**20} MiB; not a table")
+
+
+def line_end(data):
+    quoted = False
+    for i, byte in enumerate(data):
+        if byte == 34:  # "
+            quoted = not quoted
+        elif byte == 10 and not quoted:
+            return i
+    return None
+
+
+def sniff_delimiter(line):
+    """The delimiter of a header line: the candidate found most often outside quotes (a comma when none is)."""
+    counts = dict.fromkeys(DELIMITERS, 0)
+    quoted = False
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def csv_lines(path, delimiter):
+    """The line (1-based, the header is line 1) where each data row begins, counted by Python's csv reader, so
+    cells holding newlines count as the file has them. Only for a file that has such cells, for messages."""
+    starts = []
+    try:
+        with open_text(path) as raw:
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+            reader = csv.reader(text, delimiter=delimiter)
+            next(reader, None)
+            start = reader.line_num + 1
+            for _ in reader:
+                starts.append(start)
+                start = reader.line_num + 1
+    except (OSError, csv.Error, EOFError):
+        pass
+    return np.asarray(starts, dtype=np.int64)
+
+
+def read_options(pacsv, header, use_threads=True):
+    block = max(1 << 20, 2 * len(header.encode("utf-8")) + 1024)  # a block holds the header line whole
+    return pacsv.ReadOptions(use_threads=use_threads, block_size=block)
+
+
+def is_gzipped(path):
+    with open(path, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
+def csv_stream(path):
+    """The file as pyarrow reads it: decompressed when it is gzipped, whatever its name."""
+    pa, _, _, _ = pyarrow_modules()
+    return pa.input_stream(str(path), compression="gzip" if is_gzipped(path) else None)
+
+
+def ragged_rows(path, pacsv, delimiter, header, convert, keep_going):
+    """The table read again single-threaded, so each ragged row comes with its line number: (table or None,
+    ragged rows). ``keep_going`` skips them all, else the read stops at the first."""
+    found = []
+
+    def ragged(row):
+        found.append(row)
+        return "skip" if keep_going else "error"
+
+    pa, _, _, _ = pyarrow_modules()
+    try:
+        with csv_stream(path) as stream:
+            columns = pacsv.read_csv(
+                stream,
+                read_options=read_options(pacsv, header, use_threads=False),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=delimiter, newlines_in_values=True, invalid_row_handler=ragged
+                ),
+                convert_options=convert,
+            )
+    except pa.ArrowInvalid:
+        if keep_going or not found:
+            raise
+        columns = None
+    return columns, found
+
+
+def ragged_text(row, delimiter):
+    split = "" if delimiter == "," else f" (cells split at {delimiter!r})"
+    return f"has {plural(row.actual_columns, 'cell')}, the header has {row.expected_columns}{split}"
+
+
+def read_csv(path, delimiter=None, skipped=None):
+    """The ``Table`` of a CSV file. A row with more or fewer cells than the header is refused, naming its line;
+    with ``skipped`` (a list) every such row is left out and recorded there as (line, message) instead."""
+    pa, pacsv, _, _ = pyarrow_modules()
+    check_text(path, first_bytes(path, SNIFF_BYTES))
+    header = header_line(path)
+    delimiter = delimiter or sniff_delimiter(header)
+    convert = pacsv.ConvertOptions(strings_can_be_null=True, null_values=MISSING, quoted_strings_can_be_null=True)
+    try:
+        for multiline in (False, True):  # quoted newlines cost the parser its threads: tried only when needed
+            try:
+                with csv_stream(path) as stream:
+                    columns = pacsv.read_csv(
+                        stream,
+                        read_options=read_options(pacsv, header),
+                        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=multiline),
+                        convert_options=convert,
+                    )
+                return Table(columns, Path(path), "csv", delimiter, multiline)
+            except pa.ArrowInvalid as e:
+                message = str(e)
+                if "Empty CSV file" in message:
+                    raise UserError(f"{path}: empty; a table needs a header row and at least one row") from None
+                if "UTF8" in message:
+                    raise UserError(f"{path}: not UTF-8 text; save the table as UTF-8 CSV") from None
+                if not multiline:
+                    continue
+                try:
+                    columns, ragged = ragged_rows(path, pacsv, delimiter, header, convert, skipped is not None)
+                except pa.ArrowInvalid:
+                    ragged, columns = [], None
+                if not ragged:
+                    raise UserError(f"{path}: not a readable CSV table ({message.splitlines()[0]})") from None
+                # a ragged row's number counts records, the header first: file row number - 2
+                lines = csv_lines(path, delimiter)
+                where = [
+                    int(lines[row.number - 2]) if row.number and row.number - 2 < len(lines) else None for row in ragged
+                ]
+                if skipped is None:
+                    at = f"line {where[0]}" if where[0] is not None else "a row"
+                    raise UserError(f"{path}: {at} {ragged_text(ragged[0], delimiter)}") from None
+                skipped.extend((line, ragged_text(row, delimiter)) for line, row in zip(where, ragged, strict=True))
+                kept = np.setdiff1d(np.arange(columns.num_rows + len(ragged)), [row.number - 2 for row in ragged])
+                return Table(
+                    columns, Path(path), "csv", delimiter, True, kept if len(kept) == columns.num_rows else None
+                )
+    except OSError as e:
+        raise UserError(f"{path}: cannot read ({e.strerror or e})") from None
+
+
+# --- Parquet --------------------------------------------------------------------------------------------
+
+
+def parquet_file(path):
+    pa, _, pq, _ = pyarrow_modules()
+    with open(path, "rb") as f:
+        start = f.read(4)
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        f.seek(max(size - 4, 0))
+        end = f.read(4)
+    if start != PARQUET_MAGIC or end != PARQUET_MAGIC:
+        raise UserError(f"{path}: not a Parquet file (no PAR1 marker at its start and end)")
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowException, OSError, ValueError) as e:
+        raise UserError(f"{path}: not a readable Parquet file ({str(e).splitlines()[0]})") from None
+
+
+def check_parquet_types(path, schema, pa):
+    for field_ in schema:
+        kind = field_.type
+        if pa.types.is_nested(kind) or pa.types.is_dictionary(kind) and pa.types.is_nested(kind.value_type):
+            raise UserError(
+                f"{path}: column {field_.name!r} holds {kind} (nested values); dnn reads flat columns of numbers, "
+                "text and true/false"
+            )
+
+
+def read_parquet(path):
+    pa, _, _, _ = pyarrow_modules()
+    parquet = parquet_file(path)
+    schema = parquet.schema_arrow
+    check_parquet_types(path, schema, pa)
+    check_column_count(path, len(schema))
+    meta = parquet.metadata
+    needed = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    check_memory(path, needed)
+    try:
+        columns = parquet.read()
+    except (pa.ArrowException, OSError, ValueError) as e:
+        raise UserError(f"{path}: not a readable Parquet file ({str(e).splitlines()[0]})") from None
+    return Table(columns, Path(path), "parquet")
+
+
+# --- both ----------------------------------------------------------------------------------------------
+
+
+def check_column_count(path, count):
+    if count > MAX_COLUMNS:
+        raise UserError(f"{path}: {count:,} columns; dnn takes tables of at most {MAX_COLUMNS:,}")
+
+
+def check_memory(path, needed):
+    available = available_memory()
+    if available is not None and needed > MEMORY_SHARE * available:
+        raise UserError(
+            f"{path}: needs about {gigabytes(needed)} of memory to read, more than half the {gigabytes(available)} "
+            "available; set data.in_memory: false to read it a batch at a time"
+        )
+
+
+def unique_names(path, names, warn):
+    """Column names as the table is used: an unnamed column is called ``column N``; a name given twice is refused."""
+    named, seen = [], {}
+    for i, name in enumerate(names, start=1):
+        if not name.strip():
+            name = f"column {i}"
+            if warn:
+                warn(
+                    f"{path}: column {i} has no name in the header; it is called {name!r} (an index column? see data.drop)"
+                )
+        if name in seen:
+            raise UserError(
+                f"{path}: columns {seen[name]} and {i} are both named {name!r}; give each column its own name"
+            )
+        seen[name] = i
+        named.append(name)
+    return named
+
+
+def read_table(path, delimiter=None, warn=None, skipped=None):
+    """The ``Table`` in a CSV or Parquet file, every column named once, with at least one row; ``skipped``: see
+    ``read_csv``."""
+    path = Path(path)
+    regular_file(path, "table")
+    kind = table_format(path)
+    if kind is None:
+        raise UserError(f"{path}: not named like a table; dnn reads .csv, .csv.gz, .tsv, .parquet and .pq files")
+    if kind == "csv":
+        check_memory(path, estimated_csv_memory(path))
+        table = read_csv(path, delimiter, skipped)
+    else:
+        table = read_parquet(path)
+    check_column_count(path, table.columns.num_columns)
+    names = unique_names(path, table.columns.column_names, warn)
+    if names != table.columns.column_names:
+        table.columns = table.columns.rename_columns(names)
+    if table.rows == 0:
+        raise UserError(f"{path}: has a header but no rows")
+    return table
+
+
+def estimated_csv_memory(path):
+    """Bytes a CSV file takes once read, at least: its text (numbers take about as much as they are written);
+    a gzipped file is counted at its uncompressed size, which gzip records modulo 4 GiB."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        if f.read(2) != b"\x1f\x8b" or size < 18:
+            return size
+        f.seek(-4, os.SEEK_END)
+        recorded = int.from_bytes(f.read(4), "little")
+    return max(size, recorded)
+
+
+def format_number(value):
+    """A number as a category or message shows it: 3, not 3.0."""
+    if isinstance(value, float) and value.is_integer() and math.isfinite(value):
+        return str(int(value))
+    return str(value)
