@@ -46,19 +46,44 @@ def config_show(config_path, overrides):
 @click.command("init-config")
 @click.argument("path", type=click.Path(dir_okay=False), default=STARTER_PATH, callback=named_path())
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
-def init_config(path, force):
-    """Write a commented starter config to PATH (default dnn.yaml)."""
+@click.option(
+    "--table",
+    "table_path",
+    type=click.Path(dir_okay=False),
+    callback=named_path(),
+    help="Start from this CSV or Parquet table: its columns' kinds, layers that fit.",
+)
+@click.option("--target", help="With --table: the column to predict (dnn guesses none).")
+def init_config(path, force, table_path, target):
+    """Write a commented starter config to PATH (default dnn.yaml).
+
+    \b
+    dnn init-config
+    dnn init-config penguins.yaml --table penguins.csv --target species
+    """
     from ..config.starter import starter_config
     from ..files import write_text
 
+    if target is not None and table_path is None:
+        raise UserError("--target: names a column of --table FILE; give the table too")
     if Path(path).exists() and not force:
         raise UserError(f"{path}: already exists; pass --force to overwrite it")
+    text = starter_config(path) if table_path is None else table_starter(path, table_path, target)
     try:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        write_text(path, starter_config(path))
+        write_text(path, text)
     except OSError as e:
         raise UserError(f"{path}: cannot write ({e.strerror or e})") from None
     click.echo(path)
+
+
+def table_starter(path, table_path, target):
+    """The starter config of a table: its columns read, the inputs they encode to counted."""
+    from ..config.starter import table_starter_config
+    from ..data.info import table_columns
+
+    columns, inputs, rows = table_columns(table_path, target, warn)
+    return table_starter_config(path, table_path, target, columns, inputs, rows)
 
 
 @click.command("summary")

@@ -243,10 +243,18 @@ def class_order(values):
         return sorted(values)
 
 
+MAX_CLASSES = 1000  # a classification target with more distinct values is a number or an identifier
+
+
 def fit_target(table, targets, task, kind):
     if task == "classification":
         cells = target_text(table, targets[0], kind)
         classes = class_order({c for c in cells})
+        if len(classes) > MAX_CLASSES:
+            raise UserError(
+                f"data.target: {targets[0]!r} has {len(classes):,} distinct values in {table.path}; a classifier takes at "
+                f"most {MAX_CLASSES:,} classes (for a number to predict, set data.task: regression)"
+            )
         if kind == "boolean":
             classes = ["false", "true"]
         if len(set(cells)) < 2:
@@ -266,7 +274,23 @@ def fit_target(table, targets, task, kind):
     return {"columns": targets, "task": task, "mean": values.mean(axis=0).tolist(), "std": std.tolist()}
 
 
-def fit_encoder(table, spec, file_table=None):
+def grouped_text(table, name, cells, stats, spec):
+    """A warning for a category column whose categories did not all get an input of their own."""
+    distinct = int(pc_count_distinct(cells))
+    kept = len(stats["categories"])
+    text = f"{table.path}: column {name!r} has {distinct:,} categories; {kept} get an input of their own, the rest share 'other'"
+    if distinct > table.rows / 2:
+        text += " (nearly one per row: an identifier? put it in data.id or data.drop)"
+    return text + f" (data.max_categories {spec.max_categories}, data.min_category_count {spec.min_category_count})"
+
+
+def pc_count_distinct(cells):
+    import pyarrow.compute as pc
+
+    return pc.count_distinct(cells.drop_null()).as_py()
+
+
+def fit_encoder(table, spec, file_table=None, warn=None):
     """The ``Encoder`` fitted on ``table``'s rows (the training rows only). The classes are those of
     ``file_table`` (the training file's rows, those held out for validation or test too): a class is what may be
     predicted, not a statistic, and a rare one may have no row left among the training rows."""
@@ -278,6 +302,8 @@ def fit_encoder(table, spec, file_table=None):
         cells = KINDS[column_kind_].values(table, name)
         stats = KINDS[column_kind_].fit(cells, spec.settings)
         columns.append({"name": name, "kind": column_kind_, **stats})
+        if warn and column_kind_ == "category" and stats["other"] and spec.features is None:
+            warn(grouped_text(table, name, cells, stats, spec))
     target = fit_target(table, targets, task, kind)
     if task == "classification" and file_table is not None:
         target["classes"] = fit_target(file_table, targets, task, kind)["classes"]

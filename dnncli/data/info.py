@@ -4,10 +4,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config.schema import table_format
+from ..config.schema import SCHEMA, table_format
 from ..errors import UserError
 from ..text import decimal_size, plural
 from .columns import KINDS, category_counts, inferred_kind
+from .encoding import close_name
 from .folder_sets import check_folder, class_folders, examples_of, split_folders
 from .formats import SPLITS
 from .hdf5 import check_pictures, find_dataset, holds, open_hdf5, read_classes, read_labels
@@ -123,3 +124,21 @@ def table_info(path, delimiter=None, kinds=None, warn=None):
     size = decimal_size(Path(path).stat().st_size)
     title = f"{path}: {how}, {size} on disk, {plural(table.rows, 'row')}, {plural(len(table.names), 'column')}"
     return title, rows
+
+
+def table_columns(path, target=None, warn=None):
+    """({column: kind} of every column but ``target``, the inputs they encode to, rows) of a table, for the
+    starter config of `dnn init-config --table`; ``target``, when given, must be a column."""
+    table = read_table(path, warn=warn)
+    if target is not None and target not in table.names:
+        raise UserError(f"--target: {path} has no column {target!r}{close_name(target, table.names)}")
+    settings = {key: SCHEMA["data"][key].default for key in ("max_categories", "min_category_count")}
+    columns, inputs = {}, 0
+    for name in table.names:
+        if name == target:
+            continue
+        kind = inferred_kind(table, name)
+        columns[name] = kind
+        stats = KINDS[kind].fit(KINDS[kind].values(table, name), settings)
+        inputs += len(KINDS[kind].names(name, stats))
+    return columns, inputs, table.rows

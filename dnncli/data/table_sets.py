@@ -128,7 +128,7 @@ def load_table_sets(config, with_test=True, warn=None):
             raise UserError(f"training.validation_fraction: {table.path} has too few rows to hold some out")
         kept, held = held_out(table.rows, training["validation_fraction"], config["seed"])
         table, validation_table = table.select(kept), table.select(held)
-    encoder = fit_encoder(table, TableSpec.of(config["data"]), tables.file)
+    encoder = fit_encoder(table, TableSpec.of(config["data"]), tables.file, warn)
     sets = [encoded_set(t, encoder) if t is not None else None for t in (table, validation_table, tables.test)]
     for held_set in sets[1:]:
         if held_set is not None:

@@ -367,12 +367,11 @@ def unique_names(path, names, warn):
 
 def read_table(path, delimiter=None, warn=None, skipped=None):
     """The ``Table`` in a CSV or Parquet file, every column named once, with at least one row; ``skipped``: see
-    ``read_csv``."""
+    ``read_csv``. A file named otherwise (under ``data.format: table``) is Parquet when it starts as one, else
+    CSV."""
     path = Path(path)
     regular_file(path, "table")
-    kind = table_format(path)
-    if kind is None:
-        raise UserError(f"{path}: not named like a table; dnn reads .csv, .csv.gz, .tsv, .parquet and .pq files")
+    kind = table_format(path) or ("parquet" if first_bytes(path, 4) == PARQUET_MAGIC else "csv")
     if kind == "csv":
         check_memory(path, estimated_csv_memory(path))
         table = read_csv(path, delimiter, skipped)
