@@ -11,6 +11,7 @@ from hypothesis import settings
 
 from dnncli.cli import main
 from dnncli.data.demo import write_demo
+from dnncli.engine import OUTPUT_ACTIVATIONS, Network, batch_norm_arrays, encode_labels, initialize
 
 # The suite draws the same examples on every run, so a run of `make test` (and CI) is reproducible; `make fuzz`
 # loads "fuzz" and draws new ones, many more. Test modules build their settings on whichever is loaded.
@@ -75,6 +76,34 @@ def data_sets(folder, train="train.h5", test="test.h5"):
 
 
 CAT_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
+
+
+def random_targets(net, rng, m, dtype=np.float64):
+    """Targets ``Y`` of ``m`` examples drawn by ``rng``: encoded labels, or numbers for a regression."""
+    if net.is_regression:
+        return rng.normal(size=(net.layers[-1], m)).astype(dtype)
+    return encode_labels(net, rng.integers(0, net.n_classes, m), dtype)
+
+
+def checkable_problem(layers, activations, output, m=7, seed=0, batch_norm=None, dtype=np.float64):
+    """What a gradient check takes: a network, its arrays (biases, batch norm's scales and shifts moved off
+    their start, so the check sees them), a batch ``X`` and its targets ``Y`` (``random_targets``)."""
+    rng = np.random.default_rng(seed)
+    net = Network(tuple(layers), tuple(activations), output, batch_norm)
+    params = initialize(net.layers, "xavier", seed, dtype)
+    params.update(batch_norm_arrays(net, dtype))
+    for name in params:
+        if name[0] == "b" or name.startswith("gamma"):
+            params[name] = (params[name] + rng.normal(0, 0.3, params[name].shape)).astype(dtype)
+    params = {name: params[name] for name in net.array_names}
+    X = rng.normal(size=(layers[0], m)).astype(dtype)
+    return net, params, X, random_targets(net, rng, m, dtype)
+
+
+# Class weights for the tests, one per class: (class 0, class 1) of a sigmoid output, three for a softmax one.
+CLASS_WEIGHTS = {"sigmoid": (0.4, 2.5), "softmax": (1.0, 3.0, 0.5)}
+# (output, class weights): every output unweighted, then the classifiers weighted
+OUTPUT_CASES = [(output, None) for output in sorted(OUTPUT_ACTIVATIONS)] + sorted(CLASS_WEIGHTS.items())
 
 
 def write_config(path, demo_data, **sections):

@@ -125,14 +125,19 @@ def test_normalise_in_float32_stays_float32():
     assert {a.dtype for a in (out, *norm)} == {np.dtype(np.float32)}
 
 
-def job(seed=3, features=60, m=40, dtype=np.float64, batch_norm=(True, True)):
+def job(seed=3, features=60, m=40, dtype=np.float64, batch_norm=(True, True), output="sigmoid"):
+    """A network with batch norm and its examples: labels of a hidden rule, or for an identity
+    output the rule's values themselves."""
     rng = np.random.default_rng(seed)
-    net = Network((features, 9, 5, 1), ("relu", "relu"), "sigmoid", batch_norm)
+    net = Network((features, 9, 5, 1), ("relu", "relu"), output, batch_norm)
     params = initialize(net.layers, "he", seed, dtype)
     params.update(batch_norm_arrays(net, dtype))
     params = {name: params[name] for name in net.array_names}
     rows = rng.random((m, features)).astype(dtype)
-    labels = (rows @ rng.normal(size=features) > 0).astype(np.int64)
+    rule = rows @ rng.normal(size=features)
+    if net.is_regression:
+        return net, params, ArraySource(rows, rule.reshape(1, -1).astype(dtype))
+    labels = (rule > 0).astype(np.int64)
     return net, params, ArraySource(rows, encode_labels(net, labels, dtype))
 
 
@@ -147,11 +152,12 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("output", ["sigmoid", "identity"])
 @pytest.mark.parametrize("batch_size", [None, 8], ids=["full-batch", "batches-of-8"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("case", CASES)
-def test_the_fast_path_serves_batch_norm(case, dtype, batch_size):
-    net, params, source = job(dtype=dtype, batch_norm=(True, False) if case == "gd" else (True, True))
+def test_the_fast_path_serves_batch_norm(case, dtype, batch_size, output):
+    net, params, source = job(dtype=dtype, batch_norm=(True, False) if case == "gd" else (True, True), output=output)
     settings_ = Settings(learning_rate=0.05, seed=4, batch_size=batch_size, **CASES[case])
     results = []
     for kind in (Trainer, FastTrainer):

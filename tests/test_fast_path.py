@@ -10,12 +10,11 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import CONFIGS, write_config
+from conftest import CLASS_WEIGHTS, CONFIGS, OUTPUT_CASES, write_config
 from dnncli.data.hdf5 import load_hdf5
 from dnncli.engine import (
     ACTIVATIONS,
     OPTIMIZERS,
-    OUTPUT_ACTIVATIONS,
     ArraySource,
     FastTrainer,
     Network,
@@ -24,6 +23,7 @@ from dnncli.engine import (
     backward,
     compute_cost,
     encode_labels,
+    example_weights,
     fast_path_obstacle,
     forward,
     gradients,
@@ -31,6 +31,7 @@ from dnncli.engine import (
     make_trainer,
     predict_labels,
     predict_proba,
+    predict_values,
 )
 from dnncli.model import checkpoint
 
@@ -38,26 +39,33 @@ COST_RTOL = {np.float64: 1e-9, np.float32: 2e-4}
 
 
 def random_job(seed, layers, activations, output="sigmoid", m=40, dtype=np.float64):
-    """A network, its initial parameters, and train/test sets whose labels follow a hidden rule."""
+    """A network, its initial parameters, and train/test sets (rows, truth) whose truth follows a hidden
+    rule: labels (m,), or for a regression values (outputs, m)."""
     rng = np.random.default_rng(seed)
     net = Network(tuple(layers), tuple(activations), output)
-    rule = rng.normal(size=(layers[0], net.n_classes))
+    outputs = layers[-1] if net.is_regression else net.n_classes
+    rule = rng.normal(size=(layers[0], outputs))
     sets = []
     for size in (m, m // 2):
         rows = rng.random((size, layers[0])).astype(dtype)
-        labels = (rows @ rule + 0.3 * rng.normal(size=(size, net.n_classes))).argmax(axis=1)
-        sets.append((rows, labels))
+        truth = rows @ rule + 0.3 * rng.normal(size=(size, outputs))
+        sets.append((rows, truth.T.astype(dtype) if net.is_regression else truth.argmax(axis=1)))
     return net, initialize(net.layers, "he", seed, dtype), sets
+
+
+def targets(net, truth, dtype=np.float64):
+    """``Y`` for a set's truth: its labels encoded, or a regression's values as they are."""
+    return truth.astype(dtype) if net.is_regression else encode_labels(net, truth, dtype)
 
 
 def copy(params):
     return {name: p.copy() for name, p in params.items()}
 
 
-def train_both(net, params, rows, labels, settings_, iterations):
+def train_both(net, params, rows, truth, settings_, iterations):
     """Costs of every step and the final snapshots of both trainers, from the same start."""
     dtype = params["W1"].dtype.type
-    source = ArraySource(rows, encode_labels(net, labels, dtype))
+    source = ArraySource(rows, targets(net, truth, dtype))
     results = []
     for kind in (Trainer, FastTrainer):
         trainer = kind(net, copy(params), settings_, source)
@@ -75,13 +83,17 @@ def assert_same_model(net, general, fast, sets, dtype):
         assert params_f[name].dtype == params_g[name].dtype == dtype
         scale = np.abs(params_g[name]).max()
         np.testing.assert_allclose(params_f[name], params_g[name], rtol=0, atol=rtol * 10 * scale + 1e-300)
-    for rows, labels in sets:
-        X, Y = rows.T, encode_labels(net, labels, dtype)
+    for rows, truth in sets:
+        X, Y = rows.T, targets(net, truth, dtype)
         final_g, final_f = compute_cost(net, params_g, X, Y), compute_cost(net, params_f, X, Y)
         assert final_f == pytest.approx(final_g, rel=rtol)
-        predicted_g = predict_labels(net, predict_proba(net, params_g, X))
-        predicted_f = predict_labels(net, predict_proba(net, params_f, X))
-        np.testing.assert_array_equal(predicted_f, predicted_g)
+        if net.is_regression:
+            predicted_g, predicted_f = predict_values(net, params_g, X), predict_values(net, params_f, X)
+            np.testing.assert_allclose(predicted_f, predicted_g, rtol=0, atol=rtol * 10 * np.abs(predicted_g).max())
+        else:
+            predicted_g = predict_labels(net, predict_proba(net, params_g, X))
+            predicted_f = predict_labels(net, predict_proba(net, params_f, X))
+            np.testing.assert_array_equal(predicted_f, predicted_g)
     if "v_W1" in state_g:
         scale = np.abs(state_g["v_W1"]).max()
         np.testing.assert_allclose(state_f["v_W1"], state_g["v_W1"], rtol=0, atol=rtol * 10 * scale)
@@ -98,15 +110,22 @@ CASES = {
     "everything": dict(
         optimizer="momentum", l2=0.3, keep_probs=(0.9, 0.7), schedule="inverse_time", schedule_params={"every": 5}
     ),
+    "class_weights": dict(class_weights=CLASS_WEIGHTS["sigmoid"]),
+    "weighted+momentum+l2+dropout": dict(
+        optimizer="momentum", l2=0.3, keep_probs=(0.9, 0.7), class_weights=CLASS_WEIGHTS["sigmoid"]
+    ),
 }
+# a regression: two outputs of identity; class weights are for classes
+OUTPUT_LAYERS = {"sigmoid": 1, "identity": 2}
+JOBS = [(case, output) for output in OUTPUT_LAYERS for case in CASES if not (output == "identity" and "weight" in case)]
 
 
 @pytest.mark.parametrize("batch_size", [None, 7], ids=["full-batch", "batches-of-7"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
-@pytest.mark.parametrize("case", CASES)
-def test_fast_path_gives_the_same_model(case, dtype, batch_size):
+@pytest.mark.parametrize("case, output", JOBS)
+def test_fast_path_gives_the_same_model(case, output, dtype, batch_size):
     """Batches of 7 of 40 examples: 6 in an epoch, the last one of 5, shuffled anew in each of the 10 epochs."""
-    net, params, sets = random_job(3, (60, 9, 5, 1), ("relu", "relu"), dtype=dtype)
+    net, params, sets = random_job(3, (60, 9, 5, OUTPUT_LAYERS[output]), ("relu", "relu"), output, dtype=dtype)
     settings_ = Settings(learning_rate=0.05, seed=11, batch_size=batch_size, **CASES[case])
     general, fast = train_both(net, params, *sets[0], settings_, 60)
     # it learns (over an epoch, as batches' costs differ): the comparison is not between two stuck models
@@ -114,14 +133,19 @@ def test_fast_path_gives_the_same_model(case, dtype, batch_size):
     assert_same_model(net, general, fast, sets, dtype)
 
 
-def test_fast_path_with_softmax_and_other_activations():
+@pytest.mark.parametrize("class_weights", [None, CLASS_WEIGHTS["softmax"]])
+def test_fast_path_with_softmax_and_other_activations(class_weights):
     net, params, sets = random_job(5, (30, 8, 6, 4, 3), ("tanh", "leaky_relu", "sigmoid"), "softmax", m=50)
-    settings_ = Settings(learning_rate=0.2, optimizer="momentum", l2=0.2, keep_probs=(1.0, 0.8, 0.9), seed=2)
+    settings_ = Settings(
+        learning_rate=0.2, optimizer="momentum", l2=0.2, keep_probs=(1.0, 0.8, 0.9), seed=2, class_weights=class_weights
+    )
     assert_same_model(net, *train_both(net, params, *sets[0], settings_, 80), sets, np.float64)
 
 
-def test_fast_path_without_hidden_layers():
-    net, params, sets = random_job(8, (25, 1), ())
+@pytest.mark.parametrize("output", ["sigmoid", "identity"], ids=["logistic", "linear"])
+def test_fast_path_without_hidden_layers(output):
+    """Logistic regression, and linear regression with L2 (ridge) on three outputs."""
+    net, params, sets = random_job(8, (25, 1 if output == "sigmoid" else 3), (), output)
     settings_ = Settings(learning_rate=0.1, l2=0.1)
     assert_same_model(net, *train_both(net, params, *sets[0], settings_, 40), sets, np.float64)
 
@@ -133,15 +157,17 @@ def test_fast_path_without_hidden_layers():
     features=st.integers(1, 40),
     m=st.integers(2, 30),
     activation=st.sampled_from(sorted(ACTIVATIONS)),
-    softmax=st.booleans(),
+    output_case=st.sampled_from(OUTPUT_CASES),
     optimizer=st.sampled_from(["gd", "momentum"]),
     l2=st.sampled_from([0.0, 0.05, 1.5]),
     keep=st.sampled_from([1.0, 0.9, 0.5]),
     batch=st.one_of(st.none(), st.integers(1, 40)),
 )
-def test_fast_path_matches_for_any_network(seed, hidden, features, m, activation, softmax, optimizer, l2, keep, batch):
-    output = "softmax" if softmax else "sigmoid"
-    layers = (features, *hidden, 3 if softmax else 1)
+def test_fast_path_matches_for_any_network(
+    seed, hidden, features, m, activation, output_case, optimizer, l2, keep, batch
+):
+    output, class_weights = output_case
+    layers = (features, *hidden, {"softmax": 3, "identity": 2}.get(output, 1))
     net, params, sets = random_job(seed, layers, [activation] * len(hidden), output, m=m)
     settings_ = Settings(
         learning_rate=0.05,
@@ -150,6 +176,7 @@ def test_fast_path_matches_for_any_network(seed, hidden, features, m, activation
         keep_probs=(keep,) * len(hidden) if hidden else None,
         batch_size=batch,
         seed=seed,
+        class_weights=class_weights,
     )
     assert fast_path_obstacle(settings_, m) is None
     (costs_g, params_g, _), (costs_f, params_f, _) = train_both(net, params, *sets[0], settings_, 15)
@@ -165,6 +192,7 @@ def save_and_load(tmp_path, net, params, state, iteration):
     return saved.params, saved.state
 
 
+@pytest.mark.parametrize("class_weights", [None, CLASS_WEIGHTS["sigmoid"]], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("batch_size", [None, 9], ids=["full-batch", "batches-of-9"])
 @pytest.mark.parametrize(
     "first, optimizer, choice, resumed_fast",
@@ -178,12 +206,18 @@ def save_and_load(tmp_path, net, params, state, iteration):
         (Trainer, "momentum", "on", False),
     ],
 )
-def test_a_run_resumes_from_its_checkpoint(tmp_path, first, optimizer, choice, resumed_fast, batch_size):
+def test_a_run_resumes_from_its_checkpoint(tmp_path, first, optimizer, choice, resumed_fast, batch_size, class_weights):
     """On the path it was saved from, bit for bit; on the other, the same model. With batches of 9 of 40
     the run stops in the middle of its third epoch."""
     net, params, sets = random_job(4, (50, 6, 1), ("relu",))
     settings_ = Settings(
-        learning_rate=0.05, optimizer=optimizer, l2=0.2, keep_probs=(0.8,), batch_size=batch_size, seed=3
+        learning_rate=0.05,
+        optimizer=optimizer,
+        l2=0.2,
+        keep_probs=(0.8,),
+        batch_size=batch_size,
+        seed=3,
+        class_weights=class_weights,
     )
     source = ArraySource(sets[0][0], encode_labels(net, sets[0][1]))
     straight = first(net, copy(params), settings_, source)
@@ -291,20 +325,29 @@ def test_backward_into_a_reused_array_gives_the_same_gradients():
 
 
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
-@pytest.mark.parametrize("output", sorted(OUTPUT_ACTIVATIONS))
-def test_float32_stays_float32_through_a_general_step(optimizer, output):
+@pytest.mark.parametrize("output, class_weights", OUTPUT_CASES)
+def test_float32_stays_float32_through_a_general_step(optimizer, output, class_weights):
     """Every array a step makes, and every cost, is float32: no silent float64 work."""
     hidden = sorted(ACTIVATIONS)
     layers = (30, *[4] * len(hidden), 3 if output == "softmax" else 1)
     net, params, sets = random_job(12, layers, hidden, output, dtype=np.float32)
-    rows, labels = sets[0]
-    Y = encode_labels(net, labels, np.float32)
-    settings_ = Settings(learning_rate=0.05, optimizer=optimizer, l2=0.3, keep_probs=(0.8,) * len(hidden), seed=1)
+    rows, truth = sets[0]
+    Y = targets(net, truth, np.float32)
+    settings_ = Settings(
+        learning_rate=0.05,
+        optimizer=optimizer,
+        l2=0.3,
+        keep_probs=(0.8,) * len(hidden),
+        seed=1,
+        class_weights=class_weights,
+    )
     trainer = Trainer(net, params, settings_, ArraySource(rows, Y))
     masks = trainer.masks(rows.shape[0])
     ZL, cache = forward(net, params, rows.T, masks)
+    weights = example_weights(net, Y, class_weights)
     arrays = [ZL, *masks, *(a for layer in cache for a in layer if a is not None)]
-    cost, grads = gradients(net, params, rows.T, Y, masks, 0.3)
+    arrays += [] if weights is None else [weights]
+    cost, grads = gradients(net, params, rows.T, Y, masks, 0.3, weights)
     assert isinstance(cost, float)
     arrays += grads.values()
     for _ in range(3):
@@ -313,9 +356,13 @@ def test_float32_stays_float32_through_a_general_step(optimizer, output):
     assert [a.dtype for a in arrays] == [np.float32] * len(arrays)
 
 
-def test_float32_stays_float32_on_both_paths():
-    net, params, sets = random_job(2, (40, 5, 3, 1), ("relu", "tanh"), dtype=np.float32)
-    settings_ = Settings(learning_rate=0.05, optimizer="momentum", l2=0.1, keep_probs=(0.8, 0.9))
+@pytest.mark.parametrize("output, class_weights", OUTPUT_CASES)
+def test_float32_stays_float32_on_both_paths(output, class_weights):
+    layers = (40, 5, 3, 3 if output == "softmax" else 1)
+    net, params, sets = random_job(2, layers, ("relu", "tanh"), output, dtype=np.float32)
+    settings_ = Settings(
+        learning_rate=0.05, optimizer="momentum", l2=0.1, keep_probs=(0.8, 0.9), class_weights=class_weights
+    )
     for _, snapshot, state in train_both(net, params, *sets[0], settings_, 5):
         assert all(p.dtype == np.float32 for p in snapshot.values())
         assert all(state[f"v_{name}"].dtype == np.float32 for name in net.param_names)

@@ -6,15 +6,14 @@ import tracemalloc
 import numpy as np
 import pytest
 
+from conftest import OUTPUT_CASES, random_targets
 from dnncli.engine import (
     ACTIVATIONS,
     OPTIMIZERS,
-    OUTPUT_ACTIVATIONS,
     ArraySource,
     Network,
     Settings,
     Trainer,
-    encode_labels,
     initialize,
 )
 
@@ -54,20 +53,27 @@ def watch(x):
 
 @pytest.mark.parametrize("batch_size", [None, 16])
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
-@pytest.mark.parametrize("output", sorted(OUTPUT_ACTIVATIONS))
-def test_a_float32_step_computes_nothing_in_float64(output, optimizer, batch_size):
-    """Every activation, L2, dropout, shuffled mini-batches (the last one short): no operation on the
-    network's arrays runs in float64, not even a temporary nobody keeps. (The dropout draw itself is
-    float64 on purpose, so masks do not depend on the dtype; it never meets the network's arrays.)"""
+@pytest.mark.parametrize("output, class_weights", OUTPUT_CASES)
+def test_a_float32_step_computes_nothing_in_float64(output, class_weights, optimizer, batch_size):
+    """Every activation, L2, dropout, shuffled mini-batches (the last one short), every output and class
+    weights: no operation on the network's arrays runs in float64, not even a temporary nobody keeps. (The
+    dropout draw itself is float64 on purpose, so masks do not depend on the dtype; it never meets the
+    network's arrays.)"""
     hidden = sorted(ACTIVATIONS)
-    layers = (30, *[4] * len(hidden), 3 if output == "softmax" else 1)
+    layers = (30, *[4] * len(hidden), {"softmax": 3, "identity": 2}.get(output, 1))
     net = Network(layers, tuple(hidden), output)
     rng = np.random.default_rng(5)
     params = {name: p.view(Watched) for name, p in initialize(layers, "he", 5, np.float32).items()}
     rows = rng.random((41, layers[0]), dtype=np.float32).view(Watched)
-    Y = encode_labels(net, rng.integers(0, net.n_classes, 41), np.float32).view(Watched)
+    Y = random_targets(net, rng, 41, np.float32).view(Watched)
     settings = Settings(
-        learning_rate=0.05, optimizer=optimizer, l2=0.3, keep_probs=(0.8,) * len(hidden), batch_size=batch_size, seed=1
+        learning_rate=0.05,
+        optimizer=optimizer,
+        l2=0.3,
+        keep_probs=(0.8,) * len(hidden),
+        batch_size=batch_size,
+        seed=1,
+        class_weights=class_weights,
     )
     trainer = Trainer(net, params, settings, ArraySource(rows, Y))
     Watched.dtypes.clear()

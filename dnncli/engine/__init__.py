@@ -1,10 +1,11 @@
 """The NumPy engine of dnn: imports nothing but NumPy, prints nothing, reads no files."""
 
 from .activations import ACTIVATIONS, DERIVATIVES
+from .class_weights import balanced_class_weights, example_weights
 from .fastpath import FastTrainer, fast_path_obstacle, make_trainer
 from .gradcheck import check_gradients
 from .initializers import INITIALIZERS, initialize
-from .losses import LOSSES, OUTPUT_ACTIVATIONS
+from .losses import LOSSES, OUTPUT_ACTIVATIONS, REGRESSION_OUTPUTS
 from .network import (
     Network,
     accuracy,
@@ -17,6 +18,7 @@ from .network import (
     gradients,
     predict_labels,
     predict_proba,
+    predict_values,
 )
 from .optimizers import OPTIMIZERS
 from .schedules import SCHEDULES
@@ -31,6 +33,7 @@ __all__ = [
     "LOSSES",
     "OPTIMIZERS",
     "OUTPUT_ACTIVATIONS",
+    "REGRESSION_OUTPUTS",
     "SCHEDULES",
     "ArraySource",
     "FastTrainer",
@@ -40,11 +43,13 @@ __all__ = [
     "Trainer",
     "accuracy",
     "backward",
+    "balanced_class_weights",
     "batch_norm_arrays",
     "check_gradients",
     "compute_cost",
     "cost",
     "encode_labels",
+    "example_weights",
     "fast_path_obstacle",
     "forward",
     "gradients",
@@ -52,5 +57,6 @@ __all__ = [
     "make_trainer",
     "predict_labels",
     "predict_proba",
+    "predict_values",
     "steps_per_epoch",
 ]

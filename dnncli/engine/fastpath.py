@@ -3,6 +3,7 @@ after the start."""
 
 import numpy as np
 
+from .class_weights import example_weights
 from .health import dead_units, gradient_norms
 from .losses import LOSSES
 from .network import backward_to_first_layer, forward, l2_penalty, output_gradient, update_running_statistics
@@ -96,7 +97,9 @@ class FastTrainer:
     product, and a step costs n1 m B instead of 2 n1 n B. W1_0, K, a, C and CK are
     float64 whatever the training dtype; ``snapshot`` materialises W1 (and momentum's
     v_W1) for checkpoints. Batch norm changes nothing here: it acts on Z1_b after it
-    is formed, and ``backward_to_first_layer`` hands back dZ1_b before it.
+    is formed, and ``backward_to_first_layer`` hands back dZ1_b before it. Nor do the
+    output (sigmoid, softmax or identity) and class weights: they change only dZL, the
+    start of the backward pass that hands back dZ1_b.
     """
 
     fast = True
@@ -154,8 +157,10 @@ class FastTrainer:
         Z1 += self.Z1_0[:, b] if a == 1 else float(a) * self.Z1_0[:, b]
         masks = dropout_masks(net, s.keep_probs, s.seed, self.iteration, size, self.dtype) if s.has_dropout else None
         ZL, cache = forward(net, self.params, None, masks, Z1=Z1.astype(self.dtype, copy=False), training=True)
-        batch_cost = LOSSES[net.output](ZL, Y)
-        grads, dZ1 = backward_to_first_layer(net, self.params, cache, output_gradient(net, ZL, Y), masks, s.l2)
+        weights = example_weights(net, Y, s.class_weights)
+        batch_cost = LOSSES[net.output](ZL, Y, weights)
+        dZL = output_gradient(net, ZL, Y, weights)
+        grads, dZ1 = backward_to_first_layer(net, self.params, cache, dZL, masks, s.l2)
         # dC: dZ1 in the batch's columns, plus L2's shrink of all of W1; dCK = dC K
         shrink = s.l2 / size
         if shrink:

@@ -12,18 +12,21 @@ import numpy as np
 from .network import backward, cost, forward, l2_penalty, output_gradient
 
 
-def objective(net, params, X, Y, masks, l2, projection):
+def objective(net, params, X, Y, masks, l2, projection, weights=None):
     """The scalar checked, and its gradient with respect to ZL."""
     ZL, cache = forward(net, params, X, masks, training=True)
     if projection is None:
-        return cost(net, params, ZL, Y, l2), ZL, cache, output_gradient(net, ZL, Y)
+        return cost(net, params, ZL, Y, l2, weights), ZL, cache, output_gradient(net, ZL, Y, weights)
     return float(np.vdot(projection, ZL)) + l2_penalty(net, params, l2, X.shape[1]), ZL, cache, projection
 
 
-def numerical_gradient(net, params, X, Y, name, masks=None, l2=0.0, epsilon=1e-6, indices=None, projection=None):
+def numerical_gradient(
+    net, params, X, Y, name, masks=None, l2=0.0, epsilon=1e-6, indices=None, projection=None, weights=None
+):
     """d objective / d params[name] by central differences, one entry at a time.
 
-    ``indices`` (flat positions) limits the work to some entries; the others stay 0.
+    ``indices`` (flat positions) limits the work to some entries; the others stay 0. ``weights``
+    (a (1, m) row of example weights, or None) weighs the cost's examples; a projection has none.
     """
     p = params[name]
     grad = np.zeros_like(p)
@@ -31,9 +34,9 @@ def numerical_gradient(net, params, X, Y, name, masks=None, l2=0.0, epsilon=1e-6
     for index in positions:
         original = p[index]
         p[index] = original + epsilon
-        plus = objective(net, params, X, Y, masks, l2, projection)[0]
+        plus = objective(net, params, X, Y, masks, l2, projection, weights)[0]
         p[index] = original - epsilon
-        minus = objective(net, params, X, Y, masks, l2, projection)[0]
+        minus = objective(net, params, X, Y, masks, l2, projection, weights)[0]
         p[index] = original
         grad[index] = (plus - minus) / (2 * epsilon)
     return grad
@@ -45,12 +48,15 @@ def relative_difference(a, b):
     return 0.0 if scale == 0 else float(np.linalg.norm(a - b) / scale)
 
 
-def check_gradients(net, params, X, Y, masks=None, l2=0.0, epsilon=1e-6, entries=None, seed=0, projection=None):
+def check_gradients(
+    net, params, X, Y, masks=None, l2=0.0, epsilon=1e-6, entries=None, seed=0, projection=None, weights=None
+):
     """Relative difference between backprop and central differences, per layer (W, b, gamma, beta together).
 
     With ``entries``, each array larger than that is checked on that many entries drawn by ``seed``.
+    ``weights``: the examples' weights in the cost (``class_weights.example_weights``), or None.
     """
-    _, _, cache, dZL = objective(net, params, X, Y, masks, l2, projection)
+    _, _, cache, dZL = objective(net, params, X, Y, masks, l2, projection, weights)
     grads = backward(net, params, cache, dZL, masks, l2)
     rng = np.random.default_rng(seed)
     report = []
@@ -59,7 +65,7 @@ def check_gradients(net, params, X, Y, masks=None, l2=0.0, epsilon=1e-6, entries
         for name in net.layer_param_names(l):
             size = params[name].size
             indices = None if entries is None or size <= entries else rng.choice(size, entries, replace=False)
-            numeric_grad = numerical_gradient(net, params, X, Y, name, masks, l2, epsilon, indices, projection)
+            numeric_grad = numerical_gradient(net, params, X, Y, name, masks, l2, epsilon, indices, projection, weights)
             chosen = slice(None) if indices is None else indices
             analytic.append(grads["d" + name].ravel()[chosen])
             numeric.append(numeric_grad.ravel()[chosen])

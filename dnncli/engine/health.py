@@ -35,10 +35,10 @@ def gradient_norms(net, grads, first_weights_squared=None):
     return norms
 
 
-def layer_health(net, params, X, Y, l2=0.0):
+def layer_health(net, params, X, Y, l2=0.0, weights=None):
     """``dead_relu`` and ``gradient_norm`` of the cost on (X, Y) as a training batch, without dropout."""
     ZL, cache = forward(net, params, X, training=True)
-    grads = backward(net, params, cache, output_gradient(net, ZL, Y), l2=l2)
+    grads = backward(net, params, cache, output_gradient(net, ZL, Y, weights), l2=l2)
     return {"dead_relu": dead_units(net, cache), "gradient_norm": gradient_norms(net, grads)}
 
 

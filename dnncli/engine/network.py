@@ -17,14 +17,14 @@ from typing import NamedTuple
 import numpy as np
 
 from .activations import ACTIVATIONS, DERIVATIVES
-from .losses import LOSSES, OUTPUT_ACTIVATIONS
+from .losses import LOSSES, OUTPUT_ACTIVATIONS, REGRESSION_OUTPUTS
 
 
 @dataclass(frozen=True)
 class Network:
     layers: tuple  # sizes, input first
     activations: tuple  # one name per hidden layer
-    output: str = "sigmoid"
+    output: str = "sigmoid"  # a key of OUTPUT_ACTIVATIONS: sigmoid, softmax, or identity for a regression
     batch_norm: tuple = None  # one bool per hidden layer: its pre-activation is normalised; None for none
     batch_norm_epsilon: float = 1e-5  # in the square root of the normalisation, as PyTorch and ONNX
 
@@ -73,7 +73,15 @@ class Network:
         return weights + sum(2 * self.layers[l] for l in range(1, self.depth) if self.normalised(l))
 
     @property
+    def is_regression(self):
+        """Whether the network predicts numbers (an identity output) rather than classes."""
+        return self.output in REGRESSION_OUTPUTS
+
+    @property
     def n_classes(self):
+        """How many classes it tells apart; None for a regression, which has none."""
+        if self.is_regression:
+            return None
         return 2 if self.output == "sigmoid" else self.layers[-1]
 
 
@@ -198,9 +206,15 @@ def update_running_statistics(net, statistics, cache, momentum):
         var += (momentum * m / (m - 1)) * norm.var
 
 
-def output_gradient(net, ZL, Y):
-    """d(mean cost)/dZL = (a - y) / m, exact for sigmoid+BCE and softmax+CCE."""
-    return (OUTPUT_ACTIVATIONS[net.output](ZL) - Y) / Y.shape[1]
+def output_gradient(net, ZL, Y, weights=None):
+    """d(cost)/dZL = w (a - y) / m, exact for each output and its loss (sigmoid with binary cross-entropy,
+    softmax with categorical cross-entropy, identity with half the squared error); ``weights`` w, a (1, m)
+    row, or None for 1 (no multiplication by ones)."""
+    dZL = OUTPUT_ACTIVATIONS[net.output](ZL) - Y
+    if weights is not None:
+        dZL *= weights
+    dZL /= Y.shape[1]
+    return dZL
 
 
 def backward_to_first_layer(net, params, cache, dZL, masks=None, l2=0.0):
@@ -258,31 +272,41 @@ def l2_penalty(net, params, l2, m, first=1):
     return l2 / (2 * m) * total
 
 
-def cost(net, params, ZL, Y, l2=0.0):
-    return LOSSES[net.output](ZL, Y) + l2_penalty(net, params, l2, Y.shape[1])
+def cost(net, params, ZL, Y, l2=0.0, weights=None):
+    """(1/m) sum_i w_i loss_i + (lambda / 2m) sum ||W||^2; ``weights`` None for w_i = 1."""
+    return LOSSES[net.output](ZL, Y, weights) + l2_penalty(net, params, l2, Y.shape[1])
 
 
-def compute_cost(net, params, X, Y, l2=0.0):
+def compute_cost(net, params, X, Y, l2=0.0, weights=None):
     """The cost of the model on (X, Y) in inference mode (batch norm by its running statistics)."""
     ZL, _ = forward(net, params, X)
-    return cost(net, params, ZL, Y, l2)
+    return cost(net, params, ZL, Y, l2, weights)
 
 
-def gradients(net, params, X, Y, masks=None, l2=0.0):
+def gradients(net, params, X, Y, masks=None, l2=0.0, weights=None):
     """Cost and gradients for one training batch: the forward and backward pass together."""
     ZL, cache = forward(net, params, X, masks, training=True)
-    grads = backward(net, params, cache, output_gradient(net, ZL, Y), masks, l2)
-    return cost(net, params, ZL, Y, l2), grads
+    grads = backward(net, params, cache, output_gradient(net, ZL, Y, weights), masks, l2)
+    return cost(net, params, ZL, Y, l2, weights), grads
 
 
 def predict_proba(net, params, X):
-    """Class probabilities: (1, m) for a sigmoid output (probability of class 1), (K, m) for softmax."""
+    """The output activation: class probabilities, (1, m) for a sigmoid output (probability of class 1),
+    (K, m) for softmax; for an identity output the predicted values themselves (``predict_values``)."""
     ZL, _ = forward(net, params, X)
     return OUTPUT_ACTIVATIONS[net.output](ZL)
 
 
+def predict_values(net, params, X):
+    """A regression's predictions, (k, m) for k outputs: the identity output's pre-activation."""
+    assert net.is_regression, "predict_values is for a network that predicts numbers"
+    ZL, _ = forward(net, params, X)
+    return ZL
+
+
 def predict_labels(net, probabilities, threshold=0.5):
     """Integer class of each example from ``predict_proba``'s output."""
+    assert not net.is_regression, "a regression predicts values, not labels"
     if net.output == "sigmoid":
         return (probabilities[0] > threshold).astype(np.int64)
     return probabilities.argmax(axis=0)
@@ -290,6 +314,7 @@ def predict_labels(net, probabilities, threshold=0.5):
 
 def encode_labels(net, labels, dtype=np.float64):
     """Targets ``Y`` for integer ``labels`` of shape (m,): a (1, m) row or one-hot (K, m)."""
+    assert not net.is_regression, "a regression's targets are numbers, not labels"
     labels = np.asarray(labels)
     if net.output == "sigmoid":
         return labels.reshape(1, -1).astype(dtype)
@@ -299,4 +324,5 @@ def encode_labels(net, labels, dtype=np.float64):
 
 
 def accuracy(net, params, X, labels):
+    assert not net.is_regression, "a regression has no accuracy"
     return float(np.mean(predict_labels(net, predict_proba(net, params, X)) == labels))

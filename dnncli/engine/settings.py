@@ -1,5 +1,5 @@
 """What a training run is asked to do: the rate, the optimizer and schedule with their settings, L2, dropout,
-batches, the seed, batch norm's momentum, and whether the inputs change from step to step."""
+batches, the seed, batch norm's momentum, whether the inputs change from step to step, and the classes' weights."""
 
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,6 +29,7 @@ class Settings:
     seed: int = 0
     batch_norm_momentum: float = 0.1  # running = (1 - momentum) running + momentum batch (PyTorch's convention)
     inputs_vary: bool = False  # the source hands out other inputs at every step (pictures augmented afresh)
+    class_weights: tuple = None  # one positive weight per class, in class order (see class_weights); None: all 1
 
     def rate(self, t):
         return SCHEDULES[self.schedule].rate(self.learning_rate, t, **self.schedule_hyper)

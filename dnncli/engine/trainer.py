@@ -8,6 +8,7 @@ from a checkpoint at iteration t continues bit for bit as if never stopped.
 
 import numpy as np
 
+from .class_weights import example_weights
 from .health import dead_units, gradient_norms
 from .network import backward, cost, forward, output_gradient, update_running_statistics
 from .optimizers import OPTIMIZERS
@@ -135,10 +136,12 @@ class Trainer:
         """
         X, Y = self.batch()
         masks = self.masks(X.shape[1])
+        weights = example_weights(self.net, Y, self.settings.class_weights)
         ZL, cache = forward(self.net, self.params, X, masks, training=True)
         l2 = self.settings.l2
-        batch_cost = cost(self.net, self.params, ZL, Y, l2)
-        grads = backward(self.net, self.params, cache, output_gradient(self.net, ZL, Y), masks, l2, self._dW1)
+        batch_cost = cost(self.net, self.params, ZL, Y, l2, weights)
+        dZL = output_gradient(self.net, ZL, Y, weights)
+        grads = backward(self.net, self.params, cache, dZL, masks, l2, self._dW1)
         if observe:
             self.health = {"dead_relu": dead_units(self.net, cache), "gradient_norm": gradient_norms(self.net, grads)}
         self.update(self.params, grads, self.state, self.settings.rate(self.iteration), **self.hyper)
