@@ -16,12 +16,12 @@ from sklearn.impute import SimpleImputer
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from tabledata import COLOURS, mixed_columns, sklearn_table, write_csv, write_mixed_csv, write_parquet
 
 from dnncli.data.dataset import held_out
 from dnncli.data.encoding import TableSpec, fit_encoder
 from dnncli.data.tables import read_table
 from dnncli.model import checkpoint
-from tabledata import COLOURS, mixed_columns, sklearn_table, write_csv, write_mixed_csv, write_parquet
 
 
 def last_line(result):
@@ -287,3 +287,109 @@ def test_resume_continues_a_table_run_bit_for_bit(in_tmp, dnn, mixed):
     a, b = checkpoint.load(whole / "checkpoint.npz"), checkpoint.load(half / "checkpoint.npz")
     for name in a.params:
         np.testing.assert_array_equal(a.params[name], b.params[name])
+
+
+@pytest.fixture(scope="module")
+def diabetes(tmp_path_factory):
+    """scikit-learn's diabetes table: ten numbers and the disease progression a year later, a number."""
+    from sklearn.datasets import load_diabetes
+
+    folder = tmp_path_factory.mktemp("diabetes")
+    header, rows, _, _ = sklearn_table(load_diabetes, target="progression", names=False)
+    write_csv(folder / "diabetes.csv", header, [row[:-1] + [repr(float(row[-1]))] for row in rows])
+    return folder
+
+
+def test_a_numeric_target_is_regression_predicted_in_its_own_units(in_tmp, dnn, diabetes):
+    config = table_config(in_tmp, diabetes / "diabetes.csv", test_fraction=0.2)
+    config.write_text(config.read_text().replace("target: label", "target: progression"))
+    check = dnn("check", "--config", config)
+    assert "task:         regression of progression" in check.stdout
+    assert "identity output" in check.stdout
+    run = train(dnn, config, "training.learning_rate=0.003", "training.epochs=60")
+    saved = checkpoint.load(run / "checkpoint.npz")
+    assert saved.net.output == "identity" and saved.regression
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert {"rmse", "mae", "r2", "cost"} <= set(metrics["test"]) and "accuracy" not in metrics["test"]
+    evaluation = json.loads(dnn("evaluate", "--run", run, "--json", "-").stdout)
+    truth = np.array([r["true"]["progression"] for r in evaluation["predictions"]])
+    guess = np.array([r["predicted"]["progression"] for r in evaluation["predictions"]])
+    from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
+
+    assert evaluation["r2"] == pytest.approx(r2_score(truth, guess), abs=1e-12)
+    assert evaluation["rmse"] == pytest.approx(root_mean_squared_error(truth, guess), rel=1e-12)
+    assert evaluation["mae"] == pytest.approx(mean_absolute_error(truth, guess), rel=1e-12)
+    assert evaluation["r2"] == pytest.approx(metrics["test"]["r2"], abs=1e-12)
+    assert 25 < truth.mean() and guess.std() > 20  # in the target's units (25 to 346), not standardised
+    assert evaluation["r2"] > 0.3
+    predicted = list(csv.DictReader(io.StringIO(dnn("predict", diabetes / "diabetes.csv", "--run", run).stdout)))
+    assert list(predicted[0]) == ["line", "predicted_progression"]
+    by_line = {r["line"]: r["predicted"]["progression"] for r in evaluation["predictions"]}
+    for row in predicted:
+        if int(row["line"]) in by_line:
+            assert float(row["predicted_progression"]) == by_line[int(row["line"])]
+
+
+def test_several_numeric_targets_are_learned_together(in_tmp, dnn):
+    from sklearn.datasets import load_linnerud
+
+    data = load_linnerud()
+    header = list(data.feature_names) + list(data.target_names)
+    rows = [[*map(float, x), *map(float, y)] for x, y in zip(data.data, data.target, strict=True)]
+    write_csv(in_tmp / "linnerud.csv", header, rows)
+    config = table_config(in_tmp, in_tmp / "linnerud.csv")
+    text = config.read_text().replace("target: label", f"target: [{', '.join(data.target_names)}]")
+    config.write_text(text)
+    run = train(dnn, config, "training.epochs=50")
+    saved = checkpoint.load(run / "checkpoint.npz")
+    assert saved.net.layers[0] == 3 and saved.net.layers[-1] == 3
+    assert saved.classes == list(data.target_names)
+    evaluation = dnn("evaluate", "--run", run, "--data", in_tmp / "linnerud.csv")
+    assert evaluation.exit_code == 0, evaluation.output
+    assert all(name in evaluation.stdout for name in data.target_names)
+
+
+def test_r2_is_at_least_scikit_learns_mlp_regressor_with_the_same_layers(in_tmp, dnn, diabetes):
+    from sklearn.model_selection import train_test_split
+    from sklearn.neural_network import MLPRegressor
+
+    rows = list(csv.reader(open(diabetes / "diabetes.csv")))
+    header, rows = rows[0], rows[1:]
+    train_rows, test_rows = train_test_split(rows, test_size=0.25, random_state=0)
+    write_csv(in_tmp / "train.csv", header, train_rows)
+    write_csv(in_tmp / "test.csv", header, test_rows)
+    config = table_config(in_tmp, in_tmp / "train.csv", test=str(in_tmp / "test.csv"))
+    config.write_text(config.read_text().replace("target: label", "target: progression"))
+    ours = []
+    for seed in range(3):
+        run = train(
+            dnn,
+            config,
+            f"seed={seed}",
+            "training.learning_rate=0.001",
+            "training.epochs=100",
+            "model.layers=[auto, 32, 16, auto]",
+        )
+        ours.append(json.loads((run / "metrics.json").read_text())["test"]["r2"])
+    X = lambda part: np.array([[float(v) for v in r[:-1]] for r in part])  # noqa: E731
+    y = lambda part: np.array([float(r[-1]) for r in part])  # noqa: E731
+    scaler = StandardScaler().fit(X(train_rows))
+    mean, std = y(train_rows).mean(), y(train_rows).std()  # dnn learns the standardised target: so does sklearn here
+    theirs = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for seed in range(3):
+            mlp = MLPRegressor(
+                hidden_layer_sizes=(32, 16),
+                learning_rate_init=0.001,
+                batch_size=32,
+                max_iter=100,
+                alpha=0.0,
+                random_state=seed,
+            )
+            mlp.fit(scaler.transform(X(train_rows)), (y(train_rows) - mean) / std)
+            guess = mlp.predict(scaler.transform(X(test_rows))) * std + mean
+            from sklearn.metrics import r2_score
+
+            theirs.append(r2_score(y(test_rows), guess))
+    assert np.mean(ours) >= np.mean(theirs) - 0.01, (ours, theirs)

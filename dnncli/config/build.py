@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine import Network, Settings, batch_norm_arrays, fast_path_obstacle, initialize, steps_per_epoch
+from ..engine.class_weights import balanced_class_weights
 from ..errors import UserError
 from .schema import AUTO
 
@@ -125,7 +126,7 @@ def build_settings(config, class_weights=None):
         seed=config["seed"],
         batch_norm_momentum=config["model"]["batch_norm_momentum"],
         inputs_vary=augments(config["data"]["augment"]),
-        **({} if class_weights is None else {"class_weights": tuple(class_weights)}),
+        class_weights=None if class_weights is None else tuple(class_weights),
     )
 
 
@@ -165,7 +166,7 @@ def class_weights_of(config, classes, counts):
             raise UserError(
                 f"training.class_weight: balanced weighs each class by its count, but {empty!r} has no training example"
             )
-        return list(counts.sum() / (len(counts) * counts))
+        return balanced_class_weights(counts)
     unknown = [name for name in given if name not in classes]
     if unknown:
         raise UserError(
