@@ -233,7 +233,7 @@ def test_import_refuses_a_class_without_pictures(in_tmp, dnn, counts, broken, me
     "args, message",
     [
         (["missing", "--out", "x.h5"], "missing: no such folder"),
-        (["set", "--out", "nowhere/x.h5"], "nowhere/x.h5: no such folder nowhere"),
+        (["set", "--out", "nowhere/x.h5"], "nowhere/x.h5: the folder nowhere does not exist"),
         (["split", "--out", "x.h5", "--split", "test"], "split: has no test/ folder (it has train/)"),
         (
             ["mixed", "--out", "x.h5"],

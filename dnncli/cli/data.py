@@ -1,7 +1,5 @@
 """`dnn data`: make, import and inspect data sets."""
 
-from pathlib import Path
-
 import click
 
 from ..data.formats import COMPRESSION, DEMO_MAX_CLASSES, SPLITS
@@ -85,11 +83,10 @@ def import_command(folder, out, size, split, compression):
     dnn data import photos/train --out train.h5 --size 32
     """
     from ..data.folder_sets import import_folder, skipped_text
+    from ..files import check_output
     from ..report.console import decoding
 
-    out = Path(out)
-    if not out.parent.is_dir():
-        raise UserError(f"{out}: no such folder {out.parent}")
+    out = check_output(out)
     try:
         skipped = import_folder(folder, out, size, split, compression, warn, decoding())
     except OSError as e:

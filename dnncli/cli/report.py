@@ -27,7 +27,7 @@ def report_command(run_folder, best, out):
     and precision-recall curves, the reliability diagram and the pictures
     with the highest loss. A sweep folder gives its trials and the metric
     against each parameter. Styles and pictures are inside the file: it
-    opens without network. Needs matplotlib: pip install 'dnncli[plot]'.
+    opens without network. Needs matplotlib, the optional plot extra.
 
     \b
     dnn report
@@ -35,17 +35,15 @@ def report_command(run_folder, best, out):
     """
     from pathlib import Path
 
-    from ..files import atomic_file
+    from ..files import atomic_file, check_output
     from ..report.html import run_report
     from ..run.layout import latest_run
 
     folder = Path(run_folder) if run_folder else latest_run()
     if not folder.is_dir():
         raise UserError(f"{folder}: no such run folder")
+    out = check_output(out)
     page = run_report(folder, best, warn=warn)
-    out = Path(out)
-    if not out.parent.is_dir():
-        raise UserError(f"{out.parent}: no such folder")
     with atomic_file(out, "wb") as f:
         f.write(page.encode("ascii", "xmlcharrefreplace"))  # ASCII: the same bytes whatever the locale
     click.echo(str(out))

@@ -54,15 +54,17 @@ def plot(run_dirs, out):
     against each swept parameter.
 
     Validation cost and accuracy are drawn too where the runs logged them.
-    Needs matplotlib: pip install 'dnncli[plot]'.
+    Needs matplotlib, the optional plot extra.
 
     \b
     dnn plot runs/cat/1
     dnn plot runs/cat/1 runs/cat/2 --out compare.png
     """
+    from ..files import check_output
     from ..report.plot import draw, logged_costs
     from ..sweep.index import is_sweep
 
+    check_output(out)
     if len(run_dirs) == 1 and is_sweep(run_dirs[0]):
         return plot_sweep_folder(run_dirs[0], out)
     curves = {}

@@ -3,6 +3,7 @@
 import click
 
 from ..errors import UserError
+from ..extras import missing_extra
 from ..run.layout import BEST, CHECKPOINT
 from .options import FiniteFloatRange, chosen_model, model_options
 
@@ -27,7 +28,7 @@ from .options import FiniteFloatRange, chosen_model, model_options
 )
 @click.option("--quiet", is_flag=True, help="No line per request on stderr.")
 def serve_command(run_folder, checkpoint_file, best, host, port, max_upload_mb, max_pictures, quiet):
-    """Serve a trained model over HTTP (needs the serve extra: pip install 'dnncli[serve]').
+    """Serve a trained model over HTTP (needs the optional serve extra).
 
     \b
     GET  /          a page to drop or pick pictures on
@@ -50,7 +51,7 @@ def serve_command(run_folder, checkpoint_file, best, host, port, max_upload_mb, 
 
         from ..serve.app import Limits, create_app
     except ImportError as e:
-        raise UserError(f"dnn serve needs the serve extra ({e.name} is missing): pip install 'dnncli[serve]'") from None
+        raise missing_extra("dnn serve", "serve", e.name) from None
     from ..model import checkpoint
     from ..model.predict import check_takes_pictures
     from ..text import short_path

@@ -1,6 +1,6 @@
 """The charts of `dnn report`, each drawn by matplotlib into SVG text.
 
-matplotlib is an optional extra (``pip install 'dnncli[plot]'``); ``figure`` imports it only when a chart is
+matplotlib is the optional plot extra (``extras.install_command``); ``figure`` imports it only when a chart is
 drawn and draws through ``Figure`` with the Agg backend, so no window and no global pyplot state, as
 ``plot`` does. Every function takes plain numbers and returns the SVG of one picture.
 
@@ -10,7 +10,7 @@ is of the weights before its update (i done), its validation scores of the weigh
 
 import io
 
-from ..errors import UserError
+from ..extras import missing_extra
 
 PANEL = (4.4, 3.3)  # inches; SVG scales, so this sets the proportions and the size of the text
 
@@ -19,7 +19,7 @@ def figure(size):
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        raise UserError("dnn report needs matplotlib, an optional extra: pip install 'dnncli[plot]'") from None
+        raise missing_extra("dnn report", "plot", "matplotlib") from None
     import matplotlib
 
     matplotlib.rcParams["svg.hashsalt"] = "dnn"  # the same chart gives the same SVG

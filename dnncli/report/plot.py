@@ -1,6 +1,6 @@
 """The cost curves of one or more runs on one chart, as a picture (`dnn plot`).
 
-matplotlib is an optional extra (``pip install 'dnncli[plot]'``), imported only
+matplotlib is the optional plot extra (``extras.install_command``), imported only
 here and only when a plot is asked for; drawing uses the Agg backend through
 ``Figure`` directly, so no window and no global pyplot state.
 """
@@ -8,6 +8,7 @@ here and only when a plot is asked for; drawing uses the Agg backend through
 from pathlib import Path
 
 from ..errors import UserError
+from ..extras import missing_extra
 from ..files import atomic_path
 from ..run.listing import shown_metrics
 from .charts import series
@@ -25,17 +26,7 @@ def logged_costs(folder):
 
 def draw(runs, out):
     """Writes the chart of ``runs`` (label -> costs records) to ``out``; returns ``out``."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise UserError("dnn plot needs matplotlib, an optional extra: pip install 'dnncli[plot]'") from None
-    out = Path(out)
-    fig = Figure(figsize=FIGURE_INCHES, dpi=DPI, layout="constrained")
-    canvas = FigureCanvasAgg(fig)
-    kind = out.suffix.lower().lstrip(".")
-    if kind not in canvas.get_supported_filetypes():
-        raise UserError(f"{out}: cannot write a .{kind} picture; use .png, .svg or .pdf")
+    fig, kind = figure_for(out)
     with_accuracy = any(series(records, "validation_accuracy")[0] for records in runs.values())
     axes = fig.subplots(2 if with_accuracy else 1, 1, sharex=True, squeeze=False)[:, 0]
     for i, (label, records) in enumerate(runs.items()):
@@ -56,11 +47,7 @@ def draw(runs, out):
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
     axes[-1].set_xlabel("iterations done")
-    if not out.parent.is_dir():
-        raise UserError(f"{out.parent}: no such folder")
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format=kind)
-    return out
+    return save(fig, out, kind)
 
 
 def figure_for(out, size=FIGURE_INCHES):
@@ -69,7 +56,7 @@ def figure_for(out, size=FIGURE_INCHES):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise UserError("dnn plot needs matplotlib, an optional extra: pip install 'dnncli[plot]'") from None
+        raise missing_extra("dnn plot", "plot", "matplotlib") from None
     out = Path(out)
     fig = Figure(figsize=size, dpi=DPI, layout="constrained")
     kind = out.suffix.lower().lstrip(".")
