@@ -221,6 +221,7 @@ def run_section(folder, metrics, config_text, saved, path):
         ("path", "fast path" if metrics.get("fast_path") else "general path"),
         ("time", duration(metrics.get("seconds"))),
         ("started", moment(metrics.get("started"))),
+        *([("resumed", moment(metrics["resumed"]))] if metrics.get("resumed") else []),
         ("updated", moment(metrics.get("updated"))),
     ]
     if best is not None:
