@@ -5,9 +5,35 @@ import click
 from ..errors import EXIT_USAGE, UserError, one_line
 from .options import FiniteFloatRange, chosen_model, model_options, named_path, warn
 
+STANDARD_INPUT = "-"
+STANDARD_INPUT_LIMIT = 256 * 2**20  # bytes of a picture piped in: more than any photo's file; `< /dev/zero` ends here
+
 
 def report_error(error):
     click.echo(f"Error: {error.format_message()}", err=True)
+
+
+def standard_input_picture():
+    """The picture piped into standard input (``dnn predict -``), as bytes labelled ``-``."""
+    import os
+    import sys
+
+    from ..data.pictures import PictureBytes
+    from ..text import binary_size
+
+    stream = sys.stdin.buffer
+    try:
+        terminal = os.isatty(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # no file descriptor: a stream in memory, not a terminal
+        terminal = False
+    if terminal:
+        raise UserError(f"{STANDARD_INPUT}: standard input is a terminal; pipe a picture in: dnn predict - < cat.jpg")
+    data = stream.read(STANDARD_INPUT_LIMIT + 1)
+    if len(data) > STANDARD_INPUT_LIMIT:
+        raise UserError(
+            f"{STANDARD_INPUT}: more than {binary_size(STANDARD_INPUT_LIMIT)} on standard input, too large for a picture"
+        )
+    return PictureBytes(data, STANDARD_INPUT)
 
 
 def failure_record(path, error):
@@ -32,7 +58,8 @@ def failure_record(path, error):
 def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_json):
     """Classify pictures with a trained model.
 
-    PICTURE is a file, a folder (every picture below it) or a glob pattern.
+    PICTURE is a file, a folder (every picture below it), a glob pattern, or -
+    for a picture piped into standard input. URLs are not fetched.
     Any size and colour mode is converted to what the model takes (see
     dnncli/data/pictures.py). The model used is named on stderr. A picture that
     cannot be read is reported on stderr (and with --json as a record with its
@@ -42,6 +69,7 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
     dnn predict cat.jpg
     dnn predict photos/ 'more/*.png' --json
     dnn predict cat.jpg --run runs/cat/2 --threshold 0.7
+    curl -sL https://example.com/cat.jpg | dnn predict -
     """
     from ..data.pictures import expand_paths
     from ..model import checkpoint
@@ -60,6 +88,7 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
     if unfinished:
         warn(unfinished)
     paths, problems = expand_paths(pictures, warn=warn)
+    paths = [standard_input_picture() if str(p) == STANDARD_INPUT else p for p in paths]
     failures = []
 
     def failed(path, error):

@@ -35,8 +35,10 @@ pixels. Its rules, in order:
 """
 
 import glob
+import io
 import math
 import os
+import re
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,6 +74,22 @@ SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 CHANNEL_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 TRUNCATED_READ = "Truncated File Read"  # the warning Pillow gives for tags that end before they should
 DRAFT_MARGIN = 4  # a draft-decoded JPEG keeps at least this many pixels per pixel of the model's input, each way
+URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")  # a scheme and //: https://x/cat.jpg, which Path makes https:/x/cat.jpg
+
+
+class PictureBytes(io.BytesIO):
+    """A picture's bytes that came with no file (an upload, standard input), which ``load_picture`` reads as it
+    reads a file; ``str()`` is its ``label`` (the name an upload came with, ``-``).
+
+    It has no ``name`` attribute, so nothing downstream can take the label for a path.
+    """
+
+    def __init__(self, data, label):
+        super().__init__(data)
+        self.label = label
+
+    def __str__(self):
+        return self.label
 
 
 def picture_mode(input_shape):
@@ -275,6 +293,13 @@ def expand_paths(arguments, warn=None):
     paths, problems = {}, []
     for argument in arguments:
         named = Path(argument)
+        if URL.match(argument) and not named.exists():
+            problems.append(
+                UserError(
+                    f"{argument}: a URL; URLs are not fetched, only files are read (download it, or pipe it in: curl -sL URL | dnn predict -)"
+                )
+            )
+            continue
         if named.exists() or not glob.has_magic(argument):
             matches = [named]
         else:

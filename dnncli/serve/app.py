@@ -14,7 +14,6 @@ the event loop keeps answering, and memory stays bounded by that many pictures
 being decoded at once.
 """
 
-import io
 from dataclasses import dataclass
 
 import anyio
@@ -25,6 +24,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 from .. import __version__
+from ..data.pictures import PictureBytes
 from ..errors import UserError
 from ..model.predict import predictions
 from .page import PAGE, PAGE_HEADERS
@@ -37,20 +37,6 @@ DRAIN_FACTOR = 4  # past the limit, read and discard up to this many limits more
 class Limits:
     max_upload_bytes: int = 20 * 1000 * 1000
     max_pictures: int = 64
-
-
-class UploadedPicture(io.BytesIO):
-    """An upload's bytes, which ``load_picture`` reads as it reads a file; ``str()`` is the name the client gave.
-
-    It has no ``name`` attribute, so nothing downstream can take the client's name for a path.
-    """
-
-    def __init__(self, data, label):
-        super().__init__(data)
-        self.label = label
-
-    def __str__(self):
-        return self.label
 
 
 class BodyTooLarge(Exception):
@@ -130,7 +116,7 @@ def classify_uploads(saved, uploads):
     pictures = []
     for i, upload in enumerate(uploads, start=1):
         upload.file.seek(0)
-        pictures.append(UploadedPicture(upload.file.read(), upload.filename or f"picture {i}"))
+        pictures.append(PictureBytes(upload.file.read(), upload.filename or f"picture {i}"))
     problems = []
 
     def failed(picture, e):
