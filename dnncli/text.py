@@ -14,8 +14,10 @@ def short_path(path):
 
 
 def plural(n, noun):
-    """``1 picture``, ``2 pictures``."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+    """``1 picture``, ``2 pictures``, ``3 classes``: the one way a count and its noun read in any message."""
+    if n == 1:
+        return f"{n} {noun}"
+    return f"{n} {noun}{'es' if noun.endswith(('s', 'x', 'ch', 'sh')) else 's'}"
 
 
 def decimal_size(n):

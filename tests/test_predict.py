@@ -236,3 +236,15 @@ def test_a_url_is_refused_with_a_line_saying_urls_are_not_fetched(demo_run, samp
     problem, record = records(result)
     assert problem == {"path": None, "error": result.stderr.splitlines()[1].removeprefix("Error: ")}
     assert record["path"] == str(samples / "shape-2.png")
+
+
+def test_counts_read_as_english(demo_run, dnn, tmp_path):
+    from dnncli.text import plural
+
+    assert [plural(1, "picture"), plural(2, "picture"), plural(0, "class"), plural(3, "batch")] == [
+        "1 picture", "2 pictures", "0 classes", "3 batches",
+    ]  # fmt: skip
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a picture")
+    result = dnn("predict", broken, "--run", demo_run)
+    assert result.exit_code == 2 and result.stderr.splitlines()[-1] == "0 of 1 picture classified, 1 problem above"

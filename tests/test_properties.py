@@ -76,7 +76,7 @@ def invoke(*args):
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
-PREDICT_NOTES = re.compile(r"^model: .* \(iteration \d+\)$|^\d+ of \d+ pictures classified, \d+ problems? above$")
+PREDICT_NOTES = re.compile(r"^model: .* \(iteration \d+\)$|^\d+ of \d+ pictures? classified, \d+ problems? above$")
 
 
 # a run that diverges fails while running (exit 1, as a full disk does), in one line that says which rate to try

@@ -124,6 +124,7 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
         table.close()
     if failures:
         click.echo(
-            f"{classified} of {len(paths)} pictures classified, {plural(len(failures), 'problem')} above", err=True
+            f"{classified} of {plural(len(paths), 'picture')} classified, {plural(len(failures), 'problem')} above",
+            err=True,
         )
         raise click.exceptions.Exit(EXIT_USAGE)

@@ -172,7 +172,8 @@ def check_every_class_kept(folder, classes, labels):
     counts = np.bincount(labels, minlength=len(classes))
     for (name, paths), count in zip(classes, counts, strict=True):
         if count == 0:
-            raise UserError(f"{Path(folder) / name}: none of the {len(paths)} pictures of class {name!r} can be read")
+            which = "its one picture" if len(paths) == 1 else f"none of the {len(paths)} pictures"
+            raise UserError(f"{Path(folder) / name}: {which} of class {name!r} can be read")
 
 
 def check_decoding_memory(folder, count, input_shape):

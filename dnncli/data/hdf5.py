@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import UserError
 from ..files import atomic_path, regular_file
 from ..resources import available_memory
-from ..text import gigabytes
+from ..text import gigabytes, plural
 from .dataset import Dataset
 from .disk import PicturesOnDisk, fits_in_memory
 from .formats import COMPRESSION
@@ -172,7 +172,7 @@ def read_labels(f, key, m, path, setting):
     if item.dtype.kind not in "iubf":
         raise UserError(f"{path}: {key!r} must hold whole-number class labels, found {item.dtype}")
     if shape[0] != m:
-        raise UserError(f"{path}: {m} pictures but {shape[0]} labels in {key!r}")
+        raise UserError(f"{path}: {plural(m, 'picture')} but {plural(shape[0], 'label')} in {key!r}")
     y = np.asarray(read_dataset(f, key, path, setting, item)).reshape(m)
     if y.dtype.kind == "f" and not (np.all(np.isfinite(y)) and np.all(y == np.round(y))):
         raise UserError(f"{path}: {key!r} must hold whole-number class labels, found {y.dtype}")

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from ..text import decimal_size
+from ..text import decimal_size, plural
 from .folder_sets import check_folder, class_folders, examples_of, split_folders
 from .formats import SPLITS
 from .hdf5 import check_pictures, find_dataset, holds, open_hdf5, read_classes, read_labels
@@ -30,7 +30,7 @@ def storage_text(pictures):
         layout = "contiguous"
     else:
         per_chunk = pictures.chunks[0]
-        layout = f"{per_chunk} picture{'s' if per_chunk > 1 else ''} a chunk"
+        layout = f"{plural(per_chunk, 'picture')} a chunk"
     compression = pictures.compression or "uncompressed"
     if pictures.compression_opts is not None:
         compression += f" level {pictures.compression_opts}"

@@ -25,7 +25,7 @@ from ..run.layout import CONFIG
 from ..run.listing import shown_metrics
 from ..run.selection import choose_data, model_path, run_config
 from ..sweep.index import as_seen, is_sweep, ranked, read_index
-from ..text import short_path
+from ..text import plural, short_path
 from . import charts
 from .tables import duration, sweep_value
 
@@ -431,7 +431,7 @@ def sweep_section(rows, parameters, metric, log_axes=()):
         if scored and all(p in row["values"] for row in scored)
     ]
     body = table(header, cells, numeric=(metric,)) + chart_grid(figures)
-    return section("sweep", "The sweep", body, note=f"{len(rows)} trials, {len(scored)} with a {metric}")
+    return section("sweep", "The sweep", body, note=f"{plural(len(rows), 'trial')}, {len(scored)} with a {metric}")
 
 
 def sweep_report(folder):

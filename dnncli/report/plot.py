@@ -118,6 +118,7 @@ def draw_rate_curve(found, out):
     ax.axvline(found.suggestion, color="C3", linestyle="--", label=f"suggested {found.suggestion:.3g}")
     ax.axvline(found.minimum_over_10, color="C2", linestyle=":", label=f"minimum / 10: {found.minimum_over_10:.3g}")
     ax.set_xscale("log")
+    ax.set_ylim(*rate_curve_view(found))
     ax.set_xlabel("learning rate")
     ax.set_ylabel("cost")
     ax.set_title("learning-rate range test")
@@ -126,14 +127,30 @@ def draw_rate_curve(found, out):
     return save(fig, out, kind)
 
 
+def rate_curve_view(found):
+    """(low, high) of the costs both charts of the range test show: from the lowest smoothed cost to the highest
+    before it, a twentieth more each way. The rise after the minimum (to ``DIVERGED`` times the best, or a noisy
+    cost far above) is cut off, so it does not flatten the descent, where the suggestion lies."""
+    lowest = min(range(len(found.smoothed)), key=found.smoothed.__getitem__)
+    low, high = found.smoothed[lowest], max(found.smoothed[: lowest + 1])
+    if high <= low:  # no descent: the curve only rises, all of it is shown
+        high = max(found.smoothed)
+    margin = (high - low) / 20 or abs(low) / 20 or 1.0
+    return low - margin, high + margin
+
+
 def rate_curve_text(found):
-    """The smoothed cost against the rate in block characters, for a terminal without matplotlib."""
+    """The smoothed cost against the rate in block characters, for a terminal without matplotlib, cut off as
+    the picture is (``rate_curve_view``)."""
     from .progress import cost_curve
 
-    lines = cost_curve([{"iteration": i, "cost": c} for i, c in enumerate(found.smoothed)])
+    view = rate_curve_view(found)
+    lines = cost_curve([{"iteration": i, "cost": c} for i, c in enumerate(found.smoothed)], view=view)
     if lines:
         first, last = f"{found.rates[0]:.1e}", f"{found.rates[-1]:.1e}"
         width = len(lines[-2]) - lines[-2].index("└") - 1
         margin = lines[-2].index("└") - 1
         lines[-1] = f"{'':>{margin}}  {first}{last:>{width - len(first)}}  rate (log)"
+        if max(found.smoothed) > view[1]:
+            lines[0] += f"  (the rise at the end, up to {max(found.smoothed):.4f}, is cut off at the top)"
     return lines

@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import one_line
-from ..text import binary_size
+from ..text import binary_size, plural
 
 
 def four_places(value):
@@ -38,7 +38,7 @@ def validation_text(cost, accuracy):
 def run_lines(result):
     """How a finished run went, in a line or two."""
     path = "fast path" if result.fast_path else "general path"
-    lines = [f"{result.iterations_done} iterations in {result.seconds:.1f}s ({path})"]
+    lines = [f"{plural(result.iterations_done, 'iteration')} in {result.seconds:.1f}s ({path})"]
     if result.best_iteration is not None:
         best = validation_text(result.best_cost, result.best_accuracy)
         last = result.last_validation  # logged at iteration iterations_done - 1: of the final weights
@@ -53,7 +53,7 @@ def run_lines(result):
 
 
 def gradcheck_table(rows, count, threshold):
-    table = Table(title=f"gradient check: {count} examples, threshold {threshold:g}")
+    table = Table(title=f"gradient check: {plural(count, 'example')}, threshold {threshold:g}")
     for column in ("layer", "W shape", "entries", "difference", ""):
         table.add_column(column, justify="right")
     for row in rows:

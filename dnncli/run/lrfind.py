@@ -21,6 +21,7 @@ from ..config.build import initial_params
 from ..engine import Trainer, encode_labels
 from ..engine.network import l2_penalty
 from ..errors import UserError
+from ..text import plural
 from .feed import example_source
 from .job import prepare
 
@@ -96,7 +97,7 @@ def range_test(config, start=START, end=END, steps=STEPS, warn=None, progress=No
     if len(tried) < 3:
         factor = math.exp((math.log(end) - math.log(start)) / (steps - 1))
         more = f", or take more --steps (each now multiplies the rate by {factor:.3g})" if factor > 10 else ""
-        raise UserError(f"--start {start:g}: {stopped}, within {len(tried) + 1} steps; start lower{more}")
+        raise UserError(f"--start {start:g}: {stopped}, within {plural(len(tried) + 1, 'step')}; start lower{more}")
     return RangeTest(tried, costs, smoothed, stopped, *suggestions(tried, smoothed))
 
 

@@ -14,6 +14,7 @@ from ..engine.trainer import dropout_masks
 from ..errors import UserError
 from ..model import checkpoint
 from ..model.score import score
+from ..text import plural
 from .job import prepare
 from .layout import CHECKPOINT, CONFIG, latest_run
 
@@ -28,7 +29,7 @@ def class_counts(dataset):
 
 def describe_set(dataset):
     shape = "x".join(str(s) for s in dataset.input_shape)
-    return f"{dataset.path}: {dataset.m} examples of {shape} = {dataset.features} values; {class_counts(dataset)}"
+    return f"{dataset.path}: {plural(dataset.m, 'example')} of {shape} = {dataset.features} values; {class_counts(dataset)}"
 
 
 def class_entropy(labels, n_classes):
@@ -85,7 +86,10 @@ def check(path, overrides=(), warn=None):
     net, settings = job.net, job.settings
     yield "train set", describe_set(job.train)
     if job.validation is not None:
-        yield "validation", f"{job.validation.m} examples held out of the training set; {class_counts(job.validation)}"
+        yield (
+            "validation",
+            f"{plural(job.validation.m, 'example')} held out of the training set; {class_counts(job.validation)}",
+        )
     yield "test set", describe_set(job.test) if job.test is not None else "none (data.test is not set)"
     layers = " -> ".join(map(str, net.layers))
     yield (
@@ -100,7 +104,7 @@ def check(path, overrides=(), warn=None):
     batches = "full batch" if full_batch else f"mini-batches of {settings.batch_size}"
     yield (
         "training",
-        f"{job.iterations} iterations of {settings.optimizer} at learning rate {settings.learning_rate:g}, {batches}",
+        f"{plural(job.iterations, 'iteration')} of {settings.optimizer} at learning rate {settings.learning_rate:g}, {batches}",
     )
     augmentation = describe_augmentation(config["data"]["augment"])
     if augmentation:

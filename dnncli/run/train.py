@@ -13,7 +13,7 @@ from ..config.load import load as load_config
 from ..errors import Interrupted, RunFailure, UserError, os_error_line
 from ..files import remove_stale_temporaries, write_text
 from ..model import checkpoint
-from ..text import decimal_size
+from ..text import decimal_size, plural
 from ..values import is_count, is_number
 from .job import prepare
 from .layout import BEST, CHECKPOINT, CONFIG, METRICS, check_runs_folder, new_run_folder
@@ -176,7 +176,9 @@ def resume_held(folder, overrides, config_path, reporter, stop):
 
 def described(data):
     size = f", {decimal_size(data['size'])}" if isinstance(data.get("size"), int) else ""
-    return f"{data.get('examples')} examples{size}, fingerprint {data.get('fingerprint')}"
+    examples = data.get("examples")
+    examples = plural(examples, "example") if is_count(examples) else f"{examples} examples"
+    return f"{examples}{size}, fingerprint {data.get('fingerprint')}"
 
 
 def check_same_data(recorded, current, checkpoint_path):

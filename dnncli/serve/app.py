@@ -27,6 +27,7 @@ from .. import __version__
 from ..data.pictures import PictureBytes
 from ..errors import UserError
 from ..model.predict import predictions
+from ..text import plural
 from .page import PAGE, PAGE_HEADERS
 
 PREDICTION_THREADS = 2  # pictures decoded and classified at once (the machine this was written on has 2 cores)
@@ -88,7 +89,7 @@ def create_app(saved, checkpoint_path, which="last", limits=Limits()):
         finally:
             await form.close()
         if problems:
-            count = f"{len(problems)} of {len(uploads)} pictures"
+            count = f"{len(problems)} of {plural(len(uploads), 'picture')}"
             return error(422, f"{count} could not be read; nothing was classified", problems=problems)
         return JSONResponse({"predictions": records})
 
