@@ -52,7 +52,7 @@ def failure_record(path, error):
 @click.option(
     "--threshold",
     type=FiniteFloatRange(0, 1),
-    help="Two-class models: the second class is picked when its probability is above this [default: 0.5].",
+    help="Two-class models: the second class is picked when its probability is above this [default: 0.5].",  # engine.THRESHOLD: a test checks
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON record per picture on stdout (JSON lines).")
 def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_json):
@@ -72,6 +72,7 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
     curl -sL https://example.com/cat.jpg | dnn predict -
     """
     from ..data.pictures import expand_paths
+    from ..engine import THRESHOLD
     from ..model import checkpoint
     from ..model.predict import check_takes_pictures, predictions
     from ..report.console import stdout_console
@@ -102,7 +103,7 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
     console = stdout_console()
     table = None
     classified = 0
-    for record in predictions(saved, paths, 0.5 if threshold is None else threshold, failed):
+    for record in predictions(saved, paths, THRESHOLD if threshold is None else threshold, failed):
         classified += 1
         if as_json:
             click.echo(json_text(record))

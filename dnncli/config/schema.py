@@ -3,17 +3,18 @@
 Each field has its default and a check that turns the raw YAML value into the
 value used, or raises ``ValueError`` saying what is allowed. Names of
 activations, initialisers, optimizers and schedules are checked against the
-engine's own tables, so adding one there is all it takes.
+engine's own tables, so adding one there is all it takes; a default the engine
+has too (the seed, the output, batch norm's momentum and epsilon) is the engine's.
 """
 
 import difflib
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 
 import yaml
 
-from ..engine import ACTIVATIONS, INITIALIZERS, OPTIMIZERS, OUTPUT_ACTIVATIONS, SCHEDULES
+from ..engine import ACTIVATIONS, INITIALIZERS, OPTIMIZERS, OUTPUT_ACTIVATIONS, SCHEDULES, Network, Settings
 from ..engine.settings import hyperparameters
 from ..errors import UserError
 
@@ -30,6 +31,12 @@ class Field:
     check: object
     default: object = REQUIRED
     help: str = ""
+
+
+def engine_default(cls, name):
+    """The default of field ``name`` of the engine's dataclass ``cls`` (``Settings``, ``Network``)."""
+    [default] = [f.default for f in fields(cls) if f.name == name and f.default is not MISSING]
+    return default
 
 
 def describe(value):
@@ -218,7 +225,9 @@ def component(table):
 SCHEMA = {
     "name": Field(run_name, "run", "name of the run; runs go to <output.dir>/<name>/<n>/"),
     "seed": Field(
-        integer(0, MAX_SEED), 1, "seed of everything random: initial weights, shuffling, dropout, validation split"
+        integer(0, MAX_SEED),
+        engine_default(Settings, "seed"),
+        "seed of everything random: initial weights, shuffling, dropout, validation split",
     ),
     "dtype": Field(one_of(["float64", "float32"]), "float64", "floating-point type of training"),
     "data": {
@@ -261,7 +270,11 @@ SCHEMA = {
         "activation": Field(
             per_hidden_layer(one_of(ACTIVATIONS)), "relu", "hidden activation, or a list of one per hidden layer"
         ),
-        "output": Field(one_of(OUTPUT_ACTIVATIONS), "sigmoid", "output layer: sigmoid (two classes) or softmax"),
+        "output": Field(
+            one_of(OUTPUT_ACTIVATIONS),
+            engine_default(Network, "output"),
+            "output layer: sigmoid (two classes) or softmax",
+        ),
         "init": Field(one_of(INITIALIZERS), "course", "weight initialisation"),
         "batch_norm": Field(
             per_hidden_layer(boolean),
@@ -270,10 +283,14 @@ SCHEMA = {
         ),
         "batch_norm_momentum": Field(
             number(above=0, maximum=1),
-            0.1,
+            engine_default(Settings, "batch_norm_momentum"),
             "running statistics: running = (1 - momentum) running + momentum batch (PyTorch's convention)",
         ),
-        "batch_norm_epsilon": Field(number(above=0), 1e-5, "added to the variance inside the square root"),
+        "batch_norm_epsilon": Field(
+            number(above=0),
+            engine_default(Network, "batch_norm_epsilon"),
+            "added to the variance inside the square root",
+        ),
     },
     "training": {
         "learning_rate": Field(number(above=0), REQUIRED, "base learning rate"),

@@ -23,6 +23,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from ..config.schema import SCHEMA
 from ..errors import UserError
 from ..files import atomic_path, regular_file
 from ..resources import available_memory
@@ -200,7 +201,10 @@ def checked_labels(y, classes, path, key):
     return y.astype(np.int64), classes
 
 
-def load_hdf5(path, x_key, y_key, classes_key, settings, in_memory="auto", dtype=np.float64):
+IN_MEMORY = SCHEMA["data"]["in_memory"].default  # a set's place when no config says: the config's default
+
+
+def load_hdf5(path, x_key, y_key, classes_key, settings, in_memory=IN_MEMORY, dtype=np.float64):
     """A checked ``Dataset`` from one HDF5 file; ``settings`` names the config keys for messages.
 
     ``in_memory``: True loads the pictures, False leaves them on disk (the file stays

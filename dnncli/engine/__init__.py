@@ -6,6 +6,7 @@ from .gradcheck import check_gradients
 from .initializers import INITIALIZERS, initialize
 from .losses import LOSSES, OUTPUT_ACTIVATIONS
 from .network import (
+    THRESHOLD,
     Network,
     accuracy,
     backward,
@@ -32,6 +33,7 @@ __all__ = [
     "OPTIMIZERS",
     "OUTPUT_ACTIVATIONS",
     "SCHEDULES",
+    "THRESHOLD",
     "ArraySource",
     "FastTrainer",
     "Network",

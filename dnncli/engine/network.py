@@ -281,7 +281,10 @@ def predict_proba(net, params, X):
     return OUTPUT_ACTIVATIONS[net.output](ZL)
 
 
-def predict_labels(net, probabilities, threshold=0.5):
+THRESHOLD = 0.5  # a sigmoid output picks the second class above this; predict, serve and export use it
+
+
+def predict_labels(net, probabilities, threshold=THRESHOLD):
     """Integer class of each example from ``predict_proba``'s output."""
     if net.output == "sigmoid":
         return (probabilities[0] > threshold).astype(np.int64)

@@ -315,7 +315,7 @@ def check_header(header, path):
         or not all(isinstance(b, bool) for b in batch_norm)
     ):
         raise bad("batch_norm", "must be a list of true or false, one per hidden layer")
-    epsilon = header.get("batch_norm_epsilon", 1e-5)
+    epsilon = header.get("batch_norm_epsilon", Network.batch_norm_epsilon)  # the engine's default, as in configs
     if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon > 0:
         raise bad("batch_norm_epsilon", "must be a positive number")
     return Network(tuple(layers), tuple(activations), output, tuple(batch_norm), float(epsilon))

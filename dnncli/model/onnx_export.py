@@ -4,7 +4,8 @@ The graph does what ``model.predict.classify`` does: cast the pixels to the
 model's float type, flatten each picture, divide by the checkpoint's
 ``divide_by``, then each layer's ``a W^T + b`` and activation, then the output:
 sigmoid as the two columns (1 - p, p), or softmax. A second output, ``label``,
-is the index of the class ``dnn predict`` picks (threshold 0.5 for a sigmoid).
+is the index of the class ``dnn predict`` picks (for a sigmoid, above ``engine.THRESHOLD``, 0.5: the argmax of
+(1 - p, p), which takes the first of a tie, as ``>`` does).
 Class names, input shape, scaling and the dnn version go in the metadata.
 
 ``onnx`` is the optional ``export`` extra, imported only when a graph is built.

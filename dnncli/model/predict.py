@@ -11,7 +11,7 @@ import numpy as np
 
 from ..data.dataset import READ_BATCH, scale_pixels
 from ..data.pictures import load_picture, picture_mode
-from ..engine import OUTPUT_ACTIVATIONS, forward, predict_labels
+from ..engine import OUTPUT_ACTIVATIONS, THRESHOLD, forward, predict_labels
 from ..errors import UserError
 
 BATCH = READ_BATCH  # pictures per forward pass, as evaluation reads them: bounds memory for a folder of thousands
@@ -30,7 +30,7 @@ def check_takes_pictures(saved):
         raise UserError(f"{saved.path}: {e.message}") from None
 
 
-def classify(saved, pictures, threshold=0.5):
+def classify(saved, pictures, threshold=THRESHOLD):
     """Probabilities (K, m), one column per picture, and the predicted labels (m,) of uint8 ``pictures``.
 
     For a sigmoid output the rows are (1 - p, p): p is the second class's probability.

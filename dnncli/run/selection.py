@@ -72,7 +72,7 @@ def choose_data(config, folder, data_file, split, input_shape, warn=None, classe
             raise UserError(f"{data_file}: has neither {keys['test_x']!r} nor {keys['train_x']!r} pictures")
         split = present[0]
     settings = (f"data.keys.{split}_x", f"data.keys.{split}_y")
-    in_memory = config["data"]["in_memory"] if config else "auto"
+    in_memory = config["data"]["in_memory"] if config else SCHEMA["data"]["in_memory"].default
     return load_hdf5(data_file, keys[f"{split}_x"], keys[f"{split}_y"], keys["classes"], settings, in_memory), split
 
 

@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from .. import __version__
 from ..data.pictures import PictureBytes
+from ..engine import THRESHOLD
 from ..errors import UserError
 from ..model.predict import predictions
 from ..text import plural
@@ -123,7 +124,7 @@ def classify_uploads(saved, uploads):
     def failed(picture, e):
         problems.append({"picture": str(picture), "error": e.format_message()})
 
-    records = list(predictions(saved, pictures, 0.5, failed))
+    records = list(predictions(saved, pictures, THRESHOLD, failed))
     return records, problems
 
 
