@@ -187,14 +187,17 @@ def test_one_split_and_other_sizes(photos, in_tmp, dnn):
         "data", "import", photos / "test", "--out", "t.h5", "--split", "test", "--size", "16", "--compression", "gzip"
     )
     assert result.exit_code == 0, result.output
-    assert "t.h5: HDF5" in result.stdout and "(gzip level 1, 1 picture a chunk)" in result.stdout
+    assert (
+        "t.h5: HDF5" in result.stdout
+        and "(gzip level 1, 1 picture a chunk; pictures made to fit by squash)" in result.stdout
+    )
     with h5py.File("t.h5", "r") as f:
         assert sorted(f) == ["list_classes", "test_set_x", "test_set_y"]
         assert f["test_set_x"].shape == (100, 16, 16, 3)
         assert np.array_equal(f["test_set_x"][0], load_picture(readable(photos / "test" / "plain")[0], (16, 16, 3)))
     result = dnn("data", "import", photos, "--out", "train.h5", "--split", "train", "--compression", "none")
     assert result.exit_code == 0, result.output
-    assert "(uncompressed, 1 picture a chunk)" in result.stdout
+    assert "(uncompressed, 1 picture a chunk; pictures made to fit by squash)" in result.stdout
     with h5py.File("train.h5", "r") as f:
         assert sorted(f) == ["list_classes", "train_set_x", "train_set_y"]
         assert f["train_set_x"].compression is None and f["train_set_x"].chunks == (1, *SHAPE)

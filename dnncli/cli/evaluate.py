@@ -62,7 +62,9 @@ def evaluate_command(run_folder, checkpoint_file, best, data_file, split, json_f
     saved = checkpoint.load(path)
     check_scaled_as_data_sets(saved, path)
     config = run_config(path.parent)
-    dataset, split = choose_data(config, path.parent, data_file, split, saved.input_shape, warn, saved.classes)
+    dataset, split = choose_data(
+        config, path.parent, data_file, split, saved.input_shape, warn, saved.classes, saved.fit
+    )
     report = {"checkpoint": str(path), "iteration": saved.iteration, "data": dataset.path, "split": split}
     report.update(evaluate(saved, dataset))
     if top_losses:

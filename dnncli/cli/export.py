@@ -24,10 +24,11 @@ from .options import chosen_model, model_options, named_path
 def export_command(run_folder, checkpoint_file, best, out_file, dtype):
     """Write a trained model as an ONNX file (needs the optional export extra).
 
-    The model takes uint8 pictures of shape (N, H, W, C), any N, scales them as
-    dnn does, and gives the class probabilities (N, K) and the class index (N,)
-    that dnn predict picks. The class names, input shape, scaling and dnn version
-    are in its metadata. The last line printed is the file.
+    The model takes uint8 pictures of shape (N, H, W, C), any N (C is 1 for a
+    grey model), scales them as dnn does, and gives the class probabilities
+    (N, K) and the class index (N,) that dnn predict picks. The class names,
+    input shape, scaling, the fit that makes a picture that shape (data.fit)
+    and dnn version are in its metadata. The last line printed is the file.
 
     \b
     dnn export --out model.onnx

@@ -133,9 +133,9 @@ def one_of(choices):
     choices = list(choices)
 
     def check(value):
-        if value not in choices:
+        if isinstance(value, bool) or value not in choices:  # True == 1: a bool is no number here
             hint = did_you_mean(value, choices) if isinstance(value, str) else ""
-            raise ValueError(f"must be one of {', '.join(choices)}{hint}")
+            raise ValueError(f"must be one of {', '.join(map(str, choices))}{hint}")
         return value
 
     return check
@@ -238,7 +238,15 @@ SCHEMA = {
         ),
         "train": Field(path, REQUIRED, "training set; relative paths are relative to the config file"),
         "test": Field(optional(path), None, "test set (optional)"),
-        "size": Field(integer(1), 64, "folder sets: pictures are decoded to size x size RGB"),
+        "size": Field(integer(1), 64, "folder sets: pictures are decoded to size x size, channels deep"),
+        # the same choices as data.formats.CHANNELS and FITS, which the command line offers (tests/test_defaults.py)
+        "channels": Field(one_of([1, 3]), 3, "folder sets: 1 decodes pictures to grey, 3 to RGB"),
+        "fit": Field(
+            one_of(["squash", "crop", "pad"]),
+            "squash",
+            "a picture not of the model's shape: squash resizes it whole, crop takes its centre, pad letterboxes it; "
+            "kept in the checkpoint for predict and serve",
+        ),
         "classes": Field(
             optional(class_names), None, "folder sets: the class folders in label order, label 0 first; null sorts them"
         ),

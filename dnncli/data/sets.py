@@ -14,10 +14,11 @@ def load_split(config, split, warn=None, progress=None):
     if data["format"] == "folder":
         from .folder_sets import load_folder  # Pillow is loaded only for a set that needs it
 
-        return load_folder(data[split], (data["size"], data["size"], 3), warn, progress, data["classes"])
+        shape = (data["size"], data["size"], data["channels"])
+        return load_folder(data[split], shape, warn, progress, data["classes"], data["fit"])
     keys = data["keys"]
     settings = (f"data.keys.{split}_x", f"data.keys.{split}_y")
-    return load_hdf5(
+    dataset = load_hdf5(
         data[split],
         keys[f"{split}_x"],
         keys[f"{split}_y"],
@@ -26,3 +27,5 @@ def load_split(config, split, warn=None, progress=None):
         data["in_memory"],
         config["dtype"],
     )
+    dataset.fit = dataset.fit or data["fit"]  # the file's own (dnn data import wrote it), else the config's
+    return dataset

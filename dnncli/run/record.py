@@ -93,6 +93,7 @@ class Recorder:
             progress=self.progress.__dict__,
             config=dump(job.config),
             data=job.data,
+            fit=job.train.fit,
             created=now(),
             dnncli=__version__,
         )

@@ -5,6 +5,7 @@ from pathlib import Path
 from ..config.load import load as load_config
 from ..config.schema import SCHEMA
 from ..data.folder_sets import load_folder, visible_folders
+from ..data.formats import DEFAULT_FIT
 from ..data.hdf5 import holds, load_hdf5, open_hdf5
 from ..data.sets import load_split
 from ..errors import UserError
@@ -48,10 +49,11 @@ def data_keys(config):
     return {key: spec.default for key, spec in SCHEMA["data"]["keys"].items()}
 
 
-def choose_data(config, folder, data_file, split, input_shape, warn=None, classes=None):
+def choose_data(config, folder, data_file, split, input_shape, warn=None, classes=None, fit=DEFAULT_FIT):
     """The data set to evaluate on, and the split whose keys it was read with.
 
-    A folder given as ``data_file`` whose class folders are the model's ``classes`` is read in the model's order.
+    A folder given as ``data_file`` whose class folders are the model's ``classes`` is read in the model's order,
+    its pictures made to fit by the model's ``fit``.
     """
     if data_file is None:
         if config is None:
@@ -63,7 +65,7 @@ def choose_data(config, folder, data_file, split, input_shape, warn=None, classe
     if Path(data_file).is_dir():
         names = sorted(p.name for p in visible_folders(data_file))
         order = list(classes) if classes is not None and sorted(classes) == names else None
-        return load_folder(data_file, input_shape, warn, order=order), split or "test"
+        return load_folder(data_file, input_shape, warn, order=order, fit=fit), split or "test"
     keys = data_keys(config)
     if split is None:
         with open_hdf5(data_file) as f:

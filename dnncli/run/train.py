@@ -24,7 +24,7 @@ from .signals import StartupInterrupted, StopSignals, signal_name
 
 LENGTH_KEYS = ("training.iterations", "training.epochs")  # the only keys a resume may change
 # keys added since runs began to be saved: a checkpoint written before them has none, and their defaults apply
-ADDED_KEYS = ("training.divergence", "data.classes")
+ADDED_KEYS = ("training.divergence", "data.classes", "data.channels", "data.fit")
 RUN_FILES = (CHECKPOINT, BEST, METRICS, CONFIG)  # whose temporary files a killed writer may leave
 
 

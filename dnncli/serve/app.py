@@ -167,6 +167,7 @@ def model_info(saved, checkpoint_path, which, limits):
         "output": saved.net.output,
         "classes": saved.classes,
         "input_shape": list(saved.input_shape),
+        "fit": saved.fit,
         "dtype": saved.header["dtype"],
         "max_upload_bytes": limits.max_upload_bytes,
         "max_pictures": limits.max_pictures,
