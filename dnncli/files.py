@@ -108,6 +108,19 @@ def write_target(path):
     return target
 
 
+def check_output(path):
+    """``path``, a file a command is to write, checked before the command does its work (a test set evaluated,
+    a report drawn): its folder exists and may be written in, and ``write_target`` takes it."""
+    path = Path(path)
+    folder = path.parent
+    if not folder.is_dir():
+        raise UserError(f"{path}: the folder {folder} {'is not a folder' if folder.exists() else 'does not exist'}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"{path}: cannot write in the folder {folder} (permission denied or read-only)")
+    write_target(path)
+    return path
+
+
 def naming(error, path):
     """``error`` again, naming ``path``: the file the user asked for, not the temporary one."""
     return type(error)(error.errno, error.strerror or str(error), str(path))

@@ -2,8 +2,6 @@
 
 import os
 
-OPTIMIZER_COPIES = {"gd": 0, "momentum": 1, "adam": 2, "rmsprop": 1}  # arrays of state per parameter
-
 
 def available_memory():
     """Bytes of memory available to a new allocation (Linux MemAvailable), or None if unknown."""
@@ -20,10 +18,10 @@ def available_memory():
         return None
 
 
-def training_memory(layers, optimizer, batch, itemsize):
-    """A rough floor on the bytes training needs: weights, gradients, optimizer state and one
-    update's temporaries, plus each layer's pre-activations and activations for a batch."""
+def training_memory(layers, state_copies, batch, itemsize):
+    """A rough floor on the bytes training needs: weights, gradients, the optimizer's ``state_copies`` arrays
+    per parameter and one update's temporaries, plus each layer's pre-activations and activations for a batch."""
     weights = sum(n * (previous + 1) for previous, n in zip(layers[:-1], layers[1:], strict=True))
-    copies = 3 + OPTIMIZER_COPIES.get(optimizer, 2)
+    copies = 3 + state_copies
     activations = batch * (layers[0] + 3 * sum(layers[1:]))
     return (weights * copies + activations) * itemsize

@@ -14,8 +14,11 @@ def short_path(path):
 
 
 def plural(n, noun, nouns=None):
-    """``1 picture``, ``2 pictures``; ``nouns`` for a plural that is not the noun and an s (``categories``)."""
-    return f"{n} {noun if n == 1 else nouns or noun + 's'}"
+    """``1 picture``, ``2 pictures``, ``3 classes``: the one way a count and its noun read in any message;
+    ``nouns`` for a plural made otherwise (``categories``)."""
+    if n == 1:
+        return f"{n} {noun}"
+    return f"{n} {nouns or noun + ('es' if noun.endswith(('s', 'x', 'ch', 'sh')) else 's')}"
 
 
 def decimal_size(n):

@@ -13,6 +13,7 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 from dnncli import __version__  # noqa: E402
+from dnncli.extras import install_command  # noqa: E402
 from dnncli.model import checkpoint  # noqa: E402
 from dnncli.model.predict import classify  # noqa: E402
 
@@ -110,7 +111,7 @@ def test_best_and_errors(demo_run, dnn, tmp_path, monkeypatch):
     assert dnn("export", "--run", demo_run).exit_code == 2  # --out is required
     monkeypatch.setitem(sys.modules, "onnx", None)  # as when the export extra is not installed
     result = dnn("export", "--run", demo_run, "--out", tmp_path / "m.onnx")
-    assert result.exit_code == 2 and "pip install 'dnncli[export]'" in result.stderr
+    assert result.exit_code == 2 and install_command("export") in result.stderr
     assert not (tmp_path / "m.onnx").exists()
 
 

@@ -187,14 +187,17 @@ def test_one_split_and_other_sizes(photos, in_tmp, dnn):
         "data", "import", photos / "test", "--out", "t.h5", "--split", "test", "--size", "16", "--compression", "gzip"
     )
     assert result.exit_code == 0, result.output
-    assert "t.h5: HDF5" in result.stdout and "(gzip level 1, 1 picture a chunk)" in result.stdout
+    assert (
+        "t.h5: HDF5" in result.stdout
+        and "(gzip level 1, 1 picture a chunk; pictures made to fit by squash)" in result.stdout
+    )
     with h5py.File("t.h5", "r") as f:
         assert sorted(f) == ["list_classes", "test_set_x", "test_set_y"]
         assert f["test_set_x"].shape == (100, 16, 16, 3)
         assert np.array_equal(f["test_set_x"][0], load_picture(readable(photos / "test" / "plain")[0], (16, 16, 3)))
     result = dnn("data", "import", photos, "--out", "train.h5", "--split", "train", "--compression", "none")
     assert result.exit_code == 0, result.output
-    assert "(uncompressed, 1 picture a chunk)" in result.stdout
+    assert "(uncompressed, 1 picture a chunk; pictures made to fit by squash)" in result.stdout
     with h5py.File("train.h5", "r") as f:
         assert sorted(f) == ["list_classes", "train_set_x", "train_set_y"]
         assert f["train_set_x"].compression is None and f["train_set_x"].chunks == (1, *SHAPE)
@@ -233,7 +236,7 @@ def test_import_refuses_a_class_without_pictures(in_tmp, dnn, counts, broken, me
     "args, message",
     [
         (["missing", "--out", "x.h5"], "missing: no such folder"),
-        (["set", "--out", "nowhere/x.h5"], "nowhere/x.h5: no such folder nowhere"),
+        (["set", "--out", "nowhere/x.h5"], "nowhere/x.h5: the folder nowhere does not exist"),
         (["split", "--out", "x.h5", "--split", "test"], "split: has no test/ folder (it has train/)"),
         (
             ["mixed", "--out", "x.h5"],
@@ -282,7 +285,7 @@ def test_info_of_a_file_a_folder_and_the_cat_set(photos, imported, dnn, cat_data
         ["train", "300", "64 x 64 x 3", "uint8", "plain 150, shape 150"],
         ["test", "100", "64 x 64 x 3", "uint8", "plain 50, shape 50"],
     ]
-    assert "(lzf, 1 picture a chunk)" in dnn("data", "info", imported[0]).stdout.splitlines()[0]
+    assert "(lzf, 1 picture a chunk; pictures made to fit by squash)" in dnn("data", "info", imported[0]).stdout.splitlines()[0]
     assert info_rows(dnn("data", "info", photos)) == [  # files are counted, broken ones too
         ["train", "303", "64 x 64 x 3", "uint8", "plain 150, shape 153"],
         ["test", "103", "64 x 64 x 3", "uint8", "plain 53, shape 50"],

@@ -4,6 +4,9 @@ from pathlib import Path
 
 from conftest import metrics_of, train_quietly, write_config
 
+TERMINAL = {"TTY_COMPATIBLE": "1", "NO_COLOR": "1", "COLUMNS": "250"}
+PIPE = {"TTY_COMPATIBLE": "0", "FORCE_COLOR": None}
+
 
 def test_runs_lists_every_run_newest_first_and_survives_broken_ones(in_tmp, demo_data, dnn):
     config = write_config(in_tmp / "c.yaml", demo_data)
@@ -40,7 +43,7 @@ def test_runs_lists_every_run_newest_first_and_survives_broken_ones(in_tmp, demo
     assert "not an object" in rows["runs/other/1"]["problem"]
     assert "YAML error" in rows["runs/other/2"]["problem"]
 
-    table = dnn("runs")
+    table = dnn("runs", env=TERMINAL)
     assert table.exit_code == 0, table.output
     lines = table.stdout.splitlines()
     line = next(line for line in lines if line.strip().startswith(str(first)))
@@ -49,6 +52,34 @@ def test_runs_lists_every_run_newest_first_and_survives_broken_ones(in_tmp, demo
         "12288-8-4-1" in line and f"{metrics['costs'][-1]['cost']:.6f}" in line and line.rstrip().endswith("finished")
     )
     assert any(line.startswith("* runs/t/4: no metrics.json") for line in lines)
+    assert "resumed" not in lines[1] and "best val" not in lines[1]  # no run has them: no such column
+
+    piped = dnn("runs", env=PIPE)
+    assert piped.exit_code == 0, piped.output
+    header, *lines = [line.split("\t") for line in piped.stdout.splitlines()]
+    assert header == [
+        "run",
+        "started",
+        "layers",
+        "lr",
+        "iter",
+        "last cost",
+        "train cost",
+        "train",
+        "test",
+        "time",
+        "status",
+        "problem",
+    ]
+    assert all(len(line) == len(header) for line in lines) and len(lines) == len(rows)
+    cells = {line[0]: dict(zip(header, line, strict=True)) for line in lines}
+    assert cells[str(first)]["layers"] == "12288-8-4-1" and cells[str(first)]["status"] == "finished"
+    assert (
+        cells[str(first)]["last cost"] == f"{metrics['costs'][-1]['cost']:.6f}" and cells[str(first)]["problem"] == ""
+    )
+    assert cells["runs/t/4"]["status"] == "broken" and cells["runs/t/4"]["problem"].startswith(
+        "runs/t/4: no metrics.json"
+    )
 
 
 def test_runs_of_one_name_and_of_nothing(in_tmp, demo_data, dnn):
@@ -60,3 +91,20 @@ def test_runs_of_one_name_and_of_nothing(in_tmp, demo_data, dnn):
     _, folder = train_quietly(dnn, write_config(in_tmp / "c.yaml", demo_data))
     rows = json.loads(dnn("runs", "runs/t", "--json").stdout)
     assert [row["run"] for row in rows] == [str(folder)]
+
+
+def test_a_resumed_run_keeps_its_first_start_and_says_when_it_was_resumed(in_tmp, demo_data, dnn):
+    _, folder = train_quietly(dnn, write_config(in_tmp / "c.yaml", demo_data, training={"iterations": 10}))
+    before = metrics_of(folder)
+    assert "resumed" not in before
+    metrics = dict(before, started="2020-01-02T03:04:05+00:00")  # so a start kept cannot be a start made again
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    result = dnn("train", "--resume", folder, "--quiet", "--set", "training.iterations=20")
+    assert result.exit_code == 0, result.output
+    after = metrics_of(folder)
+    assert after["started"] == "2020-01-02T03:04:05+00:00" and after["resumed"] >= before["started"]
+    [row] = json.loads(dnn("runs", "--json").stdout)
+    assert row["started"] == "2020-01-02T03:04:05+00:00" and row["resumed"] == after["resumed"]
+    header, line = [line.split("\t") for line in dnn("runs", env=PIPE).stdout.splitlines()]
+    cells = dict(zip(header, line, strict=True))
+    assert cells["started"].startswith("2020-01-0") and cells["resumed"][:4] == after["resumed"][:4]

@@ -34,7 +34,7 @@ def error_line(result):
     lines = result.stderr.strip().splitlines()
     if lines and lines[0].startswith("model: "):
         lines = lines[1:]  # predict names the checkpoint it uses first
-    if lines and "pictures classified" in lines[-1]:
+    if lines and re.search(r" pictures? classified", lines[-1]):
         lines = lines[:-1]  # predict's summary, after the line of the picture it names
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
     assert "Traceback" not in result.output and not re.search(r"unexpected [A-Z]\w*(Error|Exception)", result.stderr)

@@ -140,3 +140,29 @@ def test_without_matplotlib_the_curve_is_drawn_in_text():
     lines = rate_curve_text(RangeTest(tried, smoothed, smoothed, "test", tried[10], tried[19]))
     assert lines[-1].strip().startswith("1.0e-06") and lines[-1].endswith("1.0e+00  rate (log)")
     assert any("▁" in line or "█" in line for line in lines)
+
+
+def column_heights(lines):
+    """Eighths of a cell filled in each column of a block chart of ``cost_curve``."""
+    from dnncli.report.progress import BLOCKS
+
+    rows = [line.split("┤" if "┤" in line else "│", 1)[1] for line in lines if "┤" in line or "│" in line]
+    return [sum(BLOCKS.index(row[c]) for row in rows) for c in range(len(rows[0]))]
+
+
+def test_the_text_chart_cuts_off_the_rise_at_the_end_as_the_picture_does():
+    """A descent from 1 to 0.5, then the rise to 4 times the best that ends the test: the descent fills the chart."""
+    from dnncli.report.plot import rate_curve_text, rate_curve_view
+    from dnncli.run.lrfind import RangeTest
+
+    smoothed = [1.0 - 0.5 * i / 39 for i in range(40)] + [0.5 + 1.5 * i / 19 for i in range(1, 20)]
+    found = RangeTest([10 ** (i / 10 - 7) for i in range(59)], smoothed, smoothed, "x", 1e-5, 1e-4)
+    low, high = rate_curve_view(found)
+    assert low < 0.5 < 1.0 < high < 1.1  # the view the picture is drawn with (ax.set_ylim)
+    lines = rate_curve_text(found)
+    heights = column_heights(lines)
+    top = max(heights)
+    middle = heights[round(20 / 58 * (len(heights) - 1))]  # smoothed cost about 0.75: half way down the descent
+    assert heights[0] >= 0.9 * top and heights[-1] == top  # the start near the top, the rise cut off at it
+    assert 0.35 * top <= middle <= 0.65 * top  # unclipped, 0.75 of a 0.5..2 range would be a sixth of it
+    assert lines[0].strip() == "cost  (the rise at the end, up to 2.0000, is cut off at the top)"

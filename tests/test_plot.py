@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from conftest import train_quietly, write_config
+from dnncli.extras import install_command
 
 
 def test_plot_of_two_runs_is_a_png(in_tmp, demo_data, dnn):
@@ -38,4 +39,7 @@ def test_plot_without_matplotlib_says_how_to_get_it(in_tmp, demo_data, dnn, monk
         monkeypatch.setitem(sys.modules, name, None)  # import of it fails, as when it is not installed
     result = dnn("plot", folder)
     assert result.exit_code == 2
-    assert "dnn plot needs matplotlib, an optional extra: pip install 'dnncli[plot]'" in result.stderr
+    assert (
+        f"Error: dnn plot needs matplotlib (the optional plot extra); install it with: {install_command('plot')}"
+        in result.stderr
+    )

@@ -1,7 +1,10 @@
 """`dnn predict` through the real CLI: real picture files, the newest run, bad files, JSON lines."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import h5py
 import pytest
@@ -194,3 +197,54 @@ def test_pixels_are_scaled_as_the_checkpoint_says(demo_run, samples, dnn, tmp_pa
     for a, b, c in zip(normal, same, scaled, strict=True):
         assert a["probabilities"]["shape"] == pytest.approx(b["probabilities"]["shape"], abs=1e-12)
         assert abs(a["probabilities"]["shape"] - c["probabilities"]["shape"]) > 1e-6
+
+
+def test_a_picture_piped_in_as_minus_gets_the_record_of_its_file(demo_run, samples, dnn, tmp_path):
+    picture = samples / "shape-2.png"
+    [expected] = records(dnn("predict", picture, "--run", demo_run, "--json"))
+    with open(picture, "rb") as f:  # a real pipe: `dnn predict - < shape-2.png`
+        done = subprocess.run(
+            [sys.executable, "-m", "dnncli", "predict", "-", "--run", str(demo_run), "--json"],
+            stdin=f, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [record] = [json.loads(line) for line in done.stdout.splitlines()]
+    assert record == {**expected, "path": "-"}
+
+
+def test_standard_input_that_is_no_picture_or_a_terminal(demo_run, dnn, tmp_path):
+    result = dnn("predict", "-", "--run", demo_run, input=b"not a picture")
+    assert result.exit_code == 2 and "Error: -: not a picture (JPEG, PNG" in result.stderr
+    main, other = os.openpty()  # standard input a terminal: nothing is piped in, dnn does not wait for typing
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "dnncli", "predict", "-", "--run", str(demo_run)],
+            stdin=other, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        )  # fmt: skip
+    finally:
+        os.close(main)
+        os.close(other)
+    assert done.returncode == 2
+    assert done.stderr.endswith("Error: -: standard input is a terminal; pipe a picture in: dnn predict - < cat.jpg\n")
+
+
+def test_a_url_is_refused_with_a_line_saying_urls_are_not_fetched(demo_run, samples, dnn):
+    result = dnn("predict", "https://x/cat.jpg", samples / "shape-2.png", "--run", demo_run, "--json")
+    assert result.exit_code == 2
+    assert "Error: https://x/cat.jpg: a URL; URLs are not fetched, only files are read" in result.stderr
+    assert "https:/x" not in result.output
+    problem, record = records(result)
+    assert problem == {"path": None, "error": result.stderr.splitlines()[1].removeprefix("Error: ")}
+    assert record["path"] == str(samples / "shape-2.png")
+
+
+def test_counts_read_as_english(demo_run, dnn, tmp_path):
+    from dnncli.text import plural
+
+    assert [plural(1, "picture"), plural(2, "picture"), plural(0, "class"), plural(3, "batch")] == [
+        "1 picture", "2 pictures", "0 classes", "3 batches",
+    ]  # fmt: skip
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a picture")
+    result = dnn("predict", broken, "--run", demo_run)
+    assert result.exit_code == 2 and result.stderr.splitlines()[-1] == "0 of 1 picture classified, 1 problem above"

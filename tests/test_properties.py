@@ -51,7 +51,9 @@ values = st.one_of(
     st.sampled_from([0, -1, 2**31, 10**12, 2**70]),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=12),
-    st.sampled_from(["relu", "softmax", "adam", "momentum", "step", "he", "float32", "auto", "on", "1e-3", "\x00"]),
+    st.sampled_from(
+        ["relu", "softmax", "adam", "momentum", "step", "he", "float32", "auto", "on", "1e-3", "\x00", "crop", "pad"]
+    ),
     st.lists(st.one_of(small_ints, st.sampled_from([48, 10**12])), max_size=5),
     st.dictionaries(
         st.sampled_from(["name", "beta", "every", "x"]), st.one_of(small_ints, st.text(max_size=4)), max_size=3
@@ -76,7 +78,7 @@ def invoke(*args):
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
-PREDICT_NOTES = re.compile(r"^model: .* \(iteration \d+\)$|^\d+ of \d+ pictures classified, \d+ problems? above$")
+PREDICT_NOTES = re.compile(r"^model: .* \(iteration \d+\)$|^\d+ of \d+ pictures? classified, \d+ problems? above$")
 
 
 # a run that diverges fails while running (exit 1, as a full disk does), in one line that says which rate to try
@@ -233,6 +235,7 @@ def test_damaged_checkpoint_bytes(tiny_data, tiny_run, edits, cut):
             "iteration",
             "progress",
             "config",
+            "fit",
             "new",
         ]
     ),

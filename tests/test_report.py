@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from conftest import metrics_of, train_run, write_config
+from dnncli.extras import install_command
 
 pytest.importorskip("matplotlib")
 
@@ -83,7 +84,7 @@ def test_the_newest_run_by_default_its_best_npz_with_best_and_errors(early_run, 
     missing = dnn("report", tmp_path / "nothing", "--out", tmp_path / "x.html")
     assert missing.exit_code == 2 and "no such run folder" in missing.stderr
     nowhere = dnn("report", early_run, "--out", tmp_path / "no" / "x.html")
-    assert nowhere.exit_code == 2 and "no such folder" in nowhere.stderr
+    assert nowhere.exit_code == 2 and f"the folder {tmp_path / 'no'} does not exist" in nowhere.stderr
 
 
 def test_without_matplotlib_one_line_and_exit_2(early_run, dnn, monkeypatch, tmp_path):
@@ -92,7 +93,7 @@ def test_without_matplotlib_one_line_and_exit_2(early_run, dnn, monkeypatch, tmp
     result = dnn("report", early_run, "--out", tmp_path / "r.html")
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
-        "Error: dnn report needs matplotlib, an optional extra: pip install 'dnncli[plot]'"
+        f"Error: dnn report needs matplotlib (the optional plot extra); install it with: {install_command('plot')}"
     ]
     assert not (tmp_path / "r.html").exists()
 

@@ -100,10 +100,10 @@ def test_a_run_time_that_is_no_time_shows_as_a_question_mark(in_tmp, demo_data, 
     metrics = metrics_of(good)
     metrics["seconds"] = float("nan")
     (good / "metrics.json").write_text(json.dumps(metrics))
-    table = dnn("runs", env={"COLUMNS": "200"})
+    table = dnn("runs", env={"TTY_COMPATIBLE": "0", "FORCE_COLOR": None})
     assert table.exit_code == 0, table.output
-    (row,) = [line for line in table.stdout.splitlines() if str(good) in line or "t/1" in line]
-    assert " ? " in row
+    header, row = [line.split("\t") for line in table.stdout.splitlines()]
+    assert dict(zip(header, row, strict=True))["time"] == "?"
 
 
 @pytest.mark.parametrize("pointer", [b"\xff\xfe t/1\n", b"", b"t/1\x00\n"], ids=["not-utf8", "empty", "nul"])
@@ -676,6 +676,34 @@ def test_an_output_where_no_file_can_be_made_is_a_user_error(pipe_setup, dnn):
     result = dnn("export", "--run", pipe_setup["run"], "--out", "/proc/m.onnx")
     assert result.exit_code == 2, result.output
     assert result.stderr == "Error: /proc/m.onnx: No such file or directory\n"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [  # each with an input that would fail later, so the output's line shows it was checked first
+        ("lr-find", "--config", "{tmp}/no-config.yaml", "--out", "{out}.json"),
+        ("report", "{tmp}/empty", "--out", "{out}.html"),
+        ("plot", "{tmp}/empty", "--out", "{out}.png"),
+        ("export", "--checkpoint", "{tmp}/no.npz", "--out", "{out}.onnx"),
+        ("evaluate", "--checkpoint", "{tmp}/no.npz", "--json", "{out}.json"),
+        ("data", "import", "{tmp}/empty", "--out", "{out}.h5"),
+    ],
+    ids=lambda c: " ".join(c[:2]),
+)
+def test_an_output_in_a_missing_folder_fails_before_any_work(pipe_setup, dnn, command):
+    (pipe_setup["tmp"] / "empty").mkdir(exist_ok=True)
+    out = pipe_setup["tmp"] / "missing" / "x"
+    result = dnn(*(part.format(out=out, **pipe_setup) for part in command))
+    assert result.exit_code == 2, result.output
+    suffix = command[-1].removeprefix("{out}")
+    assert result.stderr == f"Error: {out}{suffix}: the folder {out.parent} does not exist\n"
+
+
+def test_the_demo_set_is_not_written_into_a_folder_named_like_its_files(in_tmp, dnn):
+    Path("demo/test.h5").mkdir(parents=True)
+    result = dnn("data", "demo", "--out", "demo")
+    assert result.exit_code == 2 and "demo/test.h5: is a folder, not a regular file" in result.stderr
+    assert not Path("demo/train.h5").exists()  # refused before anything was written
 
 
 @pytest.mark.parametrize(

@@ -31,12 +31,14 @@ def free_port():
 class Server:
     """``python -m dnncli serve ARGS`` on a free port; stopped (SIGTERM) by ``stop``."""
 
-    def __init__(self, folder, *args):
+    def __init__(self, folder, *args, quiet=True):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(Path(folder) / f"serve-{self.port}.log", "w+")
-        command = [sys.executable, "-m", "dnncli", "serve", "--port", str(self.port), "--quiet", *map(str, args)]
-        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT)
+        self.log = open(Path(folder) / f"serve-{self.port}.log", "w+")  # stdout, and stderr too when quiet
+        self.errors = self.log if quiet else open(Path(folder) / f"serve-{self.port}.stderr", "w+")
+        command = [sys.executable, "-m", "dnncli", "serve", "--port", str(self.port), *map(str, args)]
+        command += ["--quiet"] if quiet else []
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=self.errors)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.output()
@@ -52,6 +54,10 @@ class Server:
         self.log.seek(0)
         return self.log.read()
 
+    def error_output(self):
+        self.errors.seek(0)
+        return self.errors.read()
+
     def rss_kib(self):
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -66,6 +72,7 @@ class Server:
             self.process.kill()
             self.process.wait()
         self.log.close()
+        self.errors.close()
 
 
 @pytest.fixture(scope="module")
@@ -163,6 +170,20 @@ def test_a_name_that_is_a_real_file_is_never_read(server, demo_data):
     response = predict(server.url, [(str(real), b"not the picture on disk")])
     assert response.status_code == 422
     assert response.json()["problems"][0]["error"].startswith(f"{real}: not a picture")
+
+
+def test_request_lines_go_to_stdout_and_notices_to_stderr_as_the_help_says(demo_run, tmp_path, dnn):
+    assert "No line per request on stdout" in dnn("serve", "--help").stdout
+    talking = Server(tmp_path, "--run", demo_run, quiet=False)
+    try:
+        assert httpx.get(talking.url + "/info", timeout=10).status_code == 200
+        deadline = time.monotonic() + 30  # the line is written once the answer has gone
+        while '"GET /info HTTP/1.1" 200' not in talking.output() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert '"GET /info HTTP/1.1" 200' in talking.output()
+        assert "GET /info" not in talking.error_output() and "Serving" in talking.error_output()
+    finally:
+        talking.stop()
 
 
 def test_over_the_size_limit_is_413_and_the_server_goes_on(demo_run, tmp_path):

@@ -102,3 +102,17 @@ def test_a_dropped_picture_is_classified(browser, server, demo_data, demo_run, d
     assert card.locator(".class").inner_text() == record["class"]
     assert card.locator(".probability").inner_text() == f"{record['probability']:.4f}"
     page.close()
+
+
+def test_a_file_over_the_limit_is_said_in_the_page_s_words(browser, demo_run, tmp_path):
+    small = Server(tmp_path, "--run", demo_run, "--max-upload-mb", "0.01")
+    try:
+        big = tmp_path / "big.png"
+        big.write_bytes(b"\x89PNG" + bytes(20_000))
+        page, _ = open_page(browser, small, LAPTOP)
+        page.locator("#pick").set_input_files([str(big)])
+        error = page.locator(".card[data-state='error'] .error")
+        sync_api.expect(error).to_have_text("This file is too large: the service takes pictures of up to 0.01 MB.")
+        page.close()
+    finally:
+        small.stop()

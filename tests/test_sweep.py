@@ -225,15 +225,27 @@ def test_the_report_of_a_sweep_folder(dnn, reference, tmp_path):
     from test_report import assert_self_contained, picture_sources, section_ids
 
     out = tmp_path / "sweep.html"
-    assert dnn("report", reference, "--out", out).exit_code == 0
+    result = dnn("report", reference, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == str(out)
     page = out.read_text()
     assert section_ids(page) == ["sweep"]
     assert_self_contained(page)
     index = index_of(reference)
     ranked = sorted(index["trials"], key=lambda row: row["metric"])
-    shown = re.findall(r"<td>(trial-\d+)</td>", page)
-    assert shown == [row["folder"] for row in ranked]  # best first
-    assert len(picture_sources(page)) == len(index["parameters"])  # the metric against each parameter
+    shown = re.findall(r'<td><a href="sweep-trials/(trial-\d+)\.html">(trial-\d+)</a></td>', page)
+    assert shown == [(row["folder"], row["folder"]) for row in ranked]  # best first, each linked to its report
+    best = re.findall(r'<tr class="best"><td>(\d+)<span class="badge">best</span></td><td><a [^>]*>([^<]*)</a>', page)
+    assert best == [(str(ranked[0]["trial"]), ranked[0]["folder"])]  # one row marked: the best trial's
+    # a learning curve of every trial (the cost, and the validation cost the metric needs), then the metric
+    # against each parameter
+    assert len(picture_sources(page)) == 2 + len(index["parameters"])
+    assert sorted(p.name for p in (tmp_path / "sweep-trials").iterdir()) == sorted(
+        f"{r['folder']}.html" for r in ranked
+    )
+    trial = (tmp_path / "sweep-trials" / f"{ranked[0]['folder']}.html").read_text()
+    assert '<nav><a href="../sweep.html">the sweep</a>' in trial and str(reference / ranked[0]["folder"]) in trial
+    assert_self_contained(trial)
 
 
 def test_a_trial_that_fails_is_recorded_and_the_sweep_goes_on(dnn, in_tmp, demo_data):

@@ -1,15 +1,13 @@
 """`dnn data`: make, import and inspect data sets."""
 
-from pathlib import Path
-
 import click
 
-from ..data.formats import COMPRESSION, DEMO_MAX_CLASSES, SPLITS
+from ..data.formats import CHANNELS, COMPRESSION, DEFAULT_CHANNELS, DEFAULT_FIT, DEMO_MAX_CLASSES, FITS, SPLITS
 from ..errors import UserError
 from .options import named_path, warn
 
 
-def print_info(path, size=64):
+def print_info(path, size=64, channels=DEFAULT_CHANNELS):
     """What ``dnn data info`` prints for an HDF5 file, a folder set or a table: a line, then a table."""
     from ..data.info import info, is_table, table_info
     from ..report.console import stdout_console
@@ -20,9 +18,21 @@ def print_info(path, size=64):
         click.echo(title)
         stdout_console().print(columns_table(rows))
         return
-    title, rows = info(path, size, warn)
+    title, rows = info(path, size, warn, channels)
     click.echo(title)
     stdout_console().print(info_table(rows))
+
+
+def channels_option(help):
+    """``--channels``, 1 or 3 (``data.channels``), given to the command as an int."""
+    return click.option(
+        "--channels",
+        type=click.Choice([str(c) for c in CHANNELS]),
+        default=str(DEFAULT_CHANNELS),
+        show_default=True,
+        callback=lambda ctx, param, value: int(value),
+        help=help,
+    )
 
 
 @click.group()
@@ -63,7 +73,15 @@ def demo_command(out, classes):
     callback=named_path(),
     help="HDF5 file to write (replaced if it exists).",
 )
-@click.option("--size", type=click.IntRange(1), default=64, show_default=True, help="Pictures become SIZE x SIZE RGB.")
+@click.option("--size", type=click.IntRange(1), default=64, show_default=True, help="Pictures become SIZE x SIZE.")
+@channels_option("1: pictures become grey, 3: RGB.")
+@click.option(
+    "--fit",
+    type=click.Choice(FITS),
+    default=DEFAULT_FIT,
+    show_default=True,
+    help="A picture not square: squash resizes it whole, crop takes its centre, pad letterboxes it in black.",
+)
 @click.option(
     "--split",
     type=click.Choice(SPLITS),
@@ -76,30 +94,31 @@ def demo_command(out, classes):
     show_default=True,
     help="lzf: small and fast to read (h5py has it); gzip: read by every HDF5 tool, slower; none: fastest, largest.",
 )
-def import_command(folder, out, size, split, compression):
+def import_command(folder, out, size, channels, fit, split, compression):
     """Decode a folder of pictures, a subfolder per class, into an HDF5 file.
 
     FOLDER holds a subfolder per class (cat/, not-cat/, ...), or train/ and
     test/ with a subfolder per class in each, which gives one file with both
-    splits. Pictures are decoded and resized as dnn predict does. Pictures that
-    cannot be read are listed at the end and left out; the last line printed
-    is the file.
+    splits. Pictures are decoded and made to fit as dnn predict does, and a
+    model trained on the file has predict fit pictures the same way. Pictures
+    that cannot be read are listed at the end and left out; the last line
+    printed is the file.
 
     \b
     dnn data import photos --out photos.h5
     dnn data import photos/train --out train.h5 --size 32
+    dnn data import digits --out digits.h5 --size 28 --channels 1 --fit pad
     """
     from ..data.folder_sets import import_folder, skipped_text
+    from ..files import check_output
     from ..report.console import decoding
 
-    out = Path(out)
-    if not out.parent.is_dir():
-        raise UserError(f"{out}: no such folder {out.parent}")
+    out = check_output(out)
     try:
-        skipped = import_folder(folder, out, size, split, compression, warn, decoding())
+        skipped = import_folder(folder, out, size, split, compression, warn, decoding(), channels, fit)
     except OSError as e:
         raise UserError(f"{out}: cannot write ({e.strerror or e})") from None
-    print_info(out)
+    print_info(out, size, channels)
     if skipped:
         warn(skipped_text(skipped))
     click.echo(str(out))
@@ -114,7 +133,8 @@ def import_command(folder, out, size, split, compression):
     show_default=True,
     help="Folder sets: the size pictures are decoded to (data.size).",
 )
-def info_command(path, size):
+@channels_option("Folder sets: 1 for grey pictures, 3 for RGB (data.channels).")
+def info_command(path, size, channels):
     """Examples, shape, dtype and classes of an HDF5 data file or a folder set; a table's columns.
 
     For a CSV or Parquet table, each column's kind as dnn reads it (number, category or boolean; data.columns
@@ -125,4 +145,4 @@ def info_command(path, size):
     dnn data info photos/
     dnn data info penguins.csv
     """
-    print_info(path, size)
+    print_info(path, size, channels)

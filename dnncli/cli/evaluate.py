@@ -1,7 +1,5 @@
 """`dnn evaluate`: how well a trained model classifies a labelled data set, or predicts a table's numbers."""
 
-from pathlib import Path
-
 import click
 
 from ..data.formats import SPLITS
@@ -49,7 +47,7 @@ def evaluate_command(run_folder, checkpoint_file, best, data_file, split, json_f
     dnn evaluate --run runs/cat/2 --split train
     dnn evaluate --checkpoint model.npz --data more_cats.h5 --json -
     """
-    from ..files import write_json
+    from ..files import check_output, write_json
     from ..model import checkpoint
     from ..model.evaluate import check_scaled_as_data_sets, evaluate, top_losses_of
     from ..report.console import stdout_console
@@ -58,6 +56,9 @@ def evaluate_command(run_folder, checkpoint_file, best, data_file, split, json_f
     from ..text import finite_json, json_text, short_path
 
     path = chosen_model(run_folder, checkpoint_file, best)
+    json_path = (
+        None if json_file == "-" else check_output(json_file or default_json_path(path, data_file, split or "test"))
+    )
     saved = checkpoint.load(path)
     check_scaled_as_data_sets(saved, path)
     config = run_config(path.parent)
@@ -66,10 +67,9 @@ def evaluate_command(run_folder, checkpoint_file, best, data_file, split, json_f
     report.update(evaluate(saved, dataset))
     if top_losses:
         report["top_losses"] = top_losses_of(report, top_losses)
-    if json_file == "-":
+    if json_path is None:
         click.echo(json_text(report, indent=2))
         return
-    json_path = Path(json_file) if json_file else default_json_path(path, data_file, split)
     try:
         write_json(json_path, finite_json(report))
     except OSError as e:

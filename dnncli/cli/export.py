@@ -2,7 +2,7 @@
 
 import click
 
-from ..errors import UserError
+from ..extras import missing_extra
 from .options import chosen_model, model_options, named_path
 
 
@@ -22,33 +22,31 @@ from .options import chosen_model, model_options, named_path
     help="Float type the exported model computes in [default: the checkpoint's].",
 )
 def export_command(run_folder, checkpoint_file, best, out_file, dtype):
-    """Write a trained model as an ONNX file (needs the export extra: pip install 'dnncli[export]').
+    """Write a trained model as an ONNX file (needs the optional export extra).
 
-    The model takes uint8 pictures of shape (N, H, W, C), any N, scales them as
-    dnn does, and gives the class probabilities (N, K) and the class index (N,)
-    that dnn predict picks. The class names, input shape, scaling and dnn version
-    are in its metadata. The last line printed is the file.
+    The model takes uint8 pictures of shape (N, H, W, C), any N (C is 1 for a
+    grey model), scales them as dnn does, and gives the class probabilities
+    (N, K) and the class index (N,) that dnn predict picks. The class names,
+    input shape, scaling, the fit that makes a picture that shape (data.fit)
+    and dnn version are in its metadata. The last line printed is the file.
 
     \b
     dnn export --out model.onnx
     dnn export --run runs/cat/2 --best --out cat.onnx --dtype float32
     """
-    from pathlib import Path
-
+    from ..files import check_output
     from ..model import checkpoint
     from ..text import decimal_size, short_path
 
     try:
         import onnx  # noqa: F401
     except ImportError:
-        raise UserError("dnn export needs the onnx package: pip install 'dnncli[export]'") from None
+        raise missing_extra("dnn export", "export", "onnx") from None
     from ..model.onnx_export import export
 
+    out = check_output(out_file)
     path = chosen_model(run_folder, checkpoint_file, best)
     saved = checkpoint.load(path)
-    out = Path(out_file)
-    if not out.parent.is_dir():
-        raise UserError(f"{out}: the folder {out.parent} does not exist")
     size = export(saved, out, dtype)
     layers = " -> ".join(map(str, saved.net.layers))
     click.echo(

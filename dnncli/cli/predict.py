@@ -5,9 +5,35 @@ import click
 from ..errors import EXIT_USAGE, UserError, one_line
 from .options import FiniteFloatRange, chosen_model, model_options, named_path, warn
 
+STANDARD_INPUT = "-"
+STANDARD_INPUT_LIMIT = 256 * 2**20  # bytes of a picture piped in: more than any photo's file; `< /dev/zero` ends here
+
 
 def report_error(error):
     click.echo(f"Error: {error.format_message()}", err=True)
+
+
+def standard_input_picture():
+    """The picture piped into standard input (``dnn predict -``), as bytes labelled ``-``."""
+    import os
+    import sys
+
+    from ..data.pictures import PictureBytes
+    from ..text import binary_size
+
+    stream = sys.stdin.buffer
+    try:
+        terminal = os.isatty(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # no file descriptor: a stream in memory, not a terminal
+        terminal = False
+    if terminal:
+        raise UserError(f"{STANDARD_INPUT}: standard input is a terminal; pipe a picture in: dnn predict - < cat.jpg")
+    data = stream.read(STANDARD_INPUT_LIMIT + 1)
+    if len(data) > STANDARD_INPUT_LIMIT:
+        raise UserError(
+            f"{STANDARD_INPUT}: more than {binary_size(STANDARD_INPUT_LIMIT)} on standard input, too large for a picture"
+        )
+    return PictureBytes(data, STANDARD_INPUT)
 
 
 def failure_record(path, error):
@@ -26,7 +52,7 @@ def failure_record(path, error):
 @click.option(
     "--threshold",
     type=FiniteFloatRange(0, 1),
-    help="Two-class models: the second class is picked when its probability is above this [default: 0.5].",
+    help="Two-class models: the second class is picked when its probability is above this [default: 0.5].",  # engine.THRESHOLD: a test checks
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON record per picture or row (JSON lines).")
 @click.option(
@@ -38,7 +64,8 @@ def failure_record(path, error):
 def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_json, out):
     """Classify pictures, or predict a table's rows, with a trained model.
 
-    For a model of pictures, PICTURE is a file, a folder (every picture below it) or a glob pattern.
+    For a model of pictures, PICTURE is a file, a folder (every picture below it), a glob pattern, or - for a
+    picture piped into standard input; URLs are not fetched.
     For a model of a table, give one CSV or Parquet file: the predictions are CSV (each row's line or row
     number, its id columns, the class and the probabilities, or the predicted numbers).
     Any size and colour mode is converted to what the model takes (see
@@ -51,8 +78,10 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
     dnn predict photos/ 'more/*.png' --json
     dnn predict cat.jpg --run runs/cat/2 --threshold 0.7
     dnn predict new-rows.csv --out predictions.csv
+    curl -sL https://example.com/cat.jpg | dnn predict -
     """
     from ..data.pictures import expand_paths
+    from ..engine import THRESHOLD
     from ..model import checkpoint
     from ..model.predict import check_takes_pictures, predictions
     from ..report.console import stdout_console
@@ -73,6 +102,7 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
     if unfinished:
         warn(unfinished)
     paths, problems = expand_paths(pictures, warn=warn)
+    paths = [standard_input_picture() if str(p) == STANDARD_INPUT else p for p in paths]
     failures = []
 
     def failed(path, error):
@@ -86,7 +116,7 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
     console = stdout_console()
     table = None
     classified = 0
-    for record in predictions(saved, paths, 0.5 if threshold is None else threshold, failed):
+    for record in predictions(saved, paths, THRESHOLD if threshold is None else threshold, failed):
         classified += 1
         if as_json:
             click.echo(json_text(record))
@@ -108,7 +138,8 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
         table.close()
     if failures:
         click.echo(
-            f"{classified} of {len(paths)} pictures classified, {plural(len(failures), 'problem')} above", err=True
+            f"{classified} of {plural(len(paths), 'picture')} classified, {plural(len(failures), 'problem')} above",
+            err=True,
         )
         raise click.exceptions.Exit(EXIT_USAGE)
 

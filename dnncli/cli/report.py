@@ -26,8 +26,10 @@ def report_command(run_folder, best, out):
     curves, health over time, and on the test set the confusion matrix, ROC
     and precision-recall curves, the reliability diagram and the pictures
     with the highest loss. A sweep folder gives its trials and the metric
-    against each parameter. Styles and pictures are inside the file: it
-    opens without network. Needs matplotlib: pip install 'dnncli[plot]'.
+    against each parameter, the learning curve of each, the best marked, and
+    each trial's own report, in a folder beside it (OUT's name with -trials)
+    that its rows link to. Styles and pictures are inside the file: it opens
+    without network. Needs matplotlib, the optional plot extra.
 
     \b
     dnn report
@@ -35,17 +37,20 @@ def report_command(run_folder, best, out):
     """
     from pathlib import Path
 
-    from ..files import atomic_file
-    from ..report.html import run_report
+    from ..files import atomic_file, check_output
+    from ..report.html import report_pages, trials_folder
     from ..run.layout import latest_run
+    from ..sweep.index import is_sweep
 
     folder = Path(run_folder) if run_folder else latest_run()
     if not folder.is_dir():
         raise UserError(f"{folder}: no such run folder")
-    page = run_report(folder, best, warn=warn)
-    out = Path(out)
-    if not out.parent.is_dir():
-        raise UserError(f"{out.parent}: no such folder")
-    with atomic_file(out, "wb") as f:
-        f.write(page.encode("ascii", "xmlcharrefreplace"))  # ASCII: the same bytes whatever the locale
+    out = check_output(out)
+    trials = trials_folder(out)
+    if is_sweep(folder) and trials.exists() and not trials.is_dir():
+        raise UserError(f"{trials}: is a file, where the report of each trial goes; remove it or give another --out")
+    for path, page in report_pages(folder, out, best, warn):
+        path.parent.mkdir(exist_ok=True)  # the trials' folder, made once the first trial's page is ready
+        with atomic_file(path, "wb") as f:
+            f.write(page.encode("ascii", "xmlcharrefreplace"))  # ASCII: the same bytes whatever the locale
     click.echo(str(out))

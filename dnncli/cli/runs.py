@@ -14,7 +14,12 @@ DEFAULT_PLOT = "cost.png"
 @click.argument("folder", type=click.Path(file_okay=False), required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as a JSON list.")
 def runs(folder, as_json):
-    """List the runs under FOLDER (default: $DNN_RUNS, else runs/), newest first; or a sweep's trials, best first."""
+    """List the runs under FOLDER (default: $DNN_RUNS, else runs/), newest first; or a sweep's trials, best first.
+
+    On a terminal, a table; into a pipe or a file, a header line and a line per
+    run, the columns separated by tabs. Either way a column empty for every run
+    is left out.
+    """
     from ..files import default_runs
     from ..sweep.index import is_sweep
 
@@ -23,15 +28,19 @@ def runs(folder, as_json):
         return show_sweep_folder(folder, as_json)
 
     from ..report.console import table_console
-    from ..report.tables import runs_table
+    from ..report.tables import runs_lines, runs_table
     from ..run.listing import list_runs
     from ..text import json_text
 
     rows = list_runs(folder)
+    console = table_console()
     if as_json:
         click.echo(json_text(rows, indent=2))
+    elif rows and not console.is_terminal:  # a pipe or a file: plain lines, as cut, sort and awk read them
+        for line in runs_lines(rows):
+            click.echo(line)
     elif rows:
-        table_console().print(runs_table(rows, folder))
+        console.print(runs_table(rows, folder))
         for row in rows:
             if row["problem"]:
                 click.echo(f"* {row['problem']}")
@@ -54,15 +63,17 @@ def plot(run_dirs, out):
     against each swept parameter.
 
     Validation cost and accuracy are drawn too where the runs logged them.
-    Needs matplotlib: pip install 'dnncli[plot]'.
+    Needs matplotlib, the optional plot extra.
 
     \b
     dnn plot runs/cat/1
     dnn plot runs/cat/1 runs/cat/2 --out compare.png
     """
+    from ..files import check_output
     from ..report.plot import draw, logged_costs
     from ..sweep.index import is_sweep
 
+    check_output(out)
     if len(run_dirs) == 1 and is_sweep(run_dirs[0]):
         return plot_sweep_folder(run_dirs[0], out)
     curves = {}

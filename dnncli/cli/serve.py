@@ -3,6 +3,7 @@
 import click
 
 from ..errors import UserError
+from ..extras import missing_extra
 from ..run.layout import BEST, CHECKPOINT
 from .options import FiniteFloatRange, chosen_model, model_options
 
@@ -25,15 +26,18 @@ from .options import FiniteFloatRange, chosen_model, model_options
     show_default=True,
     help="Most pictures in one request; more get 413.",
 )
-@click.option("--quiet", is_flag=True, help="No line per request on stderr.")
+@click.option("--quiet", is_flag=True, help="No line per request on stdout; on stderr, only the server's warnings.")
 def serve_command(run_folder, checkpoint_file, best, host, port, max_upload_mb, max_pictures, quiet):
-    """Serve a trained model over HTTP (needs the serve extra: pip install 'dnncli[serve]').
+    """Serve a trained model over HTTP (needs the optional serve extra).
 
     \b
     GET  /          a page to drop or pick pictures on
     POST /predict   pictures as multipart/form-data: records as dnn predict --json
     GET  /info      the model: layers, classes, input shape, run, iteration
     GET  /health    {"status": "ok"}
+
+    Each request is logged as a line on stdout; the address served and the
+    server's notices go to stderr.
 
     It listens on 127.0.0.1, this machine only, unless --host says otherwise:
     --host 0.0.0.0 lets anyone who can reach this machine use the model and see
@@ -50,7 +54,7 @@ def serve_command(run_folder, checkpoint_file, best, host, port, max_upload_mb, 
 
         from ..serve.app import Limits, create_app
     except ImportError as e:
-        raise UserError(f"dnn serve needs the serve extra ({e.name} is missing): pip install 'dnncli[serve]'") from None
+        raise missing_extra("dnn serve", "serve", e.name) from None
     from ..model import checkpoint
     from ..model.predict import check_takes_pictures
     from ..text import short_path

@@ -119,16 +119,15 @@ def lr_find(config_path, overrides, start, end, steps, out):
     dnn lr-find --config configs/cat.yaml
     dnn lr-find --config configs/cat-adam.yaml --set training.batch_size=64
     """
-    from pathlib import Path
-
     from ..config.load import load
-    from ..files import write_json
+    from ..files import check_output, write_json
     from ..report.plot import draw_rate_curve, rate_curve_text
     from ..report.progress import QuietReporter
     from ..run.lrfind import range_test
 
+    out = check_output(out)
+    check_output(out.with_suffix(".png"))
     found = range_test(load(config_path, overrides), start, end, steps, warn=QuietReporter().warn)
-    out = Path(out)
     write_json(out, found.as_json())
     picture = draw_rate_curve(found, out.with_suffix(".png"))
     if picture is None:

@@ -3,18 +3,19 @@
 Each field has its default and a check that turns the raw YAML value into the
 value used, or raises ``ValueError`` saying what is allowed. Names of
 activations, initialisers, optimizers and schedules are checked against the
-engine's own tables, so adding one there is all it takes.
+engine's own tables, so adding one there is all it takes; a default the engine
+has too (the seed, the output, batch norm's momentum and epsilon) is the engine's.
 """
 
 import difflib
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 
 import yaml
 
-from ..engine import ACTIVATIONS, INITIALIZERS, OPTIMIZERS, OUTPUT_ACTIVATIONS, SCHEDULES
+from ..engine import ACTIVATIONS, INITIALIZERS, OPTIMIZERS, OUTPUT_ACTIVATIONS, SCHEDULES, Network, Settings
 from ..engine.settings import hyperparameters
 from ..errors import UserError
 
@@ -35,6 +36,12 @@ class Field:
     check: object
     default: object = REQUIRED
     help: str = ""
+
+
+def engine_default(cls, name):
+    """The default of field ``name`` of the engine's dataclass ``cls`` (``Settings``, ``Network``)."""
+    [default] = [f.default for f in fields(cls) if f.name == name and f.default is not MISSING]
+    return default
 
 
 def describe(value):
@@ -131,9 +138,9 @@ def one_of(choices):
     choices = list(choices)
 
     def check(value):
-        if value not in choices:
+        if isinstance(value, bool) or value not in choices:  # True == 1: a bool is no number here
             hint = did_you_mean(value, choices) if isinstance(value, str) else ""
-            raise ValueError(f"must be one of {', '.join(choices)}{hint}")
+            raise ValueError(f"must be one of {', '.join(map(str, choices))}{hint}")
         return value
 
     return check
@@ -273,7 +280,9 @@ def component(table):
 SCHEMA = {
     "name": Field(run_name, "run", "name of the run; runs go to <output.dir>/<name>/<n>/"),
     "seed": Field(
-        integer(0, MAX_SEED), 1, "seed of everything random: initial weights, shuffling, dropout, validation split"
+        integer(0, MAX_SEED),
+        engine_default(Settings, "seed"),
+        "seed of everything random: initial weights, shuffling, dropout, validation split",
     ),
     "dtype": Field(one_of(["float64", "float32"]), "float64", "floating-point type of training"),
     "data": {
@@ -309,7 +318,15 @@ SCHEMA = {
             integer(1), 5, "tables: a category seen fewer times in the training rows shares 'other'"
         ),
         "delimiter": Field(delimiter, "auto", "tables: the CSV delimiter; auto finds , ; tab or | in the header"),
-        "size": Field(integer(1), 64, "folder sets: pictures are decoded to size x size RGB"),
+        "size": Field(integer(1), 64, "folder sets: pictures are decoded to size x size, channels deep"),
+        # the same choices as data.formats.CHANNELS and FITS, which the command line offers (tests/test_defaults.py)
+        "channels": Field(one_of([1, 3]), 3, "folder sets: 1 decodes pictures to grey, 3 to RGB"),
+        "fit": Field(
+            one_of(["squash", "crop", "pad"]),
+            "squash",
+            "a picture not of the model's shape: squash resizes it whole, crop takes its centre, pad letterboxes it; "
+            "kept in the checkpoint for predict and serve",
+        ),
         "classes": Field(
             optional(class_names), None, "folder sets: the class folders in label order, label 0 first; null sorts them"
         ),
@@ -358,10 +375,14 @@ SCHEMA = {
         ),
         "batch_norm_momentum": Field(
             number(above=0, maximum=1),
-            0.1,
+            engine_default(Settings, "batch_norm_momentum"),
             "running statistics: running = (1 - momentum) running + momentum batch (PyTorch's convention)",
         ),
-        "batch_norm_epsilon": Field(number(above=0), 1e-5, "added to the variance inside the square root"),
+        "batch_norm_epsilon": Field(
+            number(above=0),
+            engine_default(Network, "batch_norm_epsilon"),
+            "added to the variance inside the square root",
+        ),
     },
     "training": {
         "learning_rate": Field(number(above=0), REQUIRED, "base learning rate"),

@@ -22,6 +22,7 @@ class Dataset:
     classes: list
     path: str  # the file or folder it was read from
     files: list = None  # for a folder set, each example's file relative to ``path`` ("cat/001.jpg")
+    fit: str = None  # how its pictures were made the set's size (data.fit), where known: a folder set's, an import's
 
     @property
     def m(self):
@@ -56,7 +57,7 @@ class Dataset:
     def subset(self, indices):
         """Some of the examples: a copy in memory, a view on disk."""
         files = None if self.files is None else [self.files[i] for i in np.asarray(indices)]
-        return Dataset(self.pictures[indices], self.labels[indices], self.classes, self.path, files)
+        return Dataset(self.pictures[indices], self.labels[indices], self.classes, self.path, files, self.fit)
 
     def parts(self):
         """The set ``READ_BATCH`` examples at a time, in order: views of a set on disk, copies of one in memory.

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..files import atomic_path
+from ..files import atomic_path, check_output
 from .formats import DEMO_MAX_CLASSES
 from .hdf5 import write_hdf5
 
@@ -98,6 +98,8 @@ def write_demo(out, classes=2):
     names = class_names(classes)
     out = Path(out)
     (out / "samples").mkdir(parents=True, exist_ok=True)
+    for split in ("train", "test"):  # before any picture is drawn: a folder named test.h5 fails now, not later
+        check_output(out / f"{split}.h5")
     rng = np.random.default_rng([SEED, classes])
     written = []
     for split, count in (("train", TRAIN), ("test", TEST)):

@@ -7,12 +7,15 @@ below a class folder (``pictures.pictures_in``) is an example of that class::
     photos/test/cat/...          photos/test/not-cat/...
 
 Classes are the subfolder names, sorted (label 0 is the first). Pictures are
-decoded by ``pictures.load_picture``, the function ``dnn predict`` uses, so a file
-gives the same pixels in training as in prediction. A picture that cannot be read
+decoded by ``pictures.load_picture``, the function ``dnn predict`` uses, to grey or
+RGB (``data.channels``) and made to fit by ``data.fit``, which the checkpoint keeps
+(the channels in its input shape), so a file gives the same pixels in training as
+in prediction. A picture that cannot be read
 is skipped with a warning naming it; a class with no readable picture is an error.
 
 ``import_folder`` (``dnn data import``) decodes such a folder once into an HDF5
-file in the cat layout, stored as ``hdf5.create_pictures`` stores pictures. A
+file in the cat layout, stored as ``hdf5.create_pictures`` stores pictures, the
+fit written beside them (``hdf5.FIT``) for the runs trained on the file. A
 folder holding ``train/`` and ``test/`` gives one file with both splits
 (``train_set_x`` ... and ``test_set_x`` ...), which a config names as both
 ``data.train`` and ``data.test``.
@@ -36,7 +39,7 @@ from ..files import atomic_path
 from ..resources import available_memory
 from ..text import binary_size, gigabytes, plural, short_path
 from .dataset import Dataset
-from .formats import SPLITS
+from .formats import DEFAULT_CHANNELS, DEFAULT_FIT, SPLITS
 from .hdf5 import create_pictures, write_classes, write_labels
 from .pictures import (
     NAMED,
@@ -138,21 +141,22 @@ def no_progress(description, total):
     return nullcontext(lambda n: None)
 
 
-def try_to_load(path, input_shape):
+def try_to_load(path, input_shape, fit):
     try:
-        return load_picture(path, input_shape)
+        return load_picture(path, input_shape, fit)
     except UserError as error:
         return error
 
 
-def decode_into(pictures, paths, labels, input_shape, advance=None):
+def decode_into(pictures, paths, labels, input_shape, advance=None, fit=DEFAULT_FIT):
     """Decodes ``paths`` into ``pictures`` (an array or HDF5 dataset with a row for each path),
     packed in order; returns the labels of the pictures kept and the ``UserError`` of each skipped."""
     kept, skipped, written = [], [], 0
     with ThreadPoolExecutor(WORKERS) as pool:
         for start in range(0, len(paths), DECODE_BLOCK):
             block = slice(start, start + DECODE_BLOCK)
-            results = list(pool.map(try_to_load, paths[block], [input_shape] * len(paths[block])))
+            count = len(paths[block])
+            results = list(pool.map(try_to_load, paths[block], [input_shape] * count, [fit] * count))
             good = [
                 (pixels, label)
                 for pixels, label in zip(results, labels[block], strict=True)
@@ -172,7 +176,8 @@ def check_every_class_kept(folder, classes, labels):
     counts = np.bincount(labels, minlength=len(classes))
     for (name, paths), count in zip(classes, counts, strict=True):
         if count == 0:
-            raise UserError(f"{Path(folder) / name}: none of the {len(paths)} pictures of class {name!r} can be read")
+            which = "its one picture" if len(paths) == 1 else f"none of the {len(paths)} pictures"
+            raise UserError(f"{Path(folder) / name}: {which} of class {name!r} can be read")
 
 
 def check_decoding_memory(folder, count, input_shape):
@@ -198,9 +203,9 @@ def examples_of(classes):
     return paths, labels
 
 
-def load_folder(folder, input_shape, warn=None, progress=no_progress, order=None):
-    """A folder data set decoded into memory, its classes in ``order`` (else sorted); unreadable pictures are
-    skipped with a warning."""
+def load_folder(folder, input_shape, warn=None, progress=no_progress, order=None, fit=DEFAULT_FIT):
+    """A folder data set decoded into memory to ``input_shape`` by ``fit``, its classes in ``order`` (else
+    sorted); unreadable pictures are skipped with a warning."""
     shown = short_path(folder)  # so warnings name files as a person would
     classes = class_folders(shown, warn, order)
     paths, labels = examples_of(classes)
@@ -208,13 +213,13 @@ def load_folder(folder, input_shape, warn=None, progress=no_progress, order=None
     pictures = np.empty((len(paths), *input_shape), dtype=np.uint8)
     with (progress or no_progress)(str(folder), len(paths)) as advance:
         # decoded with their numbers for labels, so the numbers kept say which files were
-        kept, skipped = decode_into(pictures, paths, np.arange(len(paths)), input_shape, advance)
+        kept, skipped = decode_into(pictures, paths, np.arange(len(paths)), input_shape, advance, fit)
     if skipped and warn:
         warn(skipped_text(skipped))
     kept_labels = np.asarray(labels, dtype=np.int64)[kept]
     check_every_class_kept(folder, classes, kept_labels)
     files = [Path(paths[i]).relative_to(shown).as_posix() for i in kept]
-    return Dataset(pictures[: len(kept)], kept_labels, [name for name, _ in classes], str(folder), files)
+    return Dataset(pictures[: len(kept)], kept_labels, [name for name, _ in classes], str(folder), files, fit)
 
 
 # --- dnn data import --------------------------------------------------------
@@ -240,18 +245,22 @@ def import_plan(folder, split=None, warn=None):
     return plan
 
 
-def import_folder(folder, out, size, split=None, compression="lzf", warn=None, progress=no_progress):
-    """Decodes a folder set into an HDF5 file in the cat layout, atomically; returns the pictures skipped."""
+def import_folder(
+    folder, out, size, split=None, compression="lzf", warn=None, progress=no_progress, channels=DEFAULT_CHANNELS,
+    fit=DEFAULT_FIT,
+):  # fmt: skip
+    """Decodes a folder set into an HDF5 file in the cat layout, atomically, pictures of ``size`` x ``size`` x
+    ``channels`` made to fit by ``fit``; returns the pictures skipped."""
     plan = import_plan(folder, split, warn)
-    input_shape = (size, size, 3)
+    input_shape = (size, size, channels)
     skipped = []
     with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
         for name, (origin, classes) in plan.items():
             paths, labels = examples_of(classes)
             check_decoding_memory(origin, min(len(paths), DECODE_BLOCK), input_shape)
-            pictures = create_pictures(f, f"{name}_set_x", len(paths), input_shape, compression)
+            pictures = create_pictures(f, f"{name}_set_x", len(paths), input_shape, compression, fit)
             with (progress or no_progress)(name, len(paths)) as advance:
-                kept, missed = decode_into(pictures, paths, labels, input_shape, advance)
+                kept, missed = decode_into(pictures, paths, labels, input_shape, advance, fit)
             check_every_class_kept(origin, classes, kept)
             pictures.resize(len(kept), axis=0)
             write_labels(f, name, kept)

@@ -13,7 +13,9 @@ it uses, each once, and reading in order costs no more per picture (HDF5
 suggests chunks of 10 KB to 1 MB; a 64 x 64 RGB picture is 12 KB). They are
 compressed with LZF by default, which h5py always has and which reads fast;
 gzip is for files other HDF5 tools must read, none for the fastest reads
-(docs/performance.md).
+(docs/performance.md). Pictures made from files (``dnn data import``) say how
+they were made to fit in the attribute ``fit`` of their dataset (``FIT``), so a
+model trained on them has predict fit pictures the same way.
 """
 
 import math
@@ -23,16 +25,18 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from ..config.schema import SCHEMA
 from ..errors import UserError
 from ..files import atomic_path, regular_file
 from ..resources import available_memory
-from ..text import gigabytes
+from ..text import gigabytes, plural
 from .dataset import Dataset
 from .disk import PicturesOnDisk, fits_in_memory
-from .formats import COMPRESSION
+from .formats import COMPRESSION, FITS
 
 MAX_CLASSES = 10_000  # class names a file may list, or labels may imply without them
 MAX_CLASS_NAME_BYTES = 1_000
+FIT = "fit"  # the attribute of a pictures dataset naming its data.fit
 
 
 def open_hdf5(path):
@@ -172,7 +176,7 @@ def read_labels(f, key, m, path, setting):
     if item.dtype.kind not in "iubf":
         raise UserError(f"{path}: {key!r} must hold whole-number class labels, found {item.dtype}")
     if shape[0] != m:
-        raise UserError(f"{path}: {m} pictures but {shape[0]} labels in {key!r}")
+        raise UserError(f"{path}: {plural(m, 'picture')} but {plural(shape[0], 'label')} in {key!r}")
     y = np.asarray(read_dataset(f, key, path, setting, item)).reshape(m)
     if y.dtype.kind == "f" and not (np.all(np.isfinite(y)) and np.all(y == np.round(y))):
         raise UserError(f"{path}: {key!r} must hold whole-number class labels, found {y.dtype}")
@@ -200,7 +204,10 @@ def checked_labels(y, classes, path, key):
     return y.astype(np.int64), classes
 
 
-def load_hdf5(path, x_key, y_key, classes_key, settings, in_memory="auto", dtype=np.float64):
+IN_MEMORY = SCHEMA["data"]["in_memory"].default  # a set's place when no config says: the config's default
+
+
+def load_hdf5(path, x_key, y_key, classes_key, settings, in_memory=IN_MEMORY, dtype=np.float64):
     """A checked ``Dataset`` from one HDF5 file; ``settings`` names the config keys for messages.
 
     ``in_memory``: True loads the pictures, False leaves them on disk (the file stays
@@ -213,6 +220,7 @@ def load_hdf5(path, x_key, y_key, classes_key, settings, in_memory="auto", dtype
         check_pictures(x, path, x_key)
         y = read_labels(f, y_key, x.shape[0], path, settings[1])
         classes = read_classes(f, classes_key, path)
+        fit = read_fit(x, path, x_key)
         if in_memory == "auto":
             in_memory = fits_in_memory(x, dtype)
         x = read_dataset(f, x_key, path, settings[0], x) if in_memory else PicturesOnDisk(x)
@@ -222,12 +230,27 @@ def load_hdf5(path, x_key, y_key, classes_key, settings, in_memory="auto", dtype
     if in_memory:
         f.close()
     y, classes = checked_labels(y, classes, path, y_key)
-    return Dataset(x, y, classes, str(path))
+    return Dataset(x, y, classes, str(path), fit=fit)
 
 
-def create_pictures(f, key, m, input_shape, compression="lzf"):
-    """An HDF5 dataset for ``m`` uint8 pictures, stored as this module's docstring says."""
-    return f.create_dataset(
+def read_fit(x, path, key):
+    """How the pictures of dataset ``x`` were made to fit (its attribute ``FIT``), or None when it does not say."""
+    try:
+        value = x.attrs.get(FIT)
+    except (OSError, TypeError, ValueError, KeyError) as e:  # an attribute of a type h5py cannot read
+        raise UserError(f"{path}: {key!r} has an attribute {FIT!r} that cannot be read ({e})") from None
+    if value is None:
+        return None
+    value = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    if not isinstance(value, str) or value not in FITS:
+        raise UserError(f"{path}: {key!r} says its pictures were fitted by {value!r}; dnn knows {', '.join(FITS)}")
+    return value
+
+
+def create_pictures(f, key, m, input_shape, compression="lzf", fit=None):
+    """An HDF5 dataset for ``m`` uint8 pictures, stored as this module's docstring says; ``fit``, when given, is
+    how they were made to fit."""
+    pictures = f.create_dataset(
         key,
         shape=(m, *input_shape),
         maxshape=(None, *input_shape),
@@ -236,6 +259,9 @@ def create_pictures(f, key, m, input_shape, compression="lzf"):
         compression=COMPRESSION[compression][0],
         compression_opts=COMPRESSION[compression][1],
     )
+    if fit is not None:
+        pictures.attrs[FIT] = fit
+    return pictures
 
 
 def write_labels(f, split, labels):

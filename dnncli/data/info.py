@@ -10,8 +10,8 @@ from ..text import decimal_size, plural
 from .columns import KINDS, category_counts, inferred_kind
 from .encoding import close_name
 from .folder_sets import check_folder, class_folders, examples_of, split_folders
-from .formats import SPLITS
-from .hdf5 import check_pictures, find_dataset, holds, open_hdf5, read_classes, read_labels
+from .formats import DEFAULT_CHANNELS, SPLITS
+from .hdf5 import check_pictures, find_dataset, holds, open_hdf5, read_classes, read_fit, read_labels
 from .tables import read_table
 
 
@@ -34,7 +34,7 @@ def storage_text(pictures):
         layout = "contiguous"
     else:
         per_chunk = pictures.chunks[0]
-        layout = f"{per_chunk} picture{'s' if per_chunk > 1 else ''} a chunk"
+        layout = f"{plural(per_chunk, 'picture')} a chunk"
     compression = pictures.compression or "uncompressed"
     if pictures.compression_opts is not None:
         compression += f" level {pictures.compression_opts}"
@@ -43,7 +43,7 @@ def storage_text(pictures):
 
 def hdf5_info(path):
     """(title, rows) of an HDF5 file in the cat layout: one row for each split it has."""
-    rows, storage = [], None
+    rows, storage, fit = [], None, None
     with open_hdf5(path) as f:
         present = [s for s in SPLITS if holds(f, f"{s}_set_x")]
         if not present:
@@ -54,16 +54,18 @@ def hdf5_info(path):
             pictures = find_dataset(f, f"{split}_set_x", path, f"data.keys.{split}_x")
             check_pictures(pictures, path, f"{split}_set_x")
             storage = storage or storage_text(pictures)
+            fit = fit or read_fit(pictures, path, f"{split}_set_x")
             labels = []
             if holds(f, f"{split}_set_y"):
                 labels = read_labels(f, f"{split}_set_y", pictures.shape[0], path, f"data.keys.{split}_y")
             shape, dtype = shape_text(pictures.shape[1:]), str(pictures.dtype)
             rows.append((split, pictures.shape[0], shape, dtype, counts_text(labels, classes) or "no labels"))
-    title = f"{path}: HDF5, {decimal_size(Path(path).stat().st_size)} on disk ({storage})"
+    fitted = f"; pictures made to fit by {fit}" if fit else ""
+    title = f"{path}: HDF5, {decimal_size(Path(path).stat().st_size)} on disk ({storage}{fitted})"
     return title, rows
 
 
-def folder_info(folder, size, warn=None):
+def folder_info(folder, size, warn=None, channels=DEFAULT_CHANNELS):
     """(title, rows) of a folder set, counting picture files (none is decoded)."""
     folder = check_folder(folder)
     splits = split_folders(folder) or {folder.name: folder}
@@ -72,15 +74,16 @@ def folder_info(folder, size, warn=None):
         classes = class_folders(path, warn)
         paths, labels = examples_of(classes)
         names = [class_name for class_name, _ in classes]
-        rows.append((name, len(paths), shape_text((size, size, 3)), "uint8", counts_text(labels, names)))
-    title = f"{folder}: folder of pictures, counted by file; decoded to {size} x {size} RGB (--size) when used"
+        rows.append((name, len(paths), shape_text((size, size, channels)), "uint8", counts_text(labels, names)))
+    colour = "grey" if channels == 1 else "RGB"
+    title = f"{folder}: folder of pictures, counted by file; decoded to {size} x {size} {colour} (--size, --channels) when used"
     return title, rows
 
 
-def info(path, size=64, warn=None):
+def info(path, size=64, warn=None, channels=DEFAULT_CHANNELS):
     """(title, rows) for an HDF5 file or a folder set."""
     path = Path(path)
-    return folder_info(path, size, warn) if path.is_dir() else hdf5_info(path)
+    return folder_info(path, size, warn, channels) if path.is_dir() else hdf5_info(path)
 
 
 def is_table(path):

@@ -27,16 +27,22 @@ pixels. Its rules, in order:
    ``RGB`` for (h, w, 3), ``L`` for (h, w) or (h, w, 1) (ITU-R 601-2 luma),
    ``RGBA`` for (h, w, 4), where transparency is kept instead. CMYK is converted
    by Pillow's formula, with no colour profile.
-6. A picture of another size is resized to the model's (h, w) with
-   ``RESAMPLE`` (Lanczos), aspect ratio not kept: crop first if it matters. A
-   picture whose resize would need more than ``RESIZE_LIMIT`` bytes (a 1 x 89
-   million strip is under the pixel limit, but resizing it to 64 x 64 makes a
-   64 x 89 million intermediate) is refused, as is one that runs out of memory.
+6. A picture of another size is made the model's (h, w) by its ``fit``
+   (``FITS``, ``data.fit``), resizing with ``RESAMPLE`` (Lanczos): ``squash``
+   resizes it whole, aspect ratio not kept; ``crop`` takes the largest centred
+   part of the model's aspect ratio, then resizes; ``pad`` resizes it whole to
+   fit inside, aspect ratio kept, and fills the bands left at two sides with
+   black (a letterbox). A picture whose resize would need more than
+   ``RESIZE_LIMIT`` bytes (a 1 x 89 million strip is under the pixel limit, but
+   resizing it to 64 x 64 makes a 64 x 89 million intermediate) is refused, as
+   is one that runs out of memory.
 """
 
 import glob
+import io
 import math
 import os
+import re
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,6 +53,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ..errors import UserError, one_line
 from ..files import regular_file
 from ..text import binary_size, plural
+from .formats import DEFAULT_FIT
 
 FORMATS = ("JPEG", "PNG", "BMP", "GIF", "WEBP", "TIFF", "PPM")
 SUFFIXES = (  # what a folder's pictures are called
@@ -72,6 +79,22 @@ SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 CHANNEL_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 TRUNCATED_READ = "Truncated File Read"  # the warning Pillow gives for tags that end before they should
 DRAFT_MARGIN = 4  # a draft-decoded JPEG keeps at least this many pixels per pixel of the model's input, each way
+URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")  # a scheme and //: https://x/cat.jpg, which Path makes https:/x/cat.jpg
+
+
+class PictureBytes(io.BytesIO):
+    """A picture's bytes that came with no file (an upload, standard input), which ``load_picture`` reads as it
+    reads a file; ``str()`` is its ``label`` (the name an upload came with, ``-``).
+
+    It has no ``name`` attribute, so nothing downstream can take the label for a path.
+    """
+
+    def __init__(self, data, label):
+        super().__init__(data)
+        self.label = label
+
+    def __str__(self):
+        return self.label
 
 
 def picture_mode(input_shape):
@@ -84,8 +107,24 @@ def picture_mode(input_shape):
     raise UserError(f"a model with input shape {shape} does not take pictures (it needs (h, w) or (h, w, 1, 3 or 4))")
 
 
-def load_picture(path, input_shape):
-    """The pixels of a picture file as uint8 of ``input_shape``, by the rules in this module's docstring.
+def squash(image, size):
+    return image.resize(size, RESAMPLE)
+
+
+def crop(image, size):
+    return ImageOps.fit(image, size, RESAMPLE)  # the centre, of the aspect ratio of size, then resized
+
+
+def pad(image, size):
+    return ImageOps.pad(image, size, RESAMPLE, color=None)  # None: zeros, black in every mode
+
+
+FITS = {"squash": squash, "crop": crop, "pad": pad}  # data.fit: how a picture is made (width, height) ``size``
+
+
+def load_picture(path, input_shape, fit=DEFAULT_FIT):
+    """The pixels of a picture file as uint8 of ``input_shape``, made to fit it by ``fit`` (``FITS``), by the
+    rules in this module's docstring.
 
     Raises ``UserError`` naming the file when it is missing, not a picture of an
     accepted format, truncated or damaged, or a decompression bomb.
@@ -111,7 +150,7 @@ def load_picture(path, input_shape):
             except ValueError as e:  # a mode Pillow reads but cannot convert, such as a TIFF in LAB colour
                 raise UserError(f"{path}: its colour mode {image.mode} cannot be converted to {mode} ({e})") from None
         if image.size != (width, height):
-            image = image.resize((width, height), RESAMPLE)
+            image = FITS[fit](image, (width, height))
         return np.asarray(image, dtype=np.uint8).reshape(input_shape)
     except MemoryError:
         raise UserError(f"{path}: not enough memory to decode and resize this picture") from None
@@ -275,6 +314,13 @@ def expand_paths(arguments, warn=None):
     paths, problems = {}, []
     for argument in arguments:
         named = Path(argument)
+        if URL.match(argument) and not named.exists():
+            problems.append(
+                UserError(
+                    f"{argument}: a URL; URLs are not fetched, only files are read (download it, or pipe it in: curl -sL URL | dnn predict -)"
+                )
+            )
+            continue
         if named.exists() or not glob.has_magic(argument):
             matches = [named]
         else:

@@ -28,8 +28,11 @@ def load_split(config, split, warn=None, progress=None, encoder=None):
     if kind == "folder":
         from .folder_sets import load_folder  # Pillow is loaded only for a set that needs it
 
-        return load_folder(data[split], (data["size"], data["size"], 3), warn, progress, data["classes"])
-    return hdf5_split(data[split], split, data["keys"], data["in_memory"], config["dtype"])
+        shape = (data["size"], data["size"], data["channels"])
+        return load_folder(data[split], shape, warn, progress, data["classes"], data["fit"])
+    dataset = hdf5_split(data[split], split, data["keys"], data["in_memory"], config["dtype"])
+    dataset.fit = dataset.fit or data["fit"]  # the file's own (dnn data import wrote it), else the config's
+    return dataset
 
 
 def hdf5_split(path, split, keys, in_memory, dtype):
@@ -59,7 +62,7 @@ def load_file(path, config, split, saved, warn=None):
 
         names = sorted(p.name for p in visible_folders(path))
         order = list(saved.classes) if sorted(saved.classes) == names else None
-        return load_folder(path, saved.input_shape, warn, order=order), split or "test"
+        return load_folder(path, saved.input_shape, warn, order=order, fit=saved.fit), split or "test"
     keys = data["keys"]
     if split is None:
         with open_hdf5(path) as f:

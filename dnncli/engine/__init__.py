@@ -7,6 +7,7 @@ from .gradcheck import check_gradients
 from .initializers import INITIALIZERS, initialize
 from .losses import LOSSES, OUTPUT_ACTIVATIONS, REGRESSION_OUTPUTS
 from .network import (
+    THRESHOLD,
     Network,
     accuracy,
     backward,
@@ -35,6 +36,7 @@ __all__ = [
     "OUTPUT_ACTIVATIONS",
     "REGRESSION_OUTPUTS",
     "SCHEDULES",
+    "THRESHOLD",
     "ArraySource",
     "FastTrainer",
     "Network",

@@ -17,7 +17,7 @@ FAST_W1_0, FAST_A, FAST_C, FAST_CK = (FAST_PATH_PREFIX + name for name in ("W1_0
 # The fast path keeps K = X^T X (m x m, float64); beyond this it is not worth the memory.
 FAST_PATH_MAX_GRAM_BYTES = 512 * 2**20
 
-LINEAR_OPTIMIZERS = ("gd", "momentum")  # updates linear in the gradient: the fast path can follow them
+LINEAR_OPTIMIZERS = tuple(name for name, optimizer in OPTIMIZERS.items() if optimizer.linear)
 
 
 def fast_path_obstacle(settings, m):

@@ -297,6 +297,9 @@ def predict_proba(net, params, X):
     return OUTPUT_ACTIVATIONS[net.output](ZL)
 
 
+THRESHOLD = 0.5  # a sigmoid output picks the second class above this; predict, serve and export use it
+
+
 def predict_values(net, params, X):
     """A regression's predictions, (k, m) for k outputs: the identity output's pre-activation."""
     assert net.is_regression, "predict_values is for a network that predicts numbers"
@@ -304,7 +307,7 @@ def predict_values(net, params, X):
     return ZL
 
 
-def predict_labels(net, probabilities, threshold=0.5):
+def predict_labels(net, probabilities, threshold=THRESHOLD):
     """Integer class of each example from ``predict_proba``'s output."""
     assert not net.is_regression, "a regression predicts values, not labels"
     if net.output == "sigmoid":

@@ -108,23 +108,27 @@ class Optimizer:
     update: object
     defaults: dict = field(default_factory=dict)
     limits: dict = field(default_factory=dict)  # setting -> the range it may take, as the config checks it
+    copies: int = 0  # arrays of state per parameter, each of its shape: the memory the state takes
+    linear: bool = False  # the update is linear in the gradient, so the fast path can follow it
 
 
 DECAY = {"minimum": 0, "below": 1}  # a running average's weight: b^t must shrink, and 1 - b^t never be 0 for t >= 1
 
 OPTIMIZERS = {
-    "gd": Optimizer(no_state, gd_update),
-    "momentum": Optimizer(momentum_state, momentum_update, {"beta": 0.9}, {"beta": DECAY}),
+    "gd": Optimizer(no_state, gd_update, linear=True),
+    "momentum": Optimizer(momentum_state, momentum_update, {"beta": 0.9}, {"beta": DECAY}, copies=1, linear=True),
     "adam": Optimizer(
         adam_state,
         adam_update,
         {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
         {"beta1": DECAY, "beta2": DECAY, "epsilon": {"above": 0, "maximum": 1}},
+        copies=2,
     ),
     "rmsprop": Optimizer(
         rmsprop_state,
         rmsprop_update,
         {"beta": 0.9, "epsilon": 1e-8},
         {"beta": DECAY, "epsilon": {"above": 0, "maximum": 1}},
+        copies=1,
     ),
 }

@@ -26,7 +26,7 @@ class Settings:
     l2: float = 0.0
     keep_probs: tuple = None  # per hidden layer, 1.0 for no dropout
     batch_size: int = None  # None: the whole set in every step
-    seed: int = 0
+    seed: int = 1  # the config's default too (config.schema takes the engine's defaults)
     batch_norm_momentum: float = 0.1  # running = (1 - momentum) running + momentum batch (PyTorch's convention)
     inputs_vary: bool = False  # the source hands out other inputs at every step (pictures augmented afresh)
     class_weights: tuple = None  # one positive weight per class, in class order (see class_weights); None: all 1

@@ -1,8 +1,10 @@
 """Checkpoints: a ``.npz`` of plain numeric arrays plus a small JSON header.
 
 Arrays: ``W1, b1, ..., WL, bL``, optimizer state as ``state.<name>``, and
-``header`` (UTF-8 JSON as uint8). Loading never unpickles
-(``allow_pickle=False``) and checks everything before a single weight is used.
+``header`` (UTF-8 JSON as uint8), which holds the input shape (its last size the
+channels: 1 grey, 3 RGB) and ``fit``, how a picture is made that shape
+(``data.fit``). Loading never unpickles (``allow_pickle=False``) and checks
+everything before a single weight is used.
 
 A hidden layer l with batch norm (the header's ``batch_norm``, one bool per hidden
 layer, and ``batch_norm_epsilon``) adds four (n_l, 1) arrays beside ``Wl, bl``:
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.encoding import from_header
+from ..data.formats import DEFAULT_FIT, FITS
 from ..engine import ACTIVATIONS, OUTPUT_ACTIVATIONS, Network
 from ..engine.fastpath import FAST_A, FAST_C, FAST_CK, FAST_PATH_MAX_GRAM_BYTES, FAST_W1_0
 from ..errors import UserError
@@ -69,6 +72,11 @@ class Checkpoint:
     @property
     def iteration(self):
         return self.header["iteration"]
+
+    @property
+    def fit(self):
+        """How a picture is made the input's shape (``data.fit``); squash in checkpoints from before it was kept."""
+        return self.header.get("fit", DEFAULT_FIT)
 
 
 def make_header(net, classes, input_shape, pixel_scale, dtype, iteration, **extra):
@@ -328,7 +336,9 @@ def check_header(header, path):
         or not all(isinstance(b, bool) for b in batch_norm)
     ):
         raise bad("batch_norm", "must be a list of true or false, one per hidden layer")
-    epsilon = header.get("batch_norm_epsilon", 1e-5)
+    if header.get("fit", DEFAULT_FIT) not in FITS:
+        raise bad("fit", f"must be one of {', '.join(FITS)}")
+    epsilon = header.get("batch_norm_epsilon", Network.batch_norm_epsilon)  # the engine's default, as in configs
     if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon > 0:
         raise bad("batch_norm_epsilon", "must be a positive number")
     return Network(tuple(layers), tuple(activations), output, tuple(batch_norm), float(epsilon))

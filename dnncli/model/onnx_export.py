@@ -4,8 +4,11 @@ The graph does what ``model.predict.classify`` does: cast the pixels to the
 model's float type, flatten each picture, divide by the checkpoint's
 ``divide_by``, then each layer's ``a W^T + b`` and activation, then the output:
 sigmoid as the two columns (1 - p, p), or softmax. A second output, ``label``,
-is the index of the class ``dnn predict`` picks (threshold 0.5 for a sigmoid).
-Class names, input shape, scaling and the dnn version go in the metadata.
+is the index of the class ``dnn predict`` picks (for a sigmoid, above ``engine.THRESHOLD``, 0.5: the argmax of
+(1 - p, p), which takes the first of a tie, as ``>`` does).
+Class names, input shape (its last size the channels: 1 for a grey model), scaling, the
+``fit`` a picture is made to the input's shape by (``data.fit``, which the program
+feeding the graph does) and the dnn version go in the metadata.
 
 ``onnx`` is the optional ``export`` extra, imported only when a graph is built.
 """
@@ -116,6 +119,7 @@ def metadata(saved, dtype):
     return {
         "classes": json.dumps(saved.classes),
         "input_shape": json.dumps(list(saved.input_shape)),
+        "fit": saved.fit,
         "divide_by": json.dumps(saved.pixel_scale),
         "layers": json.dumps(list(saved.net.layers)),
         "activations": json.dumps(list(saved.net.activations)),

@@ -1,7 +1,8 @@
 """A trained model's class and probability for pictures (`dnn predict`).
 
-Pictures are decoded by ``pictures.load_picture`` and scaled as the checkpoint's
-header says training scaled them, so a picture saved losslessly from a data set
+Pictures are decoded by ``pictures.load_picture``, made to fit as the checkpoint's
+header says training's were (``fit``; grey or RGB by its input shape), and scaled as
+it says training scaled them, so a picture saved losslessly from a data set
 gets exactly the probability ``dnn evaluate`` gives that example.
 """
 
@@ -11,7 +12,7 @@ import numpy as np
 
 from ..data.dataset import READ_BATCH, scale_pixels
 from ..data.pictures import load_picture, picture_mode
-from ..engine import OUTPUT_ACTIVATIONS, forward, predict_labels
+from ..engine import OUTPUT_ACTIVATIONS, THRESHOLD, forward, predict_labels
 from ..errors import UserError
 
 BATCH = READ_BATCH  # pictures per forward pass, as evaluation reads them: bounds memory for a folder of thousands
@@ -30,7 +31,7 @@ def check_takes_pictures(saved):
         raise UserError(f"{saved.path}: {e.message}") from None
 
 
-def classify(saved, pictures, threshold=0.5):
+def classify(saved, pictures, threshold=THRESHOLD):
     """Probabilities (K, m), one column per picture, and the predicted labels (m,) of uint8 ``pictures``.
 
     For a sigmoid output the rows are (1 - p, p): p is the second class's probability.
@@ -83,7 +84,7 @@ def probability_map(classes, column):
     return {name: float(p) for name, p in zip(classes, column, strict=True)}
 
 
-def read_pictures(paths, input_shape, failed):
+def read_pictures(paths, input_shape, failed, fit):
     """Batches of (paths, pixels) of the pictures that decode; ``failed(path, error)`` gets each that does not.
 
     A batch ends at BATCH pictures or PROMPT_SECONDS after its first: a slow folder still
@@ -92,7 +93,7 @@ def read_pictures(paths, input_shape, failed):
     good, pixels = [], []
     for path in paths:
         try:
-            pixels.append(load_picture(path, input_shape))
+            pixels.append(load_picture(path, input_shape, fit))
             good.append(path)
         except UserError as e:
             failed(path, e)
@@ -107,7 +108,7 @@ def read_pictures(paths, input_shape, failed):
 
 def predictions(saved, paths, threshold, failed):
     """One record per picture that decodes, in order: path, class, its probability, all probabilities."""
-    for batch, pixels in read_pictures(paths, saved.input_shape, failed):
+    for batch, pixels in read_pictures(paths, saved.input_shape, failed, saved.fit):
         probabilities, labels = classify(saved, pixels, threshold)
         for path, column, label in zip(batch, probabilities.T, labels, strict=True):
             yield {

@@ -1,6 +1,6 @@
 """The charts of `dnn report`, each drawn by matplotlib into SVG text.
 
-matplotlib is an optional extra (``pip install 'dnncli[plot]'``); ``figure`` imports it only when a chart is
+matplotlib is the optional plot extra (``extras.install_command``); ``figure`` imports it only when a chart is
 drawn and draws through ``Figure`` with the Agg backend, so no window and no global pyplot state, as
 ``plot`` does. Every function takes plain numbers and returns the SVG of one picture.
 
@@ -10,7 +10,7 @@ is of the weights before its update (i done), its validation scores of the weigh
 
 import io
 
-from ..errors import UserError
+from ..extras import missing_extra
 
 PANEL = (4.4, 3.3)  # inches; SVG scales, so this sets the proportions and the size of the text
 
@@ -19,7 +19,7 @@ def figure(size):
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        raise UserError("dnn report needs matplotlib, an optional extra: pip install 'dnncli[plot]'") from None
+        raise missing_extra("dnn report", "plot", "matplotlib") from None
     import matplotlib
 
     matplotlib.rcParams["svg.hashsalt"] = "dnn"  # the same chart gives the same SVG
@@ -71,6 +71,31 @@ def learning_curves(records, best_iteration=None):
             axes = fig.axes[0]
             axes.axvline(best_iteration, color="0.4", linestyle=":", label=f"best.npz ({best_iteration})")
             axes.legend(fontsize="small", frameon=False)
+    return [svg(fig) for fig in pictures]
+
+
+LEGEND_TRIALS = 12  # trials named in a legend; beyond, only the best is
+
+
+def trial_curves(runs, names, best=None):
+    """The cost of each trial of a sweep on one picture, and the validation cost on another when it was logged;
+    ``runs``: each trial's records, ``names`` their labels, ``best``: the index of the best, drawn bold on top."""
+    keys = [("cost", 0, "cost")]
+    if any("validation_cost" in r for records in runs for r in records):
+        keys.append(("validation_cost", 1, "validation cost"))
+    pictures = []
+    for key, shift, title in keys:
+        fig = figure(PANEL)
+        ax = fig.subplots()
+        order = [i for i in range(len(runs)) if i != best] + ([best] if best is not None else [])
+        for i in order:
+            bold = i == best
+            named = bold or len(runs) <= LEGEND_TRIALS
+            ax.plot(*series(runs[i], key, shift), color="black" if bold else f"C{i % 10}", linewidth=2.4 if bold else 1,
+                    alpha=1 if bold else 0.75, label=names[i] if named else None, zorder=3 if bold else 2)  # fmt: skip
+        ax.set_title(title, fontsize="medium")
+        styled(ax, "iterations done", title)
+        pictures.append(fig)
     return [svg(fig) for fig in pictures]
 
 
@@ -185,18 +210,23 @@ def reliability(bins, error):
     return svg(fig)
 
 
-def metric_against(values, metrics, parameter, metric, log=False):
-    """One sweep parameter against the metric of each trial; ``log`` for a log axis (a log-uniform parameter)."""
+def metric_against(values, metrics, parameter, metric, log=False, best=None):
+    """One sweep parameter against the metric of each trial; ``log`` for a log axis (a log-uniform parameter),
+    ``best`` the index of the best trial, ringed."""
     fig = figure(PANEL)
     ax = fig.subplots()
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
     if numeric:
-        ax.plot(values, metrics, "o", color="C0")
+        xs = values
         if log:
             ax.set_xscale("log")
     else:
         labels = sorted({str(v) for v in values})
-        ax.plot([labels.index(str(v)) for v in values], metrics, "o", color="C0")
+        xs = [labels.index(str(v)) for v in values]
         ax.set_xticks(range(len(labels)), labels)
-    styled(ax, parameter, metric, legend=False)
+    ax.plot(xs, metrics, "o", color="C0")
+    if best is not None:
+        ax.plot([xs[best]], [metrics[best]], "o", markersize=13, markerfacecolor="none", markeredgecolor="black",
+                markeredgewidth=1.6, label="best")  # fmt: skip
+    styled(ax, parameter, metric, legend=best is not None)
     return svg(fig)

@@ -7,7 +7,8 @@ decoded (the test reads it).
 
 ``run_report`` gathers what the run left (metrics.json, config.yaml, the checkpoint) and evaluates the model
 on the config's test set; each ``*_section`` function turns plain results into a ``<section>``, and ``page``
-puts them together. ``sweep_section`` takes the trials' rows, so a sweep's report is its own page.
+puts them together. ``sweep_section`` takes the trials' rows, so a sweep's report is its own page, beside a
+folder of its trials' own reports, which it links to (``report_pages``).
 """
 
 import base64
@@ -21,11 +22,11 @@ from ..errors import UserError
 from ..model import checkpoint
 from ..model.evaluate import check_scaled_as_data_sets, evaluate, top_losses_of
 from ..model.metrics import precision_recall_curve, roc_curve
-from ..run.layout import CONFIG
+from ..run.layout import CHECKPOINT, CONFIG
 from ..run.listing import shown_metrics
 from ..run.selection import choose_data, model_path, run_config
-from ..sweep.index import as_seen, is_sweep, ranked, read_index
-from ..text import short_path
+from ..sweep.index import as_seen, best_trial, is_sweep, ranked, read_index
+from ..text import plural, short_path
 from . import charts
 from .tables import duration, sweep_value
 
@@ -61,6 +62,9 @@ table { border-collapse: collapse; font-size: .9rem; margin: .3rem 0; }
 th, td { padding: .3rem .7rem; border-bottom: 1px solid var(--line); text-align: left; white-space: nowrap; }
 th { color: var(--soft); font-weight: 600; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
+tr.best td { font-weight: 650; background: #eef4ff; }
+.badge { font-size: .75rem; font-weight: 600; color: #fff; background: var(--accent); border-radius: 999px;
+         padding: .05rem .45rem; margin-left: .3rem; }
 details { margin-top: .6rem; }
 summary { cursor: pointer; color: var(--accent); }
 pre { background: #f0f2f6; border-radius: 8px; padding: .7rem; overflow-x: auto; font-size: .82rem; }
@@ -107,8 +111,16 @@ addEventListener("load", () => {
 POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
 
+class Html(str):
+    """A piece of HTML already made (a link): ``text`` leaves it as it is."""
+
+
 def text(value):
-    return html.escape(str(value))
+    return value if isinstance(value, Html) else html.escape(str(value))
+
+
+def link(href, label):
+    return Html(f'<a href="{html.escape(href)}">{html.escape(str(label))}</a>')
 
 
 def number(value, places=4):
@@ -150,17 +162,17 @@ def facts(pairs):
     return f'<div class="facts">{cells}</div>'
 
 
-def table(header, rows, numeric=()):
-    """An HTML table; columns named in ``numeric`` align right."""
+def table(header, rows, numeric=(), marked=None):
+    """An HTML table; columns named in ``numeric`` align right, the row numbered ``marked`` stands out."""
     head = "".join(f"<th>{text(h)}</th>" for h in header)
     body = "".join(
-        "<tr>"
+        ('<tr class="best">' if i == marked else "<tr>")
         + "".join(
             f'<td class="n">{text(v)}</td>' if h in numeric else f"<td>{text(v)}</td>"
             for h, v in zip(header, row, strict=True)
         )
         + "</tr>"
-        for row in rows
+        for i, row in enumerate(rows)
     )
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
@@ -170,9 +182,12 @@ def section(key, title, body, note=None):
     return key, title, f'<section id="{key}"><h2>{text(title)}</h2>{note}{body}</section>'
 
 
-def page(title, subtitle, sections):
-    """The whole HTML document: a header with a link to each section, then the sections."""
+def page(title, subtitle, sections, home=None):
+    """The whole HTML document: a header with a link to each section (after ``home``, (href, label), a page this
+    one belongs to), then the sections."""
     links = "".join(f'<a href="#{key}">{text(name)}</a>' for key, name, _ in sections)
+    if home:
+        links = str(link(*home)) + links
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -221,6 +236,7 @@ def run_section(folder, metrics, config_text, saved, path):
         ("path", "fast path" if metrics.get("fast_path") else "general path"),
         ("time", duration(metrics.get("seconds"))),
         ("started", moment(metrics.get("started"))),
+        *([("resumed", moment(metrics["resumed"]))] if metrics.get("resumed") else []),
         ("updated", moment(metrics.get("updated"))),
     ]
     if best is not None:
@@ -368,11 +384,10 @@ def top_losses_section(report, dataset, count, warn=None):
     return section("top-losses", "Top losses", f'<div class="grid">{cards}</div>', note=note)
 
 
-def run_report(folder, best=False, top=TOP_LOSSES, warn=None):
-    """The HTML page about a run folder, with its test set evaluated by the model (its best with ``best``)."""
+def run_report(folder, best=False, top=TOP_LOSSES, warn=None, home=None):
+    """The HTML page about a run folder, with its test set evaluated by the model (its best with ``best``);
+    ``home`` (href, label) links the page it belongs to."""
     folder = Path(folder)
-    if is_sweep(folder):
-        return sweep_report(folder)
     metrics = shown_metrics(folder)
     path = model_path(folder, None, best)
     saved = checkpoint.load(path)
@@ -394,50 +409,110 @@ def run_report(folder, best=False, top=TOP_LOSSES, warn=None):
         missing = "<p>The run's config names no test set (data.test), so there is nothing to evaluate on.</p>"
         sections += [section("test-set", "On the test set", missing), section("top-losses", "Top losses", missing)]
     name = metrics.get("name") or folder.name
-    return page(f"{name}: {folder}", f"dnn report of {path}, iteration {saved.iteration}", sections)
+    return page(f"{name}: {folder}", f"dnn report of {path}, iteration {saved.iteration}", sections, home)
+
+
+def report_pages(folder, out, best=False, warn=None):
+    """``(path, page)`` of every page ``dnn report FOLDER --out OUT`` writes, ``out`` last: the run's page; for a
+    sweep, first a page per trial with a checkpoint, in the folder ``trials_folder(out)``, then the sweep's,
+    linking to them. A trial whose page cannot be made is named to ``warn`` and gets no link."""
+    folder, out = Path(folder), Path(out)
+    if not is_sweep(folder):
+        yield out, run_report(folder, best, warn=warn)
+        return
+    index = as_seen(read_index(folder))  # trials of a driver that is gone show as killed, as in `dnn runs`
+    charts.figure(charts.PANEL)  # without matplotlib, the one line now, before any work
+    reports = {}
+    for row in ranked(index):
+        if not (folder / row["folder"] / CHECKPOINT).is_file():
+            continue
+        path = trials_folder(out) / f"{row['folder']}.html"
+        try:
+            trial = run_report(folder / row["folder"], best, warn=warn, home=(f"../{out.name}", "the sweep"))
+        except UserError as e:
+            if warn:
+                warn(f"{row['folder']}: no report of its own ({e.format_message()})")
+            continue
+        yield path, trial
+        reports[row["folder"]] = f"{path.parent.name}/{path.name}"
+    yield out, sweep_report(folder, index, reports)
+
+
+def trials_folder(out):
+    """Where the trials' pages of a sweep's report ``out`` go: ``sweep-trials/`` beside ``sweep.html``."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}-trials")
 
 
 # --- a sweep --------------------------------------------------------------------
 
 
-def sweep_section(rows, parameters, metric, log_axes=()):
-    """The trials table and the metric against each parameter.
+def sweep_section(rows, parameters, metric, log_axes=(), best=None, reports=None, curves=None):
+    """The trials table, their learning curves and the metric against each parameter.
 
     ``rows``: one dict per trial with ``trial``, ``folder``, ``status``, ``values`` ({parameter: value}) and
     ``metric`` (None for a trial without one), in the order to show; ``parameters``: the swept keys, in order;
-    ``log_axes``: the parameters drawn on a log axis (the log-uniform ones).
+    ``log_axes``: the parameters drawn on a log axis (the log-uniform ones); ``best``: the best trial's folder,
+    marked; ``reports``: {folder: the href of its own report}; ``curves``: {folder: its logged records}.
     """
+    reports, curves = reports or {}, curves or {}
     header = ("trial", "folder", "status", *(p.rsplit(".", 1)[-1] for p in parameters), metric)
     cells = [
         (
-            row["trial"],
-            row["folder"],
+            Html(f'{row["trial"]}<span class="badge">best</span>') if row["folder"] == best else row["trial"],
+            link(reports[row["folder"]], row["folder"]) if row["folder"] in reports else row["folder"],
             row["status"],
             *(sweep_value(row["values"].get(p)) for p in parameters),
             number(row["metric"], 6),
         )  # fmt: skip
         for row in rows
     ]
+    marked = next((i for i, row in enumerate(rows) if row["folder"] == best), None)
     scored = [row for row in rows if isinstance(row.get("metric"), (int, float))]
     figures = [
         chart_figure(
             charts.metric_against(
-                [row["values"][p] for row in scored], [row["metric"] for row in scored], p, metric, p in log_axes
+                [row["values"][p] for row in scored],
+                [row["metric"] for row in scored],
+                p,
+                metric,
+                p in log_axes,
+                next((i for i, row in enumerate(scored) if row["folder"] == best), None),
             ),
             f"{metric} against {p}",
         )
         for p in parameters
         if scored and all(p in row["values"] for row in scored)
     ]
-    body = table(header, cells, numeric=(metric,)) + chart_grid(figures)
-    return section("sweep", "The sweep", body, note=f"{len(rows)} trials, {len(scored)} with a {metric}")
+    drawn = [row["folder"] for row in rows if curves.get(row["folder"])]
+    if drawn:
+        names = [f"{name} (best)" if name == best else name for name in drawn]
+        pictures = charts.trial_curves(
+            [curves[name] for name in drawn], names, names.index(f"{best} (best)") if best in drawn else None
+        )
+        figures = [
+            chart_figure(svg, alt)
+            for svg, alt in zip(pictures, ("cost of each trial", "validation cost of each trial"), strict=False)
+        ] + figures
+    body = table(header, cells, numeric=(metric,), marked=marked) + chart_grid(figures)
+    note = f"{plural(len(rows), 'trial')}, {len(scored)} with a {metric}"
+    if reports:
+        note += "; each trial's folder links to its own report"
+    return section("sweep", "The sweep", body, note=note)
 
 
-def sweep_report(folder):
-    """The page of a sweep folder, read from its index."""
-    index = as_seen(read_index(folder))  # trials of a driver that is gone show as killed, as in `dnn runs`
+def sweep_report(folder, index, reports=None):
+    """The page of a sweep folder, from its ``index`` (as seen), linking each trial in ``reports`` to its page."""
     parameters = index["parameters"]  # key -> its distribution
     log_axes = {key for key, distribution in parameters.items() if distribution == "log_uniform"}
-    charts.figure(charts.PANEL)
-    section_ = sweep_section(ranked(index), list(parameters), index["metric"], log_axes)
+    best = best_trial(index)
+    curves = {}
+    for row in index["trials"]:
+        try:
+            curves[row["folder"]] = shown_metrics(Path(folder) / row["folder"]).get("costs") or []
+        except UserError:
+            pass  # a trial that never started, or whose metrics are broken: no curve (its row says why)
+    section_ = sweep_section(
+        ranked(index), list(parameters), index["metric"], log_axes, best and best["folder"], reports, curves
+    )
     return page(f"sweep {index['name']}", f"dnn report of {folder}: the trials best first", [section_])

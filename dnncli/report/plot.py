@@ -1,6 +1,6 @@
 """The cost curves of one or more runs on one chart, as a picture (`dnn plot`).
 
-matplotlib is an optional extra (``pip install 'dnncli[plot]'``), imported only
+matplotlib is the optional plot extra (``extras.install_command``), imported only
 here and only when a plot is asked for; drawing uses the Agg backend through
 ``Figure`` directly, so no window and no global pyplot state.
 """
@@ -8,6 +8,7 @@ here and only when a plot is asked for; drawing uses the Agg backend through
 from pathlib import Path
 
 from ..errors import UserError
+from ..extras import missing_extra
 from ..files import atomic_path
 from ..run.listing import shown_metrics
 from .charts import series
@@ -25,17 +26,7 @@ def logged_costs(folder):
 
 def draw(runs, out):
     """Writes the chart of ``runs`` (label -> costs records) to ``out``; returns ``out``."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise UserError("dnn plot needs matplotlib, an optional extra: pip install 'dnncli[plot]'") from None
-    out = Path(out)
-    fig = Figure(figsize=FIGURE_INCHES, dpi=DPI, layout="constrained")
-    canvas = FigureCanvasAgg(fig)
-    kind = out.suffix.lower().lstrip(".")
-    if kind not in canvas.get_supported_filetypes():
-        raise UserError(f"{out}: cannot write a .{kind} picture; use .png, .svg or .pdf")
+    fig, kind = figure_for(out)
     with_accuracy = any(series(records, "validation_accuracy")[0] for records in runs.values())
     axes = fig.subplots(2 if with_accuracy else 1, 1, sharex=True, squeeze=False)[:, 0]
     for i, (label, records) in enumerate(runs.items()):
@@ -56,11 +47,7 @@ def draw(runs, out):
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
     axes[-1].set_xlabel("iterations done")
-    if not out.parent.is_dir():
-        raise UserError(f"{out.parent}: no such folder")
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format=kind)
-    return out
+    return save(fig, out, kind)
 
 
 def figure_for(out, size=FIGURE_INCHES):
@@ -69,7 +56,7 @@ def figure_for(out, size=FIGURE_INCHES):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise UserError("dnn plot needs matplotlib, an optional extra: pip install 'dnncli[plot]'") from None
+        raise missing_extra("dnn plot", "plot", "matplotlib") from None
     out = Path(out)
     fig = Figure(figsize=size, dpi=DPI, layout="constrained")
     kind = out.suffix.lower().lstrip(".")
@@ -131,6 +118,7 @@ def draw_rate_curve(found, out):
     ax.axvline(found.suggestion, color="C3", linestyle="--", label=f"suggested {found.suggestion:.3g}")
     ax.axvline(found.minimum_over_10, color="C2", linestyle=":", label=f"minimum / 10: {found.minimum_over_10:.3g}")
     ax.set_xscale("log")
+    ax.set_ylim(*rate_curve_view(found))
     ax.set_xlabel("learning rate")
     ax.set_ylabel("cost")
     ax.set_title("learning-rate range test")
@@ -139,14 +127,30 @@ def draw_rate_curve(found, out):
     return save(fig, out, kind)
 
 
+def rate_curve_view(found):
+    """(low, high) of the costs both charts of the range test show: from the lowest smoothed cost to the highest
+    before it, a twentieth more each way. The rise after the minimum (to ``DIVERGED`` times the best, or a noisy
+    cost far above) is cut off, so it does not flatten the descent, where the suggestion lies."""
+    lowest = min(range(len(found.smoothed)), key=found.smoothed.__getitem__)
+    low, high = found.smoothed[lowest], max(found.smoothed[: lowest + 1])
+    if high <= low:  # no descent: the curve only rises, all of it is shown
+        high = max(found.smoothed)
+    margin = (high - low) / 20 or abs(low) / 20 or 1.0
+    return low - margin, high + margin
+
+
 def rate_curve_text(found):
-    """The smoothed cost against the rate in block characters, for a terminal without matplotlib."""
+    """The smoothed cost against the rate in block characters, for a terminal without matplotlib, cut off as
+    the picture is (``rate_curve_view``)."""
     from .progress import cost_curve
 
-    lines = cost_curve([{"iteration": i, "cost": c} for i, c in enumerate(found.smoothed)])
+    view = rate_curve_view(found)
+    lines = cost_curve([{"iteration": i, "cost": c} for i, c in enumerate(found.smoothed)], view=view)
     if lines:
         first, last = f"{found.rates[0]:.1e}", f"{found.rates[-1]:.1e}"
         width = len(lines[-2]) - lines[-2].index("└") - 1
         margin = lines[-2].index("└") - 1
         lines[-1] = f"{'':>{margin}}  {first}{last:>{width - len(first)}}  rate (log)"
+        if max(found.smoothed) > view[1]:
+            lines[0] += f"  (the rise at the end, up to {max(found.smoothed):.4f}, is cut off at the top)"
     return lines

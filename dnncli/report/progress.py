@@ -63,13 +63,16 @@ def columns(values, width):
     return [v for v in values for _ in range(width // n)]
 
 
-def cost_curve(records, width=CURVE_WIDTH, height=CURVE_HEIGHT):
-    """The logged costs as a column chart of block characters, or no lines for fewer than two."""
+def cost_curve(records, width=CURVE_WIDTH, height=CURVE_HEIGHT, view=None):
+    """The logged costs as a column chart of block characters, or no lines for fewer than two.
+
+    ``view`` (low, high): the costs shown, a cost beyond drawn at the edge; by default, all of them."""
     points = [(r["iteration"], r["cost"]) for r in records if math.isfinite(r["cost"])]
     if len(points) < 2:
         return []
     costs = columns([c for _, c in points], width)
-    low, high = min(costs), max(costs)
+    low, high = view or (min(costs), max(costs))
+    costs = [min(max(c, low), high) for c in costs]
     steps = height * 8
     # every column gets at least one eighth, so the lowest cost still shows
     levels = [1 + round((c - low) / ((high - low) or 1) * (steps - 1)) for c in costs]

@@ -10,6 +10,7 @@ from rich.live import Live
 from rich.text import Text
 
 from ..sweep.index import best_trial, counts, ranked
+from ..text import plural
 from .progress import write_line
 from .tables import sweep_value
 
@@ -56,7 +57,7 @@ class PlainSweepReporter:
 
     def start(self, index, where, capacity):
         self.print(
-            f"sweep {index['name']}: {len(index['trials'])} trials, {capacity} at a time ({where}); {tally_text(index)}"
+            f"sweep {index['name']}: {plural(len(index['trials']), 'trial')}, {capacity} at a time ({where}); {tally_text(index)}"
         )
 
     def changed(self, index, row):
@@ -78,7 +79,8 @@ class LiveSweepReporter(PlainSweepReporter):
         )
         self.live.start()
         self.console.print(
-            f"sweep {index['name']}: {len(index['trials'])} trials, {capacity} at a time ({where})", markup=False
+            f"sweep {index['name']}: {plural(len(index['trials']), 'trial')}, {capacity} at a time ({where})",
+            markup=False,
         )
 
     def status(self, index):

@@ -7,7 +7,8 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from ..text import binary_size
+from ..errors import one_line
+from ..text import binary_size, plural
 
 
 def four_places(value):
@@ -62,7 +63,7 @@ def validation_text(cost, accuracy=None, **scores):
 def run_lines(result):
     """How a finished run went, in a line or two."""
     path = "fast path" if result.fast_path else "general path"
-    lines = [f"{result.iterations_done} iterations in {result.seconds:.1f}s ({path})"]
+    lines = [f"{plural(result.iterations_done, 'iteration')} in {result.seconds:.1f}s ({path})"]
     if result.best_iteration is not None:
         best = validation_text(result.best_cost, result.best_accuracy)
         last = result.last_validation  # logged at iteration iterations_done - 1: of the final weights
@@ -77,7 +78,7 @@ def run_lines(result):
 
 
 def gradcheck_table(rows, count, threshold):
-    table = Table(title=f"gradient check: {count} examples, threshold {threshold:g}")
+    table = Table(title=f"gradient check: {plural(count, 'example')}, threshold {threshold:g}")
     for column in ("layer", "W shape", "entries", "difference", ""):
         table.add_column(column, justify="right")
     for row in rows:
@@ -254,21 +255,29 @@ def best_text(row):
     return f"{row['best_validation_accuracy']:.4f} @{row['best_iteration']}"
 
 
-def runs_table(rows, root):
-    table = Table(title=f"runs under {root}/", title_justify="left", box=box.SIMPLE_HEAD)
-    # "last cost": the last logged (with L2; for mini-batches, their mean since the log before); "train cost":
-    # the cost on the whole training set at the end, the one the summary of `dnn train` shows
-    names = (
-        "run", "started", "layers", "lr", "iter", "last cost", "train cost", "train", "val", "best val", "test", "time",
-        "status",
-    )  # fmt: skip
-    for name in names:
-        table.add_column(name, justify="left" if name in ("run", "started", "layers", "status") else "right")
+def when(iso):
+    """A time of ``dnn runs`` in local time, to the minute; nothing for no time."""
+    return "" if iso is None else datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+# "last cost": the last logged (with L2; for mini-batches, their mean since the log before); "train cost": the cost
+# on the whole training set at the end, the one the summary of `dnn train` shows
+RUNS_COLUMNS = (
+    "run", "started", "resumed", "layers", "lr", "iter", "last cost", "train cost", "train", "val", "best val",
+    "test", "time", "status", "problem",
+)  # fmt: skip
+LEFT = ("run", "started", "resumed", "layers", "status", "problem")
+
+
+def runs_columns(rows):
+    """{column: its cells} of ``dnn runs``, a cell per row; a column empty in every row is left out."""
+    columns = {name: [] for name in RUNS_COLUMNS}
     for row in rows:
         done, total = row["iterations_done"], row["iterations"]
-        table.add_row(
+        cells = (
             row["run"],
-            datetime.fromisoformat(row["started"]).astimezone().strftime("%Y-%m-%d %H:%M"),
+            when(row["started"]),
+            when(row.get("resumed")),
             "-".join(map(str, row["layers"])) if row["layers"] else "",
             formatted(row["learning_rate"], "{:g}"),
             formatted(total) if done in (None, total) else f"{done}/{total}",
@@ -279,9 +288,35 @@ def runs_table(rows, root):
             best_text(row),
             formatted(row["test_accuracy"], "{:.4f}"),
             duration(row["seconds"]),
-            row["status"] if row["problem"] is None else f"{row['status']} *",
+            row["status"],
+            row["problem"] or "",
         )
+        for name, cell in zip(RUNS_COLUMNS, cells, strict=True):
+            columns[name].append(cell)
+    return {name: cells for name, cells in columns.items() if any(cells)}
+
+
+def runs_table(rows, root):
+    """The runs as a table for a terminal: a run with a problem has ``*`` after its status, the problem below."""
+    table = Table(title=f"runs under {root}/", title_justify="left", box=box.SIMPLE_HEAD)
+    columns = runs_columns(rows)
+    problems = columns.pop("problem", None)
+    if problems:
+        columns["status"] = [
+            f"{status} *" if problem else status for status, problem in zip(columns["status"], problems, strict=True)
+        ]
+    for name in columns:
+        table.add_column(name, justify="left" if name in LEFT else "right")
+    for cells in zip(*columns.values(), strict=True):
+        table.add_row(*cells)
     return table
+
+
+def runs_lines(rows):
+    """The runs as plain lines for a pipe: a header, then a line per run, the cells separated by tabs (a tab or
+    newline in a cell written as an escape)."""
+    columns = runs_columns(rows)
+    return ["\t".join(map(one_line, cells)) for cells in [list(columns), *zip(*columns.values(), strict=True)]]
 
 
 # --- dnn data info ----------------------------------------------------------------

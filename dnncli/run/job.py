@@ -11,6 +11,7 @@ from ..data.dataset import check_same_classes, held_out, identity
 from ..data.disk import memory_needed
 from ..data.sets import load_split
 from ..data.table_sets import load_table_sets
+from ..engine import OPTIMIZERS
 from ..errors import UserError
 from ..resources import available_memory, training_memory
 from ..text import gigabytes
@@ -110,7 +111,8 @@ def check_streamable(dataset, config):
 def check_memory(plan, m):
     """Refuse a network that cannot fit, before allocating it."""
     batch = min(plan.settings.batch_size or m, m)
-    needed = training_memory(plan.net.layers, plan.settings.optimizer, batch, np.dtype(plan.dtype).itemsize)
+    copies = OPTIMIZERS[plan.settings.optimizer].copies
+    needed = training_memory(plan.net.layers, copies, batch, np.dtype(plan.dtype).itemsize)
     available = available_memory()
     if available is not None and needed > available:
         raise UserError(

@@ -64,6 +64,7 @@ METRICS_FIELDS = {
     "fast_path": lambda v: isinstance(v, bool),
     "stopped_early": lambda v: isinstance(v, bool),
     "started": lambda v: isinstance(v, str),
+    "resumed": lambda v: isinstance(v, str),
     "updated": lambda v: isinstance(v, str),
     "seconds": is_number,
     "versions": lambda v: isinstance(v, dict),
@@ -136,16 +137,24 @@ def may_exist(path):
     return True
 
 
+def moment_of(text):
+    """A time of metrics.json (ISO 8601, UTC when it names no zone), or None when it is none the table can show."""
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        moment.astimezone()  # a date the table cannot show in local time (year 1 at UTC+1, 9999 at UTC-1)
+        return moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
 def started_at(text, folder):
     """When a run started, from metrics.json, else the folder's modification time."""
-    if isinstance(text, str):
-        try:
-            moment = datetime.fromisoformat(text)
-            moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-            moment.astimezone()  # a date the table cannot show in local time (year 1 at UTC+1, 9999 at UTC-1)
-            return moment.astimezone(timezone.utc)
-        except (ValueError, OverflowError, OSError):
-            pass
+    moment = moment_of(text)
+    if moment is not None:
+        return moment
     try:
         return datetime.fromtimestamp(folder.stat().st_mtime, timezone.utc)
     except (ValueError, OverflowError, OSError):
@@ -168,6 +177,7 @@ def run_row(folder):
     row.update(
         name=pick(metrics, "name", kind=str) or pick(config, "name", kind=str),
         started=started_at(metrics.get("started"), folder).isoformat(timespec="seconds"),
+        resumed=resumed.isoformat(timespec="seconds") if (resumed := moment_of(metrics.get("resumed"))) else None,
         layers=pick(config, "model", "layers", kind=list),
         learning_rate=pick(config, "training", "learning_rate"),
         iterations=pick(metrics, "iterations", kind=int),

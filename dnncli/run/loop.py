@@ -39,7 +39,7 @@ class Run:
             params, state, iteration = resume_from.params, resume_from.state, resume_from.iteration
             self.progress = resume_from.progress
         self.trainer = make_trainer(net, params, job.settings, feed, job.plan.fast_path, state, iteration)
-        self.record = Recorder(job, folder, self.trainer, self.progress)
+        self.record = Recorder(job, folder, self.trainer, self.progress, resuming=resume_from is not None)
 
     def save(self, status, final=None, snapshot=None):
         params, state = snapshot or self.trainer.snapshot()

@@ -22,6 +22,7 @@ from ..engine import Trainer
 from ..engine.network import l2_penalty
 from ..errors import UserError
 from ..model.score import targets_of
+from ..text import plural
 from .feed import example_source
 from .job import prepare
 
@@ -97,7 +98,7 @@ def range_test(config, start=START, end=END, steps=STEPS, warn=None, progress=No
     if len(tried) < 3:
         factor = math.exp((math.log(end) - math.log(start)) / (steps - 1))
         more = f", or take more --steps (each now multiplies the rate by {factor:.3g})" if factor > 10 else ""
-        raise UserError(f"--start {start:g}: {stopped}, within {len(tried) + 1} steps; start lower{more}")
+        raise UserError(f"--start {start:g}: {stopped}, within {plural(len(tried) + 1, 'step')}; start lower{more}")
     return RangeTest(tried, costs, smoothed, stopped, *suggestions(tried, smoothed))
 
 

@@ -38,7 +38,7 @@ def describe_set(dataset):
     if isinstance(dataset, TableSet):
         return f"{dataset.path}: {plural(dataset.m, 'row')}, {dataset.features} inputs once encoded; {class_counts(dataset)}"
     shape = "x".join(str(s) for s in dataset.input_shape)
-    return f"{dataset.path}: {dataset.m} examples of {shape} = {dataset.features} values; {class_counts(dataset)}"
+    return f"{dataset.path}: {plural(dataset.m, 'example')} of {shape} = {dataset.features} values; {class_counts(dataset)}"
 
 
 def describe_columns(encoder):
@@ -122,7 +122,10 @@ def check(path, overrides=(), warn=None):
         yield "columns", describe_columns(job.encoder) + " (data.columns sets another kind)"
     yield "train set", describe_set(job.train)
     if job.validation is not None:
-        yield "validation", f"{job.validation.m} examples held out of the training set; {class_counts(job.validation)}"
+        yield (
+            "validation",
+            f"{plural(job.validation.m, 'example')} held out of the training set; {class_counts(job.validation)}",
+        )
     yield "test set", describe_set(job.test) if job.test is not None else "none (data.test is not set)"
     layers = " -> ".join(map(str, net.layers))
     yield (
@@ -137,7 +140,7 @@ def check(path, overrides=(), warn=None):
     batches = "full batch" if full_batch else f"mini-batches of {settings.batch_size}"
     yield (
         "training",
-        f"{job.iterations} iterations of {settings.optimizer} at learning rate {settings.learning_rate:g}, {batches}",
+        f"{plural(job.iterations, 'iteration')} of {settings.optimizer} at learning rate {settings.learning_rate:g}, {batches}",
     )
     augmentation = describe_augmentation(config["data"]["augment"])
     if augmentation:

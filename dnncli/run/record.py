@@ -18,10 +18,11 @@ import numpy as np
 from .. import __version__
 from ..config.load import dump
 from ..data.dataset import PIXEL_SCALE
-from ..errors import RunFailure
+from ..errors import RunFailure, UserError
 from ..files import overwrite_json, write_json
 from ..model import checkpoint
 from .layout import CHECKPOINT, METRICS, remember_latest
+from .listing import moment_of, read_metrics
 
 
 @dataclass
@@ -51,16 +52,27 @@ def now():
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def first_start(folder):
+    """When the run in ``folder`` first started, as its metrics.json says, or None when it says nothing usable."""
+    try:
+        started = read_metrics(folder).get("started")
+    except UserError:
+        return None
+    return started if moment_of(started) is not None else None
+
+
 class Recorder:
     """Writes a run folder's checkpoints and metrics for a ``Job`` trained by ``trainer``, and keeps the run's
     clock across resumes."""
 
-    def __init__(self, job, folder, trainer, progress):
+    def __init__(self, job, folder, trainer, progress, resuming=False):
         self.job = job
         self.folder = folder
         self.trainer = trainer
         self.progress = progress
-        self.started = now()
+        self.started, self.resumed = now(), None
+        if resuming:  # the run began earlier: its first start stays, and this one is when it was resumed
+            self.started, self.resumed = first_start(folder) or self.started, self.started
         self.start_clock()
 
     def start_clock(self):
@@ -71,7 +83,8 @@ class Recorder:
 
     def header(self, iteration):
         job = self.job
-        table = {} if job.encoder is None else {"table": job.encoder.header()}
+        # what turns an input into the network's: a picture's fit, or a table's encoding
+        made_by = {"fit": job.train.fit} if job.encoder is None else {"table": job.encoder.header()}
         return checkpoint.make_header(
             job.net,
             job.train.classes,
@@ -84,7 +97,7 @@ class Recorder:
             data=job.data,
             created=now(),
             dnncli=__version__,
-            **table,
+            **made_by,
         )
 
     def checkpoint(self, name, iteration, params, state=None):
@@ -143,6 +156,7 @@ class Recorder:
             "best_iteration": p.best_iteration,
             "best_validation": None if p.best_iteration is None else {"cost": p.best_cost, "accuracy": p.best_accuracy},
             "started": self.started,
+            **({"resumed": self.resumed} if self.resumed else {}),
             "updated": now(),
             "seconds": round(p.seconds, 3),
             "versions": versions(),

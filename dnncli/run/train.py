@@ -14,7 +14,7 @@ from ..errors import Interrupted, RunFailure, UserError, os_error_line
 from ..files import remove_stale_temporaries, write_text
 from ..model import checkpoint
 from ..model.score import SCORES, task_of
-from ..text import decimal_size
+from ..text import decimal_size, plural
 from ..values import is_count, is_number
 from .job import prepare
 from .layout import BEST, CHECKPOINT, CONFIG, METRICS, check_runs_folder, new_run_folder
@@ -25,7 +25,7 @@ from .signals import StartupInterrupted, StopSignals, signal_name
 
 LENGTH_KEYS = ("training.iterations", "training.epochs")  # the only keys a resume may change
 # keys added since runs began to be saved: a checkpoint written before them has none, and their defaults apply
-ADDED_KEYS = ("training.divergence", "data.classes")
+ADDED_KEYS = ("training.divergence", "data.classes", "data.channels", "data.fit")
 RUN_FILES = (CHECKPOINT, BEST, METRICS, CONFIG)  # whose temporary files a killed writer may leave
 
 
@@ -181,7 +181,9 @@ def resume_held(folder, overrides, config_path, reporter, stop):
 
 def described(data):
     size = f", {decimal_size(data['size'])}" if isinstance(data.get("size"), int) else ""
-    return f"{data.get('examples')} examples{size}, fingerprint {data.get('fingerprint')}"
+    examples = data.get("examples")
+    examples = plural(examples, "example") if is_count(examples) else f"{examples} examples"
+    return f"{examples}{size}, fingerprint {data.get('fingerprint')}"
 
 
 def check_same_data(recorded, current, checkpoint_path):

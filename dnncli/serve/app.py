@@ -14,7 +14,6 @@ the event loop keeps answering, and memory stays bounded by that many pictures
 being decoded at once.
 """
 
-import io
 from dataclasses import dataclass
 
 import anyio
@@ -25,8 +24,11 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 from .. import __version__
+from ..data.pictures import PictureBytes
+from ..engine import THRESHOLD
 from ..errors import UserError
 from ..model.predict import predictions
+from ..text import plural
 from .page import PAGE, PAGE_HEADERS
 
 PREDICTION_THREADS = 2  # pictures decoded and classified at once (the machine this was written on has 2 cores)
@@ -37,20 +39,6 @@ DRAIN_FACTOR = 4  # past the limit, read and discard up to this many limits more
 class Limits:
     max_upload_bytes: int = 20 * 1000 * 1000
     max_pictures: int = 64
-
-
-class UploadedPicture(io.BytesIO):
-    """An upload's bytes, which ``load_picture`` reads as it reads a file; ``str()`` is the name the client gave.
-
-    It has no ``name`` attribute, so nothing downstream can take the client's name for a path.
-    """
-
-    def __init__(self, data, label):
-        super().__init__(data)
-        self.label = label
-
-    def __str__(self):
-        return self.label
 
 
 class BodyTooLarge(Exception):
@@ -102,7 +90,7 @@ def create_app(saved, checkpoint_path, which="last", limits=Limits()):
         finally:
             await form.close()
         if problems:
-            count = f"{len(problems)} of {len(uploads)} pictures"
+            count = f"{len(problems)} of {plural(len(uploads), 'picture')}"
             return error(422, f"{count} could not be read; nothing was classified", problems=problems)
         return JSONResponse({"predictions": records})
 
@@ -130,13 +118,13 @@ def classify_uploads(saved, uploads):
     pictures = []
     for i, upload in enumerate(uploads, start=1):
         upload.file.seek(0)
-        pictures.append(UploadedPicture(upload.file.read(), upload.filename or f"picture {i}"))
+        pictures.append(PictureBytes(upload.file.read(), upload.filename or f"picture {i}"))
     problems = []
 
     def failed(picture, e):
         problems.append({"picture": str(picture), "error": e.format_message()})
 
-    records = list(predictions(saved, pictures, 0.5, failed))
+    records = list(predictions(saved, pictures, THRESHOLD, failed))
     return records, problems
 
 
@@ -179,6 +167,7 @@ def model_info(saved, checkpoint_path, which, limits):
         "output": saved.net.output,
         "classes": saved.classes,
         "input_shape": list(saved.input_shape),
+        "fit": saved.fit,
         "dtype": saved.header["dtype"],
         "max_upload_bytes": limits.max_upload_bytes,
         "max_pictures": limits.max_pictures,

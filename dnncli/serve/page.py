@@ -3,7 +3,8 @@
 One HTML document with its CSS and JS inline, so it needs no network beyond the
 service itself (the Content-Security-Policy says so to the browser too). Each
 picture goes to ``POST /predict`` on its own, two at a time, so one bad file
-shows its error and the others their classes. The layout is a grid of cards
+shows its error and the others their classes; an answer about the service's own
+limits is said in the page's words (a browser user has no command line). The layout is a grid of cards
 that folds to one column on a phone.
 """
 
@@ -75,8 +76,10 @@ const pick = document.getElementById("pick");
 const results = document.getElementById("results");
 const queue = [];
 let running = 0;
+let largest = null;  // bytes an upload may have, from /info
 
 fetch("info").then(r => r.json()).then(info => {
+  largest = info.max_upload_bytes;
   const shape = info.input_shape.join(" x ");
   document.getElementById("model").textContent =
     `${info.classes.join(" / ")} · ${info.layers.join(" → ")} · ${shape} pictures · ` +
@@ -129,7 +132,10 @@ async function classify(file, card) {
   try {
     const response = await fetch("predict", { method: "POST", body: form });
     const answer = await response.json();
-    if (!response.ok) {
+    if (response.status === 413) {
+      const most = largest ? ` of up to ${+(largest / 1e6).toPrecision(3)} MB` : "";
+      fail(card, `This file is too large: the service takes pictures${most}.`);
+    } else if (!response.ok) {
       const problems = (answer.problems || []).map(p => p.error);
       fail(card, problems.length ? problems.join("; ") : answer.error);
     } else {

@@ -1,10 +1,11 @@
-"""Trials on a Dask distributed cluster (the optional extra ``pip install 'dnncli[cluster]'``).
+"""Trials on a Dask distributed cluster (the optional cluster extra, ``extras.install_command``).
 
 The scheduler places each task on a worker and runs it again elsewhere when a worker dies. Workers need
 dnncli installed and the data at the same path; results travel back to the driver with the task's result.
 """
 
 from ..errors import UserError
+from ..extras import missing_extra
 
 CONNECT_SECONDS = 20
 
@@ -29,9 +30,7 @@ class DaskWorkers:
         try:
             from distributed import Client
         except ImportError:
-            raise UserError(
-                "--address needs Dask distributed, an optional extra: pip install 'dnncli[cluster]'"
-            ) from None
+            raise missing_extra("--address", "cluster", "Dask distributed") from None
         check_address(address)
         try:
             self.client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)

@@ -20,6 +20,7 @@ from ..files import atomic_file, write_text
 from ..run.layout import CHECKPOINT, CONFIG, METRICS, new_run_folder
 from ..run.listing import process_gone
 from ..run.signals import StopSignals, signal_name
+from ..text import plural
 from .halving import prune
 from .index import driver_process, new_index, read_index, write_index
 from .spec import SWEEP_FILE, trial_config
@@ -116,7 +117,7 @@ class Driver:
         if self.stopped:
             finished = sum(row["status"] == "finished" for row in index["trials"])
             raise Interrupted(
-                f"Interrupted by {signal_name(self.stop.requested)}: kept the {finished} finished trials; "
+                f"Interrupted by {signal_name(self.stop.requested)}: kept {plural(finished, 'finished trial')}; "
                 f"continue with `dnn sweep --resume {self.folder}`",
                 self.folder,
             )
