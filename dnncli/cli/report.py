@@ -36,7 +36,7 @@ def report_command(run_folder, best, out):
     from pathlib import Path
 
     from ..files import atomic_file
-    from ..report.html import run_report
+    from ..report.html import page_bytes, run_report
     from ..run.layout import latest_run
 
     folder = Path(run_folder) if run_folder else latest_run()
@@ -47,5 +47,5 @@ def report_command(run_folder, best, out):
     if not out.parent.is_dir():
         raise UserError(f"{out.parent}: no such folder")
     with atomic_file(out, "wb") as f:
-        f.write(page.encode("ascii", "xmlcharrefreplace"))  # ASCII: the same bytes whatever the locale
+        f.write(page_bytes(page))
     click.echo(str(out))

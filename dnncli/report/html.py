@@ -397,6 +397,11 @@ def run_report(folder, best=False, top=TOP_LOSSES, warn=None):
     return page(f"{name}: {folder}", f"dnn report of {path}, iteration {saved.iteration}", sections)
 
 
+def page_bytes(page):
+    """A page as its file holds it: ASCII, other characters as references, the same bytes whatever the locale."""
+    return page.encode("ascii", "xmlcharrefreplace")
+
+
 # --- a sweep --------------------------------------------------------------------
 
 

@@ -61,6 +61,7 @@ class Recorder:
         self.trainer = trainer
         self.progress = progress
         self.started = now()
+        self.tracked = None  # the MLflow run the run is tracked in (``tracking.Tracked.saved()``), kept for a resume
         self.start_clock()
 
     def start_clock(self):
@@ -150,4 +151,6 @@ class Recorder:
             metrics.update(final)
         if error:
             metrics["error"] = error
+        if self.tracked:
+            metrics["mlflow"] = self.tracked
         return metrics
