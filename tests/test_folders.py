@@ -285,7 +285,10 @@ def test_info_of_a_file_a_folder_and_the_cat_set(photos, imported, dnn, cat_data
         ["train", "300", "64 x 64 x 3", "uint8", "plain 150, shape 150"],
         ["test", "100", "64 x 64 x 3", "uint8", "plain 50, shape 50"],
     ]
-    assert "(lzf, 1 picture a chunk; pictures made to fit by squash)" in dnn("data", "info", imported[0]).stdout.splitlines()[0]
+    assert (
+        "(lzf, 1 picture a chunk; pictures made to fit by squash)"
+        in dnn("data", "info", imported[0]).stdout.splitlines()[0]
+    )
     assert info_rows(dnn("data", "info", photos)) == [  # files are counted, broken ones too
         ["train", "303", "64 x 64 x 3", "uint8", "plain 150, shape 153"],
         ["test", "103", "64 x 64 x 3", "uint8", "plain 53, shape 50"],

@@ -38,7 +38,7 @@ def report_command(run_folder, best, out):
     from pathlib import Path
 
     from ..files import atomic_file, check_output
-    from ..report.html import report_pages, trials_folder
+    from ..report.html import page_bytes, report_pages, trials_folder
     from ..run.layout import latest_run
     from ..sweep.index import is_sweep
 
@@ -52,5 +52,5 @@ def report_command(run_folder, best, out):
     for path, page in report_pages(folder, out, best, warn):
         path.parent.mkdir(exist_ok=True)  # the trials' folder, made once the first trial's page is ready
         with atomic_file(path, "wb") as f:
-            f.write(page.encode("ascii", "xmlcharrefreplace"))  # ASCII: the same bytes whatever the locale
+            f.write(page_bytes(page))
     click.echo(str(out))

@@ -5,7 +5,7 @@ import os
 import click
 
 from ..errors import Interrupted, UserError
-from .options import FiniteFloatRange, config_option, named_path, set_option
+from .options import FiniteFloatRange, config_option, named_path, set_option, warn
 
 SWEEP_PROGRESS = ("auto", "rich", "plain", "quiet")
 DEFAULT_CURVE = "lr-find.json"
@@ -30,24 +30,31 @@ DEFAULT_CURVE = "lr-find.json"
     help="auto: a live view on a terminal, plain lines otherwise.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the index of the sweep as JSON instead of the table.")
-def sweep_command(sweep_file, overrides, workers, address, resume_folder, progress_mode, as_json):
+@click.option("--mlflow", "track", is_flag=True, help="Track the sweep in MLflow at $MLFLOW_TRACKING_URI.")
+def sweep_command(sweep_file, overrides, workers, address, resume_folder, progress_mode, as_json, track):
     """Train many runs of a config over a search space; the best trial's folder is the last line printed.
 
     \b
     dnn sweep sweep.yaml --workers 2
     dnn sweep sweep.yaml --address tcp://scheduler:8786
     dnn sweep --resume sweeps/cat-search/1
+    dnn sweep sweep.yaml --mlflow
+
+    --mlflow is --set output.mlflow=true: the sweep is an MLflow run with a
+    child run per trial.
     """
     if (sweep_file is None) == (resume_folder is None):
         raise click.UsageError("give a SWEEP_FILE for a new sweep, or --resume SWEEP_DIR to continue one")
-    if resume_folder and overrides:
-        raise click.UsageError("--set applies to a new sweep; a resumed sweep keeps its trials' configs")
+    if resume_folder and (overrides or track):
+        raise click.UsageError("--set and --mlflow apply to a new sweep; a resumed sweep keeps its trials' configs")
     if address and workers:
         raise click.UsageError("give --workers (this machine) or --address (a Dask cluster), not both")
     from ..report.sweep import sweep_reporter
     from ..sweep.driver import Driver, create
     from ..sweep.spec import read_sweep
 
+    if track:
+        overrides = (*overrides, "output.mlflow=true")
     sweep = read_sweep(sweep_file, overrides) if sweep_file else None
     if address:  # reached before the sweep folder is made: an unreachable cluster leaves no empty sweep behind
         from ..sweep.cluster import DaskWorkers
@@ -67,6 +74,14 @@ def sweep_command(sweep_file, overrides, workers, address, resume_folder, progre
     except Interrupted as e:
         click.echo(str(e.folder))
         raise
+    if result.mlflow is not None:
+        from ..report.html import page_bytes, run_report
+        from ..report.tables import mlflow_text
+        from ..run.tracking import log_page
+
+        log_page(result.mlflow, lambda: page_bytes(run_report(result.folder)), warn)
+        if not as_json:
+            click.echo(f"MLflow: {mlflow_text(result.mlflow)}")
     show_sweep(result.folder, result.index, as_json)
     if not any(row["status"] == "finished" for row in result.index["trials"]):
         raise UserError(f"{result.folder}: no trial finished; each failed for the reason listed above")

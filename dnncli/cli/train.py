@@ -26,13 +26,19 @@ PROGRESS_MODES = ("auto", "rich", "plain", "jsonl")  # report.progress.REPORTERS
     help="auto: a bar on a terminal, plain lines otherwise.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the run folder.")
-def train(config_path, overrides, resume_folder, progress_mode, quiet):
+@click.option("--mlflow", "track", is_flag=True, help="Track the run in MLflow at $MLFLOW_TRACKING_URI.")
+def train(config_path, overrides, resume_folder, progress_mode, quiet, track):
     """Train a network; the run folder is the last line printed.
 
     \b
     dnn train --config configs/cat.yaml
     dnn train --config configs/cat.yaml --set training.iterations=100
     dnn train --resume runs/cat/3
+    dnn train --config configs/cat.yaml --mlflow
+
+    --mlflow is --set output.mlflow=true; output.mlflow may name the tracking
+    URI instead. A tracked run's MLflow run gets its parameters, metrics,
+    checkpoints and report page.
     """
     if config_path is None and resume_folder is None:
         raise click.UsageError("give --config FILE for a new run, or --resume RUN_DIR to continue one")
@@ -43,6 +49,8 @@ def train(config_path, overrides, resume_folder, progress_mode, quiet):
     from ..run.train import resume, start
 
     report = reporter("quiet" if quiet else progress_mode)
+    if track:
+        overrides = (*overrides, "output.mlflow=true")
     try:
         if resume_folder:
             result = resume(resume_folder, overrides, config_path, report)
@@ -52,11 +60,16 @@ def train(config_path, overrides, resume_folder, progress_mode, quiet):
         if e.folder is not None:
             click.echo(str(e.folder))
         raise
+    if result.mlflow is not None:
+        from ..report.html import page_bytes, run_report
+        from ..run.tracking import log_page
+
+        log_page(result.mlflow, lambda: page_bytes(run_report(result.folder, warn=report.warn)), report.warn)
     if not quiet and progress_mode != "jsonl":
         console = stdout_console()
         console.print(scores_table(result))
         for line in run_lines(result):
-            console.print(line)
+            console.print(line, soft_wrap=True)  # a link stays whole
     click.echo(str(result.folder))
     if getattr(report, "output_closed", False):
         raise click.exceptions.Exit(EXIT_PIPE_CLOSED)  # the run went on to its end unseen

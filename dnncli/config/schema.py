@@ -165,6 +165,20 @@ def auto_or_boolean(value):
     raise ValueError("must be auto, true or false")
 
 
+URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")  # http:, sqlite:, file:, ... (not a drive letter)
+
+
+def tracking(value):
+    """output.mlflow: false (or null) for no tracking, true for $MLFLOW_TRACKING_URI, or a tracking URI."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if not isinstance(value, str) or not URI_SCHEME.match(value) or not value.isprintable():
+        raise ValueError(
+            "must be true, false, or a tracking URI with its scheme, such as http://127.0.0.1:5000 or sqlite:///mlflow.db"
+        )
+    return value
+
+
 def path(value):
     if not isinstance(value, str) or not value:
         raise ValueError("must be a file path")
@@ -430,6 +444,9 @@ SCHEMA = {
     },
     "output": {
         "dir": Field(path, "runs", "folder of runs, relative to where dnn runs; unset, $DNN_RUNS or else runs"),
+        "mlflow": Field(
+            tracking, False, "track runs in MLflow: true at $MLFLOW_TRACKING_URI, or a tracking URI; false for none"
+        ),
     },
 }
 

@@ -444,6 +444,11 @@ def trials_folder(out):
     return out.with_name(f"{out.stem}-trials")
 
 
+def page_bytes(page):
+    """A page as its file holds it: ASCII, other characters as references, the same bytes whatever the locale."""
+    return page.encode("ascii", "xmlcharrefreplace")
+
+
 # --- a sweep --------------------------------------------------------------------
 
 

@@ -63,6 +63,9 @@ class PlainSweepReporter:
     def changed(self, index, row):
         self.print(f"{trial_line(index, row)}  [{tally_text(index)}]")
 
+    def warn(self, text):
+        write_line(self.stream or sys.stderr, f"Warning: {text}")  # shown even with --progress quiet
+
     def finish(self, index, status):
         self.print(f"sweep {status}: {tally_text(index)}")
 
@@ -91,6 +94,9 @@ class LiveSweepReporter(PlainSweepReporter):
     def changed(self, index, row):
         self.console.print(trial_line(index, row), markup=False, highlight=False)
         self.live.update(self.status(index))
+
+    def warn(self, text):
+        self.console.print(Text.assemble(("Warning:", "yellow"), " ", text))
 
     def finish(self, index, status):
         self.live.stop()

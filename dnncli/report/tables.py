@@ -71,7 +71,14 @@ def run_lines(result):
         lines.append(f"validation: last at iteration {result.iterations_done}, {validation_text(**last)}")
     if result.stopped_early:
         lines.append(f"stopped early: the best validation cost was at iteration {result.best_iteration} (best.npz)")
+    if result.mlflow is not None:
+        lines.append(f"MLflow: {mlflow_text(result.mlflow)}")
     return lines
+
+
+def mlflow_text(tracked):
+    """Where an MLflow run is: its page on the tracking server, else its id in the store."""
+    return tracked.url or f"run {tracked.run_id} in {tracked.saved()['tracking_uri']}"
 
 
 # --- dnn gradcheck ----------------------------------------------------------------

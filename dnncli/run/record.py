@@ -73,6 +73,7 @@ class Recorder:
         self.started, self.resumed = now(), None
         if resuming:  # the run began earlier: its first start stays, and this one is when it was resumed
             self.started, self.resumed = first_start(folder) or self.started, self.started
+        self.tracked = None  # the MLflow run the run is tracked in (``tracking.Tracked.saved()``), kept for a resume
         self.start_clock()
 
     def start_clock(self):
@@ -166,4 +167,6 @@ class Recorder:
             metrics.update(final)
         if error:
             metrics["error"] = error
+        if self.tracked:
+            metrics["mlflow"] = self.tracked
         return metrics

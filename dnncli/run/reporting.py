@@ -1,7 +1,8 @@
 """What a run tells as it goes: the reporter protocol a run calls, with nothing to show by default.
 
 The command line hands a run one of ``report.progress``'s reporters (a bar, plain lines, JSON lines); a sweep's
-trial keeps its warnings to send back. Each says only what it overrides.
+trial keeps its warnings to send back; a run tracked in MLflow puts ``tracking.TrackingReporter`` beside the one
+it was given. Each says only what it overrides.
 """
 
 import sys

@@ -22,8 +22,10 @@ from .lock import holding
 from .loop import Run
 from .record import Progress
 from .signals import StartupInterrupted, StopSignals, signal_name
+from .tracking import target_of, tracked_run
 
-LENGTH_KEYS = ("training.iterations", "training.epochs")  # the only keys a resume may change
+LENGTH_KEYS = ("training.iterations", "training.epochs")
+RESUMABLE_KEYS = LENGTH_KEYS + ("output.mlflow",)  # the only keys a resume may change: none changes the numbers
 # keys added since runs began to be saved: a checkpoint written before them has none, and their defaults apply
 ADDED_KEYS = ("training.divergence", "data.classes", "data.channels", "data.fit")
 RUN_FILES = (CHECKPOINT, BEST, METRICS, CONFIG)  # whose temporary files a killed writer may leave
@@ -43,6 +45,7 @@ class RunResult:
     best_cost: float
     best_accuracy: float
     last_validation: dict  # the last logged validation scores, {"cost", "accuracy"}, or None
+    mlflow: object = None  # the run's ``tracking.Tracked`` MLflow run, or None when it was not tracked
 
 
 def result_of(run, final):
@@ -70,14 +73,18 @@ def start(config, reporter):
     return started(config, reporter, lambda: new_run_folder(config["output"]["dir"], config["name"]), own_folder=True)
 
 
-def start_in(config, folder, reporter):
-    """A new run of a resolved config in ``folder``, an empty folder the caller made (a sweep's trial)."""
-    return started(config, reporter, lambda: Path(folder), own_folder=False)
+def start_in(config, folder, reporter, tracking=None):
+    """A new run of a resolved config in ``folder``, an empty folder the caller made (a sweep's trial).
+
+    ``tracking``: where the run is tracked in MLflow (a ``tracking.Target``), False for nowhere, or None for
+    where its config says."""
+    return started(config, reporter, lambda: Path(folder), own_folder=False, tracking=tracking)
 
 
-def started(config, reporter, make_folder, own_folder):
+def started(config, reporter, make_folder, own_folder, tracking=None):
     """The run of ``config`` in the folder ``make_folder()`` gives once the data is ready; the signal handlers
     come first, and a run that never started leaves no folder it made (``own_folder``)."""
+    target = target_of(config) if tracking is None else tracking or None  # before the data is read
     with StopSignals() as stop:
         folder = None
         try:
@@ -85,9 +92,11 @@ def started(config, reporter, make_folder, own_folder):
             folder = make_folder()
             with holding(folder):
                 write_text(folder / CONFIG, dump(job.config))
-                run = Run(job, folder, reporter, stop)
-                run.record.metrics("running")
-                return result_of(run, run.run())
+                with tracked_run(target, folder, job.config, reporter.warn) as tracker:
+                    run = Run(job, folder, tracker.reporting(reporter), stop)
+                    run.record.tracked = tracker.kept
+                    run.record.metrics("running")
+                    return tracker.finished(result_of(run, run.run()))
         except BaseException as e:
             if own_folder and folder is not None and not (folder / METRICS).exists():
                 shutil.rmtree(folder, ignore_errors=True)  # a run that never started leaves no folder
@@ -130,8 +139,9 @@ def saved_progress(raw, path):
     return Progress(**raw)
 
 
-def resume(folder, overrides=(), config_path=None, reporter=None):
-    """Continue a run folder to its configured length (which ``overrides`` may raise)."""
+def resume(folder, overrides=(), config_path=None, reporter=None, tracking=None):
+    """Continue a run folder to its configured length (which ``overrides`` may raise); ``tracking`` as for
+    ``start_in``. A run tracked in MLflow before continues its MLflow run."""
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError(f"{folder}: no such run folder")
@@ -141,31 +151,32 @@ def resume(folder, overrides=(), config_path=None, reporter=None):
     with StopSignals() as stop:
         try:
             with holding(folder):
-                return resume_held(folder, overrides, config_path, reporter, stop)
+                return resume_held(folder, overrides, config_path, reporter, stop, tracking)
         except StartupInterrupted as e:
             raise interrupted_at_start(e.signum, folder) from None
         except OSError as e:
             raise run_files_failure(e) from None
 
 
-def resume_held(folder, overrides, config_path, reporter, stop):
+def resume_held(folder, overrides, config_path, reporter, stop, tracking):
     """``resume`` once the folder is this process's alone: what a killed writer left can go."""
     remove_stale_temporaries(folder, RUN_FILES)
     own_path = folder / CONFIG
     own = load_config(own_path)
     wanted = load_config(config_path or own_path, overrides)
-    changed = [k for k in changed_keys(own, wanted) if k not in LENGTH_KEYS]
+    changed = [k for k in changed_keys(own, wanted) if k not in RESUMABLE_KEYS]
     if changed:
         raise UserError(
-            f"{folder}: the config differs from the run's own in {', '.join(changed)}; only training.iterations or training.epochs may change on resume"
+            f"{folder}: the config differs from the run's own in {', '.join(changed)}; only training.iterations, training.epochs or output.mlflow may change on resume"
         )
+    target = target_of(wanted) if tracking is None else tracking or None
     checkpoint_path = folder / CHECKPOINT
     if not checkpoint_path.exists():
         raise UserError(f"{folder}: no {CHECKPOINT} to resume from (the run saved none); start a new run instead")
     saved = checkpoint.load(checkpoint_path)
     saved_config = saved.header.get("config")
     if not isinstance(saved_config, str) or [
-        k for k in changed_keys(parse_yaml(saved_config, checkpoint_path), own) if k not in LENGTH_KEYS + ADDED_KEYS
+        k for k in changed_keys(parse_yaml(saved_config, checkpoint_path), own) if k not in RESUMABLE_KEYS + ADDED_KEYS
     ]:
         raise UserError(f"{checkpoint_path}: was not written by this run's config")
     saved.progress = saved_progress(saved.header.get("progress"), checkpoint_path)
@@ -175,8 +186,10 @@ def resume_held(folder, overrides, config_path, reporter, stop):
         raise UserError(f"{folder}: already at iteration {saved.iteration}, beyond the {job.iterations} asked for")
     if wanted != own:
         write_text(own_path, dump(wanted))
-    run = Run(job, folder, reporter, stop, resume_from=saved)
-    return result_of(run, run.run())
+    with tracked_run(target, folder, wanted, reporter.warn) as tracker:
+        run = Run(job, folder, tracker.reporting(reporter), stop, resume_from=saved)
+        run.record.tracked = tracker.kept
+        return tracker.finished(result_of(run, run.run()))
 
 
 def described(data):

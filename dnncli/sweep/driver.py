@@ -20,9 +20,10 @@ from ..files import atomic_file, write_text
 from ..run.layout import CHECKPOINT, CONFIG, METRICS, new_run_folder
 from ..run.listing import process_gone
 from ..run.signals import StopSignals, signal_name
+from ..run.tracking import sweep_tracker, target_of
 from ..text import plural
 from .halving import prune
-from .index import driver_process, new_index, read_index, write_index
+from .index import INDEX, best_trial, driver_process, new_index, read_index, write_index
 from .spec import SWEEP_FILE, trial_config
 from .task import make_task
 from .trials import draw_trials
@@ -35,6 +36,7 @@ STOP_SECONDS = 60  # how long trials asked to stop have to send back their check
 class SweepResult:
     folder: Path
     index: dict
+    mlflow: object = None  # the sweep's ``run.tracking.Tracked`` MLflow run, or None when it was not tracked
 
 
 def create(sweep):
@@ -49,6 +51,7 @@ def create(sweep):
             configs.append(e)
     if all(isinstance(config, ConfigError) for config in configs):
         raise ConfigError(f"{sweep.path}: no trial makes a valid config; {trials[0].folder_name}: {configs[0].message}")
+    target_of(next(c for c in configs if not isinstance(c, ConfigError)))  # tracking that cannot be: before the folder
     folder = new_run_folder(sweep.dir, sweep.name)
     write_text(folder / SWEEP_FILE, sweep.path.read_text(encoding="utf-8"))
     index = new_index(sweep, trials)
@@ -78,6 +81,15 @@ class Driver:
         self.stop = None
         self.stopped = False
         self.check_not_driven()
+        self.tracker = None
+
+    def tracking_target(self):
+        """Where the trials' configs say the sweep is tracked in MLflow (the experiment: the sweep's name, theirs)."""
+        for row in self.index["trials"]:
+            path = self.folder / row["folder"] / CONFIG
+            if path.exists():
+                return target_of(load_config(path))
+        return None
 
     def check_not_driven(self):
         """Two drivers of one sweep would both write it: refuse while the last one still runs on this machine."""
@@ -96,9 +108,12 @@ class Driver:
         index = self.index
         index["driver"] = driver_process()
         rungs = index["rungs"] or [None]
-        self.save()
-        self.reporter.start(index, self.workers.where, self.workers.capacity)
         try:
+            self.tracker = sweep_tracker(self.tracking_target(), self.folder, index, self.reporter.warn)
+            if self.tracker.kept:
+                index["mlflow"] = self.tracker.kept
+            self.save()
+            self.reporter.start(index, self.workers.where, self.workers.capacity)
             with StopSignals(starting=False) as self.stop:
                 for rung, length in enumerate(rungs):
                     todo = [
@@ -113,6 +128,7 @@ class Driver:
                         self.save()
         finally:
             self.workers.close()
+        self.end_tracking()
         self.reporter.finish(index, "interrupted" if self.stopped else "finished")
         if self.stopped:
             finished = sum(row["status"] == "finished" for row in index["trials"])
@@ -121,14 +137,25 @@ class Driver:
                 f"continue with `dnn sweep --resume {self.folder}`",
                 self.folder,
             )
-        return SweepResult(self.folder, index)
+        return SweepResult(self.folder, index, self.tracker.mlflow_run)
+
+    def end_tracking(self):
+        """The sweep's MLflow run ends with the best trial's metric, the index and the sweep file."""
+        best, metric = best_trial(self.index), self.index["metric"]
+        self.tracker.end(
+            "interrupted" if self.stopped else "finished",
+            {f"best_{metric}": best["metric"]} if best else None,
+            [self.folder / INDEX, self.folder / SWEEP_FILE],
+            tags={"dnn.best_trial": best["folder"]} if best else None,
+        )
 
     def task(self, row, length):
         folder = self.folder / row["folder"]
+        tracking = self.tracker.child(row["folder"], folder.resolve())
         if (folder / CHECKPOINT).exists():
             files = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")}
-            return make_task(row["trial"], None, length, files)
-        return make_task(row["trial"], load_config(folder / CONFIG), length, {})
+            return make_task(row["trial"], None, length, files, tracking)
+        return make_task(row["trial"], load_config(folder / CONFIG), length, {}, tracking)
 
     def run_rung(self, todo, rung, length, last):
         queue, active = list(todo), {}

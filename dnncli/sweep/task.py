@@ -27,8 +27,9 @@ class TrialReporter(Reporter):
         self.warnings.append(text)
 
 
-def make_task(number, config, iterations, files):
-    return {"trial": number, "config": config, "iterations": iterations, "files": files}
+def make_task(number, config, iterations, files, tracking=False):
+    """``tracking``: the trial's ``run.tracking.Target`` in MLflow, under the sweep's run, or False."""
+    return {"trial": number, "config": config, "iterations": iterations, "files": files, "tracking": tracking}
 
 
 def with_length(config, iterations):
@@ -53,9 +54,9 @@ def run_task(task):
             if CHECKPOINT in files:
                 length = task["iterations"]
                 overrides = [] if length is None else [f"training.iterations={length}", "training.epochs=null"]
-                resume(folder, overrides, reporter=reporter)
+                resume(folder, overrides, reporter=reporter, tracking=task["tracking"])
             else:
-                start_in(with_length(task["config"], task["iterations"]), folder, reporter)
+                start_in(with_length(task["config"], task["iterations"]), folder, reporter, task["tracking"])
         except Interrupted:
             status = "interrupted"
         except (UserError, RunFailure) as e:
