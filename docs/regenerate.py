@@ -5,7 +5,7 @@ ending in `` \\`` goes on with the next), each followed by its output; ``$ echo 
 of the command before. Blocks with another info string (``sh``, ``text``, ``yaml``) are never run.
 
 The pages are PAGES, in the order a reader takes them. Each page starts from a fresh folder holding the state it
-names, always at the same temporary path:
+names, always at the same temporary path (two pages at a time, each at a path of its own):
 
 - ``clone``: a fresh clone as far as the commands can tell: ``configs/``, and nothing made;
 - ``demo``: what ``make demo`` leaves: the clone after the commands of the Makefile's ``demo`` recipe
@@ -25,6 +25,8 @@ of its console blocks, and later blocks of that page use it. Pages never depend 
 - A block whose info string is ``console cat-files`` needs the course's cat files: they are copied into
   ``data/cat/`` from ``--cat-data`` (default ``$DNN_CAT_DATA``, else ``data/cat/``) when they are there, and
   the block is skipped otherwise (its outputs are kept as they are). Later blocks must not need what it made.
+- A block whose info string names a file after its language (```` ```python classify.py ````) is written to that
+  file in the folder when the runner gets to it, so that a later console block can run it.
 - A block whose info string is ``console serve`` talks to ``dnn serve``, which the reader started in another
   terminal: its commands (curl) name ``localhost:8000``. The runner starts ``dnn serve --quiet`` in the folder on
   a free port for the block, runs the commands with that port in place of 8000, and stops the server after.
@@ -37,6 +39,7 @@ of its console blocks, and later blocks of that page use it. Pages never depend 
 
 import argparse
 import os
+import queue
 import re
 import shutil
 import socket
@@ -45,6 +48,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +67,7 @@ PAGES = [  # (page, the state its commands start from), in reading order
 SHOWN_ROOT = "/tmp/dnn"  # what the temporary folder is called in outputs
 ELISION = "..."
 FENCE = re.compile(r"^```console(?:[ \t]+(?P<needs>[\w-]+))?[ \t]*$")
+FILE_FENCE = re.compile(r"^```\w+[ \t]+(?P<file>[\w-]+(?:/[\w-]+)*\.\w+)[ \t]*$")  # ```python classify.py
 CAT_FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
 TIMING = [
     (re.compile(r"\b\d+(\.\d+)?s\b"), "<seconds>"),
@@ -70,6 +75,7 @@ TIMING = [
     (re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}"), "<date>"),
 ]
 COMMAND_SECONDS = 300
+WORKERS = 2  # pages run two at a time, each in a folder of its own (the rest of the test suite runs on one core)
 SERVED = "localhost:8000"  # where a `console serve` block's commands find `dnn serve`
 SERVER_START_SECONDS = 60
 
@@ -94,6 +100,7 @@ class Block:
     commands: list
     needs: str = None  # "cat-files", "serve", or None
     skipped: bool = False
+    file: str = None  # a file block's file name; its lines are the file
 
 
 @dataclass
@@ -105,16 +112,20 @@ class Page:
 
 
 def console_blocks(lines):
-    """Every ``console`` block of a page, its commands and their expected outputs."""
+    """Every ``console`` block of a page, its commands and their expected outputs, and every file block."""
     blocks, i = [], 0
     while i < len(lines):
-        fence = FENCE.match(lines[i])
-        if not fence:
+        fence, file = FENCE.match(lines[i]), FILE_FENCE.match(lines[i])
+        if not fence and not file:
             i += 1
             continue
         start = end = i + 1
         while end < len(lines) and not lines[end].startswith("```"):
             end += 1
+        if file:
+            blocks.append(Block(start, end, [], file=file["file"]))
+            i = end + 1
+            continue
         commands, going_on = [], False
         for line in lines[start:end]:
             if going_on:
@@ -200,15 +211,29 @@ def make_state(start, folder, env, cat_data):
                 raise SystemExit(f"make demo's `{line}` failed:\n{done.stdout}")
 
 
-def run_pages(pages, cat_data=None):
+def run_pages(pages, cat_data=None, workers=WORKERS):
     """Runs every command of ``pages``, each page from a fresh copy of its start; fills in outputs and skips."""
+    waiting = queue.SimpleQueue()
+    for page in pages:
+        waiting.put(page)
+    with ThreadPoolExecutor(workers) as pool:
+        for done in [pool.submit(run_waiting, waiting, cat_data) for _ in range(min(workers, len(pages)))]:
+            done.result()
+
+
+def run_waiting(waiting, cat_data):
+    """Takes pages from ``waiting`` and runs them one after the other, in a temporary folder of its own."""
     with tempfile.TemporaryDirectory(prefix="dnn-docs-") as tmp:
         tmp = Path(tmp).resolve()
         folder, bin_folder = tmp / "dnn", tmp / "bin"
         shims(bin_folder)
         env = environment(bin_folder)
         states = {}
-        for page in pages:
+        while True:
+            try:
+                page = waiting.get_nowait()
+            except queue.Empty:
+                return
             if page.start not in states:  # made at the pages' own path: run folders record absolute paths
                 shutil.rmtree(folder, ignore_errors=True)
                 make_state(page.start, folder, env, cat_data)
@@ -219,7 +244,10 @@ def run_pages(pages, cat_data=None):
                 block.skipped = (block.needs == "cat-files" and not cat_data) or (
                     block.needs == "serve" and not shutil.which("curl")
                 )
-                if not block.skipped:
+                if block.file:
+                    (folder / block.file).parent.mkdir(parents=True, exist_ok=True)
+                    (folder / block.file).write_text("\n".join(page.lines[block.start : block.end]) + "\n")
+                elif not block.skipped:
                     run_block(block, folder, bin_folder, env)
 
 
@@ -310,15 +338,16 @@ def problems(page):
 
 
 def regenerated(page):
-    """The page's lines with every console block's outputs replaced by the real ones (skipped blocks kept)."""
+    """The page's lines with every console block's outputs replaced by the real ones; outputs that differ only in
+    timings are kept as they are, and so are skipped blocks."""
     out, position = [], 0
     for block in page.blocks:
-        if block.skipped:
+        if block.skipped or block.file:
             continue
         out += page.lines[position : block.start]
         for command in block.commands:
             out += ["$ " + command.source[0], *command.source[1:]]
-            out += shown(command)
+            out += command.expected if matches(command.expected, command.output) else shown(command)
             if isinstance(command.exit_code, int):
                 out += ["$ echo $?", str(command.returncode)]
         position = block.end

@@ -43,13 +43,17 @@ def test_the_runner_reads_blocks_elisions_continuations_and_exit_codes():
         "```console cat-files",
         "$ dnn d",
         "```",
+        "```python run.py",
+        "print(1)",
+        "```",
     ]
-    block, cat = regenerate.console_blocks(lines)
+    block, cat, file = regenerate.console_blocks(lines)
     assert [(c.line, c.expected, c.exit_code) for c in block.commands] == [
         ("dnn a \\\n    --more", ["one", "...", "last"], 2),
         ("dnn b", [], None),
     ]
     assert block.needs is None and cat.needs == "cat-files" and cat.commands[0].line == "dnn d"
+    assert file.file == "run.py" and lines[file.start : file.end] == ["print(1)"] and not file.commands
     assert regenerate.matches(["one", "...", "last"], ["one", "two", "three", "last"])
     assert not regenerate.matches(["one", "...", "last"], ["one", "two"])
     assert regenerate.matches(["done in 0.4s", "2026-11-28 18:16"], ["done in 12.9s", "2027-01-01 00:00"])
