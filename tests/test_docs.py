@@ -63,7 +63,11 @@ def test_the_runner_reads_blocks_elisions_continuations_and_exit_codes():
 
 def anchors(page):
     """The anchors GitHub gives a page's headings: lower case, punctuation dropped, spaces as hyphens."""
-    headings = re.findall(r"^#+ (.+)$", page.read_text(), re.MULTILINE)
+    headings, fenced = [], False
+    for line in page.read_text().splitlines():
+        fenced = fenced != line.startswith("```")
+        if not fenced and re.match(r"#+ ", line):
+            headings.append(line.lstrip("#").strip())
     return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
 
 
