@@ -19,7 +19,8 @@ of its console blocks, and later blocks of that page use it. Pages never depend 
 - The folder appears as ``/tmp/dnn`` in outputs, and BLAS runs on one thread, so figures do not depend on where
   or on how many cores the commands ran.
 - A line ``...`` in an output stands for any number of lines (the middle of a long log); it is kept.
-- Checking ignores what depends on timing: durations (``0.4s``) and dates (``2026-11-28 18:16``).
+- Checking ignores what depends on timing: durations (``0.4s``) and dates (``2026-11-28 18:16``); regenerating
+  keeps an output that differs from the page in those alone, so a page changes only where dnn's output did.
 - A command whose output ends in an ``Error:`` line must fail (exit 2, or the code its ``$ echo $?`` gives);
   any other must exit 0.
 - A block whose info string is ``console cat-files`` needs the course's cat files: they are copied into
