@@ -45,7 +45,7 @@ lint: $(VENV)/.installed-dev
 clean:
 	rm -rf $(VENV) runs data/demo .pytest_cache .hypothesis
 
-# Makes a 2 GB HDF5 set, trains one epoch streaming from it, deletes it (docs/performance.md, "Streaming from disk").
+# Makes a 2 GB HDF5 set, trains one epoch streaming from it, deletes it (docs/performance/data.md, "Streaming from disk").
 .PHONY: bench-streaming
 bench-streaming: $(VENV)/.installed
 	$(BIN)/python bench/streaming.py $(STREAMING_ARGS)

@@ -1,4 +1,4 @@
-"""Requests per second and p50/p99 latency of `dnn serve` (docs/performance.md, "Serving").
+"""Requests per second and p50/p99 latency of `dnn serve` (docs/performance/serving-sweeps-reports.md).
 
 Trains nothing: give it a run (or let it make the demo data and a short demo run in a
 temporary folder), starts `dnn serve` as a process on a free port of 127.0.0.1 and sends

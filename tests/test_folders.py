@@ -101,6 +101,20 @@ def folder_config(path, photos, **training):
     )
 
 
+def test_the_demo_as_a_folder_set_holds_the_pictures_of_the_demo_files(in_tmp, dnn, demo_data):
+    result = dnn("data", "demo", "--format", "folder", "--out", "photos")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.split() == ["photos/train", "photos/test"]
+    for split, count in (("train", 300), ("test", 100)):
+        x, y = read(demo_data / f"{split}.h5", f"{split}_set_x"), read(demo_data / f"{split}.h5", f"{split}_set_y")
+        files = sorted((in_tmp / "photos" / split).glob("*/*.png"))
+        assert len(files) == count
+        for file in files[::37]:
+            i = int(file.stem)
+            assert file.parent.name == ("plain", "shape")[y[i]]
+            np.testing.assert_array_equal(np.asarray(Image.open(file)), x[i])
+
+
 def test_import_keeps_what_decodes_and_lists_the_rest(photos, imported):
     out, result = imported
     assert result.stdout.strip().splitlines()[-1] == str(out)

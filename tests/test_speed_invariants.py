@@ -1,5 +1,5 @@
 """What keeps the general path fast, checked without a clock: a float32 step computes in float32 only,
-and an optimizer's update makes no array as large as a weight matrix (docs/performance.md)."""
+and an optimizer's update makes no array as large as a weight matrix (docs/performance/general-path.md)."""
 
 import tracemalloc
 

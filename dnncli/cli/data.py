@@ -2,7 +2,7 @@
 
 import click
 
-from ..data.formats import CHANNELS, COMPRESSION, DEFAULT_CHANNELS, DEFAULT_FIT, DEMO_MAX_CLASSES, FITS, SPLITS
+from ..data.formats import CHANNELS, COMPRESSION, DEFAULT_CHANNELS, DEFAULT_FIT, DEMO_LAYOUTS, DEMO_MAX_CLASSES, FITS, SPLITS
 from ..errors import UserError
 from .options import named_path, warn
 
@@ -56,11 +56,24 @@ def data():
     show_default=True,
     help="2: pictures with or without a shape; 3-4: the colour of the shape is the class.",
 )
-def demo_command(out, classes):
-    """Write the built-in demo data set: train.h5, test.h5 and sample pictures."""
+@click.option(
+    "--format",
+    "layout",
+    type=click.Choice(DEMO_LAYOUTS),
+    default="hdf5",
+    show_default=True,
+    help="hdf5: train.h5, test.h5 and samples/; folder: the same pictures as PNG files in train/<class>/ and test/<class>/.",
+)
+def demo_command(out, classes, layout):
+    """Write the built-in demo data set: train.h5, test.h5 and samples, or a folder set.
+
+    \b
+    dnn data demo --out data/demo
+    dnn data demo --format folder --out photos    # the same pictures as files, a folder per class
+    """
     from ..data.demo import write_demo
 
-    for path in write_demo(out, classes):
+    for path in write_demo(out, classes, layout):
         click.echo(str(path))
 
 

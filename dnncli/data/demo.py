@@ -4,7 +4,8 @@ Two classes: 64x64 RGB pictures with or without a drawn shape ("plain",
 "shape"). Three or four classes: every picture has a shape, and its colour is
 the class ("red", "green", "blue", "yellow") on a washed-out background.
 Deterministic (a fixed seed), so the tool can be tried on a machine with no
-downloaded data.
+downloaded data. The same training and test pictures can be written as PNG files
+in class folders, to try folder sets with.
 """
 
 from pathlib import Path
@@ -93,28 +94,49 @@ def pictures(labels, classes, rng):
     return np.stack([np.asarray(draw(label, rng), dtype=np.uint8) for label in labels])
 
 
-def write_demo(out, classes=2):
-    """Writes ``train.h5``, ``test.h5`` and ``samples/`` into ``out``; returns the paths written."""
+def write_demo(out, classes=2, layout="hdf5"):
+    """Writes ``train.h5``, ``test.h5`` and ``samples/`` into ``out``, or with ``layout="folder"`` the same
+    training and test pictures as PNG files, ``train/<class>/`` and ``test/<class>/`` (a folder set); returns the
+    paths written (the two folders of a folder set)."""
     names = class_names(classes)
     out = Path(out)
-    (out / "samples").mkdir(parents=True, exist_ok=True)
-    for split in ("train", "test"):  # before any picture is drawn: a folder named test.h5 fails now, not later
-        check_output(out / f"{split}.h5")
+    if layout != "folder":
+        (out / "samples").mkdir(parents=True, exist_ok=True)
+        for split in ("train", "test"):  # before any picture is drawn: a folder named test.h5 fails now, not later
+            check_output(out / f"{split}.h5")
     rng = np.random.default_rng([SEED, classes])
     written = []
     for split, count in (("train", TRAIN), ("test", TEST)):
         y = rng.permutation(np.arange(count) % classes)
         x = pictures(y, classes, rng)
-        path = out / f"{split}.h5"
-        write_hdf5(path, split, x, y, names)
-        written.append(path)
+        if layout == "folder":
+            written.append(write_folder(out / split, x, y, names))
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            written.append(out / f"{split}.h5")
+            write_hdf5(written[-1], split, x, y, names)
+    if layout == "folder":
+        return written
     # one of each class in turn, so the names are stable: plain-1.jpg, shape-2.png, ...
+    (out / "samples").mkdir(parents=True, exist_ok=True)
     y = np.arange(max(SAMPLES, classes)) % classes
     x = pictures(y, classes, rng)
     for i, (pixels, label) in enumerate(zip(x, y, strict=True)):
         extension = "jpg" if i % 2 == 0 else "png"
         path = out / "samples" / f"{names[label]}-{i + 1}.{extension}"
-        with atomic_path(path) as tmp:
-            Image.fromarray(pixels).save(tmp, format="JPEG" if extension == "jpg" else "PNG", quality=95)
+        save_picture(pixels, path, "JPEG" if extension == "jpg" else "PNG")
         written.append(path)
     return written
+
+
+def write_folder(root, x, y, names):
+    """Pictures ``x`` as ``root/<class>/0000.png``, ``0001.png``, ... (numbered by their place in the split)."""
+    for i, (pixels, label) in enumerate(zip(x, y, strict=True)):
+        (root / names[label]).mkdir(parents=True, exist_ok=True)
+        save_picture(pixels, root / names[label] / f"{i:04d}.png", "PNG")
+    return root
+
+
+def save_picture(pixels, path, kind):
+    with atomic_path(path) as tmp:
+        Image.fromarray(pixels).save(tmp, format=kind, quality=95)

@@ -13,7 +13,7 @@ it uses, each once, and reading in order costs no more per picture (HDF5
 suggests chunks of 10 KB to 1 MB; a 64 x 64 RGB picture is 12 KB). They are
 compressed with LZF by default, which h5py always has and which reads fast;
 gzip is for files other HDF5 tools must read, none for the fastest reads
-(docs/performance.md). Pictures made from files (``dnn data import``) say how
+(docs/performance/data.md). Pictures made from files (``dnn data import``) say how
 they were made to fit in the attribute ``fit`` of their dataset (``FIT``), so a
 model trained on them has predict fit pictures the same way.
 """

@@ -19,7 +19,7 @@ pixels. Its rules, in order:
    than the model's input is decoded at a reduced scale (1/2, 1/4 or 1/8, the
    JPEG decoder's own: Pillow's draft mode), the smallest that still leaves it at
    least ``DRAFT_MARGIN`` times the input's larger side each way; the resize of
-   rule 6 then starts from that (how far the pixels move: docs/performance.md).
+   rule 6 then starts from that (how far the pixels move: docs/performance/data.md).
 4. The EXIF orientation is applied, so the picture stands as a camera showed it.
 5. Modes: 16-bit grey (``I;16``, ``I``) keeps its high byte (``v >> 8``); any
    transparency (LA, RGBA, PA, a palette or colour key with a transparent entry)

@@ -105,7 +105,7 @@ def batch_norm_arrays(net, dtype=np.float64):
 def times(W, A):
     """W A. An input kept as rows (A = rows.T, as ``ArraySource`` hands it out) is
     multiplied as (rows W^T)^T: the same product, in the operand order that OpenBLAS
-    runs faster with its default threads (bench/products.py, docs/performance.md)."""
+    runs faster with its default threads (bench/products.py, docs/performance/general-path.md)."""
     if A.flags.f_contiguous and not A.flags.c_contiguous:
         return (A.T @ W.T).T
     return W @ A
@@ -254,7 +254,7 @@ def backward(net, params, cache, dZL, masks=None, l2=0.0, dW1_out=None):
     and for a wide input it would be the most expensive product of all.
     ``dW1_out``, if given, is an array of W1's shape that receives ``dW1``: a trainer
     reuses one, because a fresh array as large as W1 at every step costs the
-    system a page fault for every 4 KiB of it (docs/performance.md).
+    system a page fault for every 4 KiB of it (docs/performance/general-path.md).
     """
     grads, dZ1 = backward_to_first_layer(net, params, cache, dZL, masks, l2)
     dW1 = np.matmul(dZ1, cache[0][0].T, out=dW1_out)

@@ -3,7 +3,7 @@
 Two BLAS threads split a product between the two cores; on a small product they
 spend more time handing work to each other than multiplying, and when another
 process holds a core, each hand-over waits for the scheduler: the cat job's fast
-path took 4 to 12 times its quiet time beside two busy loops (docs/performance.md).
+path took 4 to 12 times its quiet time beside two busy loops (docs/performance/busy-machine.md).
 Steps whose largest product is under ``ONE_THREAD_BELOW`` multiply-adds run on one
 thread; larger ones keep BLAS's own choice. The limit is set here, around the
 trainer's steps, so the engine stays NumPy only; threadpoolctl sets it at run time
