@@ -102,7 +102,7 @@ def learned_nothing(s, learning_rate):
         return None
     dead = dead_layers(s)
     if dead and np.all(s.unit_high[dead[0] - 1] == 0):
-        why = f"every unit of hidden layer {dead[0]} outputs 0 for every training example (dead ReLUs)"
+        why = f"every unit of hidden layer {dead[0]} outputs 0 for every training example (dead units)"
     elif dead:
         why = f"every unit of hidden layer {dead[0]} gives the same value for every training example"
     else:

@@ -61,6 +61,7 @@ class Recorder:
         self.trainer = trainer
         self.progress = progress
         self.started = now()
+        self.warnings = []  # what the end of training found that the scores do not say (model.collapse)
         self.start_clock()
 
     def start_clock(self):
@@ -95,13 +96,13 @@ class Recorder:
             self.failed(message)
             raise RunFailure(message) from None
 
-    def save(self, status, params, state, final=None):
+    def save(self, status, params, state, final=None, error=None):
         """Checkpoint first, then metrics: the checkpoint is what a resume trusts."""
         self.progress.seconds = self.seconds()
         self.checkpoint(CHECKPOINT, self.trainer.iteration, params, state)
         try:
             remember_latest(self.folder.parent.parent, self.folder)
-            self.metrics(status, final)
+            self.metrics(status, final, error)
         except OSError as e:
             message = f"{e.filename}: cannot write ({e.strerror or e}); {self.folder / CHECKPOINT} is saved"
             self.failed(message)
@@ -150,4 +151,6 @@ class Recorder:
             metrics.update(final)
         if error:
             metrics["error"] = error
+        if self.warnings:
+            metrics["warnings"] = self.warnings
         return metrics
