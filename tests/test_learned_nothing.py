@@ -20,6 +20,7 @@ from dnncli.model.collapse import (
     learned_nothing,
     one_class,
     one_class_warning,
+    same_inputs_warning,
     spread,
     uneven_classes,
 )
@@ -37,8 +38,12 @@ def spread_of(units, outputs, answered, present):
     )
 
 
+def dead_everywhere():
+    return spread_of([([0, -1], [2, 3]), ([0, 0, 0], [0, 0, 0])], ([0.3], [0.3]), [0, 300], [150, 150])
+
+
 def test_a_dead_layer_and_a_constant_output_are_a_run_that_learned_nothing():
-    dead = spread_of([([0, -1], [2, 3]), ([0, 0, 0], [0, 0, 0])], ([0.3], [0.3]), [0, 300], [150, 150])
+    dead = dead_everywhere()
     assert dead_layers(dead) == [2] and constant_output(dead)
     message = learned_nothing(dead, 10.0)
     assert message.startswith("the model learned nothing: every unit of hidden layer 2 outputs 0 for every")
@@ -56,6 +61,11 @@ def test_an_output_that_varies_or_data_of_one_class_is_not_a_failure():
     assert learned_nothing(one_class_data, 0.1) is None
     nan = spread_of([([0], [1])], ([np.nan], [np.nan]), [10, 0], [5, 5])
     assert not constant_output(nan)
+    same_inputs = spread_of([([0, 0], [0, 0])], ([0.5], [0.5]), [10, 0], [5, 5])
+    same_inputs.inputs_differ = False
+    assert learned_nothing(same_inputs, 0.1) is None
+    assert same_inputs_warning(same_inputs).startswith("every training example has the same inputs")
+    assert same_inputs_warning(dead_everywhere()) is None
 
 
 def test_one_class_answered_for_every_example_is_a_warning_with_the_remedy_for_uneven_classes():
@@ -98,6 +108,9 @@ def test_the_spread_over_a_set_a_part_at_a_time_is_the_spread_of_the_whole():
     assert seen.output_low == pytest.approx(p.min(axis=1)) and seen.output_high == pytest.approx(p.max(axis=1))
     assert seen.answered.tolist() == [int(np.sum(p <= 0.5)), int(np.sum(p > 0.5))]
     assert seen.present.tolist() == np.bincount(labels, minlength=2).tolist()
+    assert seen.inputs_differ
+    same = Dataset(np.zeros((40, 2, 2, 3), np.uint8), labels[:40], ["a", "b"], "memory")
+    assert not spread(net, params, same, np.float64).inputs_differ
 
 
 # --- real runs ---------------------------------------------------------------------------------------------

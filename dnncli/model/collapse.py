@@ -8,8 +8,10 @@ lowest and highest value over the examples, and how many examples it answers as 
 - ``constant_output``: the output probabilities are the same (to ``SAME``) for every example;
 - ``one_class``: the model answers one class for every example while the data has more.
 
-A constant output, with more than one class in the data, is a run that learned nothing (``learned_nothing``
-says why and what to try); one class answered is a warning (``one_class_warning``). ``uneven_classes``
+A constant output, with more than one class in the data and inputs that differ, is a run that learned nothing
+(``learned_nothing`` says why and what to try); one class answered is a warning (``one_class_warning``), and
+so is a training set whose examples all have the same inputs (``same_inputs_warning``): no model could
+tell them apart. ``uneven_classes``
 names classes much rarer than an even share, at the start of training, with the remedy.
 """
 
@@ -36,6 +38,7 @@ class Spread:
     output_high: np.ndarray
     answered: np.ndarray  # (classes,) counts
     present: np.ndarray  # (classes,) counts
+    inputs_differ: bool = True  # whether any two examples' inputs differ (by more than ``SAME``)
 
 
 def extremes(values, low, high):
@@ -50,19 +53,21 @@ def spread(net, params, dataset, dtype):
     """The ``Spread`` of a model over ``dataset``, a part at a time, in inference mode."""
     hidden = net.depth - 1
     low, high = [None] * hidden, [None] * hidden
-    out_low = out_high = None
+    out_low = out_high = in_low = in_high = None
     answered = np.zeros(net.n_classes, dtype=np.int64)
     present = np.zeros(net.n_classes, dtype=np.int64)
     for part in dataset.parts():
+        X = part.rows(dtype).T
+        in_low, in_high = extremes(X, in_low, in_high)
         with np.errstate(over="ignore", invalid="ignore"):
-            ZL, cache = forward(net, params, part.rows(dtype).T)
+            ZL, cache = forward(net, params, X)
             probabilities = OUTPUT_ACTIVATIONS[net.output](ZL)
         for l in range(hidden):
             low[l], high[l] = extremes(cache[l][2], low[l], high[l])
         out_low, out_high = extremes(probabilities, out_low, out_high)
         answered += np.bincount(predict_labels(net, probabilities), minlength=net.n_classes)
         present += np.bincount(np.asarray(part.labels), minlength=net.n_classes)
-    return Spread(low, high, out_low, out_high, answered, present)
+    return Spread(low, high, out_low, out_high, answered, present, not same_everywhere(in_low, in_high))
 
 
 def same_everywhere(low, high):
@@ -97,8 +102,9 @@ def one_class(s):
 
 def learned_nothing(s, learning_rate):
     """Why a model whose output is the same for every training example learned nothing, and what to try;
-    None when its output varies, or the data has one class (then a constant answer is right)."""
-    if classes_present(s) < 2 or not constant_output(s):
+    None when its output varies, the data has one class (then a constant answer is right), or every example
+    has the same inputs (then no answer could be better)."""
+    if classes_present(s) < 2 or not s.inputs_differ or not constant_output(s):
         return None
     dead = dead_layers(s)
     if dead and np.all(s.unit_high[dead[0] - 1] == 0):
@@ -135,6 +141,13 @@ def uneven_classes(counts, classes):
         f"uneven classes: {named} of {total} training examples; a model can score well by rarely answering "
         f"{'it' if len(rare) == 1 else 'them'} ({UNEVEN_REMEDY})"
     )
+
+
+def same_inputs_warning(s):
+    """A warning when every training example has the same inputs while the data has several classes; else None."""
+    if s.inputs_differ or classes_present(s) < 2:
+        return None
+    return "every training example has the same inputs: nothing tells the classes apart, so no model can learn them"
 
 
 def one_class_warning(s, classes):

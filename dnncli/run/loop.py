@@ -8,7 +8,7 @@ import numpy as np
 from ..config.build import initial_params
 from ..engine import encode_labels, make_trainer
 from ..errors import Interrupted, RunFailure
-from ..model.collapse import learned_nothing, one_class_warning, spread
+from ..model.collapse import learned_nothing, one_class_warning, same_inputs_warning, spread
 from ..model.score import score
 from .advice import training_warnings
 from .feed import example_source
@@ -145,7 +145,7 @@ class Run:
         job = self.job
         seen = spread(job.net, params, job.train, job.dtype)
         failure = learned_nothing(seen, job.settings.learning_rate)
-        warning = None if failure else one_class_warning(seen, job.train.classes)
+        warning = None if failure else same_inputs_warning(seen) or one_class_warning(seen, job.train.classes)
         if warning:
             self.reporter.warn(warning)
             self.record.warnings.append(warning)
