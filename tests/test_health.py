@@ -119,8 +119,9 @@ def test_a_layer_dying_in_training_is_warned_of(in_tmp, demo_data, dnn):
         in_tmp / "c.yaml", demo_data, model={"layers": [12288, 2, 1]}, training={"learning_rate": 0.1}
     )
     result = dnn("train", "--config", config, "--progress", "plain")
-    assert result.exit_code == 0, result.output
-    metrics = json.loads((Path(result.stdout.strip().splitlines()[-1]) / "metrics.json").read_text())
+    assert result.exit_code == 1, result.output  # trained to the end, a network with a dead layer learned nothing
+    assert "Error: the model learned nothing: every unit of hidden layer 1 outputs 0" in result.stderr
+    metrics = json.loads((in_tmp / "runs" / "t" / "1" / "metrics.json").read_text())
     first_dead = next(r["iteration"] for r in metrics["costs"] if r["dead_relu"] == [1.0])
     assert (
         f"Warning: every ReLU unit of layer 1 outputs 0 on the whole batch at iteration {first_dead}" in result.stderr

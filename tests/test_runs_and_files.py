@@ -455,7 +455,9 @@ def test_a_cost_far_above_its_start_stops_the_run(in_tmp, demo_data, dnn):
     assert metrics["costs"][0]["cost"] < 1 and np.isfinite(metrics["costs"][-1]["cost"])
     assert checkpoint.load(folder / "checkpoint.npz").iteration == iteration
     unlimited = dnn("train", "--config", config, "--quiet", "--set", "training.divergence=null")
-    assert unlimited.exit_code == 0, unlimited.output
+    # not stopped, it trains to the end, where an output the same for every example fails it as having learned nothing
+    assert unlimited.exit_code == 1 and "Error: the model learned nothing" in unlimited.stderr, unlimited.output
+    assert metrics_of(in_tmp / "runs" / "t" / "2")["iterations_done"] == 40
     assert dnn("check", "--config", config, "--set", "training.divergence=1").exit_code == 2
 
 

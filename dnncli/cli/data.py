@@ -2,7 +2,16 @@
 
 import click
 
-from ..data.formats import CHANNELS, COMPRESSION, DEFAULT_CHANNELS, DEFAULT_FIT, DEMO_LAYOUTS, DEMO_MAX_CLASSES, FITS, SPLITS
+from ..data.formats import (
+    CHANNELS,
+    COMPRESSION,
+    DEFAULT_CHANNELS,
+    DEFAULT_FIT,
+    DEMO_LAYOUTS,
+    DEMO_MAX_CLASSES,
+    FITS,
+    SPLITS,
+)
 from ..errors import UserError
 from .options import named_path, warn
 

@@ -44,6 +44,8 @@ def runs(folder, as_json):
         for row in rows:
             if row["problem"]:
                 click.echo(f"* {row['problem']}")
+            for text in ([row["error"]] if row["status"] == "failed" and row["error"] else []) + row["warnings"]:
+                click.echo(f"! {row['run']}: {text}")
     else:
         click.echo(f"no runs under {folder}/ yet: train one with `dnn train --config FILE`")
 

@@ -247,6 +247,9 @@ def run_section(folder, metrics, config_text, saved, path):
                       f"{number(last['validation_cost'])}, accuracy {number(last['validation_accuracy'])}"))  # fmt: skip
     if metrics.get("stopped_early"):
         pairs.append(("stopped early", "the validation cost stopped improving"))
+    if metrics.get("error"):
+        pairs.append(("failed", metrics["error"]))
+    pairs += [("warning", warning) for warning in metrics.get("warnings") or []]
     scores = [
         (split, metrics[split]["examples"], number(metrics[split]["accuracy"]), number(metrics[split]["cost"], 6))
         for split in ("train", "validation", "test")

@@ -73,6 +73,8 @@ METRICS_FIELDS = {
     "validation": is_scores,
     "test": is_scores,
     "costs": lambda v: isinstance(v, list) and all(is_record(r) for r in v),
+    "error": lambda v: isinstance(v, str),
+    "warnings": lambda v: isinstance(v, list) and all(isinstance(w, str) for w in v),
 }
 
 
@@ -191,6 +193,8 @@ def run_row(folder):
         best_validation_cost=pick(metrics, "best_validation", "cost"),
         best_validation_accuracy=pick(metrics, "best_validation", "accuracy"),
         seconds=pick(metrics, "seconds"),
+        error=pick(metrics, "error", kind=str),
+        warnings=[w for w in pick(metrics, "warnings", kind=list) or [] if isinstance(w, str)],
     )
     if metrics and not row["problem"]:
         row["status"] = pick(metrics, "status", kind=str) or "broken"

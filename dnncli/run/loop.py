@@ -8,6 +8,7 @@ import numpy as np
 from ..config.build import initial_params
 from ..engine import make_trainer
 from ..errors import Interrupted, RunFailure
+from ..model.collapse import learned_nothing, one_class_warning, same_inputs_warning, spread
 from ..model.score import SCORES, score, targets_of, task_of
 from .advice import training_warnings
 from .feed import example_source
@@ -41,11 +42,11 @@ class Run:
         self.trainer = make_trainer(net, params, job.settings, feed, job.plan.fast_path, state, iteration)
         self.record = Recorder(job, folder, self.trainer, self.progress, resuming=resume_from is not None)
 
-    def save(self, status, final=None, snapshot=None):
+    def save(self, status, final=None, snapshot=None, error=None):
         params, state = snapshot or self.trainer.snapshot()
         if not all(np.isfinite(p).all() for p in params.values()):
             self.diverged(self.trainer.iteration - 1, "nan or inf in the weights")
-        self.record.save(status, params, state, final)
+        self.record.save(status, params, state, final, error)
 
     def log(self, iteration, cost):
         """A record of the step just taken (observed by the trainer), with the validation scores."""
@@ -120,19 +121,36 @@ class Run:
                     self.interrupted(stop.requested)
                 if checkpoint_every and trainer.iteration % checkpoint_every == 0 and trainer.iteration < total:
                     self.save("running")
-        self.reporter.finish("finished")
         return self.finish()
 
     def finish(self):
+        """Scores the trained model and saves it; a model that learned nothing is saved as failed, then raised."""
         job = self.job
         snapshot = self.trainer.snapshot()
+        failure = self.verdict(snapshot[0])
+        if failure is None:
+            self.reporter.finish("finished")
         final = {split: None for split in SPLITS}
         for split in final:
             dataset = getattr(job, split)
             if dataset is not None:
                 final[split] = score(job.net, snapshot[0], dataset, job.dtype)
-        self.save("finished", final, snapshot)
+        self.save("finished" if failure is None else "failed", final, snapshot, failure)
+        if failure is not None:
+            raise RunFailure(f"{failure} ({self.folder / CHECKPOINT} is kept)")
         return final
+
+    def verdict(self, params):
+        """Why the trained model learned nothing, or None; what it learned too little is a warning, recorded
+        in metrics.json. One pass over the training set (model.collapse)."""
+        job = self.job
+        seen = spread(job.net, params, job.train, job.dtype)
+        failure = learned_nothing(seen, job.settings.learning_rate)
+        warning = None if failure else same_inputs_warning(seen) or one_class_warning(seen, job.train.classes)
+        if warning:
+            self.reporter.warn(warning)
+            self.record.warnings.append(warning)
+        return failure
 
     def diverged(self, iteration, what):
         rate = self.job.settings.learning_rate

@@ -74,6 +74,7 @@ class Recorder:
         if resuming:  # the run began earlier: its first start stays, and this one is when it was resumed
             self.started, self.resumed = first_start(folder) or self.started, self.started
         self.tracked = None  # the MLflow run the run is tracked in (``tracking.Tracked.saved()``), kept for a resume
+        self.warnings = []  # what the end of training found that the scores do not say (model.collapse)
         self.start_clock()
 
     def start_clock(self):
@@ -111,13 +112,13 @@ class Recorder:
             self.failed(message)
             raise RunFailure(message) from None
 
-    def save(self, status, params, state, final=None):
+    def save(self, status, params, state, final=None, error=None):
         """Checkpoint first, then metrics: the checkpoint is what a resume trusts."""
         self.progress.seconds = self.seconds()
         self.checkpoint(CHECKPOINT, self.trainer.iteration, params, state)
         try:
             remember_latest(self.folder.parent.parent, self.folder)
-            self.metrics(status, final)
+            self.metrics(status, final, error)
         except OSError as e:
             message = f"{e.filename}: cannot write ({e.strerror or e}); {self.folder / CHECKPOINT} is saved"
             self.failed(message)
@@ -169,4 +170,6 @@ class Recorder:
             metrics["error"] = error
         if self.tracked:
             metrics["mlflow"] = self.tracked
+        if self.warnings:
+            metrics["warnings"] = self.warnings
         return metrics

@@ -1,0 +1,185 @@
+"""A run that learned nothing says so (model.collapse, the end of run.loop): a dead network ends as failed,
+exit 1, its checkpoint kept; a model that answers one class for everything is a warning in metrics.json,
+`dnn runs` and the report; uneven classes are named with the remedy."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import CONFIGS, data_sets, metrics_of, write_config
+from dnncli.data.dataset import Dataset
+from dnncli.engine import Network, forward, initialize
+from dnncli.model.collapse import (
+    SAME,
+    Spread,
+    constant_output,
+    dead_layers,
+    learned_nothing,
+    one_class,
+    one_class_warning,
+    same_inputs_warning,
+    spread,
+    uneven_classes,
+)
+
+
+def spread_of(units, outputs, answered, present):
+    """A ``Spread`` from per-layer (low, high) pairs, the outputs' (low, high), and the class counts."""
+    return Spread(
+        [np.array(low, float) for low, _ in units],
+        [np.array(high, float) for _, high in units],
+        np.array(outputs[0], float),
+        np.array(outputs[1], float),
+        np.array(answered),
+        np.array(present),
+    )
+
+
+def dead_everywhere():
+    return spread_of([([0, -1], [2, 3]), ([0, 0, 0], [0, 0, 0])], ([0.3], [0.3]), [0, 300], [150, 150])
+
+
+def test_a_dead_layer_and_a_constant_output_are_a_run_that_learned_nothing():
+    dead = dead_everywhere()
+    assert dead_layers(dead) == [2] and constant_output(dead)
+    message = learned_nothing(dead, 10.0)
+    assert message.startswith("the model learned nothing: every unit of hidden layer 2 outputs 0 for every")
+    assert "try a lower training.learning_rate (now 10, try 1) or another model.init" in message
+    saturated = spread_of([([1, 1], [1, 1 + SAME / 2])], ([0.7], [0.7]), [0, 10], [5, 5])
+    assert "every unit of hidden layer 1 gives the same value" in learned_nothing(saturated, 0.1)
+    flat_output = spread_of([([0, 0], [1, 1])], ([0.2], [0.2 + SAME / 2]), [10, 0], [5, 5])
+    assert "its output is the same (to 1e-06) for every training example" in learned_nothing(flat_output, 0.1)
+
+
+def test_an_output_that_varies_or_data_of_one_class_is_not_a_failure():
+    varies = spread_of([([0, 0], [0, 1])], ([0.2], [0.2 + 2 * SAME]), [10, 0], [5, 5])
+    assert learned_nothing(varies, 0.1) is None and dead_layers(varies) == []
+    one_class_data = spread_of([([0, 0], [0, 0])], ([0.2], [0.2]), [10, 0], [10, 0])
+    assert learned_nothing(one_class_data, 0.1) is None
+    nan = spread_of([([0], [1])], ([np.nan], [np.nan]), [10, 0], [5, 5])
+    assert not constant_output(nan)
+    same_inputs = spread_of([([0, 0], [0, 0])], ([0.5], [0.5]), [10, 0], [5, 5])
+    same_inputs.inputs_differ = False
+    assert learned_nothing(same_inputs, 0.1) is None
+    assert same_inputs_warning(same_inputs).startswith("every training example has the same inputs")
+    assert same_inputs_warning(dead_everywhere()) is None
+
+
+def test_one_class_answered_for_every_example_is_a_warning_with_the_remedy_for_uneven_classes():
+    uneven = spread_of([([0], [1])], ([0.1], [0.3]), [100, 0], [85, 15])
+    assert one_class(uneven) == 0
+    assert one_class_warning(uneven, ["plain", "shape"]) == (
+        "the model answers 'plain' for every training example, though 15% are of other classes: it learned only "
+        "which class is most common; the classes are uneven: training.class_weight: balanced weighs each "
+        "class's examples by how rare it is"
+    )
+    even = spread_of([([0], [1])], ([0.1], [0.3]), [0, 0, 100], [40, 30, 30])
+    assert one_class_warning(even, ["a", "b", "c"]).endswith("try more iterations or another training.learning_rate")
+    answers_both = spread_of([([0], [1])], ([0.1], [0.9]), [60, 40], [85, 15])
+    assert one_class(answers_both) is None and one_class_warning(answers_both, ["a", "b"]) is None
+
+
+def test_uneven_classes_are_named_with_the_remedy():
+    # training.class_weight comes with the tables work: this text is written now and shown once the key exists
+    assert uneven_classes([85, 15], ["plain", "shape"]) == (
+        "uneven classes: 'shape' 15 (15%) of 100 training examples; a model can score well by rarely answering it "
+        "(training.class_weight: balanced weighs each class's examples by how rare it is)"
+    )
+    assert uneven_classes([72, 137], ["non-cat", "cat"]) is None  # the cat set: 34% is not uneven
+    assert "them" in uneven_classes([80, 10, 10], ["a", "b", "c"])
+    assert uneven_classes([0, 0], ["a", "b"]) is None
+
+
+def test_the_spread_over_a_set_a_part_at_a_time_is_the_spread_of_the_whole():
+    rng = np.random.default_rng(1)
+    net = Network((12, 5, 3, 1), ("relu", "tanh"))
+    params = initialize(net.layers, "he", 3)
+    pictures = rng.integers(0, 256, (100, 2, 2, 3), dtype=np.uint8)
+    labels = rng.integers(0, 2, 100)
+    seen = spread(net, params, Dataset(pictures, labels, ["a", "b"], "memory"), np.float64)
+    ZL, cache = forward(net, params, pictures.reshape(100, -1).T / 255.0)
+    for l in range(2):
+        assert np.array_equal(seen.unit_low[l], cache[l][2].min(axis=1))
+        assert np.array_equal(seen.unit_high[l], cache[l][2].max(axis=1))
+    p = 1 / (1 + np.exp(-ZL))
+    assert seen.output_low == pytest.approx(p.min(axis=1)) and seen.output_high == pytest.approx(p.max(axis=1))
+    assert seen.answered.tolist() == [int(np.sum(p <= 0.5)), int(np.sum(p > 0.5))]
+    assert seen.present.tolist() == np.bincount(labels, minlength=2).tolist()
+    assert seen.inputs_differ
+    same = Dataset(np.zeros((40, 2, 2, 3), np.uint8), labels[:40], ["a", "b"], "memory")
+    assert not spread(net, params, same, np.float64).inputs_differ
+
+
+# --- real runs ---------------------------------------------------------------------------------------------
+
+
+def test_a_learning_rate_of_10_on_the_demo_kills_every_unit_and_the_run_fails(demo_data, in_tmp, dnn):
+    result = dnn(
+        "train", "--config", CONFIGS / "demo.yaml", "--quiet", "--set", "training.learning_rate=10",
+        *data_sets(demo_data),
+    )  # fmt: skip
+    assert result.exit_code == 1
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith("Error: the model learned nothing: every unit of hidden layer")
+    assert "outputs 0 for every training example (dead units)" in error
+    assert "try a lower training.learning_rate (now 10, try 1) or another model.init" in error
+    folder = in_tmp / "runs" / "demo" / "1"
+    assert f"({Path('runs/demo/1/checkpoint.npz')} is kept)" in error
+    assert (folder / "checkpoint.npz").exists()
+    metrics = metrics_of(folder)
+    assert metrics["status"] == "failed" and metrics["error"] in error
+    assert metrics["iterations_done"] == 2500 and metrics["train"]["accuracy"] == 0.5  # the scores are kept too
+    listed = dnn("runs", in_tmp / "runs")
+    assert "failed" in listed.stdout
+    assert f"! {folder}: the model learned nothing" in listed.stdout.replace("\n", "")
+
+
+def write_uneven_folder(root, counts):
+    """root/<split>/<class>/ with noise pictures, the same kind in every class: nothing tells the classes apart."""
+    rng = np.random.default_rng(0)
+    for split, by_class in counts.items():
+        for name, count in by_class.items():
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            for i in range(count):
+                Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(folder / f"{i:03d}.png")
+    return root
+
+
+def test_an_85_15_folder_set_collapses_to_the_larger_class_and_says_so(demo_data, in_tmp, dnn):
+    photos = write_uneven_folder(
+        in_tmp / "photos", {"train": {"plain": 85, "shape": 15}, "test": {"plain": 11, "shape": 2}}
+    )
+    config = write_config(
+        in_tmp / "uneven.yaml",
+        demo_data,
+        data={"format": "folder", "train": str(photos / "train"), "test": str(photos / "test")},
+        training={"learning_rate": 0.005, "iterations": 200, "log_every": 50},
+    )
+    result = dnn("train", "--config", config, "--quiet")
+    assert result.exit_code == 0, result.output
+    warning = (
+        "the model answers 'plain' for every training example, though 15% are of other classes: it learned only "
+        "which class is most common; the classes are uneven: training.class_weight: balanced"
+    )
+    assert warning in " ".join(result.stderr.split())
+    folder = Path(result.stdout.strip().splitlines()[-1])
+    metrics = metrics_of(folder)
+    assert metrics["status"] == "finished"
+    assert metrics["test"]["accuracy"] == pytest.approx(11 / 13)  # 0.8462: the larger class's share
+    assert len(metrics["warnings"]) == 1 and metrics["warnings"][0].startswith(warning)
+    listed = dnn("runs", in_tmp / "runs")
+    assert f"! {in_tmp / folder}: the model answers 'plain'" in listed.stdout.replace("\n", "")
+    rows = json.loads(dnn("runs", in_tmp / "runs", "--json").stdout)
+    assert rows[0]["warnings"] == metrics["warnings"] and rows[0]["error"] is None
+    page = in_tmp / "report.html"
+    assert dnn("report", folder, "--out", page).exit_code == 0
+    assert "the model answers &#x27;plain&#x27; for every training example" in page.read_text()
+
+
+def test_a_run_that_learned_has_no_warnings(demo_run):
+    metrics = metrics_of(demo_run)
+    assert metrics["status"] == "finished" and "warnings" not in metrics and "error" not in metrics
