@@ -7,8 +7,9 @@ import math
 
 import numpy as np
 import pytest
-from tabledata import mixed_columns, sklearn_table, write_csv, write_mixed_csv
-from test_tables import table_config, train
+from tabledata import mixed_columns, write_csv, write_mixed_csv
+from test_export import exported
+from test_tables import diabetes, table_config, train  # noqa: F401 (diabetes: its fixture)
 
 from dnncli import __version__
 from dnncli.data.columns import KINDS
@@ -45,13 +46,6 @@ def onnx_feed(model_path, table_path):
         else:
             feed[column["name"]] = np.array([math.nan if c in MISSING else float(c) for c in cells])
     return feed
-
-
-def exported(dnn, run, out, *args):
-    result = dnn("export", "--run", run, "--out", out, *args)
-    assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[-1] == str(out)
-    return out
 
 
 def predicted_json(dnn, run, table_path):
@@ -138,23 +132,19 @@ def test_unseen_and_missing_categories_take_the_inputs_dnn_gives_them(mixed_runs
 
 
 @pytest.fixture(scope="module")
-def diabetes_run(tmp_path_factory):
+def diabetes_run(diabetes):  # noqa: F811 (the fixture of test_tables)
     from click.testing import CliRunner
-    from sklearn.datasets import load_diabetes
 
     from dnncli.cli import main
 
-    folder = tmp_path_factory.mktemp("diabetes-export")
-    header, rows, _, _ = sklearn_table(load_diabetes, target="progression", names=False)
-    write_csv(folder / "diabetes.csv", header, [row[:-1] + [repr(float(row[-1]))] for row in rows])
-    config = table_config(folder, folder / "diabetes.csv", name="diabetes", test_fraction=0.2)
+    config = table_config(diabetes, diabetes / "diabetes.csv", name="diabetes", test_fraction=0.2)
     config.write_text(config.read_text().replace("target: label", "target: progression"))
 
     def dnn(*args):
         return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
-    sets = ("training.learning_rate=0.003", "training.epochs=40", f"output.dir={folder / 'runs'}")
-    return folder, train(dnn, config, *sets)
+    sets = ("training.learning_rate=0.003", "training.epochs=40", f"output.dir={diabetes / 'runs'}")
+    return diabetes, train(dnn, config, *sets)
 
 
 def test_a_regression_answers_in_the_target_s_units_as_dnn_predict(diabetes_run, dnn, tmp_path):
