@@ -4,16 +4,21 @@ and a CSV file would give them, and answers what `dnn predict --json` answers fo
 import csv
 import json
 import math
+import os
+from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tabledata import mixed_columns, write_csv, write_mixed_csv
 from test_export import exported
 from test_tables import diabetes, table_config, train  # noqa: F401 (diabetes: its fixture)
 
 from dnncli import __version__
 from dnncli.data.columns import KINDS
-from dnncli.data.tables import MISSING, read_table
+from dnncli.data.tables import MISSING, Table, read_table
 from dnncli.model import checkpoint
 from dnncli.model.onnx_export import TABLE_KINDS
 from dnncli.model.predict import table_predictions
@@ -233,3 +238,48 @@ def test_a_column_named_as_an_output_is_refused_in_one_line(mixed_runs, dnn, tmp
         "a graph's names are unique, so this model cannot be exported\n"
     )
     assert not (tmp_path / "label.onnx").exists()
+
+
+@pytest.fixture(scope="module")
+def exported_other(mixed_runs, tmp_path_factory):
+    """The 'other' classifier, loaded, and its float64 graph in an onnxruntime session."""
+    from click.testing import CliRunner
+
+    from dnncli.cli import main
+
+    _, runs = mixed_runs
+    out = tmp_path_factory.mktemp("exported") / "m.onnx"
+    result = CliRunner().invoke(main, ["export", "--run", str(runs["other"]), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return checkpoint.load(runs["other"] / "checkpoint.npz"), session(out)
+
+
+numbers = st.one_of(st.floats(-1e6, 1e6), st.just(math.nan))
+colours = st.sampled_from(["red", "green", "blue", "yellow", "violet", "black", "teal", "Red", " red", "日本", None])
+
+
+@settings(max_examples=int(os.environ.get("DNN_FUZZ_EXAMPLES", 40)), deadline=None)
+@given(
+    rows=st.lists(st.tuples(numbers, numbers, colours, st.sampled_from([0.0, 1.0, math.nan])), min_size=1, max_size=20)
+)
+def test_any_cells_get_the_probabilities_dnn_gives_them(exported_other, rows):
+    saved, graph = exported_other
+    size, weight, colour, indoor = (list(cells) for cells in zip(*rows, strict=True))
+    columns = pa.table(
+        {
+            "size": pa.array(size, pa.float64()),
+            "weight": pa.array(weight, pa.float64()),
+            "colour": pa.array(colour, pa.string()),
+            "indoor": pa.array([None if math.isnan(v) else v == 1.0 for v in indoor], pa.bool_()),
+        }
+    )
+    records, _ = table_predictions(saved, Table(columns, Path("cells"), "json"), 0.5, {})
+    feed = {
+        "size": np.array(size),
+        "weight": np.array(weight),
+        "colour": np.array(["" if c is None else c for c in colour], dtype=object),
+        "indoor": np.array(indoor),
+    }
+    probabilities, labels = graph.run(None, feed)
+    np.testing.assert_allclose(probabilities[:, 1], [r["probabilities"]["yes"] for r in records], rtol=0, atol=1e-12)
+    assert [saved.classes[k] for k in labels] == [r["predicted"] for r in records]

@@ -3,10 +3,14 @@ uploaded table files get the records `dnn predict --json` gives, a row the model
 
 import gzip
 import json
+import math
+import os
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from tabledata import mixed_columns, write_mixed_csv
 from test_serve import Server
 from test_tables import diabetes, table_config, train  # noqa: F401 (diabetes: its fixture)
@@ -232,3 +236,48 @@ def test_a_regression_model_answers_each_target_in_its_units(diabetes, tmp_path)
 def test_help_says_what_a_table_model_takes():
     help_text = cli("serve", "--help").stdout
     assert "--max-rows" in help_text and '{"rows": [{"column": value, ...}, ...]}' in help_text
+
+
+cells = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.sampled_from(["red", "teal", "true", "no", "1.5", "NA", ""]),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+)
+rows = st.lists(
+    st.one_of(
+        st.dictionaries(st.sampled_from(["size", "weight", "colour", "indoor", "id", "other"]), cells, max_size=6),
+        cells,
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=int(os.environ.get("DNN_FUZZ_EXAMPLES", 40)), deadline=None)
+@given(rows=rows)
+@example(rows=[{"size": 1, "weight": 2, "colour": 9.3e18, "indoor": True}, {"colour": math.inf}])  # beyond int64
+def test_any_json_rows_get_a_record_each_never_a_failure(mixed_run, rows):
+    """Whatever the cells, each row gets its prediction or its error, in order, as JSON a client can read."""
+    from dnncli.model import checkpoint
+    from dnncli.serve.app import Limits
+    from dnncli.serve.tables import rows_answer
+    from dnncli.text import finite_json
+
+    _, run, _ = mixed_run
+    saved = checkpoint.load(run / "checkpoint.npz")
+    status, answer = rows_answer(saved, json.dumps({"rows": rows}).encode(), Limits())
+    assert status == 200
+    records = answer["predictions"]
+    assert [r["row"] for r in records] == list(range(1, len(rows) + 1))
+    for row, record in zip(rows, records, strict=True):
+        complete = isinstance(row, dict) and {"size", "weight", "colour", "indoor"} <= set(row)
+        assert ("error" in record) != ("predicted" in record)
+        assert complete or "error" in record
+        if complete and all(row[c] is None for c in ("size", "weight", "colour", "indoor")):
+            assert "predicted" in record  # every cell missing: imputed
+    json.dumps(finite_json(answer), allow_nan=False)
