@@ -1,6 +1,7 @@
 """`dnn serve` of a table model as a real process on 127.0.0.1, spoken to over HTTP with httpx: JSON rows and
 uploaded table files get the records `dnn predict --json` gives, a row the model cannot take its error."""
 
+import datetime
 import gzip
 import json
 import math
@@ -146,10 +147,11 @@ def test_a_table_file_gets_what_dnn_predict_json_gives_it(server, mixed_run, tmp
     assert response.json()["predictions"] == expected
     assert post_file(server, "new.csv.gz", gzip.compress(path.read_bytes())).json()["predictions"] == expected
     parquet = tmp_path / "new.parquet"
-    pq.write_table(pa.table(new), parquet)
+    dated = {**new, "id": [datetime.datetime(2026, 1, 1) + datetime.timedelta(days=i) for i in range(40)]}
+    pq.write_table(pa.table(dated), parquet)  # an id column of dates: JSON has none, the CSV output's text is given
     records = post_file(server, "rows.parquet", parquet.read_bytes()).json()["predictions"]
     expected, _ = predicted_json(run, parquet)
-    assert records == expected and records[0]["row"] == 1
+    assert records == expected and records[0]["row"] == 1 and records[1]["id"] == "2026-01-02 00:00:00"
 
 
 def test_a_file_the_model_cannot_take_is_422_naming_it_not_a_path_of_the_server(server, mixed_run, tmp_path):

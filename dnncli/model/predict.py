@@ -163,4 +163,11 @@ def with_failures(table, records, failed):
 
 
 def row_record(table, positions, ids, row, **prediction):
-    return {table.position_name: int(positions[row]), **{name: cells[row] for name, cells in ids.items()}, **prediction}
+    id_cells = {name: plain_cell(cells[row]) for name, cells in ids.items()}
+    return {table.position_name: int(positions[row]), **id_cells, **prediction}
+
+
+def plain_cell(value):
+    """An id cell as JSON holds it: text, a number, true/false or null as they are, anything else (a date, a
+    time, a decimal) as the text the CSV output writes for it."""
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
