@@ -283,3 +283,22 @@ def test_any_json_rows_get_a_record_each_never_a_failure(mixed_run, rows):
         if complete and all(row[c] is None for c in ("size", "weight", "colour", "indoor")):
             assert "predicted" in record  # every cell missing: imputed
     json.dumps(finite_json(answer), allow_nan=False)
+
+
+def test_a_model_that_overflows_on_rows_is_500_with_the_reason(mixed_run, tmp_path):
+    from dnncli.model import checkpoint
+
+    _, run, new = mixed_run
+    saved = checkpoint.load(run / "checkpoint.npz")
+    huge = {name: value * 1e300 if name.startswith("W") else value for name, value in saved.params.items()}
+    checkpoint.save(tmp_path / "huge.npz", saved.header, huge)
+    overflowing = Server(tmp_path, "--checkpoint", tmp_path / "huge.npz")
+    try:
+        response = post_rows(overflowing, as_rows(new)[:2])
+        assert response.status_code == 500
+        assert response.json()["error"] == (
+            f"the model cannot predict these rows: {tmp_path / 'huge.npz'}: its weights overflow float64 on these "
+            "rows (the output layer's pre-activation is inf or nan)"
+        )
+    finally:
+        overflowing.stop()

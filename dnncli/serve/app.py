@@ -121,7 +121,8 @@ def create_app(saved, checkpoint_path, which="last", limits=Limits()):
 
     async def server_error(request, exc):
         if isinstance(exc, UserError):  # the model, not the request: its weights overflow on these pictures, say
-            return error(500, f"the model cannot classify these pictures: {exc.format_message()}")
+            what = "predict these rows" if saved.takes_tables else "classify these pictures"
+            return error(500, f"the model cannot {what}: {exc.format_message()}")
         return error(500, f"internal error ({type(exc).__name__}); the service goes on")
 
     return Starlette(
