@@ -156,7 +156,7 @@ def test_a_table_file_gets_what_dnn_predict_json_gives_it(server, mixed_run, tmp
 
 def test_a_file_the_model_cannot_take_is_422_naming_it_not_a_path_of_the_server(server, mixed_run, tmp_path):
     _, _, new = mixed_run
-    del new["weight"]
+    new = {name: cells for name, cells in new.items() if name != "weight"}
     write_mixed_csv(tmp_path / "short.csv", new)
     response = post_file(server, "short.csv", (tmp_path / "short.csv").read_bytes())
     assert response.status_code == 422
