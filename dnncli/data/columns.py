@@ -117,7 +117,10 @@ def text_cells(table, name, problems=None):
     if pa.types.is_dictionary(kind):
         column = pc.cast(column, kind.value_type)
     elif pa.types.is_floating(kind) and filled(pc.equal(column, pc.floor(column)), True).all():
-        column = pc.cast(column, pa.int64())
+        try:
+            column = pc.cast(column, pa.int64())
+        except pa.ArrowInvalid:  # beyond 64 bits, or infinite: written as the float it is
+            pass
     if not pa.types.is_string(column.type):
         try:
             column = pc.cast(column, pa.string())

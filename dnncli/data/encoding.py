@@ -62,6 +62,13 @@ class Encoder:
     def header(self):
         return {"columns": self.columns, "target": self.target, "ids": self.ids}
 
+    def described_columns(self):
+        """The feature columns as a caller gives them: name and kind, and a category column's categories."""
+        return [
+            {"name": c["name"], "kind": c["kind"], **({"categories": c["categories"]} if "categories" in c else {})}
+            for c in self.columns
+        ]
+
     def encode(self, table, dtype=np.float64, problems=None):
         """(inputs (m, width), unknown categories {column: {value: count}}) of a ``tables.Table`` that has every
         feature column. A cell a column cannot take is a ``UserError``; with ``problems`` (a dict) its row is
