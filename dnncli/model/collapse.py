@@ -54,8 +54,9 @@ def spread(net, params, dataset, dtype):
     hidden = net.depth - 1
     low, high = [None] * hidden, [None] * hidden
     out_low = out_high = in_low = in_high = None
-    answered = np.zeros(net.n_classes, dtype=np.int64)
-    present = np.zeros(net.n_classes, dtype=np.int64)
+    classes = net.n_classes or 0  # a regression answers numbers: no class is counted, so none is one class
+    answered = np.zeros(classes, dtype=np.int64)
+    present = np.zeros(classes, dtype=np.int64)
     for part in dataset.parts():
         X = part.rows(dtype).T
         in_low, in_high = extremes(X, in_low, in_high)
@@ -65,8 +66,9 @@ def spread(net, params, dataset, dtype):
         for l in range(hidden):
             low[l], high[l] = extremes(cache[l][2], low[l], high[l])
         out_low, out_high = extremes(probabilities, out_low, out_high)
-        answered += np.bincount(predict_labels(net, probabilities), minlength=net.n_classes)
-        present += np.bincount(np.asarray(part.labels), minlength=net.n_classes)
+        if classes:
+            answered += np.bincount(predict_labels(net, probabilities), minlength=classes)
+            present += np.bincount(np.asarray(part.labels), minlength=classes)
     return Spread(low, high, out_low, out_high, answered, present, not same_everywhere(in_low, in_high))
 
 

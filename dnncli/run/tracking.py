@@ -28,6 +28,7 @@ from .. import __version__
 from ..config.schema import describe
 from ..errors import Interrupted, UserError
 from ..extras import missing_extra
+from ..model.score import SCORES
 from .layout import BEST, CHECKPOINT, CONFIG, METRICS
 from .listing import read_metrics
 from .reporting import Reporter
@@ -150,15 +151,14 @@ def final_metrics(result):
         f"{split}_{kind}": scores[kind]
         for split, scores in result.final.items()
         if scores is not None and split != "validation"
-        for kind in ("accuracy", "cost")
+        for kind in (*SCORES["classification"], *SCORES["regression"], "cost")
+        if kind in scores  # a regression's scores are rmse, mae and r2, a classifier's accuracy
     }
     metrics["iterations_done"] = result.iterations_done
     if result.best_iteration is not None:
-        metrics.update(
-            best_validation_cost=result.best_cost,
-            best_validation_accuracy=result.best_accuracy,
-            best_iteration=result.best_iteration,
-        )
+        metrics.update(best_validation_cost=result.best_cost, best_iteration=result.best_iteration)
+        if result.best_accuracy is not None:  # a regression has none
+            metrics["best_validation_accuracy"] = result.best_accuracy
     return metrics
 
 
