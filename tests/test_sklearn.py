@@ -305,3 +305,6 @@ def test_the_estimator_parameters_and_the_config_keys_agree():
             default = default.get("name") if isinstance(default, dict) else default
             assert value == OWN_DEFAULTS.get(name, default), name
     assert set(DNNClassifier().get_params()) - set(DNNRegressor().get_params()) == {"class_weight"}
+    guide = (ROOT / "docs" / "guide" / "07-python.md").read_text()
+    for name, key in PARAMETERS.items():  # the guide's table of parameters has a row for each
+        assert f"| `{name}` | `{key}`" in guide, name
