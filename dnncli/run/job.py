@@ -7,10 +7,10 @@ import numpy as np
 from ..config.build import Plan, augments, build, class_weights_of
 from ..config.schema import data_format
 from ..data.augment import check_augmentable
-from ..data.dataset import check_same_classes, held_out, identity
+from ..data.dataset import Sets, check_same_classes, held_out, identity
 from ..data.disk import memory_needed
 from ..data.sets import load_split
-from ..data.table_sets import load_table_sets
+from ..data.table_sets import SplitTables, load_table_sets, table_sets
 from ..engine import OPTIMIZERS
 from ..errors import UserError
 from ..resources import available_memory, training_memory
@@ -66,31 +66,43 @@ def prepare(config, with_test=True, warn=None, progress=None):
 
     ``warn`` and ``progress`` go to the data layer (pictures skipped, decoding shown).
     """
-    training = config["training"]
-    encoder = None
     if data_format(config["data"]) == "table":
-        sets = load_table_sets(config, with_test, warn)
-        train, validation, test, data, encoder = sets.train, sets.validation, sets.test, sets.identity, sets.encoder
-    else:
-        train = load_split(config, "train", warn, progress)
-        test = load_split(config, "test", warn, progress) if with_test else None
-        check_same_classes(train, test)
-        check_streamable(train, config)
-        data = identity(train)
-        if augments(config["data"]["augment"]):
-            check_augmentable(train.input_shape, train.path)
-        validation = None
-        if training["validation_fraction"]:
-            if train.m < 2:
-                raise UserError(f"training.validation_fraction: {train.path} has too few examples to hold some out")
-            train, validation = split_validation(train, training["validation_fraction"], config["seed"])
+        return planned(config, load_table_sets(config, with_test, warn))
+    training = config["training"]
+    train = load_split(config, "train", warn, progress)
+    test = load_split(config, "test", warn, progress) if with_test else None
+    check_same_classes(train, test)
+    check_streamable(train, config)
+    data = identity(train)
+    if augments(config["data"]["augment"]):
+        check_augmentable(train.input_shape, train.path)
+    validation = None
+    if training["validation_fraction"]:
+        if train.m < 2:
+            raise UserError(f"training.validation_fraction: {train.path} has too few examples to hold some out")
+        train, validation = split_validation(train, training["validation_fraction"], config["seed"])
+    return planned(config, Sets(train, validation, test, data))
+
+
+def planned(config, sets):
+    """The ``Job`` of a config on its ``dataset.Sets``: the plan built on the training set, with its class weights,
+    and checked to fit in memory."""
+    train = sets.train
     shape = train.data_shape()
     weights = None
     if not shape.regression:
         weights = class_weights_of(config, list(train.classes), np.bincount(train.labels, minlength=len(train.classes)))
     plan = build(config, train.m, shape, weights)
     check_memory(plan, train.m)
-    return Job(config, plan, train, validation, test, data, encoder)
+    return Job(config, plan, train, sets.validation, sets.test, sets.identity, sets.encoder)
+
+
+def prepare_rows(config, table, warn=None, encoder=None, file=None):
+    """A ``Job`` of a table held in memory (``tables.table_in_memory``: the rows of a DataFrame or of arrays, as
+    the Python estimators have them), its training rows all of them: split for validation and encoded as a
+    file's rows are. ``encoder``, a trained model's, encodes them in place of one fitted on them; ``file``, rows
+    whose target holds every class, gives the classes in place of ``table``'s."""
+    return planned(config, table_sets(config, SplitTables(table if file is None else file, table, None), warn, encoder))
 
 
 def check_streamable(dataset, config):

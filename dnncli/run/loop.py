@@ -13,7 +13,7 @@ from ..model.score import SCORES, score, targets_of, task_of
 from .advice import training_warnings
 from .feed import example_source
 from .layout import BEST, CHECKPOINT
-from .record import Progress, Recorder
+from .record import Kept, Progress, Recorder
 from .signals import signal_name
 from .threads import step_threads
 
@@ -22,7 +22,8 @@ DIVERGENCE_FLOOR = 1.0  # the initial cost counts as at least this, so a run tha
 
 
 class Run:
-    """A job trained in a run folder, from its start or from a saved checkpoint (``resume_from``)."""
+    """A job trained in a run folder, from its start or from a saved checkpoint (``resume_from``); with no
+    ``folder``, a run kept in memory (``record.Kept``), as the Python estimators train."""
 
     def __init__(self, job, folder, reporter, stop, resume_from=None):
         self.job = job
@@ -40,7 +41,10 @@ class Run:
             params, state, iteration = resume_from.params, resume_from.state, resume_from.iteration
             self.progress = resume_from.progress
         self.trainer = make_trainer(net, params, job.settings, feed, job.plan.fast_path, state, iteration)
-        self.record = Recorder(job, folder, self.trainer, self.progress, resuming=resume_from is not None)
+        if folder is None:
+            self.record = Kept(job, self.trainer, self.progress)
+        else:
+            self.record = Recorder(job, folder, self.trainer, self.progress, resuming=resume_from is not None)
 
     def save(self, status, final=None, snapshot=None, error=None):
         params, state = snapshot or self.trainer.snapshot()
@@ -137,7 +141,7 @@ class Run:
                 final[split] = score(job.net, snapshot[0], dataset, job.dtype)
         self.save("finished" if failure is None else "failed", final, snapshot, failure)
         if failure is not None:
-            raise RunFailure(f"{failure} ({self.folder / CHECKPOINT} is kept)")
+            raise RunFailure(failure + self.record.kept_note(CHECKPOINT))
         return final
 
     def verdict(self, params):
@@ -159,7 +163,7 @@ class Run:
             f"the rate {rate:g} is probably too high, try {rate / 10:g}"
         )
         self.record.failed(message)
-        raise RunFailure(message + " (the last good checkpoint, if any, is kept)")
+        raise RunFailure(message + self.record.kept_note())
 
     def interrupted(self, signum):
         self.reporter.finish("interrupted")

@@ -61,18 +61,15 @@ def first_start(folder):
     return started if moment_of(started) is not None else None
 
 
-class Recorder:
-    """Writes a run folder's checkpoints and metrics for a ``Job`` trained by ``trainer``, and keeps the run's
-    clock across resumes."""
+class Record:
+    """What a run keeps of itself as it goes, and its clock: checkpoints (the model with its header) and the
+    metrics. ``Recorder`` keeps them in a run folder's files, ``Kept`` in memory."""
 
-    def __init__(self, job, folder, trainer, progress, resuming=False):
+    def __init__(self, job, trainer, progress):
         self.job = job
-        self.folder = folder
         self.trainer = trainer
         self.progress = progress
         self.started, self.resumed = now(), None
-        if resuming:  # the run began earlier: its first start stays, and this one is when it was resumed
-            self.started, self.resumed = first_start(folder) or self.started, self.started
         self.tracked = None  # the MLflow run the run is tracked in (``tracking.Tracked.saved()``), kept for a resume
         self.warnings = []  # what the end of training found that the scores do not say (model.collapse)
         self.start_clock()
@@ -101,6 +98,51 @@ class Recorder:
             dnncli=__version__,
             **made_by,
         )
+
+    def record(self, status, final=None, error=None):
+        """What metrics.json holds."""
+        job, p = self.job, self.progress
+        metrics = {
+            "name": job.config["name"],
+            "status": status,
+            "seed": job.config["seed"],
+            "iterations": job.iterations,
+            "iterations_done": self.trainer.iteration,
+            "fast_path": self.trainer.fast,
+            "costs": p.history,
+            "stopped_early": p.stopped_early,
+            "best_iteration": p.best_iteration,
+            "best_validation": None if p.best_iteration is None else {"cost": p.best_cost, "accuracy": p.best_accuracy},
+            "started": self.started,
+            **({"resumed": self.resumed} if self.resumed else {}),
+            "updated": now(),
+            "seconds": round(p.seconds, 3),
+            "versions": versions(),
+            "process": {"pid": os.getpid(), "host": socket.gethostname()},
+        }
+        if final:
+            metrics.update(final)
+        if error:
+            metrics["error"] = error
+        if self.tracked:
+            metrics["mlflow"] = self.tracked
+        if self.warnings:
+            metrics["warnings"] = self.warnings
+        return metrics
+
+
+class Recorder(Record):
+    """A run's checkpoints and metrics in the files of its run folder."""
+
+    def __init__(self, job, folder, trainer, progress, resuming=False):
+        super().__init__(job, trainer, progress)
+        self.folder = folder
+        if resuming:  # the run began earlier: its first start stays, and this one is when it was resumed
+            self.started, self.resumed = first_start(folder) or self.started, self.started
+
+    def kept_note(self, name=None):
+        """What a failed run leaves to use: the file ``name``, or the last good checkpoint."""
+        return f" ({self.folder / name if name else 'the last good checkpoint, if any,'} is kept)"
 
     def checkpoint(self, name, iteration, params, state=None):
         """Saves a checkpoint; a disk that refuses it ends the run as failed, the previous file kept."""
@@ -143,33 +185,30 @@ class Recorder:
     def metrics(self, status, final=None, error=None):
         write_json(self.folder / METRICS, self.record(status, final, error))
 
-    def record(self, status, final=None, error=None):
-        """What metrics.json holds."""
-        job, p = self.job, self.progress
-        metrics = {
-            "name": job.config["name"],
-            "status": status,
-            "seed": job.config["seed"],
-            "iterations": job.iterations,
-            "iterations_done": self.trainer.iteration,
-            "fast_path": self.trainer.fast,
-            "costs": p.history,
-            "stopped_early": p.stopped_early,
-            "best_iteration": p.best_iteration,
-            "best_validation": None if p.best_iteration is None else {"cost": p.best_cost, "accuracy": p.best_accuracy},
-            "started": self.started,
-            **({"resumed": self.resumed} if self.resumed else {}),
-            "updated": now(),
-            "seconds": round(p.seconds, 3),
-            "versions": versions(),
-            "process": {"pid": os.getpid(), "host": socket.gethostname()},
-        }
-        if final:
-            metrics.update(final)
-        if error:
-            metrics["error"] = error
-        if self.tracked:
-            metrics["mlflow"] = self.tracked
-        if self.warnings:
-            metrics["warnings"] = self.warnings
-        return metrics
+
+class Kept(Record):
+    """A run's checkpoints and metrics kept in memory, for a run with no folder (the Python estimators'): each
+    checkpoint a ``checkpoint.Checkpoint`` of copies, its header as the file's would be, under its file's name."""
+
+    def __init__(self, job, trainer, progress):
+        super().__init__(job, trainer, progress)
+        self.checkpoints = {}  # CHECKPOINT, BEST -> checkpoint.Checkpoint
+        self.metrics_json = None  # what metrics.json would hold
+        self.error = None
+
+    def kept_note(self, name=None):
+        return ""
+
+    def checkpoint(self, name, iteration, params, state=None):
+        header = json.loads(json.dumps(self.header(iteration)))  # as the file holds it, not the live progress
+        copies = {key: np.array(value) for key, value in params.items()}
+        state = {key: np.array(value) for key, value in (state or {}).items()}
+        self.checkpoints[name] = checkpoint.Checkpoint(self.job.net, copies, state, header, None, self.job.encoder)
+
+    def save(self, status, params, state, final=None, error=None):
+        self.progress.seconds = self.seconds()
+        self.checkpoint(CHECKPOINT, self.trainer.iteration, params, state)
+        self.metrics_json = self.record(status, final, error)
+
+    def failed(self, message):
+        self.error = message

@@ -53,3 +53,13 @@ class StopSignals:
 
 def signal_name(signum):
     return signal.Signals(signum).name
+
+
+class NoSignals:
+    """The stop of a run that leaves signals to Python (a run kept in memory, in a Python session): Ctrl+C raises
+    ``KeyboardInterrupt`` wherever it lands, and nothing asks the loop to stop."""
+
+    requested = None
+
+    def training(self):
+        pass

@@ -4,6 +4,7 @@
 signal handlers first, and hold the run folder's lock (``lock.holding``) for as long as they use it.
 """
 
+import dataclasses
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from .layout import BEST, CHECKPOINT, CONFIG, METRICS, check_runs_folder, new_ru
 from .lock import holding
 from .loop import Run
 from .record import Progress
-from .signals import StartupInterrupted, StopSignals, signal_name
+from .signals import NoSignals, StartupInterrupted, StopSignals, signal_name
 from .tracking import target_of, tracked_run
 
 LENGTH_KEYS = ("training.iterations", "training.epochs")
@@ -60,6 +61,18 @@ def result_of(run, final):
         run.folder, final, run.trainer.iteration, p.seconds, run.trainer.fast, p.stopped_early,
         p.best_iteration, p.best_cost, p.best_accuracy, last,
     )  # fmt: skip
+
+
+def train_kept(job, reporter, resume_from=None):
+    """A prepared job trained with no run folder (the Python estimators'): (``RunResult``, the ``record.Kept``
+    holding its checkpoints and metrics). ``resume_from``, a ``checkpoint.Checkpoint`` with its progress in its
+    header, is continued. A run that fails raises ``RunFailure`` as ``start`` does, its record's error set."""
+    if resume_from is not None:
+        progress = saved_progress(resume_from.header.get("progress"), resume_from.path)
+        resume_from = dataclasses.replace(resume_from)
+        resume_from.progress = progress
+    run = Run(job, None, reporter, NoSignals(), resume_from)
+    return result_of(run, run.run()), run.record
 
 
 def interrupted_at_start(signum, folder=None):
