@@ -226,7 +226,7 @@ def test_a_dataframe_keeps_its_categories_and_missing_cells():
     assert kinds == {"size": "number", "weight": "number", "colour": "category", "indoor": "boolean"}
     assert "weight (missing)" in estimator.model_.encoder.input_names and estimator.score(X, y) > 0.8
     new = X.head(3).assign(colour=["mauve", None, "red"])
-    with pytest.warns(DNNWarning, match=r"^X: 1 cell hold a category not learned in training; colour: 'mauve' \(1\)$"):
+    with pytest.warns(DNNWarning, match=r"^X: 1 cell holds a category not learned in training; colour: 'mauve' \(1\)$"):
         estimator.predict(new)
     with pytest.raises(ValueError, match=r"^X: row 1, column 'size': 'tall' is not a number; fix the cell"):
         estimator.predict(X.head(3).assign(size=["1.5", "tall", "2"]))
