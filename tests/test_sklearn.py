@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -308,3 +309,32 @@ def test_the_estimator_parameters_and_the_config_keys_agree():
     guide = (ROOT / "docs" / "guide" / "07-python.md").read_text()
     for name, key in PARAMETERS.items():  # the guide's table of parameters has a row for each
         assert f"| `{name}` | `{key}`" in guide, name
+
+
+def test_a_model_trained_in_python_is_exported_and_served_as_dnn_predict_answers(mixed, dnn):
+    """`dnn export` and `dnn serve` take a checkpoint saved in Python as one of `dnn train`: the ONNX graph and
+    the service answer each row as `dnn predict` does."""
+    pytest.importorskip("onnxruntime")
+    httpx = pytest.importorskip("httpx")
+    from test_export_tables import onnx_feed, session
+    from test_serve import Server
+
+    X, y = mixed.drop(columns=["label", "id"]), mixed["label"]
+    with warnings.catch_warnings(record=True):
+        DNNClassifier(hidden_layer_sizes=(8,), learning_rate=0.1, epochs=50).fit(X, y).save("model.npz")
+    records = json_lines(dnn("predict", "mixed.csv", "--checkpoint", "model.npz", "--json"))
+    exported = dnn("export", "--checkpoint", "model.npz", "--out", "model.onnx")
+    assert exported.exit_code == 0, exported.output
+    graph = session("model.onnx")
+    probabilities, _ = graph.run(None, onnx_feed("model.onnx", "mixed.csv"))
+    np.testing.assert_allclose(
+        probabilities, [[r["probabilities"][c] for c in ("no", "yes")] for r in records], atol=1e-12
+    )
+    server = Server(Path.cwd(), "--checkpoint", Path("model.npz").resolve())
+    try:
+        missing = lambda value: isinstance(value, float) and value != value  # noqa: E731 (NaN: JSON has none)
+        rows = [{k: None if missing(v) else v for k, v in row.items()} for row in X.head(5).to_dict(orient="records")]
+        answered = httpx.post(server.url + "/predict", json={"rows": rows}, timeout=60).json()["predictions"]
+    finally:
+        server.stop()
+    assert [a["probabilities"] for a in answered] == [r["probabilities"] for r in records[:5]]
