@@ -39,6 +39,7 @@ class Spread:
     answered: np.ndarray  # (classes,) counts
     present: np.ndarray  # (classes,) counts
     inputs_differ: bool = True  # whether any two examples' inputs differ (by more than ``SAME``)
+    targets_differ: bool = None  # a regression's: whether any two examples' targets differ (no classes to count)
 
 
 def extremes(values, low, high):
@@ -54,8 +55,10 @@ def spread(net, params, dataset, dtype):
     hidden = net.depth - 1
     low, high = [None] * hidden, [None] * hidden
     out_low = out_high = in_low = in_high = None
-    answered = np.zeros(net.n_classes, dtype=np.int64)
-    present = np.zeros(net.n_classes, dtype=np.int64)
+    classes = net.n_classes or 0  # a regression has none
+    answered = np.zeros(classes, dtype=np.int64)
+    present = np.zeros(classes, dtype=np.int64)
+    target_low = target_high = None
     for part in dataset.parts():
         X = part.rows(dtype).T
         in_low, in_high = extremes(X, in_low, in_high)
@@ -65,9 +68,13 @@ def spread(net, params, dataset, dtype):
         for l in range(hidden):
             low[l], high[l] = extremes(cache[l][2], low[l], high[l])
         out_low, out_high = extremes(probabilities, out_low, out_high)
-        answered += np.bincount(predict_labels(net, probabilities), minlength=net.n_classes)
-        present += np.bincount(np.asarray(part.labels), minlength=net.n_classes)
-    return Spread(low, high, out_low, out_high, answered, present, not same_everywhere(in_low, in_high))
+        if net.is_regression:
+            target_low, target_high = extremes(part.values.T, target_low, target_high)
+            continue
+        answered += np.bincount(predict_labels(net, probabilities), minlength=classes)
+        present += np.bincount(np.asarray(part.labels), minlength=classes)
+    differ = None if target_low is None else not same_everywhere(target_low, target_high)
+    return Spread(low, high, out_low, out_high, answered, present, not same_everywhere(in_low, in_high), differ)
 
 
 def same_everywhere(low, high):
@@ -92,6 +99,11 @@ def classes_present(s):
     return int(np.count_nonzero(s.present))
 
 
+def answers_differ(s):
+    """Whether the data asks for more than one answer: two classes present, or a regression's targets that differ."""
+    return s.targets_differ if s.targets_differ is not None else classes_present(s) > 1
+
+
 def one_class(s):
     """The one class answered for every example while the data has more, else None."""
     answered = np.flatnonzero(s.answered)
@@ -104,7 +116,7 @@ def learned_nothing(s, learning_rate):
     """Why a model whose output is the same for every training example learned nothing, and what to try;
     None when its output varies, the data has one class (then a constant answer is right), or every example
     has the same inputs (then no answer could be better)."""
-    if classes_present(s) < 2 or not s.inputs_differ or not constant_output(s):
+    if not answers_differ(s) or not s.inputs_differ or not constant_output(s):
         return None
     dead = dead_layers(s)
     if dead and np.all(s.unit_high[dead[0] - 1] == 0):
@@ -145,7 +157,7 @@ def uneven_classes(counts, classes):
 
 def same_inputs_warning(s):
     """A warning when every training example has the same inputs while the data has several classes; else None."""
-    if s.inputs_differ or classes_present(s) < 2:
+    if s.inputs_differ or not answers_differ(s):
         return None
     return "every training example has the same inputs: nothing tells the classes apart, so no model can learn them"
 
