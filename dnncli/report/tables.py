@@ -280,11 +280,18 @@ def formatted(value, style="{}"):
     return "" if value is None else style.format(value)
 
 
-def best_text(row, name="accuracy"):
-    """The best validation score (accuracy, or a regression's R²) and, after @, the iteration of best.npz."""
-    if row["best_iteration"] is None or row[f"best_validation_{name}"] is None:
-        return ""
-    return f"{row[f'best_validation_{name}']:.4f} @{row['best_iteration']}"
+def score_cell(row, split):
+    """A run's score on a split (train, validation, best_validation, test): its accuracy, or a regression's R²
+    said so, ``R² 0.6478``, so that a column that mixes both is read right; nothing when it has neither."""
+    if row[f"{split}_accuracy"] is not None:
+        return f"{row[f'{split}_accuracy']:.4f}"
+    return formatted(row[f"{split}_r2"], "R² {:.4f}")
+
+
+def best_text(row):
+    """The best validation score (``score_cell``) and, after @, the iteration of best.npz."""
+    score = score_cell(row, "best_validation")
+    return f"{score} @{row['best_iteration']}" if score and row["best_iteration"] is not None else ""
 
 
 TASKS = {"classification": "classes", "regression": "regression"}  # what a run predicts, as `dnn runs` says it
@@ -304,12 +311,11 @@ def when(iso):
 
 # "last cost": the last logged (with L2; for mini-batches, their mean since the log before); "train cost": the cost
 # on the whole training set at the end, the one the summary of `dnn train` shows
-# "train", "val", "best val", "test": accuracies; a regression's R² and RMSE (in its targets' units) have their own
-# columns, so that a column means one thing in a listing that mixes both
+# "train", "val", "best val", "test": the accuracy of a classifier, the R² of a regression (``score_cell``); "test
+# RMSE": a regression's error in its target's units
 RUNS_COLUMNS = (
     "run", "started", "resumed", "task", "layers", "lr", "iter", "last cost", "train cost", "train", "val",
-    "best val", "test", "train R²", "val R²", "best R²", "test R²", "val RMSE", "test RMSE", "time", "status",
-    "problem",
+    "best val", "test", "test RMSE", "time", "status", "problem",
 )  # fmt: skip
 LEFT = ("run", "started", "resumed", "task", "layers", "status", "problem")
 
@@ -329,15 +335,10 @@ def runs_columns(rows):
             formatted(total) if done in (None, total) else f"{done}/{total}",
             formatted(row["final_cost"], "{:.6f}"),
             formatted(row["train_cost"], "{:.6f}"),
-            formatted(row["train_accuracy"], "{:.4f}"),
-            formatted(row["validation_accuracy"], "{:.4f}"),
+            score_cell(row, "train"),
+            score_cell(row, "validation"),
             best_text(row),
-            formatted(row["test_accuracy"], "{:.4f}"),
-            formatted(row["train_r2"], "{:.4f}"),
-            formatted(row["validation_r2"], "{:.4f}"),
-            best_text(row, "r2"),
-            formatted(row["test_r2"], "{:.4f}"),
-            formatted(row["validation_rmse"], "{:.4g}"),
+            score_cell(row, "test"),
             formatted(row["test_rmse"], "{:.4g}"),
             duration(row["seconds"]),
             row["status"],
