@@ -134,7 +134,8 @@ def test_a_learning_rate_of_10_on_the_demo_kills_every_unit_and_the_run_fails(de
     assert metrics["iterations_done"] == 2500 and metrics["train"]["accuracy"] == 0.5  # the scores are kept too
     listed = dnn("runs", in_tmp / "runs")
     assert "failed" in listed.stdout
-    assert f"! {folder}: the model learned nothing" in listed.stdout.replace("\n", "")
+    line = next(line for line in listed.stdout.splitlines() if line.startswith(f"{folder}\t"))
+    assert line.split("\t")[-2:][0] == "failed" and line.split("\t")[-1].startswith("the model learned nothing")
 
 
 def write_uneven_folder(root, counts):
@@ -172,7 +173,8 @@ def test_an_85_15_folder_set_collapses_to_the_larger_class_and_says_so(demo_data
     assert metrics["test"]["accuracy"] == pytest.approx(11 / 13)  # 0.8462: the larger class's share
     assert len(metrics["warnings"]) == 1 and metrics["warnings"][0].startswith(warning)
     listed = dnn("runs", in_tmp / "runs")
-    assert f"! {in_tmp / folder}: the model answers 'plain'" in listed.stdout.replace("\n", "")
+    line = next(line for line in listed.stdout.splitlines() if line.startswith(f"{in_tmp / folder}\t"))
+    assert line.split("\t")[-1].startswith("the model answers 'plain'")
     rows = json.loads(dnn("runs", in_tmp / "runs", "--json").stdout)
     assert rows[0]["warnings"] == metrics["warnings"] and rows[0]["error"] is None
     page = in_tmp / "report.html"

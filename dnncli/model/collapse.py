@@ -39,7 +39,7 @@ class Spread:
     answered: np.ndarray  # (classes,) counts
     present: np.ndarray  # (classes,) counts
     inputs_differ: bool = True  # whether any two examples' inputs differ (by more than ``SAME``)
-    targets_differ: bool = None  # a regression's: whether any two examples' targets differ (no classes to count)
+    targets_differ: bool = None  # a regression's: whether its targets differ; None: whether two classes are present
 
 
 def extremes(values, low, high):
@@ -55,7 +55,7 @@ def spread(net, params, dataset, dtype):
     hidden = net.depth - 1
     low, high = [None] * hidden, [None] * hidden
     out_low = out_high = in_low = in_high = None
-    classes = net.n_classes or 0  # a regression has none
+    classes = 0 if net.is_regression else net.n_classes  # a regression answers numbers: no classes counted
     answered = np.zeros(classes, dtype=np.int64)
     present = np.zeros(classes, dtype=np.int64)
     target_low = target_high = None
@@ -99,9 +99,9 @@ def classes_present(s):
     return int(np.count_nonzero(s.present))
 
 
-def answers_differ(s):
-    """Whether the data asks for more than one answer: two classes present, or a regression's targets that differ."""
-    return s.targets_differ if s.targets_differ is not None else classes_present(s) > 1
+def targets_differ(s):
+    """Whether the examples could be told apart by their answers: two classes present, or differing numbers."""
+    return classes_present(s) > 1 if s.targets_differ is None else s.targets_differ
 
 
 def one_class(s):
@@ -114,9 +114,9 @@ def one_class(s):
 
 def learned_nothing(s, learning_rate):
     """Why a model whose output is the same for every training example learned nothing, and what to try;
-    None when its output varies, the data has one class (then a constant answer is right), or every example
-    has the same inputs (then no answer could be better)."""
-    if not answers_differ(s) or not s.inputs_differ or not constant_output(s):
+    None when its output varies, the data has one class or one target value (then a constant answer is
+    right), or every example has the same inputs (then no answer could be better)."""
+    if not targets_differ(s) or not s.inputs_differ or not constant_output(s):
         return None
     dead = dead_layers(s)
     if dead and np.all(s.unit_high[dead[0] - 1] == 0):
@@ -157,7 +157,7 @@ def uneven_classes(counts, classes):
 
 def same_inputs_warning(s):
     """A warning when every training example has the same inputs while the data has several classes; else None."""
-    if s.inputs_differ or not answers_differ(s):
+    if s.inputs_differ or not targets_differ(s):
         return None
     return "every training example has the same inputs: nothing tells the classes apart, so no model can learn them"
 
