@@ -51,7 +51,14 @@ def evaluate_command(run_folder, checkpoint_file, best, data_file, split, json_f
     from ..model import checkpoint
     from ..model.evaluate import check_scaled_as_data_sets, evaluate, top_losses_of
     from ..report.console import stdout_console
-    from ..report.tables import class_table, confusion_table, regression_table, summary_table, top_losses_table
+    from ..report.tables import (
+        class_table,
+        confusion_table,
+        largest_errors_table,
+        regression_table,
+        summary_table,
+        top_losses_table,
+    )
     from ..run.selection import choose_data, default_json_path, run_config
     from ..text import finite_json, json_text, short_path
 
@@ -83,6 +90,8 @@ def evaluate_command(run_folder, checkpoint_file, best, data_file, split, json_f
     )
     for table in tables:
         console.print(table)
-    if top_losses:
+    if top_losses and saved.regression:
+        console.print(largest_errors_table(report["top_losses"], report["targets"]))
+    elif top_losses:
         console.print(top_losses_table(report["top_losses"]))
     click.echo(str(json_path))

@@ -141,8 +141,11 @@ def table_split(config, split, encoder, warn=None):
     model's; None when the config has no test rows."""
     tables = split_tables(config, split == "test", warn)
     table = tables.train if split == "train" else tables.test
-    if table is None:
-        return None
+    return None if table is None else encoded_rows(table, encoder, warn)
+
+
+def encoded_rows(table, encoder, warn=None):
+    """``encoded_set`` of rows a trained model is scored on; ``warn`` names the categories it has not seen."""
     table_set = encoded_set(table, encoder)
     warn_unknown(table_set.path, table_set.unknown, warn)
     return table_set

@@ -50,19 +50,31 @@ def series(records, key, shift=0):
     return [x for x, _ in points], [y for _, y in points]
 
 
+VALIDATION_SCORES = {"validation_accuracy": "accuracy", "validation_r2": "R²"}  # the second learning curve's
+
+
+def validation_score(records):
+    """The key of the score a second learning curve draws, accuracy or a regression's R², or None."""
+    return next((key for key in VALIDATION_SCORES if any(key in r for r in records)), None)
+
+
 def learning_curves(records, best_iteration=None):
-    """The cost, and the validation accuracy when it was logged: one picture each; best.npz marked."""
+    """The cost, and the validation accuracy (a regression's R²) when it was logged: one picture each; best.npz
+    marked."""
     cost = figure(PANEL)
     ax = cost.subplots()
     ax.plot(*series(records, "cost"), color="C0", label="training")
     pictures = [cost]
     if any("validation_cost" in r for r in records):
         ax.plot(*series(records, "validation_cost", 1), color="C1", label="validation")
+    key = validation_score(records)
+    if key is not None:
+        name = VALIDATION_SCORES[key]
         accuracy = figure(PANEL)
         bx = accuracy.subplots()
-        bx.plot(*series(records, "validation_accuracy", 1), color="C1", label="validation")
-        bx.set_title("accuracy", fontsize="medium")
-        styled(bx, "iterations done", "accuracy")
+        bx.plot(*series(records, key, 1), color="C1", label="validation")
+        bx.set_title(name, fontsize="medium")
+        styled(bx, "iterations done", name)
         pictures.append(accuracy)
     ax.set_title("cost", fontsize="medium")
     styled(ax, "iterations done", "cost")
@@ -229,4 +241,53 @@ def metric_against(values, metrics, parameter, metric, log=False, best=None):
         ax.plot([xs[best]], [metrics[best]], "o", markersize=13, markerfacecolor="none", markeredgecolor="black",
                 markeredgewidth=1.6, label="best")  # fmt: skip
     styled(ax, parameter, metric, legend=best is not None)
+    return svg(fig)
+
+
+# --- a table run ----------------------------------------------------------------
+
+
+def predicted_against_true(truth, predicted, name):
+    """Each test row's predicted value against its true one, with the line where they are equal."""
+    fig = figure(PANEL)
+    ax = fig.subplots()
+    low, high = min(min(truth), min(predicted)), max(max(truth), max(predicted))
+    margin = (high - low) / 20 or 1.0
+    ax.plot([low, high], [low, high], color="0.6", linestyle="--", linewidth=1, label="predicted = true")
+    ax.plot(truth, predicted, "o", color="C0", markersize=3.5, alpha=0.7)
+    ax.set_xlim(low - margin, high + margin)  # the same scale on both axes: the diagonal at 45 degrees
+    ax.set_ylim(low - margin, high + margin)
+    ax.set_title(f"{name}: predicted against true", fontsize="medium")
+    styled(ax, f"true {name}", f"predicted {name}")
+    return svg(fig)
+
+
+def residuals(predicted, errors, name):
+    """Each test row's error (predicted - true) against its prediction: a model that is right on average has
+    them spread evenly about 0, with no shape."""
+    fig = figure(PANEL)
+    ax = fig.subplots()
+    ax.axhline(0, color="0.6", linestyle="--", linewidth=1)
+    ax.plot(predicted, errors, "o", color="C3", markersize=3.5, alpha=0.7)
+    ax.set_title(f"{name}: residuals", fontsize="medium")
+    styled(ax, f"predicted {name}", "predicted - true")
+    return svg(fig)
+
+
+IMPORTANCE_BARS = 20  # columns drawn at most, the most important first
+
+
+def importance(names, means, stds, score):
+    """A bar per column, most important at the top: the mean fall in ``score`` when the column is shuffled, with
+    the standard deviation over the shuffles as an error bar."""
+    names, means, stds = names[:IMPORTANCE_BARS], means[:IMPORTANCE_BARS], stds[:IMPORTANCE_BARS]
+    fig = figure((PANEL[0], max(PANEL[1], 0.9 + 0.24 * len(names))))
+    ax = fig.subplots()
+    places = list(range(len(names)))[::-1]
+    ax.barh(places, means, xerr=stds, color=["C0" if m > 0 else "0.7" for m in means], ecolor="0.3", capsize=2)
+    ax.set_yticks(places, names, fontsize="small")
+    ax.axvline(0, color="0.4", linewidth=0.8)
+    ax.set_title("permutation importance", fontsize="medium")
+    styled(ax, f"fall in {score} when shuffled", "", legend=False)
+    ax.grid(axis="y", visible=False)
     return svg(fig)

@@ -78,7 +78,8 @@ class Run:
         """
         p, plan, cost = self.progress, self.job.plan, validation["cost"]
         if p.best_cost is None or cost < p.best_cost - plan.min_delta:
-            p.best_cost, p.best_accuracy, p.best_iteration, p.since_best = cost, validation.get("accuracy"), done, 0
+            p.best_cost, p.best_iteration, p.since_best = cost, done, 0
+            p.best_scores = {name: validation[name] for name in SCORES[task_of(self.job.net)]}
             self.record.checkpoint(BEST, done, params)
         else:
             p.since_best += 1

@@ -21,6 +21,7 @@ from ..data.dataset import PIXEL_SCALE
 from ..errors import RunFailure, UserError
 from ..files import overwrite_json, write_json
 from ..model import checkpoint
+from ..model.score import task_of
 from .layout import CHECKPOINT, METRICS, remember_latest
 from .listing import moment_of, read_metrics
 
@@ -31,7 +32,7 @@ class Progress:
 
     history: list = field(default_factory=list)
     best_cost: float = None
-    best_accuracy: float = None
+    best_scores: dict = None  # the validation scores beside the best cost: accuracy, or RMSE, MAE and R²
     best_iteration: int = None  # iterations done when the validation cost was best (best.npz's header)
     since_best: int = 0
     stopped_early: bool = False
@@ -108,11 +109,13 @@ class Record:
             "seed": job.config["seed"],
             "iterations": job.iterations,
             "iterations_done": self.trainer.iteration,
+            "task": task_of(job.net),
+            "layers": list(job.net.layers),  # as built: a table's "auto" sizes resolved
             "fast_path": self.trainer.fast,
             "costs": p.history,
             "stopped_early": p.stopped_early,
             "best_iteration": p.best_iteration,
-            "best_validation": None if p.best_iteration is None else {"cost": p.best_cost, "accuracy": p.best_accuracy},
+            "best_validation": None if p.best_iteration is None else {"cost": p.best_cost, **(p.best_scores or {})},
             "started": self.started,
             **({"resumed": self.resumed} if self.resumed else {}),
             "updated": now(),

@@ -37,15 +37,16 @@ class RunResult:
     """What a finished run did."""
 
     folder: Path
-    final: dict  # split -> {"examples", "accuracy", "cost"}, or None for a set it does not have
+    final: (
+        dict  # split -> {"examples", "cost", and model.score.SCORES' of the task}, or None for a set it does not have
+    )
     iterations_done: int
     seconds: float
     fast_path: bool
     stopped_early: bool
     best_iteration: int  # iterations done at the best validation cost (best.npz), or None without a validation set
-    best_cost: float
-    best_accuracy: float
-    last_validation: dict  # the last logged validation scores, {"cost", "accuracy"}, or None
+    best_validation: dict  # the validation scores there, {"cost", "accuracy"} or {"cost", "rmse", "mae", "r2"}
+    last_validation: dict  # the last logged validation scores, as ``best_validation``, or None
     mlflow: object = None  # the run's ``tracking.Tracked`` MLflow run, or None when it was not tracked
 
 
@@ -57,9 +58,10 @@ def result_of(run, final):
         record = logged[-1]
         last = {"cost": record["validation_cost"]}
         last.update({name: record[f"validation_{name}"] for name in SCORES[task_of(run.job.net)]})
+    best = None if p.best_iteration is None else {"cost": p.best_cost, **(p.best_scores or {})}
     return RunResult(
         run.folder, final, run.trainer.iteration, p.seconds, run.trainer.fast, p.stopped_early,
-        p.best_iteration, p.best_cost, p.best_accuracy, last,
+        p.best_iteration, best, last,
     )  # fmt: skip
 
 
@@ -133,7 +135,7 @@ def is_log_record(value):
 PROGRESS_FIELDS = {  # Progress field -> whether a saved value is of its type
     "history": lambda v: isinstance(v, list) and all(is_log_record(r) for r in v),
     "best_cost": lambda v: v is None or is_number(v),
-    "best_accuracy": lambda v: v is None or is_number(v),
+    "best_scores": lambda v: v is None or (isinstance(v, dict) and all(is_number(s) for s in v.values())),
     "best_iteration": lambda v: v is None or is_count(v),
     "since_best": is_count,
     "stopped_early": lambda v: isinstance(v, bool),
@@ -142,13 +144,22 @@ PROGRESS_FIELDS = {  # Progress field -> whether a saved value is of its type
 }
 
 
+# fields of older checkpoints' progress: before best_scores, the validation accuracy at the best cost was kept alone
+FORMER_PROGRESS_FIELDS = {"best_accuracy": lambda v: v is None or is_number(v)}
+
+
 def saved_progress(raw, path):
-    """The ``Progress`` in a checkpoint's header, each field checked for its type."""
-    if not isinstance(raw, dict) or not raw.keys() <= PROGRESS_FIELDS.keys():
+    """The ``Progress`` in a checkpoint's header, each field checked for its type (an older checkpoint's too)."""
+    fields = {**PROGRESS_FIELDS, **FORMER_PROGRESS_FIELDS}
+    if not isinstance(raw, dict) or not raw.keys() <= fields.keys():
         raise UserError(f"{path}: has no readable training progress to resume from")
-    for key, fits in PROGRESS_FIELDS.items():
+    for key, fits in fields.items():
         if key in raw and not fits(raw[key]):
             raise UserError(f"{path}: the training progress it saved has a bad {key!r}; it cannot be resumed")
+    raw = dict(raw)
+    accuracy = raw.pop("best_accuracy", None)
+    if accuracy is not None and raw.get("best_scores") is None:
+        raw["best_scores"] = {"accuracy": accuracy}
     return Progress(**raw)
 
 

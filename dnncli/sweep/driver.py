@@ -17,6 +17,7 @@ from ..config.load import load as load_config
 from ..config.schema import ConfigError
 from ..errors import Interrupted, UserError
 from ..files import atomic_file, write_text
+from ..model.score import SCORES
 from ..run.layout import CHECKPOINT, CONFIG, METRICS, new_run_folder
 from ..run.listing import process_gone
 from ..run.signals import StopSignals, signal_name
@@ -24,7 +25,7 @@ from ..run.tracking import sweep_tracker, target_of
 from ..text import plural
 from .halving import prune
 from .index import INDEX, best_trial, driver_process, new_index, read_index, write_index
-from .spec import SWEEP_FILE, trial_config
+from .spec import SWEEP_FILE, metric_problem, metric_task, trial_config
 from .task import make_task
 from .trials import draw_trials
 
@@ -70,6 +71,14 @@ def metric_of(metrics, name):
     split, kind = name.rsplit("_", 1)
     scores = metrics.get(split)
     return scores.get(kind) if isinstance(scores, dict) else None
+
+
+def missing_metric(metric, metrics):
+    """Why a finished trial has no ``metric``: a score its task's runs do not have, or one it was not scored on."""
+    task = metrics.get("task")
+    if task in SCORES and metric_task(metric) not in (None, task):
+        return f"{metric} {metric_problem(metric, task)}"
+    return f"no {metric} in the trial's scores"
 
 
 class Driver:
@@ -203,7 +212,7 @@ class Driver:
             row["rung"] = rung
             row["status"] = "finished" if last else "pending"
             if row["metric"] is None:
-                row["status"], row["error"] = "failed", f"no {self.index['metric']} in the trial's scores"
+                row["status"], row["error"] = "failed", missing_metric(self.index["metric"], metrics)
 
     def write_trial(self, name, files):
         """The worker's files in the trial folder: checkpoints first, metrics.json last, each atomically."""
