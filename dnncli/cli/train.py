@@ -36,22 +36,28 @@ def train(config_path, overrides, resume_folder, progress_mode, quiet):
     """
     if config_path is None and resume_folder is None:
         raise click.UsageError("give --config FILE for a new run, or --resume RUN_DIR to continue one")
-    from ..config.load import load
-    from ..report.console import stdout_console
-    from ..report.progress import reporter
-    from ..report.tables import run_lines, scores_table
-    from ..run.train import resume, start
+    from ..run.signals import StopSignals  # signal and threading only
 
-    report = reporter("quiet" if quiet else progress_mode)
-    try:
-        if resume_folder:
-            result = resume(resume_folder, overrides, config_path, report)
-        else:
-            result = start(load(config_path, overrides), report)
-    except Interrupted as e:
-        if e.folder is not None:
-            click.echo(str(e.folder))
-        raise
+    # first of all, before the imports that take most of a second: from here on a signal stops the run in its
+    # own words (exit 130), at the first point it can, and is never lost
+    with StopSignals() as stop:
+        from ..config.load import load
+        from ..report.progress import reporter
+        from ..run.train import resume, start
+
+        report = reporter("quiet" if quiet else progress_mode)
+        try:
+            if resume_folder:
+                result = resume(resume_folder, overrides, config_path, report, stop)
+            else:
+                result = start(load(config_path, overrides), report, stop)
+        except Interrupted as e:
+            if e.folder is not None:
+                click.echo(str(e.folder))
+            raise
+    from ..report.console import stdout_console
+    from ..report.tables import run_lines, scores_table
+
     if not quiet and progress_mode != "jsonl":
         console = stdout_console()
         console.print(scores_table(result))

@@ -93,7 +93,6 @@ class Run:
         stop, factor = self.stop, job.plan.divergence
         self.record.start_clock()
         self.reporter.start(total, trainer.iteration, p.history)
-        stop.training()
         initial = p.history[0]["cost"] if p.history else None
         # overflow shows up as a non-finite cost or weights, reported below in one line
         errors = np.errstate(over="ignore", invalid="ignore", divide="ignore")
@@ -143,8 +142,9 @@ class Run:
         raise RunFailure(message + " (the last good checkpoint, if any, is kept)")
 
     def interrupted(self, signum):
+        self.stop.act()  # no second signal cuts the save short
+        self.save("interrupted")  # before the reporter, whose terminal may be gone (SIGHUP)
         self.reporter.finish("interrupted")
-        self.save("interrupted")
         raise Interrupted(
             f"Interrupted by {signal_name(signum)} at iteration {self.trainer.iteration}: "
             f"saved {self.folder / CHECKPOINT}; continue with `dnn train --resume {self.folder}`",

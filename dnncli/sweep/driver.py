@@ -98,7 +98,7 @@ class Driver:
         self.save()
         self.reporter.start(index, self.workers.where, self.workers.capacity)
         try:
-            with StopSignals(starting=False) as self.stop:
+            with StopSignals() as self.stop:
                 for rung, length in enumerate(rungs):
                     todo = [
                         row for row in index["trials"] if row["status"] in ("pending", "running") and row["rung"] < rung
