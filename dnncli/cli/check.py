@@ -55,7 +55,7 @@ def init_config(path, force):
         raise UserError(f"{path}: already exists; pass --force to overwrite it")
     try:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        write_text(path, starter_config(path))
+        write_text(path, starter_config(path), output=True)
     except OSError as e:
         raise UserError(f"{path}: cannot write ({e.strerror or e})") from None
     click.echo(path)

@@ -71,7 +71,7 @@ def evaluate_command(run_folder, checkpoint_file, best, data_file, split, json_f
         return
     json_path = Path(json_file) if json_file else default_json_path(path, data_file, split)
     try:
-        write_json(json_path, finite_json(report))
+        write_json(json_path, finite_json(report), output=True)
     except OSError as e:
         raise UserError(f"{json_path}: cannot write ({e.strerror or e})") from None
     console = stdout_console()

@@ -8,6 +8,7 @@ import click
 
 from .. import __version__
 from ..errors import EXIT_INTERRUPTED, EXIT_PIPE_CLOSED, RunFailure, os_error_exception
+from ..files import INPUTS
 from .check import check_command, config_group, init_config, summary
 from .data import data
 from .evaluate import evaluate_command
@@ -31,6 +32,7 @@ class DnnGroup(click.Group):
             raise click.exceptions.Exit(EXIT_PIPE_CLOSED) from None
 
     def invoke(self, ctx):
+        INPUTS.clear()  # the files this command reads, which none of its outputs may replace (files.check_output)
         try:
             result = super().invoke(ctx)
             sys.stdout.flush()  # a reader gone shows here, under the rule below, not at exit

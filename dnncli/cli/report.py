@@ -46,6 +46,6 @@ def report_command(run_folder, best, out):
     out = Path(out)
     if not out.parent.is_dir():
         raise UserError(f"{out.parent}: no such folder")
-    with atomic_file(out, "wb") as f:
+    with atomic_file(out, "wb", output=True) as f:
         f.write(page.encode("ascii", "xmlcharrefreplace"))  # ASCII: the same bytes whatever the locale
     click.echo(str(out))

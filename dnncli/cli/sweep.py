@@ -129,7 +129,7 @@ def lr_find(config_path, overrides, start, end, steps, out):
 
     found = range_test(load(config_path, overrides), start, end, steps, warn=QuietReporter().warn)
     out = Path(out)
-    write_json(out, found.as_json())
+    write_json(out, found.as_json(), output=True)
     picture = draw_rate_curve(found, out.with_suffix(".png"))
     if picture is None:
         for line in rate_curve_text(found):

@@ -112,7 +112,7 @@ def write_demo(out, classes=2):
     for i, (pixels, label) in enumerate(zip(x, y, strict=True)):
         extension = "jpg" if i % 2 == 0 else "png"
         path = out / "samples" / f"{names[label]}-{i + 1}.{extension}"
-        with atomic_path(path) as tmp:
+        with atomic_path(path, output=True) as tmp:
             Image.fromarray(pixels).save(tmp, format="JPEG" if extension == "jpg" else "PNG", quality=95)
         written.append(path)
     return written

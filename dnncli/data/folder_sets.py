@@ -245,7 +245,7 @@ def import_folder(folder, out, size, split=None, compression="lzf", warn=None, p
     plan = import_plan(folder, split, warn)
     input_shape = (size, size, 3)
     skipped = []
-    with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_path(out, output=True) as tmp, h5py.File(tmp, "w") as f:
         for name, (origin, classes) in plan.items():
             paths, labels = examples_of(classes)
             check_decoding_memory(origin, min(len(paths), DECODE_BLOCK), input_shape)

@@ -58,7 +58,7 @@ def draw(runs, out):
     axes[-1].set_xlabel("iterations done")
     if not out.parent.is_dir():
         raise UserError(f"{out.parent}: no such folder")
-    with atomic_path(out) as tmp:
+    with atomic_path(out, output=True) as tmp:
         fig.savefig(tmp, format=kind)
     return out
 
@@ -81,7 +81,7 @@ def figure_for(out, size=FIGURE_INCHES):
 
 
 def save(fig, out, kind):
-    with atomic_path(out) as tmp:
+    with atomic_path(out, output=True) as tmp:
         fig.savefig(tmp, format=kind)
     return Path(out)
 
