@@ -2,13 +2,16 @@
 workers and a Dask cluster, successive halving, failed trials, Ctrl-C and SIGKILL then --resume, the index
 and the table."""
 
+import contextlib
 import json
 import os
+import random
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -383,8 +386,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def dask_cluster(tmp_path):
+@contextlib.contextmanager
+def dask_processes(tmp_path, workers):
+    """A Dask scheduler on 127.0.0.1 and ``workers`` workers of one thread: (address, [scheduler, *workers])."""
     pytest.importorskip("distributed")
     dask = Path(sys.executable).parent / "dask"
     if not dask.exists():
@@ -397,7 +401,7 @@ def dask_cluster(tmp_path):
         subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **common)
     ]
     try:
-        for _ in range(2):
+        for _ in range(workers):
             processes.append(
                 subprocess.Popen(
                     [dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard", "--no-nanny"],
@@ -407,8 +411,8 @@ def dask_cluster(tmp_path):
         from distributed import Client
 
         with Client(address, timeout=60) as client:
-            client.wait_for_workers(2, timeout=60)
-        yield address
+            client.wait_for_workers(workers, timeout=60)
+        yield address, processes
     finally:
         for process in reversed(processes):
             process.terminate()
@@ -419,11 +423,49 @@ def dask_cluster(tmp_path):
                 process.kill()
 
 
+@pytest.fixture
+def dask_cluster(tmp_path):
+    with dask_processes(tmp_path, 2) as (address, _):
+        yield address
+
+
 def test_a_dask_cluster_gives_the_local_results(dnn, in_tmp, demo_data, reference, dask_cluster):
     result = dnn("sweep", sweep_file(in_tmp, demo_data), "--address", dask_cluster, "--progress", "plain")
     assert result.exit_code == 0, result.output
     assert "(dask)" in result.stderr
     assert_same_trials(reference, last_line(result).parent)
+
+
+@pytest.mark.parametrize(
+    "killed, problem", [(1, "the scheduler has had no workers for 2 s"), (0, "lost the scheduler (no answer for 2 s)")]
+)
+def test_a_cluster_that_cannot_go_on_ends_the_sweep_within_the_timeout_and_keeps_the_trials(
+    in_tmp, demo_data, killed, problem
+):
+    path = sweep_file(in_tmp, demo_data, trials=2)
+    config = yaml.safe_load((in_tmp / "base.yaml").read_text())
+    config["training"].update(iterations=10**7, log_every=10**6)  # trials that never end by themselves
+    (in_tmp / "base.yaml").write_text(yaml.safe_dump(config))
+    with dask_processes(in_tmp, 1) as (address, processes):
+        driver = subprocess.Popen(
+            [*DNN, "sweep", str(path), "--address", address, "--timeout", "2", "--progress", "plain"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            index = in_tmp / "sweeps" / "s" / "1" / "sweep.json"
+            wait_for(lambda: index.exists() and "running" in index.read_text())
+            processes[killed].kill()
+            _, err = driver.communicate(timeout=120)
+        finally:
+            if driver.poll() is None:
+                driver.kill()
+    assert driver.returncode == 2, err
+    assert err.splitlines()[-1] == (
+        f"Error: --address {address}: {problem}; the unfinished trials are kept: `dnn sweep --resume {index.parent}`"
+    )
+    assert {row["status"] for row in json.loads(index.read_text())["trials"]} == {"pending"}
 
 
 @pytest.mark.parametrize(
@@ -441,6 +483,80 @@ def test_a_malformed_scheduler_address_is_one_line_at_once_and_makes_no_sweep(in
     )
     assert result.returncode == 2
     assert result.stderr == f"Error: --address {address}: {message}\n"
+    assert not (in_tmp / "sweeps").exists()
+
+
+class FakeScheduler:
+    """A listener on 127.0.0.1 that is no Dask scheduler: ``silent`` accepts and never speaks, ``http`` answers
+    what it is sent as a web server does, ``bytes`` sends random bytes at once; stopped by ``close``."""
+
+    def __init__(self, kind):
+        self.kind, self.connections = kind, []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.address = f"tcp://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            self.connections.append(connection)
+            if self.kind == "bytes":
+                connection.sendall(random.Random(1).randbytes(4096))
+            elif self.kind == "http":
+                threading.Thread(target=self.answer, args=(connection,), daemon=True).start()
+
+    def answer(self, connection):
+        with contextlib.suppress(OSError):
+            if connection.recv(65536):
+                connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    def close(self):
+        self.listener.close()
+        for connection in self.connections:
+            connection.close()
+
+
+@pytest.mark.parametrize(
+    "kind, answer",
+    [
+        ("silent", "said nothing in 0.6 s"),
+        ("http", "answered 'HTTP/1.1 400 Bad Request' (a web server, such as a Dask dashboard, not its scheduler)"),
+        ("bytes", "answered 80 bytes that are no Dask scheduler's greeting (f5 b1 65 22"),
+    ],
+)
+def test_an_address_where_no_scheduler_answers_is_one_line_within_the_timeout(in_tmp, demo_data, kind, answer):
+    pytest.importorskip("distributed")
+    path = sweep_file(in_tmp, demo_data)
+    server = FakeScheduler(kind)
+    try:
+        result = subprocess.run(
+            [*DNN, "sweep", str(path), "--address", server.address, "--timeout", "0.6"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        server.close()
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"Error: --address {server.address}: {answer}"), line
+    assert line.endswith("; give the address of a Dask scheduler (tcp://HOST:8786)")
+    assert not (in_tmp / "sweeps").exists()
+
+
+def test_a_closed_port_and_timeout_without_address(in_tmp, demo_data, dnn):
+    pytest.importorskip("distributed")
+    path = sweep_file(in_tmp, demo_data)
+    port = free_port()
+    result = dnn("sweep", path, "--address", f"tcp://127.0.0.1:{port}", "--timeout", "0.5")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: --address tcp://127.0.0.1:{port}: cannot connect (Connection refused)")
+    result = dnn("sweep", path, "--timeout", "5")
+    assert result.exit_code == 2 and "--timeout bounds the waits on a Dask cluster" in result.stderr
     assert not (in_tmp / "sweeps").exists()
 
 

@@ -19,6 +19,13 @@ DEFAULT_CURVE = "lr-find.json"
 )
 @click.option("--address", metavar="tcp://HOST:PORT", help="Send the trials to this Dask scheduler instead.")
 @click.option(
+    "--timeout",
+    type=FiniteFloatRange(0, min_open=True),
+    metavar="SECONDS",
+    help="With --address: the longest wait for the scheduler to connect and answer, and for a lost scheduler or "
+    "one with no workers while trials run [default: 20].",
+)
+@click.option(
     "--resume", "resume_folder", type=click.Path(file_okay=False), help="Run what is unfinished in this sweep folder."
 )
 @click.option(
@@ -30,7 +37,7 @@ DEFAULT_CURVE = "lr-find.json"
     help="auto: a live view on a terminal, plain lines otherwise.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the index of the sweep as JSON instead of the table.")
-def sweep_command(sweep_file, overrides, workers, address, resume_folder, progress_mode, as_json):
+def sweep_command(sweep_file, overrides, workers, address, timeout, resume_folder, progress_mode, as_json):
     """Train many runs of a config over a search space; the best trial's folder is the last line printed.
 
     \b
@@ -44,15 +51,17 @@ def sweep_command(sweep_file, overrides, workers, address, resume_folder, progre
         raise click.UsageError("--set applies to a new sweep; a resumed sweep keeps its trials' configs")
     if address and workers:
         raise click.UsageError("give --workers (this machine) or --address (a Dask cluster), not both")
+    if timeout and not address:
+        raise click.UsageError("--timeout bounds the waits on a Dask cluster: give it with --address")
     from ..report.sweep import sweep_reporter
     from ..sweep.driver import Driver, create
     from ..sweep.spec import read_sweep
 
     sweep = read_sweep(sweep_file, overrides) if sweep_file else None
     if address:  # reached before the sweep folder is made: an unreachable cluster leaves no empty sweep behind
-        from ..sweep.cluster import DaskWorkers
+        from ..sweep.cluster import TIMEOUT_SECONDS, DaskWorkers
 
-        pool = DaskWorkers(address)
+        pool = DaskWorkers(address, timeout or TIMEOUT_SECONDS)
     else:
         from ..sweep.local import LocalWorkers
 
