@@ -215,6 +215,10 @@ def regular_file(path, what="file"):
         raise UserError(f"{path}: is a folder, not a {what}")
     if not stat.S_ISREG(found.st_mode):
         raise UserError(f"{path}: is {kind_of(found.st_mode)}, not a regular file; give a {what} on disk")
+    try:
+        open(path, "rb").close()  # a file without the right to read it says so, not that it is in a bad format
+    except OSError as e:
+        raise UserError(f"{path}: cannot read ({e.strerror or e})") from None
     note_input(path, found, what)
     return Path(path)
 

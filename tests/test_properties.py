@@ -530,3 +530,29 @@ def test_files_under_odd_names_are_read(tiny_data, tiny_run, data_name, config_n
         shutil.copy(tiny_data / "picture.png", picture)
         result = invoke("predict", picture, "--checkpoint", tiny_run / "checkpoint.npz", "--json")
         assert result.exit_code == 0, result.output
+
+
+# every option of every command that takes a value, given anything: exit 0 (a value it takes), 1 or 2, and an
+# error is one line, never click's usage, hint and blank line (the commands find no run, so none trains long)
+OPTIONS = [
+    (command.name, sub.name, option.opts[0])
+    for command in main.commands.values()
+    for sub in (command.commands.values() if hasattr(command, "commands") else [command])
+    for option in sub.params
+    if option.opts[0].startswith("--") and not option.is_flag and option.opts[0] not in ("--port", "--host")
+]
+
+
+@SETTINGS
+@given(option=st.sampled_from(OPTIONS), value=st.one_of(st.text(max_size=12), st.sampled_from(["0", "-1", "nan", ""])))
+def test_any_option_value_is_taken_or_one_line(option, value):
+    command, sub, name = option
+    words = [command] if command == sub else [command, sub]
+    runner = CliRunner()
+    with tempfile.TemporaryDirectory() as folder, runner.isolated_filesystem(temp_dir=folder):  # what it writes
+        result = runner.invoke(main, [*words, name, value], catch_exceptions=False, env={"DNN_RUNS": "runs"})
+    assert result.exit_code in (0, 1, 2), result.output
+    if result.exit_code:
+        lines = [line for line in result.stderr.splitlines() if not line.startswith("Warning: ")]
+        assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+        assert "Usage:" not in result.output and "unexpected" not in result.stderr

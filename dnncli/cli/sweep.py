@@ -26,7 +26,11 @@ DEFAULT_CURVE = "lr-find.json"
     "one with no workers while trials run [default: 20].",
 )
 @click.option(
-    "--resume", "resume_folder", type=click.Path(file_okay=False), help="Run what is unfinished in this sweep folder."
+    "--resume",
+    "resume_folder",
+    type=click.Path(file_okay=False),
+    callback=named_path("a sweep folder"),
+    help="Run what is unfinished in this sweep folder.",
 )
 @click.option(
     "--progress",

@@ -3,7 +3,7 @@
 import click
 
 from ..errors import EXIT_PIPE_CLOSED, Interrupted, RunFailure
-from .options import FiniteFloatRange, config_option, set_option
+from .options import FiniteFloatRange, config_option, named_path, set_option
 
 PROGRESS_MODES = ("auto", "rich", "plain", "jsonl")  # report.progress.REPORTERS, and auto
 
@@ -15,6 +15,7 @@ PROGRESS_MODES = ("auto", "rich", "plain", "jsonl")  # report.progress.REPORTERS
     "--resume",
     "resume_folder",
     type=click.Path(file_okay=False),
+    callback=named_path("a run folder"),
     help="Continue this run folder to its configured length.",
 )
 @click.option(
