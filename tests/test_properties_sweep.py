@@ -138,9 +138,10 @@ def small_sweep(tmp_path_factory, demo_data):
 @given(
     top=st.lists(st.tuples(st.sampled_from(SWEEP_INDEX_KEYS), json_values), max_size=2),
     rows=st.lists(st.tuples(st.integers(0, 1), st.sampled_from(TRIAL_KEYS), json_values), max_size=3),
-    command=st.sampled_from(["runs", "runs --json", "report", "plot"]),
+    command=st.sampled_from(["runs", "runs --json", "report", "plot", "sweep --resume"]),
+    linked=st.booleans(),
 )
-def test_any_sweep_index_is_shown_or_one_line(small_sweep, top, rows, command):
+def test_any_sweep_index_is_shown_or_one_line(small_sweep, top, rows, command, linked):
     index = json.loads((small_sweep / "sweep.json").read_text())
     for key, value in top:
         index[key] = value
@@ -151,9 +152,14 @@ def test_any_sweep_index_is_shown_or_one_line(small_sweep, top, rows, command):
         copy = Path(folder) / "sweep"
         shutil.copytree(small_sweep, copy)
         (copy / "sweep.json").write_text(json.dumps(index))
+        if linked:  # a trial's folder a link to another's: never written through
+            shutil.rmtree(copy / "trial-001")
+            (copy / "trial-001").symlink_to("trial-002")
         name, *options = command.split()
         out = ["--out", str(Path(folder) / ("page.html" if name == "report" else "plot.png"))]
         args = [name, str(copy), *options, *(out if name in ("report", "plot") else [])]
+        if name == "sweep":
+            args = ["sweep", "--resume", str(copy), "--workers", "1", "--progress", "quiet"]
         result = CliRunner().invoke(main, args, catch_exceptions=False)
         assert result.exit_code in (0, 2), result.output
         if result.exit_code == 2:
@@ -161,3 +167,5 @@ def test_any_sweep_index_is_shown_or_one_line(small_sweep, top, rows, command):
             assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
             assert "unexpected" not in lines[0]
         event(f"{command}: exit {result.exit_code}")
+        if linked and name != "runs":
+            assert result.exit_code == 2

@@ -133,6 +133,13 @@ def reference(tmp_path_factory, demo_data):
             {"parameters": {"training.learning_rate": {"choice": ["fast"]}}},
             "no trial makes a valid config; trial-001: ",
         ),
+        # keys whose values the trials would record and never use
+        ({"parameters": {"name": {"choice": ["a", "b"]}}}, "parameters.name: a trial cannot vary it (every trial"),
+        ({"parameters": {"output.dir": {"choice": ["a"]}}}, "parameters.output.dir: a trial cannot vary it (a trial's"),
+        (
+            {"parameters": {"training.iterations": {"int_uniform": [5, 9]}}, "halving": {"rungs": [10, 20]}},
+            "parameters.training.iterations: a trial cannot vary it (halving.rungs set each trial's length)",
+        ),
     ],
 )
 def test_a_bad_sweep_file_is_one_line_before_any_trial(dnn, in_tmp, demo_data, changes, message):
@@ -609,3 +616,47 @@ def test_a_sweep_file_or_a_folder_to_resume(dnn, in_tmp):
     result = dnn("sweep")
     assert result.exit_code == 2
     assert "give a SWEEP_FILE for a new sweep, or --resume SWEEP_DIR" in result.stderr
+
+
+# --- an index edited by hand (issue 26) ---------------------------------------------------------------------
+
+
+def broken_copy(reference, tmp_path, change):
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(reference, folder)
+    index = index_of(folder)
+    change(index, folder)
+    (folder / "sweep.json").write_text(json.dumps(index))
+    return folder
+
+
+def pending_again(index, folder):
+    index["trials"][0].update(status="pending", rung=-1, metric=None)
+    index["trials"].append(dict(index["trials"][0]))
+
+
+def linked_away(index, folder):
+    import shutil
+
+    index["trials"][0].update(status="pending", rung=-1, metric=None)
+    shutil.rmtree(folder / "trial-001")
+    (folder / "trial-001").symlink_to(folder / "trial-002")  # a resume would write trial 1 over trial 2
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        (pending_again, "sweep.json: a broken sweep index: trials[4] is trial 1 again"),
+        (linked_away, "trial-001: a link or a file, not a folder of the sweep's own, where its trial's files go"),
+    ],
+)
+def test_an_index_edited_by_hand_is_refused_the_same_by_every_command(dnn, reference, tmp_path, change, problem):
+    folder = broken_copy(reference, tmp_path, change)
+    before = {p.name: p.read_bytes() for p in (reference / "trial-002").iterdir()}
+    for args in (["sweep", "--resume", folder], ["report", folder, "--out", tmp_path / "r.html"], ["plot", folder]):
+        result = dnn(*args)
+        assert result.exit_code == 2, result.output
+        assert result.stderr == f"Error: {folder / problem}\n"
+    assert {p.name: p.read_bytes() for p in (folder / "trial-002").iterdir()} == before
