@@ -556,3 +556,30 @@ def test_any_option_value_is_taken_or_one_line(option, value):
         lines = [line for line in result.stderr.splitlines() if not line.startswith("Warning: ")]
         assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
         assert "Usage:" not in result.output and "unexpected" not in result.stderr
+
+
+@SETTINGS
+@given(
+    example=st.integers(0, 7),
+    offset=st.integers(0, 60),
+    damage=st.binary(min_size=1, max_size=40),
+    in_memory=st.booleans(),
+)
+def test_damaged_chunks_read_at_once_or_a_batch_at_a_time(tiny_data, example, offset, damage, in_memory):
+    """A compressed chunk damaged anywhere: trained on (the bytes still decode) or one line, exit 2, however the
+    set is read."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "data.h5"
+        path.write_bytes((tiny_data / "train.h5").read_bytes())
+        with h5py.File(path, "r") as f:
+            chunk = f["train_set_x"].id.get_chunk_info(example)
+        with open(path, "r+b") as f:
+            f.seek(chunk.byte_offset + offset % chunk.size)
+            f.write(damage[: chunk.size - offset % chunk.size])
+        config = with_data(tiny_data)
+        config["data"].update(train=str(path), in_memory=in_memory)
+        config["training"]["batch_size"] = 4
+        result = train_with(Path(folder), config)
+        assert_clean(result)
+        if result.exit_code == 2:
+            assert f"{path}: cannot read dataset 'train_set_x'" in result.stderr

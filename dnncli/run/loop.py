@@ -7,7 +7,7 @@ import numpy as np
 
 from ..config.build import initial_params
 from ..engine import encode_labels, make_trainer
-from ..errors import Interrupted, RunFailure
+from ..errors import Interrupted, RunFailure, UserError
 from ..model.score import score
 from .advice import training_warnings
 from .feed import example_source
@@ -84,6 +84,10 @@ class Run:
         try:
             return self.loop()
         except RunFailure:
+            self.reporter.finish("failed")
+            raise
+        except UserError as e:  # a set read from disk that turns out damaged as the run reads it
+            self.record.failed(e.message)
             self.reporter.finish("failed")
             raise
 
