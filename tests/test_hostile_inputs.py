@@ -27,6 +27,7 @@ from dnncli.config.schema import RESERVED_NAMES
 from dnncli.data.hdf5 import write_hdf5
 from dnncli.errors import UserError
 from dnncli.files import write_target
+from dnncli.resources import available_memory
 from dnncli.run.layout import LATEST
 
 
@@ -851,6 +852,21 @@ def test_a_folder_set_that_memory_cannot_hold_is_refused_before_decoding(tmp_pat
     check_decoding_memory(tmp_path, 1000, (64, 64, 3))
     with pytest.raises(UserError, match="1000000 pictures of 4096 x 4096 x 3 need .* use a smaller size"):
         check_decoding_memory(tmp_path, 10**6, (4096, 4096, 3))  # 50 TB
+    # pictures that fit, whose rows scaled for training (in float64, 8 bytes a value) would not
+    if available_memory() is None:
+        pytest.skip("this system does not say how much memory is available")
+    count = available_memory() // (3000 * 3000 * 3) // 2
+    check_decoding_memory(tmp_path, count, (3000, 3000, 3))
+    with pytest.raises(UserError, match=f"{count} pictures of 3000 x 3000 x 3 need"):
+        check_decoding_memory(tmp_path, count, (3000, 3000, 3), "float64")
+
+
+def test_a_network_no_memory_holds_is_refused_before_any_data_is_read(in_tmp, demo_data, dnn):
+    # the data is not even there: the network alone, at one example, needs more than the machine has
+    data = {"format": "folder", "train": str(in_tmp / "nowhere"), "test": None, "size": 3000}
+    config = write_config(in_tmp / "c.yaml", demo_data, data=data, model={"layers": [27_000_000, 1000, 1]})
+    line = error_line(dnn("train", "--config", config))
+    assert line.startswith("Error: model.layers: training this network needs at least ")
 
 
 # --- numbers and names on the command line ---------------------------------------------------
@@ -861,11 +877,11 @@ def test_a_folder_set_that_memory_cannot_hold_is_refused_before_decoding(tmp_pat
     [
         (
             ["predict", "{picture}", "--run", "{run}", "--threshold", "nan"],
-            "Invalid value for '--threshold': 'nan' is not a finite number.",
+            "Invalid value for '--threshold': 'nan' is not a finite number",
         ),
         (
             ["serve", "--run", "{run}", "--max-upload-mb", "nan"],
-            "Invalid value for '--max-upload-mb': 'nan' is not a finite number.",
+            "Invalid value for '--max-upload-mb': 'nan' is not a finite number",
         ),
         (
             ["serve", "--run", "{run}", "--max-upload-mb", "inf"],
@@ -873,11 +889,11 @@ def test_a_folder_set_that_memory_cannot_hold_is_refused_before_decoding(tmp_pat
         ),
         (
             ["lr-find", "--config", "{config}", "--end", "nan"],
-            "Invalid value for '--end': 'nan' is not a finite number.",
+            "Invalid value for '--end': 'nan' is not a finite number",
         ),
         (
             ["gradcheck", "--config", "{config}", "--threshold", "inf"],
-            "Invalid value for '--threshold': 'inf' is not a finite number.",
+            "Invalid value for '--threshold': 'inf' is not a finite number",
         ),
         (
             ["serve", "--run", "{run}", "--host", "..invalid", "--port", "1"],

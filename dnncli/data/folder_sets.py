@@ -175,9 +175,12 @@ def check_every_class_kept(folder, classes, labels):
             raise UserError(f"{Path(folder) / name}: none of the {len(paths)} pictures of class {name!r} can be read")
 
 
-def check_decoding_memory(folder, count, input_shape):
-    """``count`` pictures of ``input_shape`` must fit in memory before they are decoded (``data.size``)."""
-    needed, available = count * math.prod(input_shape), available_memory()
+def check_decoding_memory(folder, count, input_shape, dtype=None):
+    """``count`` pictures of ``input_shape`` must fit in memory before they are decoded (``data.size``); with
+    ``dtype``, a set to train on, so also their rows scaled for the network, as ``disk.memory_needed`` counts
+    an HDF5 set."""
+    scaled = np.dtype(dtype).itemsize if dtype is not None else 0
+    needed, available = count * math.prod(input_shape) * (1 + scaled), available_memory()
     shape = " x ".join(str(n) for n in input_shape)
     if resize_memory((1, 1), input_shape[1::-1]) > RESIZE_LIMIT:
         raise UserError(
@@ -198,13 +201,13 @@ def examples_of(classes):
     return paths, labels
 
 
-def load_folder(folder, input_shape, warn=None, progress=no_progress, order=None):
+def load_folder(folder, input_shape, warn=None, progress=no_progress, order=None, dtype=None):
     """A folder data set decoded into memory, its classes in ``order`` (else sorted); unreadable pictures are
-    skipped with a warning."""
+    skipped with a warning. ``dtype``: the float type it will be trained in (see ``check_decoding_memory``)."""
     shown = short_path(folder)  # so warnings name files as a person would
     classes = class_folders(shown, warn, order)
     paths, labels = examples_of(classes)
-    check_decoding_memory(folder, len(paths), input_shape)
+    check_decoding_memory(folder, len(paths), input_shape, dtype)
     pictures = np.empty((len(paths), *input_shape), dtype=np.uint8)
     with (progress or no_progress)(str(folder), len(paths)) as advance:
         # decoded with their numbers for labels, so the numbers kept say which files were

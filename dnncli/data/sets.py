@@ -14,7 +14,8 @@ def load_split(config, split, warn=None, progress=None):
     if data["format"] == "folder":
         from .folder_sets import load_folder  # Pillow is loaded only for a set that needs it
 
-        return load_folder(data[split], (data["size"], data["size"], 3), warn, progress, data["classes"])
+        shape = (data["size"], data["size"], 3)
+        return load_folder(data[split], shape, warn, progress, data["classes"], config["dtype"])
     keys = data["keys"]
     settings = (f"data.keys.{split}_x", f"data.keys.{split}_y")
     return load_hdf5(

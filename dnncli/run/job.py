@@ -62,6 +62,7 @@ def prepare(config, with_test=True, warn=None, progress=None):
     ``warn`` and ``progress`` go to the data layer (pictures skipped, decoding shown).
     """
     model, training = config["model"], config["training"]
+    check_network_memory(model["layers"], training["optimizer"]["name"], 1, config["dtype"])  # before any data
     train = load_split(config, "train", warn, progress)
     test = load_split(config, "test", warn, progress) if with_test else None
     check_against_model(train, model["layers"], model["output"], "training set")
@@ -98,7 +99,13 @@ def check_streamable(dataset, config):
 def check_memory(plan, m):
     """Refuse a network that cannot fit, before allocating it."""
     batch = min(plan.settings.batch_size or m, m)
-    needed = training_memory(plan.net.layers, plan.settings.optimizer, batch, np.dtype(plan.dtype).itemsize)
+    check_network_memory(plan.net.layers, plan.settings.optimizer, batch, plan.dtype)
+
+
+def check_network_memory(layers, optimizer, batch, dtype):
+    """Refuse a network that cannot train on ``batch`` examples at a time in the memory available; with a batch
+    of one, before any data is read, as nothing of the data can make it fit."""
+    needed = training_memory(layers, optimizer, batch, np.dtype(dtype).itemsize)
     available = available_memory()
     if available is not None and needed > available:
         raise UserError(
