@@ -354,14 +354,24 @@ def test_weights_whose_output_overflows_are_refused_without_numpys_warnings(tmp_
         assert "Warning" not in result.stderr, command
 
 
-def test_a_model_that_takes_no_pictures_is_refused_once_by_predict(tmp_path, demo_run, demo_data, dnn):
+def test_a_model_that_takes_no_pictures_is_refused_once_by_every_command_for_pictures(
+    tmp_path, demo_run, demo_data, dnn
+):
     folder = run_with_header(tmp_path, demo_run, input_shape=[1, 64, 64, 3])  # was one error per picture
-    result = dnn("predict", demo_data / "samples", "--checkpoint", folder / "checkpoint.npz")
-    assert result.stderr == (
-        f"Error: {folder / 'checkpoint.npz'}: a model with input shape (1, 64, 64, 3) does not take pictures "
-        "(it needs (h, w) or (h, w, 1, 3 or 4))\n"
-    )
-    assert result.exit_code == 2 and evaluate_with(dnn, folder / "checkpoint.npz", demo_data).exit_code == 2
+    model = folder / "checkpoint.npz"
+    for command in (
+        ["predict", demo_data / "samples", "--checkpoint", model],
+        ["export", "--checkpoint", model, "--out", tmp_path / "m.onnx"],  # wrote a model no picture fits
+        ["serve", "--checkpoint", model, "--port", "1"],
+    ):
+        result = dnn(*command)
+        assert result.stderr == (
+            f"Error: {model}: a model with input shape (1, 64, 64, 3) does not take pictures "
+            "(it needs (h, w) or (h, w, 1, 3 or 4))\n"
+        )
+        assert result.exit_code == 2
+    assert not (tmp_path / "m.onnx").exists()
+    assert evaluate_with(dnn, model, demo_data).exit_code == 2
 
 
 @pytest.mark.parametrize("content", [b"", b"hello", b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00]\x94.", bytes(1000)])

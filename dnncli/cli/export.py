@@ -35,7 +35,7 @@ def export_command(run_folder, checkpoint_file, best, out_file, dtype):
     """
     from pathlib import Path
 
-    from ..model import checkpoint
+    from ..model.predict import picture_model
     from ..text import decimal_size, short_path
 
     try:
@@ -45,7 +45,7 @@ def export_command(run_folder, checkpoint_file, best, out_file, dtype):
     from ..model.onnx_export import export
 
     path = chosen_model(run_folder, checkpoint_file, best)
-    saved = checkpoint.load(path)
+    saved = picture_model(path)  # the ONNX model takes pictures, as predict and serve do
     out = Path(out_file)
     if not out.parent.is_dir():
         raise UserError(f"{out}: the folder {out.parent} does not exist")

@@ -44,15 +44,13 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
     dnn predict cat.jpg --run runs/cat/2 --threshold 0.7
     """
     from ..data.pictures import expand_paths
-    from ..model import checkpoint
-    from ..model.predict import check_takes_pictures, predictions
+    from ..model.predict import picture_model, predictions
     from ..report.console import stdout_console
     from ..run.selection import unfinished_run
     from ..text import json_text, plural
 
     path = chosen_model(run_folder, checkpoint_file, best)
-    saved = checkpoint.load(path)
-    check_takes_pictures(saved)
+    saved = picture_model(path)
     if threshold is not None and saved.net.output != "sigmoid":
         raise UserError(f"--threshold: only for a two-class (sigmoid) model; this one has {len(saved.classes)} classes")
     click.echo(f"model: {path} (iteration {saved.iteration})", err=True)

@@ -51,13 +51,11 @@ def serve_command(run_folder, checkpoint_file, best, host, port, max_upload_mb, 
         from ..serve.app import Limits, create_app
     except ImportError as e:
         raise UserError(f"dnn serve needs the serve extra ({e.name} is missing): pip install 'dnncli[serve]'") from None
-    from ..model import checkpoint
-    from ..model.predict import check_takes_pictures
+    from ..model.predict import picture_model
     from ..text import short_path
 
     path = chosen_model(run_folder, checkpoint_file, best)
-    saved = checkpoint.load(path)
-    check_takes_pictures(saved)
+    saved = picture_model(path)
     limits = Limits(max_upload_bytes=int(max_upload_mb * 1e6), max_pictures=max_pictures)
     app = create_app(saved, path, {BEST: "best", CHECKPOINT: "last"}.get(path.name, "file"), limits)
     try:

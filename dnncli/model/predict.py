@@ -13,6 +13,7 @@ from ..data.dataset import READ_BATCH, scale_pixels
 from ..data.pictures import load_picture, picture_mode
 from ..engine import OUTPUT_ACTIVATIONS, forward, predict_labels
 from ..errors import UserError
+from . import checkpoint
 
 BATCH = READ_BATCH  # pictures per forward pass, as evaluation reads them: bounds memory for a folder of thousands
 PROMPT_SECONDS = 0.2  # a batch is classified once it is full or this old, so results come as they are found
@@ -20,6 +21,13 @@ PROMPT_SECONDS = 0.2  # a batch is classified once it is full or this old, so re
 
 def model_dtype(saved):
     return np.dtype(saved.header["dtype"]).type
+
+
+def picture_model(path):
+    """The checkpoint at ``path``, checked to classify pictures: what predict, serve and export load alike."""
+    saved = checkpoint.load(path)
+    check_takes_pictures(saved)
+    return saved
 
 
 def check_takes_pictures(saved):
