@@ -25,8 +25,16 @@ from .options import FiniteFloatRange, chosen_model, model_options
     show_default=True,
     help="Most pictures in one request; more get 413.",
 )
+@click.option(
+    "--body-timeout",
+    type=FiniteFloatRange(0, min_open=True),
+    default=30,
+    show_default=True,
+    metavar="SECONDS",
+    help="Longest a request's body may take to arrive; a slower one gets 408.",
+)
 @click.option("--quiet", is_flag=True, help="No line per request on stderr.")
-def serve_command(run_folder, checkpoint_file, best, host, port, max_upload_mb, max_pictures, quiet):
+def serve_command(run_folder, checkpoint_file, best, host, port, max_upload_mb, max_pictures, body_timeout, quiet):
     """Serve a trained model over HTTP (needs the serve extra: pip install 'dnncli[serve]').
 
     \b
@@ -34,6 +42,10 @@ def serve_command(run_folder, checkpoint_file, best, host, port, max_upload_mb, 
     POST /predict   pictures as multipart/form-data: records as dnn predict --json
     GET  /info      the model: layers, classes, input shape, run, iteration
     GET  /health    {"status": "ok"}
+
+    Each picture is answered on its own, as dnn predict does: 200 with
+    "predictions" for those that decode and "problems" (picture, error) for
+    those that do not; 422 only when none of them can be classified.
 
     It listens on 127.0.0.1, this machine only, unless --host says otherwise:
     --host 0.0.0.0 lets anyone who can reach this machine use the model and see
@@ -56,7 +68,7 @@ def serve_command(run_folder, checkpoint_file, best, host, port, max_upload_mb, 
 
     path = chosen_model(run_folder, checkpoint_file, best)
     saved = picture_model(path)
-    limits = Limits(max_upload_bytes=int(max_upload_mb * 1e6), max_pictures=max_pictures)
+    limits = Limits(max_upload_bytes=int(max_upload_mb * 1e6), max_pictures=max_pictures, body_seconds=body_timeout)
     app = create_app(saved, path, {BEST: "best", CHECKPOINT: "last"}.get(path.name, "file"), limits)
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
