@@ -11,6 +11,7 @@ import os
 import re
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import h5py
@@ -583,3 +584,40 @@ def test_damaged_chunks_read_at_once_or_a_batch_at_a_time(tiny_data, example, of
         assert_clean(result)
         if result.exit_code == 2:
             assert f"{path}: cannot read dataset 'train_set_x'" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_service(tiny_run):
+    """The app of `dnn serve` around ``tiny_run``, spoken to in this process."""
+    pytest.importorskip("starlette")
+    with warnings.catch_warnings():  # starlette would have httpx2 for its test client; httpx serves
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    from dnncli.model.predict import picture_model
+    from dnncli.serve.app import create_app
+
+    path = tiny_run / "checkpoint.npz"
+    with TestClient(create_app(picture_model(path), path)) as client:
+        yield client
+
+
+@SETTINGS
+@given(files=st.lists(st.sampled_from(["good", "text", "cut", "empty"]), min_size=1, max_size=5))
+def test_serve_answers_each_picture_on_its_own(tiny_data, tiny_service, files):
+    """Any mix of pictures and files that are none: 200 with one record per picture and one problem per other
+    file, in order; 422 only when no file is a picture."""
+    good = (tiny_data / "picture.png").read_bytes()
+    content = {"good": good, "text": b"not a picture", "cut": good[: len(good) // 2], "empty": b""}
+    parts = [("pictures", (f"{i}-{kind}.png", content[kind])) for i, kind in enumerate(files)]
+    response = tiny_service.post("/predict", files=parts)
+    answer = response.json()
+    bad = [f"{i}-{kind}.png" for i, kind in enumerate(files) if kind != "good"]
+    assert [problem["picture"] for problem in answer["problems"]] == bad
+    if "good" in files:
+        assert response.status_code == 200
+        assert [record["path"] for record in answer["predictions"]] == [
+            f"{i}-good.png" for i, kind in enumerate(files) if kind == "good"
+        ]
+    else:
+        assert response.status_code == 422 and "nothing was classified" in answer["error"]
