@@ -10,7 +10,7 @@ from pathlib import Path
 from ..errors import UserError
 from ..files import atomic_path
 from ..run.listing import shown_metrics
-from .charts import series
+from .charts import drawn, label, series
 
 FIGURE_INCHES = (10, 6)
 DPI = 100  # so the picture is 1000 x 600 pixels
@@ -25,29 +25,19 @@ def logged_costs(folder):
 
 def draw(runs, out):
     """Writes the chart of ``runs`` (label -> costs records) to ``out``; returns ``out``."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise UserError("dnn plot needs matplotlib, an optional extra: pip install 'dnncli[plot]'") from None
-    out = Path(out)
-    fig = Figure(figsize=FIGURE_INCHES, dpi=DPI, layout="constrained")
-    canvas = FigureCanvasAgg(fig)
-    kind = out.suffix.lower().lstrip(".")
-    if kind not in canvas.get_supported_filetypes():
-        raise UserError(f"{out}: cannot write a .{kind} picture; use .png, .svg or .pdf")
+    fig, kind = figure_for(out)
     with_accuracy = any(series(records, "validation_accuracy")[0] for records in runs.values())
     axes = fig.subplots(2 if with_accuracy else 1, 1, sharex=True, squeeze=False)[:, 0]
-    for i, (label, records) in enumerate(runs.items()):
-        colour = f"C{i % 10}"
-        axes[0].plot(*series(records, "cost"), color=colour, label=f"{label} cost")
+    for i, (name, records) in enumerate(runs.items()):
+        colour, name = f"C{i % 10}", label(name)
+        axes[0].plot(*series(records, "cost"), color=colour, label=f"{name} cost")
         # validation is measured after the logged iteration's update: one iteration more done, as in dnn report
         iterations, values = series(records, "validation_cost", 1)
         if iterations:
-            axes[0].plot(iterations, values, color=colour, linestyle="--", label=f"{label} validation cost")
+            axes[0].plot(iterations, values, color=colour, linestyle="--", label=f"{name} validation cost")
         iterations, values = series(records, "validation_accuracy", 1)
         if iterations:
-            axes[1].plot(iterations, values, color=colour, label=f"{label} validation accuracy")
+            axes[1].plot(iterations, values, color=colour, label=f"{name} validation accuracy")
     axes[0].set_ylabel("cost")
     axes[0].set_title("cost per logged iteration")
     if with_accuracy:
@@ -56,11 +46,7 @@ def draw(runs, out):
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
     axes[-1].set_xlabel("iterations done")
-    if not out.parent.is_dir():
-        raise UserError(f"{out.parent}: no such folder")
-    with atomic_path(out, output=True) as tmp:
-        fig.savefig(tmp, format=kind)
-    return out
+    return save(fig, out, kind)
 
 
 def figure_for(out, size=FIGURE_INCHES):
@@ -81,7 +67,7 @@ def figure_for(out, size=FIGURE_INCHES):
 
 
 def save(fig, out, kind):
-    with atomic_path(out, output=True) as tmp:
+    with atomic_path(out, output=True) as tmp, drawn():
         fig.savefig(tmp, format=kind)
     return Path(out)
 
@@ -104,15 +90,15 @@ def draw_sweep(index, out):
         colours = ["C0" if row["status"] == "finished" else "C7" for row in scored]
         if distribution == "choice":
             labels = sorted({str(v) for v in values})
-            ax.set_xticks(range(len(labels)), labels, rotation=20, fontsize="small")
+            ax.set_xticks(range(len(labels)), [label(v) for v in labels], rotation=20, fontsize="small")
             values = [labels.index(str(v)) for v in values]
         elif distribution == "log_uniform":
             ax.set_xscale("log")
         ax.scatter(values, metrics, c=colours)
-        ax.set_xlabel(key)
+        ax.set_xlabel(label(key))
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(index["metric"])
-    fig.suptitle(f"sweep {index['name']}: {index['metric']} of each trial (grey: pruned)")
+    fig.suptitle(f"sweep {label(index['name'])}: {index['metric']} of each trial (grey: pruned)")
     return save(fig, out, kind)
 
 
