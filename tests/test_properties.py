@@ -621,3 +621,20 @@ def test_serve_answers_each_picture_on_its_own(tiny_data, tiny_service, files):
         ]
     else:
         assert response.status_code == 422 and "nothing was classified" in answer["error"]
+
+
+@settings(SETTINGS, max_examples=int(os.environ.get("DNN_FUZZ_EXAMPLES", 10)))
+@given(names=st.lists(st.text(min_size=1, max_size=600), min_size=2, max_size=4, unique=True))
+def test_any_class_names_draw_without_a_warning(names):
+    """Class names of any length and characters, on the confusion matrix, ROC and a sweep's panel: drawn, each
+    on one line of at most 32 characters, and nothing said on the terminal."""
+    pytest.importorskip("matplotlib")
+    from dnncli.report import charts
+
+    k = len(names)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the test
+        charts.confusion(np.eye(k, dtype=int) * 3 + 1, names)
+        charts.roc({name: ([0, 0.5, 1], [0, 0.7, 1], 0.6) for name in names})
+        charts.metric_against(names, list(range(k)), names[0], "test_cost")
+    assert all(len(charts.label(name)) <= charts.LABEL_CHARACTERS and "\n" not in charts.label(name) for name in names)

@@ -28,9 +28,11 @@ def label(text):
 @contextmanager
 def drawn():
     """Around rendering a figure: matplotlib's word that a layout could not be applied (many labels on a small
-    figure) stays out of the user's terminal; the chart is drawn all the same."""
+    figure) or that its font lacks a character of a name stays out of the user's terminal; the chart is drawn
+    all the same (an SVG's text is drawn by the browser, in its fonts)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*layout not applied", category=UserWarning)
+        warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
         yield
 
 
