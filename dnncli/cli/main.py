@@ -65,6 +65,8 @@ class DnnGroup(click.Group):
             if debugging(ctx):
                 raise
             raise RunFailure(f"unexpected {type(e).__name__}: {e} (run with --debug for the traceback)") from None
+        finally:
+            INPUTS.clear()  # they were this command's: a later caller in this process has its own
 
 
 def usage_line(error):
