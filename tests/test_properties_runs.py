@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from conftest import metrics_of, set_key, write_config
@@ -115,12 +115,20 @@ def test_any_metrics_of_a_real_run_are_shown_or_one_line(validated_run, changes,
 
 @pytest.fixture(scope="module")
 def picture_folder(tmp_path_factory, demo_data):
-    from test_folders import write_picture_folder
+    """train/<class>/ with the demo set's first 24 pictures as files: one block to decode."""
+    import h5py
+    from test_folders import save_picture
 
-    return write_picture_folder(tmp_path_factory.mktemp("signal_photos") / "photos", demo_data, broken=False)
+    root = tmp_path_factory.mktemp("signal_photos")
+    with h5py.File(demo_data / "train.h5", "r") as f:
+        pictures, labels = f["train_set_x"][:24], f["train_set_y"][:24]
+    for i, (pixels, label) in enumerate(zip(pictures, labels, strict=True)):
+        (root / "train" / str(label)).mkdir(parents=True, exist_ok=True)
+        save_picture(pixels, root / "train" / str(label) / f"{i:02d}", i)
+    return root
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=int(os.environ.get("DNN_FUZZ_EXAMPLES", 10)))
 @given(
     point=st.sampled_from(["decoding", "start", "update", "finish"]),
     first=st.sampled_from(SIGNALS),
@@ -155,6 +163,7 @@ def test_a_signal_at_any_point_leaves_a_run_to_resume_or_nothing(
         finally:
             for sig, handler in before.items():
                 signal.signal(sig, handler)
+        event(f"{point}: {type(outcome).__name__}")
         folders = list((root / "runs" / "t").glob("*")) if (root / "runs" / "t").exists() else []
         if isinstance(outcome, Interrupted) and outcome.folder is None:
             assert not folders  # stopped while starting
