@@ -549,9 +549,13 @@ OPTIONS = [
 def test_any_option_value_is_taken_or_one_line(option, value):
     command, sub, name = option
     words = [command] if command == sub else [command, sub]
-    runner = CliRunner()
-    with tempfile.TemporaryDirectory() as folder, runner.isolated_filesystem(temp_dir=folder):  # what it writes
-        result = runner.invoke(main, [*words, name, value], catch_exceptions=False, env={"DNN_RUNS": "runs"})
+    with tempfile.TemporaryDirectory() as folder:
+        here = os.getcwd()
+        os.chdir(folder)  # what a command writes (data demo --out 0, say) lands there
+        try:
+            result = CliRunner().invoke(main, [*words, name, value], catch_exceptions=False, env={"DNN_RUNS": "runs"})
+        finally:
+            os.chdir(here)
     assert result.exit_code in (0, 1, 2), result.output
     if result.exit_code:
         lines = [line for line in result.stderr.splitlines() if not line.startswith("Warning: ")]
