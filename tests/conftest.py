@@ -155,6 +155,16 @@ def demo_run(tmp_path_factory, demo_data):
 
 
 @pytest.fixture(scope="session")
+def validated_run(tmp_path_factory, demo_data):
+    """A finished short run with a validation set, so it has all four of a run's files (with best.npz)."""
+    root = tmp_path_factory.mktemp("validated_run")
+    config = write_config(
+        root / "c.yaml", demo_data, training={"iterations": 6, "log_every": 2, "validation_fraction": 0.2}
+    )
+    return train_run(root, config)
+
+
+@pytest.fixture(scope="session")
 def three_class_data(tmp_path_factory):
     """The three-class demo set (``dnn data demo --classes 3``): red, green or blue shapes."""
     out = tmp_path_factory.mktemp("three")

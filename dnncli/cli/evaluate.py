@@ -78,7 +78,7 @@ def evaluate_command(run_folder, checkpoint_file, best, data_file, split, json_f
         click.echo(json_text(report, indent=2))
         return
     try:
-        write_json(json_path, finite_json(report))
+        write_json(json_path, finite_json(report), output=True)
     except OSError as e:
         raise UserError(f"{json_path}: cannot write ({e.strerror or e})") from None
     console = stdout_console()

@@ -9,10 +9,32 @@ is of the weights before its update (i done), its validation scores of the weigh
 """
 
 import io
+import warnings
+from contextlib import contextmanager
 
+from ..errors import one_line
 from ..extras import missing_extra
 
 PANEL = (4.4, 3.3)  # inches; SVG scales, so this sets the proportions and the size of the text
+LABEL_CHARACTERS = 32  # of a name drawn on a chart (a class, a run, a value); the page's tables give it whole
+
+
+def label(text):
+    """A name a user chose (a class, a run, a parameter's value) as a chart draws it: on one line and at most
+    ``LABEL_CHARACTERS`` long, so no name can squeeze the axes to nothing."""
+    text = one_line(str(text))
+    return text if len(text) <= LABEL_CHARACTERS else text[: LABEL_CHARACTERS - 1] + "\u2026"
+
+
+@contextmanager
+def drawn():
+    """Around rendering a figure: matplotlib's word that a layout could not be applied (many labels on a small
+    figure) or that its font lacks a character of a name stays out of the user's terminal; the chart is drawn
+    all the same (an SVG's text is drawn by the browser, in its fonts)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*layout not applied", category=UserWarning)
+        warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
+        yield
 
 
 def figure(size):
@@ -31,7 +53,8 @@ def svg(fig):
     from matplotlib.backends.backend_svg import FigureCanvasSVG
 
     buffer = io.StringIO()
-    FigureCanvasSVG(fig).print_svg(buffer, metadata={"Date": None})
+    with drawn():
+        FigureCanvasSVG(fig).print_svg(buffer, metadata={"Date": None})
     return buffer.getvalue()
 
 
@@ -167,8 +190,9 @@ def confusion(matrix, classes):
     for i in range(len(classes)):
         for j in range(len(classes)):
             ax.text(j, i, str(counts[i, j]), ha="center", va="center", color="white" if shares[i, j] > 0.6 else "black")
-    ax.set_xticks(range(len(classes)), classes, rotation=30 if len(classes) > 3 else 0)
-    ax.set_yticks(range(len(classes)), classes)
+    names = [label(name) for name in classes]
+    ax.set_xticks(range(len(classes)), names, rotation=30 if len(classes) > 3 else 0)
+    ax.set_yticks(range(len(classes)), names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title("confusion matrix", fontsize="medium")
@@ -180,8 +204,8 @@ def roc(curves):
     fig = figure(PANEL)
     ax = fig.subplots()
     ax.plot([0, 1], [0, 1], color="0.75", linestyle="--", linewidth=1)
-    for i, (label, (fpr, tpr, area)) in enumerate(curves.items()):
-        ax.plot(fpr, tpr, color=f"C{i % 10}", label=f"{label} (AUC {area:.3f})", drawstyle="default")
+    for i, (name, (fpr, tpr, area)) in enumerate(curves.items()):
+        ax.plot(fpr, tpr, color=f"C{i % 10}", label=f"{label(name)} (AUC {area:.3f})", drawstyle="default")
     ax.set_xlim(-0.01, 1.01)
     ax.set_ylim(-0.01, 1.01)
     ax.set_title("ROC curve", fontsize="medium")
@@ -193,9 +217,13 @@ def precision_recall(curves):
     """Precision against recall, {label: (recalls, precisions, average precision)}, as steps."""
     fig = figure(PANEL)
     ax = fig.subplots()
-    for i, (label, (recall, precision, ap)) in enumerate(curves.items()):
+    for i, (name, (recall, precision, ap)) in enumerate(curves.items()):
         ax.step(
-            [0, *recall], [precision[0], *precision], where="pre", color=f"C{i % 10}", label=f"{label} (AP {ap:.3f})"
+            [0, *recall],
+            [precision[0], *precision],
+            where="pre",
+            color=f"C{i % 10}",
+            label=f"{label(name)} (AP {ap:.3f})",
         )
     ax.set_xlim(-0.01, 1.01)
     ax.set_ylim(-0.01, 1.01)
@@ -235,12 +263,12 @@ def metric_against(values, metrics, parameter, metric, log=False, best=None):
     else:
         labels = sorted({str(v) for v in values})
         xs = [labels.index(str(v)) for v in values]
-        ax.set_xticks(range(len(labels)), labels)
+        ax.set_xticks(range(len(labels)), [label(v) for v in labels])
     ax.plot(xs, metrics, "o", color="C0")
     if best is not None:
         ax.plot([xs[best]], [metrics[best]], "o", markersize=13, markerfacecolor="none", markeredgecolor="black",
                 markeredgewidth=1.6, label="best")  # fmt: skip
-    styled(ax, parameter, metric, legend=best is not None)
+    styled(ax, label(parameter), metric, legend=best is not None)
     return svg(fig)
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config.build import Plan, augments, build, class_weights_of
-from ..config.schema import data_format
+from ..config.schema import AUTO, data_format
 from ..data.augment import check_augmentable
 from ..data.dataset import Sets, check_same_classes, held_out, identity
 from ..data.disk import memory_needed
@@ -68,7 +68,9 @@ def prepare(config, with_test=True, warn=None, progress=None):
     """
     if data_format(config["data"]) == "table":
         return planned(config, load_table_sets(config, with_test, warn))
-    training = config["training"]
+    model, training = config["model"], config["training"]
+    if AUTO not in (model["layers"][0], model["layers"][-1]):  # sizes the data does not decide: before any data
+        check_network_memory(model["layers"], training["optimizer"]["name"], 1, config["dtype"])
     train = load_split(config, "train", warn, progress)
     test = load_split(config, "test", warn, progress) if with_test else None
     check_same_classes(train, test)
@@ -123,8 +125,13 @@ def check_streamable(dataset, config):
 def check_memory(plan, m):
     """Refuse a network that cannot fit, before allocating it."""
     batch = min(plan.settings.batch_size or m, m)
-    copies = OPTIMIZERS[plan.settings.optimizer].copies
-    needed = training_memory(plan.net.layers, copies, batch, np.dtype(plan.dtype).itemsize)
+    check_network_memory(plan.net.layers, plan.settings.optimizer, batch, plan.dtype)
+
+
+def check_network_memory(layers, optimizer, batch, dtype):
+    """Refuse a network that cannot train on ``batch`` examples at a time in the memory available; with a batch
+    of one, before any data is read, as nothing of the data can make it fit."""
+    needed = training_memory(layers, OPTIMIZERS[optimizer].copies, batch, np.dtype(dtype).itemsize)
     available = available_memory()
     if available is not None and needed > available:
         raise UserError(

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..config.build import initial_params
 from ..engine import make_trainer
-from ..errors import Interrupted, RunFailure
+from ..errors import Interrupted, RunFailure, UserError
 from ..model.collapse import learned_nothing, one_class_warning, same_inputs_warning, spread
 from ..model.score import SCORES, score, targets_of, task_of
 from .advice import training_warnings
@@ -93,6 +93,10 @@ class Run:
         except RunFailure:
             self.reporter.finish("failed")
             raise
+        except UserError as e:  # a set read from disk that turns out damaged as the run reads it
+            self.record.failed(e.message)
+            self.reporter.finish("failed")
+            raise
 
     def loop(self):
         job, trainer, p = self.job, self.trainer, self.progress
@@ -100,7 +104,6 @@ class Run:
         stop, factor = self.stop, job.plan.divergence
         self.record.start_clock()
         self.reporter.start(total, trainer.iteration, p.history)
-        stop.training()
         initial = p.history[0]["cost"] if p.history else None
         # overflow shows up as a non-finite cost or weights, reported below in one line
         errors = np.errstate(over="ignore", invalid="ignore", divide="ignore")
@@ -167,8 +170,9 @@ class Run:
         raise RunFailure(message + self.record.kept_note())
 
     def interrupted(self, signum):
+        self.stop.act()  # no second signal cuts the save short
+        self.save("interrupted")  # before the reporter, whose terminal may be gone (SIGHUP)
         self.reporter.finish("interrupted")
-        self.save("interrupted")
         raise Interrupted(
             f"Interrupted by {signal_name(signum)} at iteration {self.trainer.iteration}: "
             f"saved {self.folder / CHECKPOINT}; continue with `dnn train --resume {self.folder}`",

@@ -12,24 +12,23 @@ from pathlib import Path
 from ..config.load import changed_keys, dump, parse_yaml
 from ..config.load import load as load_config
 from ..errors import Interrupted, RunFailure, UserError, os_error_line
-from ..files import remove_stale_temporaries, write_text
+from ..files import RUN_FILES, remove_stale_temporaries, write_text
 from ..model import checkpoint
 from ..model.score import SCORES, task_of
 from ..text import decimal_size, plural
 from ..values import is_count, is_number
 from .job import prepare
-from .layout import BEST, CHECKPOINT, CONFIG, METRICS, check_runs_folder, new_run_folder
+from .layout import CHECKPOINT, CONFIG, METRICS, check_runs_folder, new_run_folder
 from .lock import holding
 from .loop import Run
 from .record import Progress
-from .signals import NoSignals, StartupInterrupted, StopSignals, signal_name
+from .signals import NoSignals, StartupInterrupted, signal_name
 from .tracking import target_of, tracked_run
 
 LENGTH_KEYS = ("training.iterations", "training.epochs")
 RESUMABLE_KEYS = LENGTH_KEYS + ("output.mlflow",)  # the only keys a resume may change: none changes the numbers
 # keys added since runs began to be saved: a checkpoint written before them has none, and their defaults apply
 ADDED_KEYS = ("training.divergence", "data.classes", "data.channels", "data.fit")
-RUN_FILES = (CHECKPOINT, BEST, METRICS, CONFIG)  # whose temporary files a killed writer may leave
 
 
 @dataclass(frozen=True)
@@ -82,44 +81,53 @@ def interrupted_at_start(signum, folder=None):
     return Interrupted(f"Interrupted by {signal_name(signum)} before training began{where}", folder)
 
 
-def start(config, reporter):
-    """A new run of a resolved config, in a new numbered folder under its output.dir."""
+def start(config, reporter, stop):
+    """A new run of a resolved config, in a new numbered folder under its output.dir.
+
+    ``stop`` is the ``StopSignals`` the caller installed first of all, before its imports: a signal from then on
+    is acted on (see ``started``), never lost."""
     check_runs_folder(config["output"]["dir"])  # before the data is read
-    return started(config, reporter, lambda: new_run_folder(config["output"]["dir"], config["name"]), own_folder=True)
+    return started(config, reporter, stop)
 
 
-def start_in(config, folder, reporter, tracking=None):
+def start_in(config, folder, reporter, stop, tracking=None):
     """A new run of a resolved config in ``folder``, an empty folder the caller made (a sweep's trial).
 
     ``tracking``: where the run is tracked in MLflow (a ``tracking.Target``), False for nowhere, or None for
     where its config says."""
-    return started(config, reporter, lambda: Path(folder), own_folder=False, tracking=tracking)
+    return started(config, reporter, stop, Path(folder), tracking)
 
 
-def started(config, reporter, make_folder, own_folder, tracking=None):
-    """The run of ``config`` in the folder ``make_folder()`` gives once the data is ready; the signal handlers
-    come first, and a run that never started leaves no folder it made (``own_folder``)."""
+def started(config, reporter, stop, given=None, tracking=None):
+    """The run of ``config`` in the folder ``given``, else in a new run folder made once the data is ready;
+    a run that never started leaves no folder it made.
+
+    A signal before the loop stops the run at the next of its checks: on entry, as pictures decode, after the
+    data is loaded, and before metrics.json says a run is there; from then on the loop saves and stops.
+    """
     target = target_of(config) if tracking is None else tracking or None  # before the data is read
-    with StopSignals() as stop:
-        folder = None
-        try:
-            job = prepare(config, warn=reporter.warn, progress=reporter.decoding)
-            folder = make_folder()
-            with holding(folder):
-                write_text(folder / CONFIG, dump(job.config))
-                with tracked_run(target, folder, job.config, reporter.warn) as tracker:
-                    run = Run(job, folder, tracker.reporting(reporter), stop)
-                    run.record.tracked = tracker.kept
-                    run.record.metrics("running")
-                    return tracker.finished(result_of(run, run.run()))
-        except BaseException as e:
-            if own_folder and folder is not None and not (folder / METRICS).exists():
-                shutil.rmtree(folder, ignore_errors=True)  # a run that never started leaves no folder
-            if isinstance(e, StartupInterrupted):
-                raise interrupted_at_start(e.signum, None if own_folder else folder) from None
-            if isinstance(e, OSError):
-                raise run_files_failure(e) from None
-            raise
+    folder = given
+    try:
+        stop.check()
+        job = prepare(config, warn=reporter.warn, progress=stop.checking(reporter.decoding))
+        stop.check()
+        folder = folder or new_run_folder(config["output"]["dir"], config["name"])
+        with holding(folder):
+            write_text(folder / CONFIG, dump(job.config))
+            with tracked_run(target, folder, job.config, reporter.warn) as tracker:
+                run = Run(job, folder, tracker.reporting(reporter), stop)
+                run.record.tracked = tracker.kept
+                stop.check()
+                run.record.metrics("running")
+                return tracker.finished(result_of(run, run.run()))
+    except BaseException as e:
+        if given is None and folder is not None and not (folder / METRICS).exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a run that never started leaves no folder
+        if isinstance(e, StartupInterrupted):
+            raise interrupted_at_start(e.signum, given) from None
+        if isinstance(e, OSError):
+            raise run_files_failure(e) from None
+        raise
 
 
 def run_files_failure(error):
@@ -163,27 +171,29 @@ def saved_progress(raw, path):
     return Progress(**raw)
 
 
-def resume(folder, overrides=(), config_path=None, reporter=None, tracking=None):
-    """Continue a run folder to its configured length (which ``overrides`` may raise); ``tracking`` as for
-    ``start_in``. A run tracked in MLflow before continues its MLflow run."""
+def resume(folder, overrides, config_path, reporter, stop, tracking=None):
+    """Continue a run folder to its configured length (which ``overrides`` may raise); ``stop`` as for ``start``,
+    ``tracking`` as for ``start_in``. A run tracked in MLflow before continues its MLflow run."""
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError(f"{folder}: no such run folder")
     own_path = folder / CONFIG
     if not own_path.exists():
         raise UserError(f"{folder}: not a run folder (no {CONFIG})")
-    with StopSignals() as stop:
-        try:
-            with holding(folder):
-                return resume_held(folder, overrides, config_path, reporter, stop, tracking)
-        except StartupInterrupted as e:
-            raise interrupted_at_start(e.signum, folder) from None
-        except OSError as e:
-            raise run_files_failure(e) from None
+    try:
+        with holding(folder):
+            return resume_held(folder, overrides, config_path, reporter, stop, tracking)
+    except StartupInterrupted as e:
+        raise interrupted_at_start(e.signum, folder) from None
+    except OSError as e:
+        raise run_files_failure(e) from None
 
 
 def resume_held(folder, overrides, config_path, reporter, stop, tracking):
-    """``resume`` once the folder is this process's alone: what a killed writer left can go."""
+    """``resume`` once the folder is this process's alone: what a killed writer left can go.
+
+    A signal before the loop stops it at one of ``stop``'s checks, the folder as it was (see ``started``)."""
+    stop.check()
     remove_stale_temporaries(folder, RUN_FILES)
     own_path = folder / CONFIG
     own = load_config(own_path)
@@ -204,10 +214,12 @@ def resume_held(folder, overrides, config_path, reporter, stop, tracking):
     ]:
         raise UserError(f"{checkpoint_path}: was not written by this run's config")
     saved.progress = saved_progress(saved.header.get("progress"), checkpoint_path)
-    job = prepare(wanted, warn=reporter.warn, progress=reporter.decoding)
+    stop.check()
+    job = prepare(wanted, warn=reporter.warn, progress=stop.checking(reporter.decoding))
     check_same_data(saved.header.get("data"), job.data, checkpoint_path)
     if saved.iteration > job.iterations:
         raise UserError(f"{folder}: already at iteration {saved.iteration}, beyond the {job.iterations} asked for")
+    stop.check()
     if wanted != own:
         write_text(own_path, dump(wanted))
     with tracked_run(target, folder, wanted, reporter.warn) as tracker:

@@ -9,6 +9,7 @@ import json
 import os
 import socket
 from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,7 +124,7 @@ class Driver:
                 index["mlflow"] = self.tracker.kept
             self.save()
             self.reporter.start(index, self.workers.where, self.workers.capacity)
-            with StopSignals(starting=False) as self.stop:
+            with StopSignals() as self.stop, self.kept_on_error():
                 for rung, length in enumerate(rungs):
                     todo = [
                         row for row in index["trials"] if row["status"] in ("pending", "running") and row["rung"] < rung
@@ -158,6 +159,21 @@ class Driver:
             tags={"dnn.best_trial": best["folder"]} if best else None,
         )
 
+    @contextmanager
+    def kept_on_error(self):
+        """Workers that cannot go on (a cluster lost) end the sweep with the unfinished trials kept for a resume."""
+        try:
+            yield
+        except UserError as e:
+            for row in self.index["trials"]:
+                if row["status"] == "running":
+                    row["status"] = "pending"
+            self.save()
+            self.reporter.finish(self.index, "interrupted")
+            raise UserError(
+                f"{e.message}; the unfinished trials are kept: `dnn sweep --resume {self.folder}`"
+            ) from None
+
     def task(self, row, length):
         folder = self.folder / row["folder"]
         tracking = self.tracker.child(row["folder"], folder.resolve())
@@ -182,6 +198,7 @@ class Driver:
                 done, _ = wait(active, timeout=STOP_SECONDS)
             else:
                 done, _ = wait(active, timeout=WAIT_SECONDS, return_when=FIRST_COMPLETED)
+                self.workers.check()
             if self.stopped and not done:
                 done = list(active)  # trials that did not answer in time start again on resume
             for future in done:

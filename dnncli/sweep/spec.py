@@ -34,6 +34,12 @@ SWEEP_FILE = "sweep.yaml"  # the sweep file's copy in the sweep folder
 MAX_TRIALS = 10_000  # trials of one sweep, random or grid: more is a typo, and would only be drawn up front
 MAX_CHOICES = 1_000
 INT_BOUND = 2**62  # int_uniform bounds lie within +-INT_BOUND, where NumPy's int64 draws reach
+# keys a trial cannot vary, as what it would set is replaced: key -> by what
+FIXED_KEYS = {
+    "name": "every trial is named by the sweep's name:",
+    "output.dir": "a trial's files go to its folder in the sweep folder (dir:)",
+}
+RUNG_KEYS = ("training.iterations", "training.epochs")  # with halving, each rung sets a trial's length
 
 
 def rungs(value):
@@ -171,6 +177,12 @@ def read_sweep(path, overrides=()):
                 f"{origin}: parameters: a grid of {combinations} combinations; at most {MAX_TRIALS} trials"
             )
     halving = resolved["halving"]
+    for p in parameters:
+        replaced = FIXED_KEYS.get(p.key) or (
+            "halving.rungs set each trial's length" if halving["rungs"] and p.key in RUNG_KEYS else None
+        )
+        if replaced:
+            raise ConfigError(f"{origin}: parameters.{p.key}: a trial cannot vary it ({replaced})")
     base = (path.parent / resolved["config"]).resolve()
     if not base.exists():
         raise ConfigError(f"{origin}: config: {base} does not exist")
