@@ -139,7 +139,7 @@ def test_a_folder_with_a_broken_sweep_index_is_one_line(dnn, tmp_path):
 @pytest.mark.parametrize(
     "field, value, problem",
     [
-        ("train", {}, "train holds no examples, accuracy and cost"),
+        ("train", {}, "train holds no examples and cost"),
         ("costs", [{"iteration": "0", "cost": 0.7}], "costs holds [{'iteration': '0', 'cost': 0.7}]"),
         ("best_iteration", -1, "best_iteration holds -1"),
     ],

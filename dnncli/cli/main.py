@@ -8,6 +8,7 @@ import click
 
 from .. import __version__
 from ..errors import EXIT_INTERRUPTED, EXIT_PIPE_CLOSED, RunFailure, os_error_exception
+from .calibrate import calibrate_command
 from .check import check_command, config_group, init_config, summary
 from .data import data
 from .evaluate import evaluate_command
@@ -96,6 +97,7 @@ for command in (
     init_config,
     summary,
     evaluate_command,
+    calibrate_command,
     predict_command,
     runs,
     plot,

@@ -26,13 +26,20 @@ from .options import FiniteFloatRange, chosen_model, model_options
     show_default=True,
     help="Most pictures in one request; more get 413.",
 )
+@click.option(
+    "--min-confidence",
+    type=FiniteFloatRange(0, 1),
+    metavar="P",
+    help="Answer 'unsure' when the class's probability is below P (as dnn predict --min-confidence).",
+)
 @click.option("--quiet", is_flag=True, help="No line per request on stdout; on stderr, only the server's warnings.")
-def serve_command(run_folder, checkpoint_file, best, host, port, max_upload_mb, max_pictures, quiet):
+def serve_command(run_folder, checkpoint_file, best, host, port, max_upload_mb, max_pictures, min_confidence, quiet):
     """Serve a trained model over HTTP (needs the optional serve extra).
 
     \b
     GET  /          a page to drop or pick pictures on
     POST /predict   pictures as multipart/form-data: records as dnn predict --json
+                    (class, probability, margin, unfamiliarity, unfamiliar)
     GET  /info      the model: layers, classes, input shape, run, iteration
     GET  /health    {"status": "ok"}
 
@@ -56,14 +63,16 @@ def serve_command(run_folder, checkpoint_file, best, host, port, max_upload_mb, 
     except ImportError as e:
         raise missing_extra("dnn serve", "serve", e.name) from None
     from ..model import checkpoint
+    from ..model.answers import check_min_confidence
     from ..model.predict import check_takes_pictures
     from ..text import short_path
 
     path = chosen_model(run_folder, checkpoint_file, best)
     saved = checkpoint.load(path)
     check_takes_pictures(saved)
+    check_min_confidence(saved, min_confidence)
     limits = Limits(max_upload_bytes=int(max_upload_mb * 1e6), max_pictures=max_pictures)
-    app = create_app(saved, path, {BEST: "best", CHECKPOINT: "last"}.get(path.name, "file"), limits)
+    app = create_app(saved, path, {BEST: "best", CHECKPOINT: "last"}.get(path.name, "file"), limits, min_confidence)
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
         listener = socket.socket(family, socket.SOCK_STREAM)

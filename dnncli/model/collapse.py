@@ -39,6 +39,7 @@ class Spread:
     answered: np.ndarray  # (classes,) counts
     present: np.ndarray  # (classes,) counts
     inputs_differ: bool = True  # whether any two examples' inputs differ (by more than ``SAME``)
+    regression: bool = False  # numbers to predict: no classes answered (training refuses targets that never vary)
 
 
 def extremes(values, low, high):
@@ -54,8 +55,9 @@ def spread(net, params, dataset, dtype):
     hidden = net.depth - 1
     low, high = [None] * hidden, [None] * hidden
     out_low = out_high = in_low = in_high = None
-    answered = np.zeros(net.n_classes, dtype=np.int64)
-    present = np.zeros(net.n_classes, dtype=np.int64)
+    classes = 0 if net.is_regression else net.n_classes
+    answered = np.zeros(classes, dtype=np.int64)
+    present = np.zeros(classes, dtype=np.int64)
     for part in dataset.parts():
         X = part.rows(dtype).T
         in_low, in_high = extremes(X, in_low, in_high)
@@ -65,9 +67,11 @@ def spread(net, params, dataset, dtype):
         for l in range(hidden):
             low[l], high[l] = extremes(cache[l][2], low[l], high[l])
         out_low, out_high = extremes(probabilities, out_low, out_high)
-        answered += np.bincount(predict_labels(net, probabilities), minlength=net.n_classes)
-        present += np.bincount(np.asarray(part.labels), minlength=net.n_classes)
-    return Spread(low, high, out_low, out_high, answered, present, not same_everywhere(in_low, in_high))
+        if not net.is_regression:
+            answered += np.bincount(predict_labels(net, probabilities), minlength=classes)
+            present += np.bincount(np.asarray(part.labels), minlength=classes)
+    inputs_differ = not same_everywhere(in_low, in_high)
+    return Spread(low, high, out_low, out_high, answered, present, inputs_differ, net.is_regression)
 
 
 def same_everywhere(low, high):
@@ -89,7 +93,8 @@ def constant_output(s):
 
 
 def classes_present(s):
-    return int(np.count_nonzero(s.present))
+    """The classes among the examples; a regression's targets count as two (they vary, or training refuses them)."""
+    return 2 if s.regression else int(np.count_nonzero(s.present))
 
 
 def one_class(s):

@@ -5,7 +5,9 @@ model's float type, flatten each picture, divide by the checkpoint's
 ``divide_by``, then each layer's ``a W^T + b`` and activation, then the output:
 sigmoid as the two columns (1 - p, p), or softmax. A second output, ``label``,
 is the index of the class ``dnn predict`` picks (for a sigmoid, above ``engine.THRESHOLD``, 0.5: the argmax of
-(1 - p, p), which takes the first of a tie, as ``>`` does).
+(1 - p, p), which takes the first of a tie, as ``>`` does; above the checkpoint's own threshold where one was
+chosen from data, ``Greater``). A calibrated checkpoint's logits are divided by its temperature (``Div``) before
+the output activation, as ``model.predict`` does. The unfamiliarity of an input is not in the graph.
 Class names, input shape (its last size the channels: 1 for a grey model), scaling, the
 ``fit`` a picture is made to the input's shape by (``data.fit``, which the program
 feeding the graph does) and the dnn version go in the metadata.
@@ -18,6 +20,7 @@ import json
 import numpy as np
 
 from .. import __version__
+from ..engine import THRESHOLD
 from ..engine.activations import LEAKY_SLOPE
 from ..errors import UserError
 from ..files import atomic_file
@@ -77,6 +80,9 @@ def build_model(saved, dtype=None):
     for l, (W, b, activation) in enumerate(layers, start=1):
         z = f"z{l}"
         nodes.append(helper.make_node("Gemm", [a, constant(f"W{l}", W), constant(f"b{l}", b)], [z], transB=1))
+        if l == saved.net.depth and saved.temperature != 1:  # calibrated: z / T, as model.calibration does
+            nodes.append(helper.make_node("Div", [z, constant("temperature", saved.temperature)], ["z_calibrated"]))
+            z = "z_calibrated"
         a = f"a{l}"
         if activation == "softmax":
             nodes.append(helper.make_node("Softmax", [z], [PROBABILITIES], axis=1))
@@ -89,7 +95,13 @@ def build_model(saved, dtype=None):
             nodes.append(helper.make_node("Max", [z, f"s{l}"], [a]))
         else:
             nodes.append(helper.make_node(ONNX_ACTIVATIONS[activation], [z], [a]))
-    nodes.append(helper.make_node("ArgMax", [PROBABILITIES], [LABEL], axis=1, keepdims=0))
+    if saved.net.output == "sigmoid" and saved.threshold != THRESHOLD:  # chosen from data: p above it
+        weights["one_column"] = numpy_helper.from_array(np.array([-1], dtype=np.int64), "one_column")
+        nodes.append(helper.make_node("Greater", ["p", constant("threshold", saved.threshold)], ["above"]))
+        nodes.append(helper.make_node("Cast", ["above"], ["above_label"], to=TensorProto.INT64))
+        nodes.append(helper.make_node("Reshape", ["above_label", "one_column"], [LABEL]))
+    else:
+        nodes.append(helper.make_node("ArgMax", [PROBABILITIES], [LABEL], axis=1, keepdims=0))
 
     classes = saved.classes
     graph = helper.make_graph(
@@ -126,6 +138,8 @@ def metadata(saved, dtype):
         "output": saved.net.output,
         "dtype": dtype.name,
         "iteration": str(saved.iteration),
+        "temperature": json.dumps(saved.temperature),
+        "threshold": json.dumps(saved.threshold),
         "dnn_version": __version__,
     }
 

@@ -84,8 +84,8 @@ def metrics_problem(metrics):
             return f"{key} holds {short_value(metrics[key])}"
     for split in ("train", "validation", "test"):
         scores = metrics.get(split)
-        if scores is not None and not (is_count(scores.get("examples")) and {"accuracy", "cost"} <= set(scores)):
-            return f"{split} holds no examples, accuracy and cost"
+        if scores is not None and not (is_count(scores.get("examples")) and "cost" in scores):
+            return f"{split} holds no examples and cost"
     return None
 
 
@@ -188,6 +188,7 @@ def run_row(folder):
         train_cost=pick(metrics, "train", "cost"),
         train_accuracy=pick(metrics, "train", "accuracy"),
         test_accuracy=pick(metrics, "test", "accuracy"),
+        test_baseline_accuracy=pick(metrics, "test", "baseline_accuracy"),
         validation_accuracy=pick(metrics, "validation", "accuracy") or pick(last, "validation_accuracy"),
         best_iteration=pick(metrics, "best_iteration", kind=int),
         best_validation_cost=pick(metrics, "best_validation", "cost"),

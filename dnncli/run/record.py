@@ -21,6 +21,7 @@ from ..data.dataset import PIXEL_SCALE
 from ..errors import RunFailure, UserError
 from ..files import overwrite_json, write_json
 from ..model import checkpoint
+from ..model.honesty import CALIBRATION, CLASS_COUNTS, FAMILIARITY, familiarity_arrays
 from .layout import CHECKPOINT, METRICS, remember_latest
 from .listing import moment_of, read_metrics
 
@@ -74,7 +75,9 @@ class Recorder:
         if resuming:  # the run began earlier: its first start stays, and this one is when it was resumed
             self.started, self.resumed = first_start(folder) or self.started, self.started
         self.tracked = None  # the MLflow run the run is tracked in (``tracking.Tracked.saved()``), kept for a resume
-        self.warnings = []  # what the end of training found that the scores do not say (model.collapse)
+        self.warnings = []  # what the start and end of training found that the scores do not say (model.collapse)
+        # what its checkpoints carry to doubt their answers by (model.honesty): set by the run
+        self.familiarity, self.class_counts, self.calibration = None, None, None
         self.start_clock()
 
     def start_clock(self):
@@ -100,13 +103,20 @@ class Recorder:
             created=now(),
             dnncli=__version__,
             **made_by,
+            **self.honesty(),
         )
+
+    def honesty(self):
+        """The header's fields that ``model.honesty`` describes, those the run has."""
+        fields = {FAMILIARITY: self.familiarity and self.familiarity.header}
+        fields.update({CLASS_COUNTS: self.class_counts, CALIBRATION: self.calibration})
+        return {key: value for key, value in fields.items() if value is not None}
 
     def checkpoint(self, name, iteration, params, state=None):
         """Saves a checkpoint; a disk that refuses it ends the run as failed, the previous file kept."""
         path = self.folder / name
         try:
-            checkpoint.save(path, self.header(iteration), params, state)
+            checkpoint.save(path, self.header(iteration), params, state, familiarity_arrays(self.familiarity))
         except OSError as e:
             message = f"{path}: cannot save ({e.strerror or e}); the previous one, if any, is kept"
             self.failed(message)
@@ -172,4 +182,8 @@ class Recorder:
             metrics["mlflow"] = self.tracked
         if self.warnings:
             metrics["warnings"] = self.warnings
+        if self.class_counts is not None:
+            metrics["class_counts"] = dict(zip(job.train.classes, self.class_counts, strict=True))
+        if self.calibration is not None:
+            metrics["calibration"] = self.calibration
         return metrics

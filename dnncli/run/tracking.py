@@ -142,6 +142,9 @@ def record_metrics(record):
             yield key, value
 
 
+FINAL_SCORES = ("accuracy", "balanced_accuracy", "rmse", "mae", "r2", "cost")
+
+
 def final_metrics(result):
     """A finished run's scores, ``train_accuracy``, ..., ``test_cost`` (the validation scores' last logged values
     are the final weights' already); the iterations done (a parameter keeps the length first asked for); and
@@ -150,7 +153,8 @@ def final_metrics(result):
         f"{split}_{kind}": scores[kind]
         for split, scores in result.final.items()
         if scores is not None and split != "validation"
-        for kind in ("accuracy", "cost")
+        for kind in FINAL_SCORES
+        if kind in scores  # a classifier's accuracy, a regression's errors
     }
     metrics["iterations_done"] = result.iterations_done
     if result.best_iteration is not None:

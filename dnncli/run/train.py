@@ -27,7 +27,7 @@ from .tracking import target_of, tracked_run
 LENGTH_KEYS = ("training.iterations", "training.epochs")
 RESUMABLE_KEYS = LENGTH_KEYS + ("output.mlflow",)  # the only keys a resume may change: none changes the numbers
 # keys added since runs began to be saved: a checkpoint written before them has none, and their defaults apply
-ADDED_KEYS = ("training.divergence", "data.classes", "data.channels", "data.fit")
+ADDED_KEYS = ("training.divergence", "data.classes", "data.channels", "data.fit", "training.calibrate")
 RUN_FILES = (CHECKPOINT, BEST, METRICS, CONFIG)  # whose temporary files a killed writer may leave
 
 
@@ -46,6 +46,9 @@ class RunResult:
     best_accuracy: float
     last_validation: dict  # the last logged validation scores, {"cost", "accuracy"}, or None
     mlflow: object = None  # the run's ``tracking.Tracked`` MLflow run, or None when it was not tracked
+    warnings: tuple = ()  # what the run found that its scores do not say (metrics.json's warnings)
+    calibration: dict = None  # the temperature fitted at the end (the checkpoint's header), or None
+    baseline: str = None  # what the baseline beside its scores answers: "'plain'" or "the training mean"
 
 
 def result_of(run, final):
@@ -58,8 +61,17 @@ def result_of(run, final):
         last.update({name: record[f"validation_{name}"] for name in SCORES[task_of(run.job.net)]})
     return RunResult(
         run.folder, final, run.trainer.iteration, p.seconds, run.trainer.fast, p.stopped_early,
-        p.best_iteration, p.best_cost, p.best_accuracy, last,
+        p.best_iteration, p.best_cost, p.best_accuracy, last, warnings=tuple(run.record.warnings),
+        calibration=run.record.calibration, baseline=baseline_of(run),
     )  # fmt: skip
+
+
+def baseline_of(run):
+    """What always answering the baseline answers, as the summary names it."""
+    counts = run.record.class_counts
+    if counts is None:
+        return "the training mean"
+    return repr(run.job.train.classes[max(range(len(counts)), key=counts.__getitem__)])
 
 
 def interrupted_at_start(signum, folder=None):

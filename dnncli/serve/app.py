@@ -25,8 +25,8 @@ from starlette.routing import Route
 
 from .. import __version__
 from ..data.pictures import PictureBytes
-from ..engine import THRESHOLD
 from ..errors import UserError
+from ..model.answers import UNSURE
 from ..model.predict import predictions
 from ..text import plural
 from .page import PAGE, PAGE_HEADERS
@@ -49,11 +49,12 @@ def error(status, message, **extra):
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
-def create_app(saved, checkpoint_path, which="last", limits=Limits()):
+def create_app(saved, checkpoint_path, which="last", limits=Limits(), min_confidence=None):
     """The Starlette app serving ``saved``, a loaded ``Checkpoint`` read from ``checkpoint_path``; ``which`` is
-    "last", "best" (a run's best.npz) or "file" (any other checkpoint file), as /info says."""
+    "last", "best" (a run's best.npz) or "file" (any other checkpoint file), as /info says. Below
+    ``min_confidence`` an answer is ``unsure``."""
     limiter = anyio.CapacityLimiter(PREDICTION_THREADS)
-    info = model_info(saved, checkpoint_path, which, limits)
+    info = model_info(saved, checkpoint_path, which, limits) | answers_info(saved, min_confidence)
 
     async def page(request):
         return HTMLResponse(PAGE, headers=PAGE_HEADERS)
@@ -86,7 +87,9 @@ def create_app(saved, checkpoint_path, which="last", limits=Limits()):
                 return error(400, "no pictures: send each as a file part of a multipart/form-data body")
             if len(uploads) > limits.max_pictures:
                 return error(413, f"{len(uploads)} pictures; at most {limits.max_pictures} in one request")
-            records, problems = await anyio.to_thread.run_sync(classify_uploads, saved, uploads, limiter=limiter)
+            records, problems = await anyio.to_thread.run_sync(
+                classify_uploads, saved, uploads, min_confidence, limiter=limiter
+            )
         finally:
             await form.close()
         if problems:
@@ -113,7 +116,7 @@ def create_app(saved, checkpoint_path, which="last", limits=Limits()):
     )
 
 
-def classify_uploads(saved, uploads):
+def classify_uploads(saved, uploads, min_confidence=None):
     """``(records, problems)`` for the uploaded files, in a worker thread: records as ``dnn predict --json``."""
     pictures = []
     for i, upload in enumerate(uploads, start=1):
@@ -124,7 +127,7 @@ def classify_uploads(saved, uploads):
     def failed(picture, e):
         problems.append({"picture": str(picture), "error": e.format_message()})
 
-    records = list(predictions(saved, pictures, THRESHOLD, failed))
+    records = list(predictions(saved, pictures, None, failed, min_confidence))
     return records, problems
 
 
@@ -172,4 +175,16 @@ def model_info(saved, checkpoint_path, which, limits):
         "max_upload_bytes": limits.max_upload_bytes,
         "max_pictures": limits.max_pictures,
         "dnn_version": __version__,
+    }
+
+
+def answers_info(saved, min_confidence):
+    """What /info says of how the answers are made: the temperature and two-class threshold the model uses, the
+    least confidence answered (else ``unsure``), and whether inputs are measured for unfamiliarity."""
+    return {
+        "temperature": saved.temperature,
+        "threshold": saved.threshold if saved.net.output == "sigmoid" else None,
+        "min_confidence": min_confidence,
+        "unsure": UNSURE,
+        "familiarity": saved.familiarity is not None,
     }
