@@ -15,7 +15,7 @@ from dnncli.extras import install_command
 
 pytest.importorskip("matplotlib")
 
-RUN_SECTIONS = ("run", "learning-curves", "health", "test-set", "top-losses")
+RUN_SECTIONS = ("run", "learning-curves", "health", "test-set", "trust", "top-losses")
 BROWSER_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",

@@ -63,7 +63,9 @@ def test_a_picked_picture_shows_its_class_and_probability(browser, server, demo_
         card = page.locator(".card", has=page.locator(".name", has_text=path.name))
         record = expected[str(path)]
         sync_api.expect(card.locator(".class")).to_have_text(record["class"])
-        assert card.locator(".probability").inner_text() == f"{record['probability']:.4f}"
+        assert (
+            card.locator(".probability").inner_text() == f"{record['probability']:.4f} · margin {record['margin']:.2f}"
+        )
         assert float(card.get_attribute("data-probability")) == record["probability"]
     bad = page.locator(".card[data-state='error']")
     sync_api.expect(bad.locator(".error")).to_contain_text("notes.png: not a picture")
@@ -100,7 +102,7 @@ def test_a_dropped_picture_is_classified(browser, server, demo_data, demo_run, d
     card = page.locator(".card[data-state='done']")
     sync_api.expect(card.locator(".name")).to_have_text("dropped.png")
     assert card.locator(".class").inner_text() == record["class"]
-    assert card.locator(".probability").inner_text() == f"{record['probability']:.4f}"
+    assert card.locator(".probability").inner_text() == f"{record['probability']:.4f} · margin {record['margin']:.2f}"
     page.close()
 
 

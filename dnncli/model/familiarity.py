@@ -155,12 +155,14 @@ def spectrum_slope(grey):
         band = (radius >= low) & (radius < high)
         if band.any():
             centres.append(np.log(np.sqrt(low * high)))
-            levels.append(np.log(amplitude[:, band].mean(axis=1) + 1e-9))
+            in_band = np.ascontiguousarray(amplitude[:, band])  # rows summed each alone, in any batch
+            levels.append(np.log(in_band.sum(axis=1) / in_band.shape[1] + 1e-9))
     if len(centres) < 2:
         return np.zeros(m)
+    # summed a band at a time, elementwise: a picture's slope is the same to the bit whatever pictures come with it
     x = np.array(centres) - np.mean(centres)
-    y = np.array(levels)  # (bands, m)
-    return x @ (y - y.mean(axis=0)) / (x @ x)
+    mean_level = sum(levels) / len(levels)
+    return sum(xb * (level - mean_level) for xb, level in zip(x, levels, strict=True)) / (x @ x)
 
 
 def ledoit_wolf_shrinkage(z):
@@ -259,7 +261,10 @@ def mahalanobis(features, mean, scale, precision):
     row past float's range."""
     z = (features - mean) / scale
     with np.errstate(over="ignore", invalid="ignore"):
-        squares = z * z @ precision if precision.ndim == 1 else np.einsum("ij,jk,ik->i", z, precision, z)
+        # einsum's own loops (no BLAS): a row's distance is the same to the bit whatever rows come with it
+        squares = (
+            np.einsum("ij,j->i", z * z, precision) if precision.ndim == 1 else np.einsum("ij,jk,ik->i", z, precision, z)
+        )
         d = np.sqrt(np.maximum(squares, 0))
     return np.where(np.isfinite(d), d, np.inf)
 

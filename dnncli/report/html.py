@@ -346,6 +346,11 @@ def test_section(report, dataset):
     return section("test-set", "On the test set", body, note=short_path(dataset.path))
 
 
+MISSING_TEST_SECTIONS = (
+    ("test-set", "On the test set"),
+    ("trust", "How far to trust it"),
+    ("top-losses", "Top losses"),
+)
 FLAGGED_SHOWN = 12  # the unfamiliar test examples named
 
 
@@ -496,7 +501,7 @@ def run_report(folder, best=False, top=TOP_LOSSES, warn=None, home=None):
             sections.append(top_losses_section(report, dataset, top, warn))
     else:
         missing = "<p>The run's config names no test set (data.test), so there is nothing to evaluate on.</p>"
-        sections += [section("test-set", "On the test set", missing), section("top-losses", "Top losses", missing)]
+        sections += [section(key, title, missing) for key, title in MISSING_TEST_SECTIONS]
     name = metrics.get("name") or folder.name
     return page(f"{name}: {folder}", f"dnn report of {path}, iteration {saved.iteration}", sections, home)
 
