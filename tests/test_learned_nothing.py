@@ -11,8 +11,6 @@ import pytest
 from PIL import Image
 
 from conftest import CONFIGS, data_sets, metrics_of, write_config
-
-TERMINAL = {"TTY_COMPATIBLE": "1", "NO_COLOR": "1", "COLUMNS": "250"}
 from dnncli.data.dataset import Dataset
 from dnncli.engine import Network, forward, initialize
 from dnncli.model.collapse import (
@@ -27,6 +25,8 @@ from dnncli.model.collapse import (
     spread,
     uneven_classes,
 )
+
+TERMINAL = {"TTY_COMPATIBLE": "1", "NO_COLOR": "1", "COLUMNS": "250"}
 
 
 def spread_of(units, outputs, answered, present):
