@@ -52,7 +52,7 @@ def failure_record(path, error):
 @click.option(
     "--threshold",
     type=FiniteFloatRange(0, 1),
-    help="Two-class models: the second class is picked when its probability is above this [default: the one dnn evaluate --choose-threshold stored, else 0.5].",  # engine.THRESHOLD: a test checks
+    help="Two-class models: the second class is picked when its probability is above this [default: 0.5]; a threshold dnn evaluate --choose-threshold stored replaces the default.",  # engine.THRESHOLD: a test checks
 )
 @click.option(
     "--min-confidence",

@@ -23,7 +23,7 @@ from ..engine import OUTPUT_ACTIVATIONS, forward, predict_labels
 
 SAME = 1e-6  # values within this of each other count as the same
 UNEVEN = 0.5  # a class with less than this share of an even split (1 / classes) is uneven
-# training.class_weight comes with the tables work (the engine's class weights); until then this names a key to come
+# the remedy: training.class_weight, which reaches pictures and tables (the engine's class weights)
 UNEVEN_REMEDY = "training.class_weight: balanced weighs each class's examples by how rare it is"
 
 
@@ -39,7 +39,7 @@ class Spread:
     answered: np.ndarray  # (classes,) counts
     present: np.ndarray  # (classes,) counts
     inputs_differ: bool = True  # whether any two examples' inputs differ (by more than ``SAME``)
-    regression: bool = False  # numbers to predict: no classes answered (training refuses targets that never vary)
+    targets_differ: bool = True  # whether the examples have more than one class, or differing numbers (regression)
 
 
 def extremes(values, low, high):
@@ -55,9 +55,10 @@ def spread(net, params, dataset, dtype):
     hidden = net.depth - 1
     low, high = [None] * hidden, [None] * hidden
     out_low = out_high = in_low = in_high = None
-    classes = 0 if net.is_regression else net.n_classes
+    classes = 0 if net.is_regression else net.n_classes  # a regression answers numbers: no classes counted
     answered = np.zeros(classes, dtype=np.int64)
     present = np.zeros(classes, dtype=np.int64)
+    target_low = target_high = None
     for part in dataset.parts():
         X = part.rows(dtype).T
         in_low, in_high = extremes(X, in_low, in_high)
@@ -67,11 +68,13 @@ def spread(net, params, dataset, dtype):
         for l in range(hidden):
             low[l], high[l] = extremes(cache[l][2], low[l], high[l])
         out_low, out_high = extremes(probabilities, out_low, out_high)
-        if not net.is_regression:
-            answered += np.bincount(predict_labels(net, probabilities), minlength=classes)
-            present += np.bincount(np.asarray(part.labels), minlength=classes)
-    inputs_differ = not same_everywhere(in_low, in_high)
-    return Spread(low, high, out_low, out_high, answered, present, inputs_differ, net.is_regression)
+        if net.is_regression:
+            target_low, target_high = extremes(part.values.T, target_low, target_high)
+            continue
+        answered += np.bincount(predict_labels(net, probabilities), minlength=classes)
+        present += np.bincount(np.asarray(part.labels), minlength=classes)
+    differ = classes_counted(present) > 1 if target_low is None else not same_everywhere(target_low, target_high)
+    return Spread(low, high, out_low, out_high, answered, present, not same_everywhere(in_low, in_high), differ)
 
 
 def same_everywhere(low, high):
@@ -92,9 +95,12 @@ def constant_output(s):
     return same_everywhere(s.output_low, s.output_high)
 
 
+def classes_counted(present):
+    return int(np.count_nonzero(present))
+
+
 def classes_present(s):
-    """The classes among the examples; a regression's targets count as two (they vary, or training refuses them)."""
-    return 2 if s.regression else int(np.count_nonzero(s.present))
+    return classes_counted(s.present)
 
 
 def one_class(s):
@@ -107,9 +113,9 @@ def one_class(s):
 
 def learned_nothing(s, learning_rate):
     """Why a model whose output is the same for every training example learned nothing, and what to try;
-    None when its output varies, the data has one class (then a constant answer is right), or every example
-    has the same inputs (then no answer could be better)."""
-    if classes_present(s) < 2 or not s.inputs_differ or not constant_output(s):
+    None when its output varies, the data has one class or one target value (then a constant answer is
+    right), or every example has the same inputs (then no answer could be better)."""
+    if not s.targets_differ or not s.inputs_differ or not constant_output(s):
         return None
     dead = dead_layers(s)
     if dead and np.all(s.unit_high[dead[0] - 1] == 0):
@@ -150,7 +156,7 @@ def uneven_classes(counts, classes):
 
 def same_inputs_warning(s):
     """A warning when every training example has the same inputs while the data has several classes; else None."""
-    if s.inputs_differ or classes_present(s) < 2:
+    if s.inputs_differ or not s.targets_differ:
         return None
     return "every training example has the same inputs: nothing tells the classes apart, so no model can learn them"
 

@@ -19,7 +19,6 @@ import math
 
 import numpy as np
 
-from ..data.pictures import picture_mode
 from ..errors import UserError
 from .calibration import HIGHEST, LOWEST
 from .familiarity import (
@@ -45,11 +44,14 @@ def fitted_familiarity(dataset):
         dataset = dataset.subset(np.unique(np.linspace(0, dataset.m - 1, FIT_EXAMPLES).astype(np.int64)))
     if getattr(dataset, "encoder", None) is not None:
         return fit(dataset.inputs, kind="rows")
-    try:
-        picture_mode(dataset.input_shape)
-    except UserError:
+    if not is_picture_shape(dataset.input_shape):
         return None
     return fit(np.vstack([picture_features(part.pixels()) for part in dataset.parts()]))
+
+
+def is_picture_shape(shape):
+    """(h, w) or (h, w, channels) with 1, 3 or 4 channels, as ``pictures.picture_mode`` takes (without Pillow)."""
+    return len(shape) == 2 or (len(shape) == 3 and shape[2] in (1, 3, 4))
 
 
 def class_counts(dataset):

@@ -16,7 +16,6 @@ from ..errors import UserError
 from ..model import checkpoint
 from ..model.calibration import calibrated, fit_temperature
 from ..model.honesty import CALIBRATION, THRESHOLD, calibration_record
-from ..model.predict import model_dtype
 from ..model.thresholds import choose_threshold
 from .layout import METRICS
 from .lock import holding
@@ -54,7 +53,7 @@ def calibrate_checkpoint(path, dataset):
     or None, whether a threshold it had is dropped: none reaches its target any more)."""
     saved = checkpoint.load(path)
     check_classifies(saved, "calibrate")
-    z = logits_of(saved.net, saved.params, dataset, model_dtype(saved))
+    z = logits_of(saved.net, saved.params, dataset, np.dtype(saved.header["dtype"]).type)
     record = calibration_record(fit_temperature(z, dataset.labels), SPLIT)
     header = {**saved.header, CALIBRATION: record}
     old = saved.header.get(THRESHOLD)
@@ -76,7 +75,7 @@ def store_threshold(path, dataset, rule, target):
     check_classifies(saved, "choose a threshold for")
     if saved.net.output != "sigmoid":
         raise UserError(f"--choose-threshold: for a two-class model; {path} has {len(saved.classes)} classes")
-    z = logits_of(saved.net, saved.params, dataset, model_dtype(saved))
+    z = logits_of(saved.net, saved.params, dataset, np.dtype(saved.header["dtype"]).type)
     p = calibrated(z, saved.temperature)[0]
     threshold = threshold_of(p, dataset.labels, rule, target)
     if threshold is None:
