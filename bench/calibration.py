@@ -39,7 +39,11 @@ def picture_cases(folder):
     if cat is not None:
         sets = [f"data.train={cat / 'train_catvnoncat.h5'}", f"data.test={cat / 'test_catvnoncat.h5'}"]
         for fraction in (0.2, 0.3):
-            yield f"cat, {fraction:g} held out", ROOT / "configs" / "cat.yaml", [*sets, f"training.validation_fraction={fraction}"]
+            yield (
+                f"cat, {fraction:g} held out",
+                ROOT / "configs" / "cat.yaml",
+                [*sets, f"training.validation_fraction={fraction}"],
+            )
     for name, classes in (("demo", 2), ("demo-multiclass", 3)):
         dnn("data", "demo", "--classes", classes, "--out", folder / name, folder=folder)
         sets = [f"data.train={folder / name / 'train.h5'}", f"data.test={folder / name / 'test.h5'}"]
@@ -84,7 +88,9 @@ def measured(name, config, sets, folder):
 
 
 def main():
-    print("| data | validation examples | T | test examples | calibration error, T = 1 | at T | log loss, T = 1 | at T |")
+    print(
+        "| data | validation examples | T | test examples | calibration error, T = 1 | at T | log loss, T = 1 | at T |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)

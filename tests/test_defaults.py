@@ -4,7 +4,7 @@ cannot import its home (a help text) says what the home says."""
 import numpy as np
 import pytest
 
-from dnncli.config.build import build_settings
+from dnncli.config.build import build_settings, output_for
 from dnncli.config.load import resolve
 from dnncli.config.schema import SCHEMA
 from dnncli.engine import ACTIVATIONS, OPTIMIZERS, THRESHOLD, Network, Settings
@@ -35,7 +35,8 @@ def test_a_config_s_defaults_are_the_engine_s():
     )
     settings, engine = build_settings(config), Settings(0.1)
     assert (settings.seed, settings.batch_norm_momentum) == (engine.seed, engine.batch_norm_momentum)
-    assert config["model"]["output"] == Network((4, 1), ()).output
+    # the config's output is auto, which the data decides; on two classes and one output unit it is the engine's
+    assert config["model"]["output"] == "auto" and output_for(None, 1) == Network((4, 1), ()).output
     assert config["model"]["batch_norm_epsilon"] == Network((4, 1), ()).batch_norm_epsilon
     assert SCHEMA["seed"].default == 1
 

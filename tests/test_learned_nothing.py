@@ -134,9 +134,10 @@ def test_a_learning_rate_of_10_on_the_demo_kills_every_unit_and_the_run_fails(de
     metrics = metrics_of(folder)
     assert metrics["status"] == "failed" and metrics["error"] in error
     assert metrics["iterations_done"] == 2500 and metrics["train"]["accuracy"] == 0.5  # the scores are kept too
-    listed = dnn("runs", in_tmp / "runs", env=TERMINAL)  # into a pipe, plain lines: the problems are below a table
+    listed = dnn("runs", in_tmp / "runs")
     assert "failed" in listed.stdout
-    assert f"! {folder}: the model learned nothing" in listed.stdout.replace("\n", "")
+    line = next(line for line in listed.stdout.splitlines() if line.startswith(f"{folder}\t"))
+    assert line.split("\t")[-2:][0] == "failed" and line.split("\t")[-1].startswith("the model learned nothing")
 
 
 def write_uneven_folder(root, counts):
@@ -195,6 +196,9 @@ def test_an_85_15_folder_set_collapses_to_the_larger_class_and_says_so(demo_data
     listed = dnn("runs", in_tmp / "runs", env=TERMINAL)
     assert f"! {in_tmp / folder}: the model answers 'plain'" in listed.stdout.replace("\n", "")
     assert f"! {in_tmp / folder}: on the test set the model is no better" in listed.stdout.replace("\n", "")
+    piped = dnn("runs", in_tmp / "runs")
+    line = next(line for line in piped.stdout.splitlines() if line.startswith(f"{in_tmp / folder}\t"))
+    assert line.split("\t")[-1] == "; ".join(metrics["warnings"])
     rows = json.loads(dnn("runs", in_tmp / "runs", "--json").stdout)
     assert rows[0]["warnings"] == metrics["warnings"] and rows[0]["error"] is None
     assert rows[0]["test_baseline_accuracy"] == pytest.approx(11 / 13)

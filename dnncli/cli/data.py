@@ -71,18 +71,22 @@ def data():
     type=click.Choice(DEMO_LAYOUTS),
     default="hdf5",
     show_default=True,
-    help="hdf5: train.h5, test.h5 and samples/; folder: the same pictures as PNG files in train/<class>/ and test/<class>/.",
+    help="hdf5: train.h5, test.h5 and samples/; folder: the same pictures as PNG files in train/<class>/ and "
+    "test/<class>/; table: plants.csv (a species and a price to learn) and new-plants.csv (rows to predict).",
 )
 def demo_command(out, classes, layout):
-    """Write the built-in demo data set: train.h5, test.h5 and samples, or a folder set.
+    """Write the built-in demo data set: train.h5, test.h5 and samples, a folder set, or a table.
 
     \b
     dnn data demo --out data/demo
     dnn data demo --format folder --out photos    # the same pictures as files, a folder per class
+    dnn data demo --format table --out plants     # plants.csv and new-plants.csv
     """
-    from ..data.demo import write_demo
+    from ..data.demo import write_demo, write_demo_table
 
-    for path in write_demo(out, classes, layout):
+    if layout == "table" and classes != 2:
+        raise UserError("--classes: for the demo pictures; the demo table has its own three species")
+    for path in write_demo_table(out) if layout == "table" else write_demo(out, classes, layout):
         click.echo(str(path))
 
 

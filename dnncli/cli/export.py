@@ -1,4 +1,4 @@
-"""`dnn export`: a trained model as an ONNX file, picture to probabilities."""
+"""`dnn export`: a trained model as an ONNX file, pictures or a table's raw columns to the model's answer."""
 
 import click
 
@@ -24,11 +24,21 @@ from .options import chosen_model, model_options, named_path
 def export_command(run_folder, checkpoint_file, best, out_file, dtype):
     """Write a trained model as an ONNX file (needs the optional export extra).
 
-    The model takes uint8 pictures of shape (N, H, W, C), any N (C is 1 for a
-    grey model), scales them as dnn does, and gives the class probabilities
-    (N, K) and the class index (N,) that dnn predict picks. The class names,
-    input shape, scaling, the fit that makes a picture that shape (data.fit)
-    and dnn version are in its metadata. The last line printed is the file.
+    A picture model takes uint8 pictures of shape (N, H, W, C), any N (C is 1
+    for a grey model), scales them as dnn does, and gives the class
+    probabilities (N, K) and the class index (N,) that dnn predict picks. The
+    class names, input shape, scaling, the fit that makes a picture that shape
+    (data.fit) and dnn version are in its metadata.
+
+    A table model takes one input of shape (N,) per feature column, named as
+    the column: numbers and booleans (0 or 1) as float64 with NaN for a missing
+    cell, categories as text (empty, or NA and the other spellings of a
+    missing cell in a CSV file, for a missing one). It encodes them as
+    training did and gives the probabilities and class index, or for a number
+    to predict, predicted (N, targets) in the target's units. The columns,
+    their kinds and categories, and the classes or targets are in its metadata.
+
+    The last line printed is the file.
 
     \b
     dnn export --out model.onnx
@@ -36,7 +46,7 @@ def export_command(run_folder, checkpoint_file, best, out_file, dtype):
     """
     from ..files import check_output
     from ..model import checkpoint
-    from ..text import decimal_size, short_path
+    from ..text import decimal_size, plural, short_path
 
     try:
         import onnx  # noqa: F401
@@ -49,9 +59,12 @@ def export_command(run_folder, checkpoint_file, best, out_file, dtype):
     saved = checkpoint.load(path)
     size = export(saved, out, dtype)
     layers = " -> ".join(map(str, saved.net.layers))
+    if saved.takes_tables:
+        takes = f"{plural(len(saved.encoder.columns), 'column')} (N,) each"
+    else:
+        takes = f"uint8 pictures (N, {', '.join(map(str, saved.input_shape))})"
     click.echo(
         f"{short_path(path)} (iteration {saved.iteration}): {layers} ({saved.net.output}), "
-        f"uint8 pictures (N, {', '.join(map(str, saved.input_shape))}), {dtype or saved.header['dtype']}, "
-        f"{decimal_size(size)}"
+        f"{takes}, {dtype or saved.header['dtype']}, {decimal_size(size)}"
     )
     click.echo(str(out))

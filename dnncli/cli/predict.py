@@ -221,7 +221,7 @@ def predict_table(saved, path, arguments, threshold, min_confidence, as_json, ou
     from ..data.table_sets import warn_unknown
     from ..data.tables import read_table
     from ..files import write_text
-    from ..model.predict import table_predictions
+    from ..model.predict import table_failures, table_predictions, with_failures
     from ..text import json_text, plural
 
     if len(arguments) != 1:
@@ -234,17 +234,12 @@ def predict_table(saved, path, arguments, threshold, min_confidence, as_json, ou
     problems = {}
     records, unknown = table_predictions(saved, table, threshold, problems, min_confidence)
     warn_unknown(table.path, unknown, warn)
-    failed = [(line, message) for line, message in skipped]
-    positions = table.positions()
-    failed += [(int(positions[row]), message) for row, message in problems.items()]
-    failed.sort(key=lambda item: item[0] or 0)
+    failed = table_failures(table, problems, skipped)
     for line, message in failed:
         click.echo(f"Error: {one_line(f'{table.path}: {table.position_name} {line}: {message}')}", err=True)
     text = io.StringIO()
     if as_json:
-        lines = [(r[table.position_name], json_text(r)) for r in records]
-        lines += [(line, json_text({table.position_name: line, "error": message})) for line, message in failed]
-        text.write("".join(line + "\n" for _, line in sorted(lines, key=lambda item: item[0] or 0)))
+        text.write("".join(json_text(record) + "\n" for record in with_failures(table, records, failed)))
     else:
         keys, predicted = prediction_columns(saved, table, min_confidence)
         writer = csv.writer(text, lineterminator="\n")

@@ -1,4 +1,4 @@
-"""`dnn serve`: a trained model as a small web service, with a page to drop pictures on."""
+"""`dnn serve`: a trained model as a small web service, with a page to drop pictures (or a table file) on."""
 
 import click
 
@@ -27,13 +27,22 @@ from .options import FiniteFloatRange, chosen_model, model_options
     help="Most pictures in one request; more get 413.",
 )
 @click.option(
+    "--max-rows",
+    type=click.IntRange(1),
+    default=10_000,
+    show_default=True,
+    help="Table models: most rows in one request; more get 413.",
+)
+@click.option(
     "--min-confidence",
     type=FiniteFloatRange(0, 1),
     metavar="P",
     help="Answer 'unsure' when the class's probability is below P (as dnn predict --min-confidence).",
 )
 @click.option("--quiet", is_flag=True, help="No line per request on stdout; on stderr, only the server's warnings.")
-def serve_command(run_folder, checkpoint_file, best, host, port, max_upload_mb, max_pictures, min_confidence, quiet):
+def serve_command(
+    run_folder, checkpoint_file, best, host, port, max_upload_mb, max_pictures, max_rows, min_confidence, quiet
+):
     """Serve a trained model over HTTP (needs the optional serve extra).
 
     \b
@@ -42,6 +51,14 @@ def serve_command(run_folder, checkpoint_file, best, host, port, max_upload_mb, 
                     (class, probability, margin, unfamiliarity, unfamiliar)
     GET  /info      the model: layers, classes, input shape, run, iteration
     GET  /health    {"status": "ok"}
+
+    A table model takes rows instead, and gives each the record of dnn
+    predict --json, or its error; /info lists its columns and their kinds:
+
+    \b
+    POST /predict   {"rows": [{"column": value, ...}, ...]} as application/json,
+                    or a CSV or Parquet file as multipart/form-data (as its page
+                    sends a file dropped on it)
 
     Each request is logged as a line on stdout; the address served and the
     server's notices go to stderr.
@@ -65,13 +82,14 @@ def serve_command(run_folder, checkpoint_file, best, host, port, max_upload_mb, 
     from ..model import checkpoint
     from ..model.answers import check_min_confidence
     from ..model.predict import check_takes_pictures
-    from ..text import short_path
+    from ..text import plural, short_path
 
     path = chosen_model(run_folder, checkpoint_file, best)
     saved = checkpoint.load(path)
-    check_takes_pictures(saved)
+    if not saved.takes_tables:
+        check_takes_pictures(saved)
     check_min_confidence(saved, min_confidence)
-    limits = Limits(max_upload_bytes=int(max_upload_mb * 1e6), max_pictures=max_pictures)
+    limits = Limits(max_upload_bytes=int(max_upload_mb * 1e6), max_pictures=max_pictures, max_rows=max_rows)
     app = create_app(saved, path, {BEST: "best", CHECKPOINT: "last"}.get(path.name, "file"), limits, min_confidence)
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
@@ -85,8 +103,13 @@ def serve_command(run_folder, checkpoint_file, best, host, port, max_upload_mb, 
             f"--host {host} --port {port}: cannot listen there ({getattr(e, 'strerror', None) or e})"
         ) from None
     shown_host = f"[{host}]" if ":" in host else host
+    if saved.regression:
+        answers = f"predicting {', '.join(saved.classes)}"
+    else:
+        answers = plural(len(saved.classes), "class")
+    takes = f", a table of {plural(len(saved.encoder.columns), 'column')}" if saved.takes_tables else ""
     click.echo(
-        f"Serving {short_path(path)} (iteration {saved.iteration}, {len(saved.classes)} classes) "
+        f"Serving {short_path(path)} (iteration {saved.iteration}, {answers}{takes}) "
         f"on http://{shown_host}:{port}/ (Ctrl+C to stop)",
         err=True,
     )

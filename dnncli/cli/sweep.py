@@ -75,11 +75,12 @@ def sweep_command(sweep_file, overrides, workers, address, resume_folder, progre
         click.echo(str(e.folder))
         raise
     if result.mlflow is not None:
-        from ..report.html import page_bytes, run_report
+        from ..report.html import page_bytes, sweep_report
         from ..report.tables import mlflow_text
         from ..run.tracking import log_page
 
-        log_page(result.mlflow, lambda: page_bytes(run_report(result.folder)), warn)
+        # the sweep's page alone: the trials' own pages would cost a run report each (see dnn report)
+        log_page(result.mlflow, lambda: page_bytes(sweep_report(result.folder, result.index)), warn)
         if not as_json:
             click.echo(f"MLflow: {mlflow_text(result.mlflow)}")
     show_sweep(result.folder, result.index, as_json)

@@ -117,7 +117,10 @@ def text_cells(table, name, problems=None):
     if pa.types.is_dictionary(kind):
         column = pc.cast(column, kind.value_type)
     elif pa.types.is_floating(kind) and filled(pc.equal(column, pc.floor(column)), True).all():
-        column = pc.cast(column, pa.int64())
+        try:
+            column = pc.cast(column, pa.int64())
+        except pa.ArrowInvalid:  # beyond 64 bits, or infinite: written as the float it is
+            pass
     if not pa.types.is_string(column.type):
         try:
             column = pc.cast(column, pa.string())
@@ -255,9 +258,17 @@ KINDS = {
 }
 
 
+def is_yes_or_no(column):
+    """Text of two words, one a true and one a false (yes/no, y/n, true/false, t/f in any case)."""
+    pa, pc = arrow()
+    words = set(pc.unique(pc.utf8_lower(pc.utf8_trim_whitespace(column.drop_null()))).to_pylist())
+    return len(words) == 2 and len(words & TRUE_TEXT) == 1 and len(words & FALSE_TEXT) == 1
+
+
 def inferred_kind(table, name):
     """The kind of a column as read: true/false is boolean, numbers (and dates and times) are numbers, whole
-    numbers that are only 0 and 1 are boolean, text is categories. A text column that is nearly all numbers is
+    numbers that are only 0 and 1 are boolean, text of two words such as yes and no is boolean, other text is
+    categories. A text column that is nearly all numbers is
     refused (numbers with a typo), naming the first cell that is not a number."""
     pa, pc = arrow()
     column = table.columns.column(name)
@@ -278,5 +289,7 @@ def inferred_kind(table, name):
             numeric = int(pc.sum(pc.cast(pc.match_substring_regex(column, NUMBER_TEXT), pa.int64())).as_py() or 0)
             if numeric >= NUMBERS_SHARE * present and numeric < present:
                 number_cells(table, name)  # raises, naming the first cell that is not a number
+            if is_yes_or_no(column):
+                return "boolean"
         return "category"
     raise UserError(f"{table.path}: column {name!r} holds {kind}, which is neither numbers, text nor true/false")

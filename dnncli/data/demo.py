@@ -140,3 +140,62 @@ def write_folder(root, x, y, names):
 def save_picture(pixels, path, kind):
     with atomic_path(path) as tmp:
         Image.fromarray(pixels).save(tmp, format=kind, quality=95)
+
+
+# --- the demo table --------------------------------------------------------------------------------------
+
+PLANTS, NEW_PLANTS = 600, 8  # rows of plants.csv and of new-plants.csv
+SPECIES = ("cactus", "fern", "orchid")
+PLANT_COLOURS = ("green", "grey", "purple", "red", "white")
+
+
+def plant_rows(count, rng, first=1):
+    """Rows of made-up house plants: an id, numbers, a category, a true/false and a few missing cells; the
+    species follows from the leaves, the colour and the water, the price from the species, the height and
+    whether it lives indoors."""
+    rows = []
+    for i in range(count):
+        species = SPECIES[rng.integers(3)]
+        leaf = {"cactus": 1.5, "fern": 4.0, "orchid": 6.0}[species] + rng.normal(0, 1.6)
+        height = {"cactus": 25, "fern": 42, "orchid": 35}[species] + rng.normal(0, 12)
+        water = {"cactus": 90, "fern": 300, "orchid": 180}[species] + rng.normal(0, 90)
+        weights = {"cactus": (6, 4, 0, 1, 0), "fern": (8, 1, 0, 0, 1), "orchid": (1, 0, 4, 2, 4)}[species]
+        colour = PLANT_COLOURS[rng.choice(5, p=np.asarray(weights) / sum(weights))]
+        indoor = bool(rng.random() < (0.8 if species == "orchid" else 0.5))
+        price = 6 + 0.12 * height + {"cactus": 2, "fern": 4, "orchid": 14}[species] + 3 * indoor + rng.normal(0, 2)
+        rows.append(
+            {
+                "id": f"p{first + i:04d}",
+                "height_cm": f"{max(height, 3):.1f}",
+                "leaf_width_cm": f"{max(leaf, 0.2):.2f}",
+                "water_ml_week": "" if rng.random() < 0.06 else f"{max(water, 0):.0f}",
+                "colour": "" if rng.random() < 0.03 else colour,
+                "indoor": "" if rng.random() < 0.03 else ("yes" if indoor else "no"),
+                "species": species,
+                "price": f"{price:.2f}",
+            }
+        )
+    return rows
+
+
+def write_demo_table(out):
+    """Writes ``plants.csv`` (rows with a species and a price to learn) and ``new-plants.csv`` (rows without
+    them, to predict) into ``out``; returns their paths."""
+    import csv
+
+    out = Path(out)
+    paths = [out / "plants.csv", out / "new-plants.csv"]
+    out.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        check_output(path)
+    rng = np.random.default_rng([SEED, len(SPECIES)])
+    for path, rows, kept in (
+        (paths[0], plant_rows(PLANTS, rng), None),
+        (paths[1], plant_rows(NEW_PLANTS, rng, first=PLANTS + 1), ("species", "price")),
+    ):
+        with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+            names = [name for name in rows[0] if not kept or name not in kept]
+            writer = csv.DictWriter(f, names, extrasaction="ignore", lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    return paths

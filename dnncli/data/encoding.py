@@ -62,6 +62,13 @@ class Encoder:
     def header(self):
         return {"columns": self.columns, "target": self.target, "ids": self.ids}
 
+    def described_columns(self):
+        """The feature columns as a caller gives them: name and kind, and a category column's categories."""
+        return [
+            {"name": c["name"], "kind": c["kind"], **({"categories": c["categories"]} if "categories" in c else {})}
+            for c in self.columns
+        ]
+
     def encode(self, table, dtype=np.float64, problems=None):
         """(inputs (m, width), unknown categories {column: {value: count}}) of a ``tables.Table`` that has every
         feature column. A cell a column cannot take is a ``UserError``; with ``problems`` (a dict) its row is
@@ -217,11 +224,20 @@ def target_task(table, targets, spec):
                 )
         return "regression", "number"
     kind = kinds[0]
+    if kind == "boolean" and targets[0] not in spec.kinds and is_text(table, targets[0]):
+        kind = "category"  # a target of yes and no: its classes are those words, not false and true
     if spec.task != "auto":
         if spec.task == "regression" and kind == "category":
             raise UserError(f"data.task: regression needs a numeric target; {targets[0]!r} holds categories")
         return spec.task, ("category" if spec.task == "classification" and kind == "number" else kind)
     return ("regression", kind) if kind == "number" else ("classification", kind)
+
+
+def is_text(table, name):
+    import pyarrow as pa
+
+    kind = table.columns.column(name).type
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
 def missing_targets(table, targets, kind):

@@ -11,4 +11,8 @@ DEFAULT_CHANNELS = 3
 FITS = ("squash", "crop", "pad")
 DEFAULT_FIT = "squash"
 DEMO_MAX_CLASSES = 4  # the demo's classes beyond two are told apart by colour, and it has four colours
-DEMO_LAYOUTS = ("hdf5", "folder")  # dnn data demo --format: data files, or pictures in a folder per class
+DEMO_LAYOUTS = (
+    "hdf5",
+    "folder",
+    "table",
+)  # dnn data demo --format: data files, pictures in a folder per class, a CSV table

@@ -91,7 +91,9 @@ def warn_unknown(path, unknown, warn):
         more = len(counts) - len(shown)
         parts.append(f"{column}: {names}{f' and {more} more' if more > 0 else ''}")
     rows = sum(sum(counts.values()) for counts in unknown.values())
-    warn(f"{path}: {plural(rows, 'cell')} hold a category not learned in training; {'; '.join(parts)}")
+    warn(
+        f"{path}: {plural(rows, 'cell')} {'holds' if rows == 1 else 'hold'} a category not learned in training; {'; '.join(parts)}"
+    )
 
 
 @dataclass

@@ -36,6 +36,7 @@ MEMORY_SHARE = 0.5  # a table is read when it needs at most this share of the av
 # cells read as missing: pyarrow's defaults, and the spellings spreadsheets and R write
 MISSING = ["", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "NULL", "null", "None", "#N/A", "#NA", "<NA>", "?"]
 PARQUET_MAGIC = b"PAR1"
+COUNTED_ROWS = ("parquet", "json")  # formats whose rows are named by their number (from 1), not by a line
 
 
 def pyarrow_modules():
@@ -57,7 +58,7 @@ class Table:
 
     columns: object  # pyarrow.Table
     path: Path
-    format: str  # csv or parquet
+    format: str  # csv, parquet, or json (rows sent to `dnn serve`)
     delimiter: str = None
     multiline: bool = False  # some quoted cell holds a newline, so rows and lines do not simply follow each other
     origin: np.ndarray = None  # each row's number among the file's rows (0-based); None: the file's rows in order
@@ -73,7 +74,7 @@ class Table:
     def positions(self, rows=slice(None)):
         """Where rows are in the file: their lines (the header is line 1) or, in Parquet, their rows (from 1)."""
         in_file = (np.arange(self.rows) if self.origin is None else self.origin)[rows]
-        if self.format == "parquet":
+        if self.format in COUNTED_ROWS:
             return in_file + 1
         if not self.multiline:
             return in_file + 2
@@ -81,7 +82,7 @@ class Table:
 
     @property
     def position_name(self):
-        return "row" if self.format == "parquet" else "line"
+        return "row" if self.format in COUNTED_ROWS else "line"
 
     def where(self, row):
         """Where row ``row`` of this table is, for a message: ``line 12`` (CSV) or ``row 11`` (Parquet)."""

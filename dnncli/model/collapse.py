@@ -39,7 +39,7 @@ class Spread:
     answered: np.ndarray  # (classes,) counts
     present: np.ndarray  # (classes,) counts
     inputs_differ: bool = True  # whether any two examples' inputs differ (by more than ``SAME``)
-    targets_differ: bool = True  # whether the examples have more than one class, or differing numbers (regression)
+    targets_differ: bool = None  # a regression's: whether its targets differ; None: whether two classes are present
 
 
 def extremes(values, low, high):
@@ -73,7 +73,7 @@ def spread(net, params, dataset, dtype):
             continue
         answered += np.bincount(predict_labels(net, probabilities), minlength=classes)
         present += np.bincount(np.asarray(part.labels), minlength=classes)
-    differ = classes_counted(present) > 1 if target_low is None else not same_everywhere(target_low, target_high)
+    differ = None if target_low is None else not same_everywhere(target_low, target_high)
     return Spread(low, high, out_low, out_high, answered, present, not same_everywhere(in_low, in_high), differ)
 
 
@@ -95,12 +95,13 @@ def constant_output(s):
     return same_everywhere(s.output_low, s.output_high)
 
 
-def classes_counted(present):
-    return int(np.count_nonzero(present))
-
-
 def classes_present(s):
-    return classes_counted(s.present)
+    return int(np.count_nonzero(s.present))
+
+
+def targets_differ(s):
+    """Whether the examples could be told apart by their answers: two classes present, or differing numbers."""
+    return classes_present(s) > 1 if s.targets_differ is None else s.targets_differ
 
 
 def one_class(s):
@@ -115,7 +116,7 @@ def learned_nothing(s, learning_rate):
     """Why a model whose output is the same for every training example learned nothing, and what to try;
     None when its output varies, the data has one class or one target value (then a constant answer is
     right), or every example has the same inputs (then no answer could be better)."""
-    if not s.targets_differ or not s.inputs_differ or not constant_output(s):
+    if not targets_differ(s) or not s.inputs_differ or not constant_output(s):
         return None
     dead = dead_layers(s)
     if dead and np.all(s.unit_high[dead[0] - 1] == 0):
@@ -156,7 +157,7 @@ def uneven_classes(counts, classes):
 
 def same_inputs_warning(s):
     """A warning when every training example has the same inputs while the data has several classes; else None."""
-    if s.inputs_differ or not s.targets_differ:
+    if s.inputs_differ or not targets_differ(s):
         return None
     return "every training example has the same inputs: nothing tells the classes apart, so no model can learn them"
 

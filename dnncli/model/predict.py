@@ -177,5 +177,26 @@ def table_predictions(saved, table, threshold, problems, min_confidence=None):
     return records, unknown
 
 
+def table_failures(table, problems, skipped=()):
+    """(position, message) of each row left out of a table's predictions, in order: those the reader skipped
+    (``skipped``: (line, message), see ``tables.read_csv``) and those with a cell the model cannot take."""
+    positions = table.positions()
+    failed = list(skipped) + [(int(positions[row]), message) for row, message in problems.items()]
+    return sorted(failed, key=lambda item: item[0] or 0)
+
+
+def with_failures(table, records, failed):
+    """The records and, for each row left out, a record of where it is and its error, in the table's order."""
+    errors = [{table.position_name: position, "error": message} for position, message in failed]
+    return sorted(records + errors, key=lambda record: record[table.position_name] or 0)
+
+
 def row_record(table, positions, ids, row, **prediction):
-    return {table.position_name: int(positions[row]), **{name: cells[row] for name, cells in ids.items()}, **prediction}
+    id_cells = {name: plain_cell(cells[row]) for name, cells in ids.items()}
+    return {table.position_name: int(positions[row]), **id_cells, **prediction}
+
+
+def plain_cell(value):
+    """An id cell as JSON holds it: text, a number, true/false or null as they are, anything else (a date, a
+    time, a decimal) as the text the CSV output writes for it."""
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)

@@ -386,8 +386,15 @@ RUNS_COLUMNS = (
 LEFT = ("run", "started", "resumed", "layers", "status", "problem")
 
 
-def runs_columns(rows):
-    """{column: its cells} of ``dnn runs``, a cell per row; a column empty in every row is left out."""
+def run_notes(row):
+    """What ``dnn runs`` says of a run below its table: a problem reading it, why it failed, its warnings."""
+    failure = [row["error"]] if row["status"] == "failed" and row.get("error") else []
+    return ([row["problem"]] if row["problem"] else []) + failure + list(row.get("warnings") or [])
+
+
+def runs_columns(rows, pipe=False):
+    """{column: its cells} of ``dnn runs``, a cell per row; a column empty in every row is left out. For a pipe
+    the last column, ``problem``, holds every note of ``run_notes``."""
     columns = {name: [] for name in RUNS_COLUMNS}
     for row in rows:
         done, total = row["iterations_done"], row["iterations"]
@@ -409,6 +416,8 @@ def runs_columns(rows):
             row["status"],
             row["problem"] or "",
         )
+        if pipe:  # a line says all of a run: its failure's reason and its warnings beside any problem
+            cells = (*cells[:-1], "; ".join(run_notes(row)))
         for name, cell in zip(RUNS_COLUMNS, cells, strict=True):
             columns[name].append(cell)
     return {name: cells for name, cells in columns.items() if any(cells)}
@@ -433,7 +442,7 @@ def runs_table(rows, root):
 def runs_lines(rows):
     """The runs as plain lines for a pipe: a header, then a line per run, the cells separated by tabs (a tab or
     newline in a cell written as an escape)."""
-    columns = runs_columns(rows)
+    columns = runs_columns(rows, pipe=True)
     return ["\t".join(map(one_line, cells)) for cells in [list(columns), *zip(*columns.values(), strict=True)]]
 
 

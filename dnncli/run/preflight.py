@@ -122,10 +122,8 @@ def check(path, overrides=(), warn=None):
         yield "columns", describe_columns(job.encoder) + " (data.columns sets another kind)"
     yield "train set", describe_set(job.train)
     if job.validation is not None:
-        yield (
-            "validation",
-            f"{plural(job.validation.m, 'example')} held out of the training set; {class_counts(job.validation)}",
-        )
+        examples = plural(job.validation.m, "row" if job.encoder is not None else "example")
+        yield "validation", f"{examples} held out of the training set; {class_counts(job.validation)}"
     yield "test set", describe_set(job.test) if job.test is not None else "none (data.test is not set)"
     layers = " -> ".join(map(str, net.layers))
     yield (

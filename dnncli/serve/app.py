@@ -4,6 +4,8 @@ Uploads are read by ``load_picture`` (the one decoder) from their bytes and
 classified by ``model.predict.predictions``, so a picture gets exactly the
 record ``dnn predict --json`` gives its file, whatever else came with it.
 Nothing in a request names a file: an upload's name is only echoed back.
+A table model takes JSON rows or a table file instead (``serve.tables``), under the same limits and
+``max_rows``.
 
 Limits, each answered with a JSON error while the service goes on serving:
 the body is counted while it is read and refused past ``max_upload_bytes``
@@ -28,8 +30,10 @@ from ..data.pictures import PictureBytes
 from ..errors import UserError
 from ..model.answers import UNSURE
 from ..model.predict import predictions
-from ..text import plural
+from ..text import finite_json, plural
+from . import tables
 from .page import PAGE, PAGE_HEADERS
+from .table_page import TABLE_PAGE
 
 PREDICTION_THREADS = 2  # pictures decoded and classified at once (the machine this was written on has 2 cores)
 DRAIN_FACTOR = 4  # past the limit, read and discard up to this many limits more, so the client sees the 413
@@ -39,6 +43,7 @@ DRAIN_FACTOR = 4  # past the limit, read and discard up to this many limits more
 class Limits:
     max_upload_bytes: int = 20 * 1000 * 1000
     max_pictures: int = 64
+    max_rows: int = 10_000
 
 
 class BodyTooLarge(Exception):
@@ -55,9 +60,10 @@ def create_app(saved, checkpoint_path, which="last", limits=Limits(), min_confid
     ``min_confidence`` an answer is ``unsure``."""
     limiter = anyio.CapacityLimiter(PREDICTION_THREADS)
     info = model_info(saved, checkpoint_path, which, limits) | answers_info(saved, min_confidence)
+    shown_page = TABLE_PAGE if saved.takes_tables else PAGE
 
     async def page(request):
-        return HTMLResponse(PAGE, headers=PAGE_HEADERS)
+        return HTMLResponse(shown_page, headers=PAGE_HEADERS)
 
     async def health(request):
         return JSONResponse({"status": "ok"})
@@ -71,7 +77,11 @@ def create_app(saved, checkpoint_path, which="last", limits=Limits(), min_confid
             if request.headers.get("expect", "").lower() != "100-continue":  # else the client has not sent it yet
                 await drain(request.receive, int(declared), limits.max_upload_bytes * DRAIN_FACTOR)
             return too_large(limits)
+        if saved.takes_tables and request.headers.get("content-type", "").startswith("application/json"):
+            return await table_rows(request)
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            if saved.takes_tables:
+                return error(400, tables.WRONG_TYPE)
             return error(400, "send the pictures as multipart/form-data, one file part each")
         body = counted(request.stream(), limits.max_upload_bytes)
         try:
@@ -83,6 +93,12 @@ def create_app(saved, checkpoint_path, which="last", limits=Limits(), min_confid
             return error(400, f"not a readable multipart/form-data body ({e.message})")
         try:
             uploads = [value for _, value in form.multi_items() if not isinstance(value, str)]
+            if saved.takes_tables:
+                return answer(
+                    *await anyio.to_thread.run_sync(
+                        tables.upload_answer, saved, uploads, limits, min_confidence, limiter=limiter
+                    )
+                )
             if not uploads:
                 return error(400, "no pictures: send each as a file part of a multipart/form-data body")
             if len(uploads) > limits.max_pictures:
@@ -97,12 +113,23 @@ def create_app(saved, checkpoint_path, which="last", limits=Limits(), min_confid
             return error(422, f"{count} could not be read; nothing was classified", problems=problems)
         return JSONResponse({"predictions": records})
 
+    async def table_rows(request):
+        try:
+            body = b"".join([chunk async for chunk in counted(request.stream(), limits.max_upload_bytes)])
+        except BodyTooLarge:
+            await drain(request.receive, None, limits.max_upload_bytes * DRAIN_FACTOR)
+            return too_large(limits)
+        return answer(
+            *await anyio.to_thread.run_sync(tables.rows_answer, saved, body, limits, min_confidence, limiter=limiter)
+        )
+
     async def http_error(request, exc):
         return error(exc.status_code, exc.detail)
 
     async def server_error(request, exc):
         if isinstance(exc, UserError):  # the model, not the request: its weights overflow on these pictures, say
-            return error(500, f"the model cannot classify these pictures: {exc.format_message()}")
+            what = "predict these rows" if saved.takes_tables else "classify these pictures"
+            return error(500, f"the model cannot {what}: {exc.format_message()}")
         return error(500, f"internal error ({type(exc).__name__}); the service goes on")
 
     return Starlette(
@@ -155,12 +182,16 @@ async def drain(receive, declared, cap):
             return
 
 
+def answer(status, content):
+    return JSONResponse(finite_json(content), status_code=status)
+
+
 def too_large(limits):
     return error(413, f"the upload is over {limits.max_upload_bytes / 1e6:g} MB (--max-upload-mb)")
 
 
 def model_info(saved, checkpoint_path, which, limits):
-    return {
+    model = {
         "checkpoint": str(checkpoint_path),
         "run": str(checkpoint_path.parent),
         "model": which,
@@ -168,6 +199,17 @@ def model_info(saved, checkpoint_path, which, limits):
         "layers": list(saved.net.layers),
         "activations": list(saved.net.activations),
         "output": saved.net.output,
+    }
+    if saved.takes_tables:
+        takes = {
+            **tables.table_info(saved),
+            "dtype": saved.header["dtype"],
+            "max_upload_bytes": limits.max_upload_bytes,
+        }
+        return {**model, **takes, "max_rows": limits.max_rows, "dnn_version": __version__}
+    return {
+        **model,
+        "data": "pictures",
         "classes": saved.classes,
         "input_shape": list(saved.input_shape),
         "fit": saved.fit,

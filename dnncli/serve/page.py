@@ -21,14 +21,8 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>dnn: classify pictures</title>
-<style>
-  :root { --ink: #1d2330; --muted: #5d6677; --line: #d5dae3; --accent: #2f6fde; --bad: #b3261e; }
+# The page around the drop zone, and the zone itself: both pages (this and ``table_page``) start their CSS with it
+DROP_STYLE = """  :root { --ink: #1d2330; --muted: #5d6677; --line: #d5dae3; --accent: #2f6fde; --bad: #b3261e; }
   * { box-sizing: border-box; }
   body { margin: 0; font: 16px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
          color: var(--ink); background: #f4f6f9; }
@@ -42,7 +36,39 @@ PAGE = """<!doctype html>
   #drop strong { font-size: 1.1rem; }
   #drop span { color: var(--muted); font-size: 0.9rem; }
   #pick { position: absolute; width: 1px; height: 1px; opacity: 0; }
-  #results { display: grid; grid-template-columns: repeat(auto-fill, minmax(180px, 1fr)); gap: 12px;
+"""
+
+# Both pages end their script with it: ``element`` makes a node; a file picked or dropped goes to the page's ``add``
+DROP_SCRIPT = """function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+pick.addEventListener("change", () => { add(pick.files); pick.value = ""; });
+for (const name of ["dragenter", "dragover"]) {
+  drop.addEventListener(name, e => { e.preventDefault(); drop.classList.add("over"); });
+}
+for (const name of ["dragleave", "drop"]) {
+  drop.addEventListener(name, e => { e.preventDefault(); drop.classList.remove("over"); });
+}
+drop.addEventListener("drop", e => add(e.dataTransfer.files));
+document.addEventListener("dragover", e => e.preventDefault());
+document.addEventListener("drop", e => e.preventDefault());
+"""
+
+PAGE = (
+    """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>dnn: classify pictures</title>
+<style>
+"""
+    + DROP_STYLE
+    + """  #results { display: grid; grid-template-columns: repeat(auto-fill, minmax(180px, 1fr)); gap: 12px;
              margin-top: 16px; padding: 0; list-style: none; }
   .card { background: #fff; border: 1px solid var(--line); border-radius: 10px; overflow: hidden; }
   .card img, .nopreview { display: block; width: 100%; aspect-ratio: 1; object-fit: cover; background: #e9ecf1; }
@@ -92,13 +118,6 @@ fetch("info").then(r => r.json()).then(info => {
     `${info.classes.join(" / ")} · ${info.layers.join(" → ")} · ${shape} pictures · ` +
     `${info.model} weights, iteration ${info.iteration}`;
 }).catch(() => { document.getElementById("model").textContent = "The model's details are unavailable."; });
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 function addCard(file) {
   const card = element("li", "card");
@@ -174,17 +193,10 @@ function add(files) {
   next();
 }
 
-pick.addEventListener("change", () => { add(pick.files); pick.value = ""; });
-for (const name of ["dragenter", "dragover"]) {
-  drop.addEventListener(name, e => { e.preventDefault(); drop.classList.add("over"); });
-}
-for (const name of ["dragleave", "drop"]) {
-  drop.addEventListener(name, e => { e.preventDefault(); drop.classList.remove("over"); });
-}
-drop.addEventListener("drop", e => add(e.dataTransfer.files));
-document.addEventListener("dragover", e => e.preventDefault());
-document.addEventListener("drop", e => e.preventDefault());
-</script>
+"""
+    + DROP_SCRIPT
+    + """</script>
 </body>
 </html>
 """
+)
