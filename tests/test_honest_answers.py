@@ -534,3 +534,23 @@ def test_class_weights_reach_a_picture_folder_and_silence_the_uneven_warning(dem
     assert results[None]["warnings"][0].startswith("uneven classes: 'shape' 10 (14%) of 70 training examples")
     assert not any(w.startswith("uneven") for w in results["balanced"].get("warnings", []))
     assert results["balanced"]["train"]["cost"] != results[None]["train"]["cost"]  # the weights reached the cost
+
+
+def test_a_table_model_s_onnx_graph_divides_by_the_temperature_and_uses_the_threshold(mixed_run, dnn, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from test_export_tables import onnx_feed, predicted_json, session
+
+    run = copied_run(mixed_run, tmp_path)
+    assert dnn("evaluate", "--run", run, "--choose-threshold", "f1", "--json", "-").exit_code == 0
+    saved = checkpoint.load(run / "checkpoint.npz")
+    assert saved.temperature != 1 and saved.threshold != 0.5
+    rows = mixed_run.parents[2] / "mixed.csv"
+    records = predicted_json(dnn, run, rows)
+    expected = np.array([[r["probabilities"][c] for c in saved.classes] for r in records])
+    labels = np.array([saved.classes.index(r["predicted"]) for r in records])
+    assert not np.array_equal(labels, expected.argmax(axis=1))  # the threshold moved some answers
+    path = tmp_path / "m.onnx"
+    assert dnn("export", "--run", run, "--out", path, "--dtype", "float64").exit_code == 0
+    probabilities, label = session(path).run(None, onnx_feed(path, rows))
+    np.testing.assert_allclose(probabilities, expected, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(label, labels)
