@@ -56,7 +56,8 @@ def table_cases(folder):
     for name, loader in (("breast cancer", load_breast_cancer), ("digits", load_digits)):
         header, rows, _, _ = sklearn_table(loader)
         write_csv(folder / f"{loader.__name__}.csv", header, rows)
-        yield name, table_config(folder, folder / f"{loader.__name__}.csv", name), []
+        # the digits' classes are the numbers 0 to 9: classes, not a number to predict
+        yield name, table_config(folder, folder / f"{loader.__name__}.csv", name, task="classification"), []
     write_mixed_csv(folder / "mixed.csv", mixed_columns(m=1000))
     yield "mixed table", table_config(folder, folder / "mixed.csv", "mixed", id="id"), []
 
