@@ -336,6 +336,9 @@ def test_a_threshold_chosen_on_the_validation_split_is_stored_and_used(calibrate
     assert report["threshold"] == chosen
     for record in report["predictions"]:  # evaluate answers as predict does: above the stored threshold
         assert record["predicted"] == ("shape" if record["probabilities"]["shape"] > chosen["threshold"] else "plain")
+        other = "plain" if record["predicted"] == "shape" else "shape"
+        lead = record["probabilities"][record["predicted"]] - record["probabilities"][other]
+        assert record["margin"] == pytest.approx(lead, abs=1e-15)  # below 0 where the threshold answers the less likely
     with h5py.File(demo_data / "test.h5") as f:
         pictures = f["test_set_x"][:]
     probabilities, labels = classify(saved, pictures)
@@ -388,19 +391,21 @@ def test_the_onnx_export_divides_by_the_temperature_and_uses_the_threshold(calib
 # --- serve and the report --------------------------------------------------------------------------------------
 
 
-def test_serve_answers_as_predict_does_and_says_how(calibrated_run, demo_data, dnn):
+def test_serve_answers_as_predict_does_and_says_how(calibrated_run, demo_data, dnn, tmp_path):
+    httpx = pytest.importorskip("httpx")
     pytest.importorskip("starlette")
-    from starlette.testclient import TestClient
-
-    from dnncli.serve.app import create_app
+    from test_serve import Server, predict
 
     saved = checkpoint.load(calibrated_run / "checkpoint.npz")
-    client = TestClient(create_app(saved, calibrated_run / "checkpoint.npz", min_confidence=0.9))
-    info = client.get("/info").json()
-    assert info["temperature"] == saved.temperature and info["threshold"] == saved.threshold == 0.5
-    assert info["min_confidence"] == 0.9 and info["unsure"] == "unsure" and info["familiarity"] is True
-    samples = sorted((demo_data / "samples").iterdir())
-    answer = client.post("/predict", files=[("pictures", (p.name, p.read_bytes())) for p in samples]).json()
+    server = Server(tmp_path, "--run", calibrated_run, "--min-confidence", "0.9")
+    try:
+        info = httpx.get(server.url + "/info").json()
+        assert info["temperature"] == saved.temperature and info["threshold"] == saved.threshold == 0.5
+        assert info["min_confidence"] == 0.9 and info["unsure"] == "unsure" and info["familiarity"] is True
+        samples = sorted((demo_data / "samples").iterdir())
+        answer = predict(server.url, [(p.name, p.read_bytes()) for p in samples]).json()
+    finally:
+        server.stop()
     expected = json_lines(dnn("predict", *samples, "--run", calibrated_run, "--json", "--min-confidence", "0.9"))
     for record in expected:
         record["path"] = record["path"].rsplit("/", 1)[-1]

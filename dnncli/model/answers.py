@@ -1,8 +1,8 @@
 """What an answer says about itself, beside its class: how sure it is, whether it abstains, how unlike the
 training inputs its input is.
 
-- ``margins``: the most probable class's probability minus the second's (0: a coin toss between two classes,
-  1: certain). For two classes it is |p - (1 - p)|.
+- ``margins``: the answered class's probability minus the highest of the others (0: a coin toss between two
+  classes, 1: certain; below 0 only when a two-class threshold answers the less probable class).
 - Abstaining: with a least confidence, an answer whose class has a lower probability is ``UNSURE``; the class
   it would have given is kept beside it (``guess``).
 - ``unfamiliarity``: the checkpoint's ``Familiarity`` of a picture's statistics or of a table row's encoded
@@ -19,12 +19,15 @@ from .familiarity import picture_features
 UNSURE = "unsure"  # the class of an answer below the least confidence asked for
 
 
-def margins(probabilities):
-    """Per column of ``probabilities`` (K, m): the highest minus the second highest."""
-    if probabilities.shape[0] < 2:
-        return np.ones(probabilities.shape[1])
-    top = np.sort(probabilities, axis=0)[-2:]
-    return (top[1] - top[0]).astype(np.float64)
+def margins(probabilities, labels):
+    """Per column of ``probabilities`` (K, m): the answered class's probability minus the highest of the others.
+    For the most probable class that is its lead over the next (0: a coin toss); a two-class threshold chosen from
+    data can answer a class that is not the most probable, and then it is negative."""
+    columns = np.arange(probabilities.shape[1])
+    answered = probabilities[labels, columns]
+    others = probabilities.copy()
+    others[labels, columns] = -np.inf
+    return (answered - others.max(axis=0)).astype(np.float64)
 
 
 def check_min_confidence(saved, min_confidence):
@@ -71,7 +74,7 @@ def answers(saved, probabilities, labels, unfamiliarity=None, min_confidence=Non
     """Per example, what ``dnn predict --json`` says of its answer: the class (``UNSURE`` below
     ``min_confidence``, the class it would have been as ``guess``), its probability, the margin, the
     unfamiliarity and whether it is past the threshold (both None for a model without them)."""
-    margin = margins(probabilities)
+    margin = margins(probabilities, labels)
     records = []
     for i, label in enumerate(labels):
         probability = float(probabilities[label, i])
