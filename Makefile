@@ -13,7 +13,7 @@ $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[dev,plot,cluster,serve,export,mlflow]'
+	$(BIN)/pip install --quiet -e '.[dev,plot,cluster,serve,export,mlflow,sklearn]'
 	touch $@
 
 demo: $(VENV)/.installed

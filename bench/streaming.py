@@ -58,6 +58,7 @@ from dnncli.data.formats import COMPRESSION
 from dnncli.data.hdf5 import create_pictures, encode_classes
 from dnncli.report.progress import QuietReporter
 from dnncli.run import train
+from dnncli.run.signals import StopSignals
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -176,7 +177,8 @@ def worker(config_path):
     began = time.perf_counter()
     config = configs.load(config_path)
     clock = Clock()
-    run = train.start(config, clock)
+    with StopSignals() as stop:
+        run = train.start(config, clock, stop)
     ended = time.perf_counter()
     loop = clock.last - clock.started
     final = run.final

@@ -11,7 +11,10 @@ with the system's reason: a full disk, a read-only file system, no permission.
 A target that is no regular file (a FIFO, a device, a folder) is refused before
 anything is written, and a symbolic link is written through (``write_target``).
 
-And one way to check a path a user gives before it is opened (``regular_file``).
+And one way to check a path a user gives before it is opened (``regular_file``), which notes it among the
+command's inputs (``INPUTS``): a file a command writes for its user (``output=True``: ``--out``, ``--json
+FILE``) is refused when it would replace one of them, or a run's own file, however its path is spelled
+(``output_target``; ``check_output`` checks an output before a command's work).
 """
 
 import errno
@@ -23,9 +26,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import UserError
+from .text import short_path
 
 RUNS_VARIABLE = "DNN_RUNS"
 TEMPORARY_SUFFIX = ".tmp"
+# a run folder's own files (``run.layout`` names each): what resumes, evaluates and lists a run
+RUN_FILES = ("checkpoint.npz", "best.npz", "metrics.json", "config.yaml")
+# the files the command at work has read, by identity (device, inode) -> (what, path): cleared as each begins
+INPUTS = {}
 
 
 def default_runs():
@@ -56,16 +64,21 @@ def create_beside(path):
 
 
 @contextmanager
-def atomic_path(path):
-    """A temporary path beside ``path`` to write to; on success it replaces ``path`` (see ``write_target``)."""
+def atomic_path(path, output=False):
+    """A temporary path beside ``path`` to write to; on success it replaces ``path`` (see ``write_target``).
+
+    ``output``: a file the command writes for its user, refused first when it would replace one of the command's
+    inputs or a run's own file (``output_target``)."""
     named = Path(path)
-    path = write_target(named)
+    path = output_target(named) if output else write_target(named)
     try:
         tmp = create_beside(path)
     except OSError as e:
         raise naming(e, named) from None
     try:
         yield tmp
+        if output:
+            output_target(named)  # again: the files read while this one was written are inputs too
         fsync_file(tmp)
         os.replace(tmp, path)
     except BaseException as e:
@@ -77,6 +90,35 @@ def atomic_path(path):
             raise naming(e, named) from None
         raise
     sync_folder(path.parent)
+
+
+def output_target(path):
+    """The file a write of a command's output to ``path`` replaces (``write_target``), refused when it is a file
+    the command read or a run's own file.
+
+    The file is compared by identity (device and inode), so no spelling gets past: relative, with ``..``, a
+    symbolic link, or a hard link; a run's file by its real folder, which holds the run's other files.
+    """
+    target = write_target(path)
+    real = Path(os.path.realpath(target))
+    if real.name in RUN_FILES and any((real.parent / name).exists() for name in RUN_FILES if name != real.name):
+        raise UserError(
+            f"{path}: is the {real.name} of the run {short_path(real.parent)}; writing would replace it: give another name"
+        )
+    try:
+        found = os.stat(real)
+    except OSError:
+        return target
+    if (found.st_dev, found.st_ino) in INPUTS:
+        what, where = INPUTS[found.st_dev, found.st_ino]
+        named = "" if str(where) == str(path) else f" {where}"
+        raise UserError(f"{path}: is the {what}{named} this command reads; writing would replace it: give another name")
+    return target
+
+
+def note_input(path, found, what):
+    """``path``, whose ``os.stat`` is ``found``, is one of the command's inputs."""
+    INPUTS[found.st_dev, found.st_ino] = (what, path)
 
 
 def write_target(path):
@@ -110,14 +152,15 @@ def write_target(path):
 
 def check_output(path):
     """``path``, a file a command is to write, checked before the command does its work (a test set evaluated,
-    a report drawn): its folder exists and may be written in, and ``write_target`` takes it."""
+    a report drawn): its folder exists and may be written in, and ``output_target`` takes it (the write checks
+    again, once the command has read its inputs)."""
     path = Path(path)
     folder = path.parent
     if not folder.is_dir():
         raise UserError(f"{path}: the folder {folder} {'is not a folder' if folder.exists() else 'does not exist'}")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UserError(f"{path}: cannot write in the folder {folder} (permission denied or read-only)")
-    write_target(path)
+    output_target(path)
     return path
 
 
@@ -137,9 +180,9 @@ def fsync_file(path):
 
 
 @contextmanager
-def atomic_file(path, mode="wb"):
-    """An open temporary file beside ``path``; on success it replaces ``path``."""
-    with atomic_path(path) as tmp, open(tmp, mode) as f:
+def atomic_file(path, mode="wb", output=False):
+    """An open temporary file beside ``path``; on success it replaces ``path`` (``output`` as for ``atomic_path``)."""
+    with atomic_path(path, output) as tmp, open(tmp, mode) as f:
         yield f
 
 
@@ -157,13 +200,13 @@ def sync_folder(folder):
         os.close(fd)
 
 
-def write_text(path, text):
-    with atomic_file(path, "w") as f:
+def write_text(path, text, output=False):
+    with atomic_file(path, "w", output) as f:
         f.write(text)
 
 
-def write_json(path, data):
-    write_text(path, json.dumps(data, indent=2) + "\n")
+def write_json(path, data, output=False):
+    write_text(path, json.dumps(data, indent=2) + "\n", output)
 
 
 def regular_file(path, what="file"):
@@ -175,17 +218,22 @@ def regular_file(path, what="file"):
     names the file in messages ("config file", "checkpoint", ...).
     """
     try:
-        mode = os.stat(path).st_mode
+        found = os.stat(path)
     except FileNotFoundError:
         raise UserError(f"{path}: no such {what}") from None
     except OSError as e:
         if e.errno == errno.ELOOP:
             raise UserError(f"{path}: a loop of symbolic links, not a {what}") from None
         raise UserError(f"{path}: cannot read ({e.strerror or e})") from None
-    if stat.S_ISDIR(mode):
+    if stat.S_ISDIR(found.st_mode):
         raise UserError(f"{path}: is a folder, not a {what}")
-    if not stat.S_ISREG(mode):
-        raise UserError(f"{path}: is {kind_of(mode)}, not a regular file; give a {what} on disk")
+    if not stat.S_ISREG(found.st_mode):
+        raise UserError(f"{path}: is {kind_of(found.st_mode)}, not a regular file; give a {what} on disk")
+    try:
+        open(path, "rb").close()  # a file without the right to read it says so, not that it is in a bad format
+    except OSError as e:
+        raise UserError(f"{path}: cannot read ({e.strerror or e})") from None
+    note_input(path, found, what)
     return Path(path)
 
 
@@ -201,6 +249,7 @@ def read_json(path, missing):
     ``missing`` when it is not there."""
     path = Path(path)
     try:
+        note_input(path, os.stat(path), "file")
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(missing) from None

@@ -64,6 +64,7 @@ PAGES = [  # (page, the state its commands start from), in reading order
     ("docs/guide/04-evaluating.md", DEMO),
     ("docs/guide/05-finding-a-good-model.md", DEMO),
     ("docs/guide/06-sharing.md", DEMO),
+    ("docs/guide/07-python.md", CLONE),
 ]
 SHOWN_ROOT = "/tmp/dnn"  # what the temporary folder is called in outputs
 ELISION = "..."

@@ -155,6 +155,16 @@ def demo_run(tmp_path_factory, demo_data):
 
 
 @pytest.fixture(scope="session")
+def validated_run(tmp_path_factory, demo_data):
+    """A finished short run with a validation set, so it has all four of a run's files (with best.npz)."""
+    root = tmp_path_factory.mktemp("validated_run")
+    config = write_config(
+        root / "c.yaml", demo_data, training={"iterations": 6, "log_every": 2, "validation_fraction": 0.2}
+    )
+    return train_run(root, config)
+
+
+@pytest.fixture(scope="session")
 def three_class_data(tmp_path_factory):
     """The three-class demo set (``dnn data demo --classes 3``): red, green or blue shapes."""
     out = tmp_path_factory.mktemp("three")
@@ -216,3 +226,61 @@ def train_quietly(dnn, config, *args):
     """``dnn train --config config --quiet *args``: (click result, the run folder or None)."""
     result = dnn("train", "--config", config, "--quiet", *args)
     return result, Path(result.stdout.strip().splitlines()[-1]) if result.stdout.strip() else None
+
+
+# --- table runs: a regression and a classification with every kind of column, trained once per session ---------
+
+
+@pytest.fixture(scope="session")
+def table_files(tmp_path_factory):
+    """``diabetes.csv`` (numbers, a numeric target) and ``mixed.csv`` (an id, numbers, categories, booleans,
+    missing cells, the target ``label``) in one folder."""
+    from tabledata import mixed_columns, write_diabetes, write_mixed_csv
+
+    folder = tmp_path_factory.mktemp("tables")
+    write_diabetes(folder)
+    write_mixed_csv(folder / "mixed.csv", mixed_columns())
+    return folder
+
+
+@pytest.fixture(scope="session")
+def regression_run(table_files):
+    """A regression run on the diabetes table, with validation and test rows (so a best.npz)."""
+    from tabledata import table_run_config
+
+    config = table_run_config(table_files / "diabetes.yaml", table_files / "diabetes.csv", "progression",
+                              learning_rate=0.003, epochs=40)  # fmt: skip
+    return train_run(table_files, config)
+
+
+@pytest.fixture(scope="session")
+def table_class_run(table_files):
+    """A classification run on the mixed table (categories, booleans, missing cells), with validation and test rows."""
+    from tabledata import table_run_config
+
+    config = table_run_config(table_files / "mixed.yaml", table_files / "mixed.csv", "label", data={"id": "id"})
+    return train_run(table_files, config)
+
+
+# --- a real browser ------------------------------------------------------------------------------------------
+
+BROWSER_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Headless Chromium (playwright), for pages checked as a browser shows them; one a module, closed at its end,
+    as a module of its own may start playwright too (a thread holds one at a time)."""
+    import shutil
+
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.skip("no chromium on this machine")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=BROWSER_ARGS)
+        yield browser
+        browser.close()

@@ -72,3 +72,29 @@ def write_mixed_csv(path, columns):
     names = list(columns)
     rows = [[csv_cell(columns[name][i]) for name in names] for i in range(len(columns[names[0]]))]
     return write_csv(path, names, rows)
+
+
+def write_diabetes(folder):
+    """scikit-learn's diabetes table as ``diabetes.csv``: ten numbers and ``progression``, the disease a year later."""
+    from sklearn.datasets import load_diabetes
+
+    header, rows, _, _ = sklearn_table(load_diabetes, target="progression", names=False)
+    return write_csv(folder / "diabetes.csv", header, [row[:-1] + [repr(float(row[-1]))] for row in rows])
+
+
+def table_run_config(path, train, target, data=None, **training):
+    """A config for a table at ``path``: ``data`` adds to its data section, ``training`` to its training section
+    (a fifth of the rows held out for validation, a fifth for the test, Adam, mini-batches)."""
+    import yaml
+
+    config = {
+        "name": path.stem,
+        "data": {"train": str(train), "target": target, "test_fraction": 0.2, **(data or {})},
+        "model": {"layers": ["auto", 16, 8, "auto"]},
+        "training": {
+            "optimizer": "adam", "learning_rate": 0.01, "batch_size": 32, "epochs": 20, "log_every": 20,
+            "validation_fraction": 0.2, **training,
+        },
+    }  # fmt: skip
+    path.write_text(yaml.safe_dump(config))
+    return path

@@ -36,7 +36,7 @@ def test_the_extras_packages_are_those_of_setup_cfg():
     """What a hint falls back to (dnn installed some other way) is read from dnn's own metadata."""
     extras = configparser.ConfigParser()
     extras.read(ROOT / "setup.cfg")
-    for extra in ("plot", "serve", "export", "cluster"):
+    for extra in ("plot", "serve", "export", "cluster", "sklearn"):
         listed = [line.strip() for line in extras["options.extras_require"][extra].splitlines() if line.strip()]
         assert extra_requirements(extra) == listed
 

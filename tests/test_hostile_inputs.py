@@ -8,6 +8,8 @@ import re
 import shutil
 import stat
 import struct
+import subprocess
+import sys
 import threading
 import time
 import zipfile
@@ -25,6 +27,7 @@ from dnncli.config.schema import RESERVED_NAMES
 from dnncli.data.hdf5 import write_hdf5
 from dnncli.errors import UserError
 from dnncli.files import write_target
+from dnncli.resources import available_memory
 from dnncli.run.layout import LATEST
 
 
@@ -232,7 +235,7 @@ def test_a_header_nested_200000_deep(tmp_path, demo_run, demo_data, dnn):
         ("state.v_W1.npy", (3 * 2**27,), "float64", "array state.v_W1 has shape (402653184,)"),
         ("state.fast_C.npy", (8, 2**40), "float64", "array state.fast_C has shape (8, 1099511627776)"),
         ("state.secret.npy", (2**40,), "uint8", "array 'state.secret' is no optimizer state of this network"),
-        ("extra.npy", (2**40,), "uint8", "unexpected array 'extra'"),
+        ("extra.npy", (2**40,), "uint8", "it holds an array 'extra', which no checkpoint has"),
     ],
 )
 def test_declared_sizes_are_checked_before_any_data_is_read(
@@ -353,14 +356,24 @@ def test_weights_whose_output_overflows_are_refused_without_numpys_warnings(tmp_
         assert "Warning" not in result.stderr, command
 
 
-def test_a_model_that_takes_no_pictures_is_refused_once_by_predict(tmp_path, demo_run, demo_data, dnn):
+def test_a_model_that_takes_no_pictures_is_refused_once_by_every_command_for_pictures(
+    tmp_path, demo_run, demo_data, dnn
+):
     folder = run_with_header(tmp_path, demo_run, input_shape=[1, 64, 64, 3])  # was one error per picture
-    result = dnn("predict", demo_data / "samples", "--checkpoint", folder / "checkpoint.npz")
-    assert result.stderr == (
-        f"Error: {folder / 'checkpoint.npz'}: a model with input shape (1, 64, 64, 3) does not take pictures "
-        "(it needs (h, w) or (h, w, 1, 3 or 4))\n"
-    )
-    assert result.exit_code == 2 and evaluate_with(dnn, folder / "checkpoint.npz", demo_data).exit_code == 2
+    model = folder / "checkpoint.npz"
+    for command in (
+        ["predict", demo_data / "samples", "--checkpoint", model],
+        ["export", "--checkpoint", model, "--out", tmp_path / "m.onnx"],  # wrote a model no picture fits
+        ["serve", "--checkpoint", model, "--port", "1"],
+    ):
+        result = dnn(*command)
+        assert result.stderr == (
+            f"Error: {model}: a model with input shape (1, 64, 64, 3) does not take pictures "
+            "(it needs (h, w) or (h, w, 1, 3 or 4))\n"
+        )
+        assert result.exit_code == 2
+    assert not (tmp_path / "m.onnx").exists()
+    assert evaluate_with(dnn, model, demo_data).exit_code == 2
 
 
 @pytest.mark.parametrize("content", [b"", b"hello", b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00]\x94.", bytes(1000)])
@@ -851,6 +864,21 @@ def test_a_folder_set_that_memory_cannot_hold_is_refused_before_decoding(tmp_pat
     check_decoding_memory(tmp_path, 1000, (64, 64, 3))
     with pytest.raises(UserError, match="1000000 pictures of 4096 x 4096 x 3 need .* use a smaller size"):
         check_decoding_memory(tmp_path, 10**6, (4096, 4096, 3))  # 50 TB
+    # pictures that fit, whose rows scaled for training (in float64, 8 bytes a value) would not
+    if available_memory() is None:
+        pytest.skip("this system does not say how much memory is available")
+    count = available_memory() // (3000 * 3000 * 3) // 2
+    check_decoding_memory(tmp_path, count, (3000, 3000, 3))
+    with pytest.raises(UserError, match=f"{count} pictures of 3000 x 3000 x 3 need"):
+        check_decoding_memory(tmp_path, count, (3000, 3000, 3), "float64")
+
+
+def test_a_network_no_memory_holds_is_refused_before_any_data_is_read(in_tmp, demo_data, dnn):
+    # the data is not even there: the network alone, at one example, needs more than the machine has
+    data = {"format": "folder", "train": str(in_tmp / "nowhere"), "test": None, "size": 3000}
+    config = write_config(in_tmp / "c.yaml", demo_data, data=data, model={"layers": [27_000_000, 1000, 1]})
+    line = error_line(dnn("train", "--config", config))
+    assert line.startswith("Error: model.layers: training this network needs at least ")
 
 
 # --- numbers and names on the command line ---------------------------------------------------
@@ -861,11 +889,11 @@ def test_a_folder_set_that_memory_cannot_hold_is_refused_before_decoding(tmp_pat
     [
         (
             ["predict", "{picture}", "--run", "{run}", "--threshold", "nan"],
-            "Invalid value for '--threshold': 'nan' is not a finite number.",
+            "Invalid value for '--threshold': 'nan' is not a finite number",
         ),
         (
             ["serve", "--run", "{run}", "--max-upload-mb", "nan"],
-            "Invalid value for '--max-upload-mb': 'nan' is not a finite number.",
+            "Invalid value for '--max-upload-mb': 'nan' is not a finite number",
         ),
         (
             ["serve", "--run", "{run}", "--max-upload-mb", "inf"],
@@ -873,11 +901,11 @@ def test_a_folder_set_that_memory_cannot_hold_is_refused_before_decoding(tmp_pat
         ),
         (
             ["lr-find", "--config", "{config}", "--end", "nan"],
-            "Invalid value for '--end': 'nan' is not a finite number.",
+            "Invalid value for '--end': 'nan' is not a finite number",
         ),
         (
             ["gradcheck", "--config", "{config}", "--threshold", "inf"],
-            "Invalid value for '--threshold': 'inf' is not a finite number.",
+            "Invalid value for '--threshold': 'inf' is not a finite number",
         ),
         (
             ["serve", "--run", "{run}", "--host", "..invalid", "--port", "1"],
@@ -894,3 +922,68 @@ def test_numbers_and_hosts_that_are_none_are_refused(in_tmp, demo_data, demo_run
     assert result.exit_code == 2, result.output
     assert result.stderr.strip().splitlines()[-1].startswith(f"Error: {message}"), result.stderr
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "command, message",
+    [
+        (["export", "--dtype", "float16", "--out", "x.onnx"], "Invalid value for '--dtype': 'float16' is not one of"),
+        (["sweep", "--workers", "0", "s.yaml"], "Invalid value for '--workers': 0 is not in the range x>=1"),
+        (["sweep", "s.yaml", "--resume", "runs"], "give a SWEEP_FILE for a new sweep, or --resume SWEEP_DIR"),
+        (["train", "--config", "runs"], "Invalid value for '--config': File 'runs' is a directory"),
+        (["train", "--resume", "c.yaml"], "Invalid value for '--resume': Directory 'c.yaml' is a file"),
+        (["tain"], "No such command 'tain'. Did you mean 'train'?"),
+        (["--bogus"], "No such option '--bogus'"),
+        (["predict"], "Missing argument 'PICTURE...'"),
+        (["data", "import"], "Missing argument 'FOLDER'"),
+    ],
+)
+def test_click_usage_errors_are_one_line_naming_the_help(in_tmp, demo_data, dnn, command, message):
+    write_config(in_tmp / "c.yaml", demo_data)
+    (in_tmp / "runs").mkdir()
+    result = dnn(*command)
+    where = " ".join(
+        ["dnn"] + [word for word in command[:2] if word in ("data", "export", "sweep", "train", "predict", "import")]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"Error: {message}") and result.stderr.endswith(f" (see `{where} --help`)\n")
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+
+
+def test_dnn_alone_still_shows_its_help(dnn):
+    for command in ([], ["data"]):
+        result = dnn(*command)
+        assert "Commands:" in result.output
+
+
+@pytest.mark.parametrize("kind", ["checkpoint", "config file", "data file", "picture"])
+def test_a_file_without_the_right_to_read_it_says_permission_denied(tmp_path, demo_run, demo_data, kind):
+    # files a command finds (in a run folder, in a config) rather than options click checks; root reads anything,
+    # so as root the command runs without the capabilities that let it
+    prefix = []
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("needs setpriv to run without root's right to read anything")
+        prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("checkpoint.npz", "config.yaml", "metrics.json"):
+        shutil.copy(demo_run / name, run / name)
+    shutil.copy(demo_data / "test.h5", tmp_path / "test.h5")
+    shutil.copy(next((demo_data / "samples").glob("*.jpg")), tmp_path / "cat.jpg")
+    write_config(tmp_path / "c.yaml", demo_data, data={"test": "test.h5"})
+    target, args = {
+        "checkpoint": ("run/checkpoint.npz", ["evaluate", "--run", "run", "--data", "cat.jpg"]),
+        "config file": ("run/config.yaml", ["train", "--resume", "run", "--quiet"]),
+        "data file": ("test.h5", ["check", "--config", "c.yaml"]),
+        "picture": ("cat.jpg", ["predict", "cat.jpg", "--run", "run"]),
+    }[kind]
+    (tmp_path / target).chmod(0)
+    done = subprocess.run(
+        [*prefix, sys.executable, "-m", "dnncli", *args], cwd=tmp_path, capture_output=True, text=True
+    )
+    if prefix and "Operation not permitted" in done.stderr:
+        pytest.skip(f"setpriv cannot drop capabilities here: {done.stderr.strip()}")
+    assert done.returncode == 2, done.stderr
+    named = tmp_path / target if kind == "data file" else target  # a config's paths are resolved from its folder
+    assert f"Error: {named}: cannot read (Permission denied)" in done.stderr.splitlines(), done.stderr

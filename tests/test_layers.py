@@ -11,7 +11,7 @@ from conftest import ROOT, write_config
 
 PACKAGE = ROOT / "dnncli"
 # lowest first; a module may import its own layer and those below it
-LAYERS = ["engine", "config", "data", "model", "run", "sweep", "report", "serve", "cli"]
+LAYERS = ["engine", "config", "data", "model", "run", "sklearn", "sweep", "report", "serve", "cli"]
 FOUNDATION = {"errors", "files", "text", "resources", "values", "extras"}  # below every layer but the engine
 HEAVY = ("numpy", "h5py", "rich", "PIL")
 

@@ -11,6 +11,7 @@ import os
 import re
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import h5py
@@ -533,3 +534,114 @@ def test_files_under_odd_names_are_read(tiny_data, tiny_run, data_name, config_n
         shutil.copy(tiny_data / "picture.png", picture)
         result = invoke("predict", picture, "--checkpoint", tiny_run / "checkpoint.npz", "--json")
         assert result.exit_code == 0, result.output
+
+
+# every option of every command that takes a value, given anything: exit 0 (a value it takes), 1 or 2, and an
+# error is one line, never click's usage, hint and blank line (the commands find no run, so none trains long)
+OPTIONS = [
+    (command.name, sub.name, option.opts[0])
+    for command in main.commands.values()
+    for sub in (command.commands.values() if hasattr(command, "commands") else [command])
+    for option in sub.params
+    if option.opts[0].startswith("--") and not option.is_flag and option.opts[0] not in ("--port", "--host")
+]
+
+
+@SETTINGS
+@given(option=st.sampled_from(OPTIONS), value=st.one_of(st.text(max_size=12), st.sampled_from(["0", "-1", "nan", ""])))
+def test_any_option_value_is_taken_or_one_line(option, value):
+    command, sub, name = option
+    words = [command] if command == sub else [command, sub]
+    with tempfile.TemporaryDirectory() as folder:
+        here = os.getcwd()
+        os.chdir(folder)  # what a command writes (data demo --out 0, say) lands there
+        try:
+            result = CliRunner().invoke(main, [*words, name, value], catch_exceptions=False, env={"DNN_RUNS": "runs"})
+        finally:
+            os.chdir(here)
+    assert result.exit_code in (0, 1, 2), result.output
+    if result.exit_code:
+        lines = [line for line in result.stderr.splitlines() if not line.startswith("Warning: ")]
+        assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+        assert "Usage:" not in result.output and "unexpected" not in result.stderr
+
+
+@SETTINGS
+@given(
+    example=st.integers(0, 7),
+    offset=st.integers(0, 60),
+    damage=st.binary(min_size=1, max_size=40),
+    in_memory=st.booleans(),
+)
+def test_damaged_chunks_read_at_once_or_a_batch_at_a_time(tiny_data, example, offset, damage, in_memory):
+    """A compressed chunk damaged anywhere: trained on (the bytes still decode) or one line, exit 2, however the
+    set is read."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "data.h5"
+        path.write_bytes((tiny_data / "train.h5").read_bytes())
+        with h5py.File(path, "r") as f:
+            chunk = f["train_set_x"].id.get_chunk_info(example)
+        with open(path, "r+b") as f:
+            f.seek(chunk.byte_offset + offset % chunk.size)
+            f.write(damage[: chunk.size - offset % chunk.size])
+        config = with_data(tiny_data)
+        config["data"].update(train=str(path), in_memory=in_memory)
+        config["training"]["batch_size"] = 4
+        result = train_with(Path(folder), config)
+        assert_clean(result)
+        if result.exit_code == 2:
+            assert f"{path}: cannot read dataset 'train_set_x'" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_service(tiny_run):
+    """The app of `dnn serve` around ``tiny_run``, spoken to in this process."""
+    pytest.importorskip("starlette")
+    with warnings.catch_warnings():  # starlette would have httpx2 for its test client; httpx serves
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    from dnncli.model.predict import usable_model
+    from dnncli.serve.app import create_app
+
+    path = tiny_run / "checkpoint.npz"
+    with TestClient(create_app(usable_model(path), path)) as client:
+        yield client
+
+
+@SETTINGS
+@given(files=st.lists(st.sampled_from(["good", "text", "cut", "empty"]), min_size=1, max_size=5))
+def test_serve_answers_each_picture_on_its_own(tiny_data, tiny_service, files):
+    """Any mix of pictures and files that are none: 200 with one record per picture and one problem per other
+    file, in order; 422 only when no file is a picture."""
+    good = (tiny_data / "picture.png").read_bytes()
+    content = {"good": good, "text": b"not a picture", "cut": good[: len(good) // 2], "empty": b""}
+    parts = [("pictures", (f"{i}-{kind}.png", content[kind])) for i, kind in enumerate(files)]
+    response = tiny_service.post("/predict", files=parts)
+    answer = response.json()
+    bad = [f"{i}-{kind}.png" for i, kind in enumerate(files) if kind != "good"]
+    assert [problem["picture"] for problem in answer["problems"]] == bad
+    if "good" in files:
+        assert response.status_code == 200
+        assert [record["path"] for record in answer["predictions"]] == [
+            f"{i}-good.png" for i, kind in enumerate(files) if kind == "good"
+        ]
+    else:
+        assert response.status_code == 422 and "nothing was classified" in answer["error"]
+
+
+@settings(SETTINGS, max_examples=int(os.environ.get("DNN_FUZZ_EXAMPLES", 10)))
+@given(names=st.lists(st.text(min_size=1, max_size=600), min_size=2, max_size=4, unique=True))
+def test_any_class_names_draw_without_a_warning(names):
+    """Class names of any length and characters, on the confusion matrix, ROC and a sweep's panel: drawn, each
+    on one line of at most 32 characters, and nothing said on the terminal."""
+    pytest.importorskip("matplotlib")
+    from dnncli.report import charts
+
+    k = len(names)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the test
+        charts.confusion(np.eye(k, dtype=int) * 3 + 1, names)
+        charts.roc({name: ([0, 0.5, 1], [0, 0.7, 1], 0.6) for name in names})
+        charts.metric_against(names, list(range(k)), names[0], "test_cost")
+    assert all(len(charts.label(name)) <= charts.LABEL_CHARACTERS and "\n" not in charts.label(name) for name in names)

@@ -3,13 +3,17 @@ exception, never a hang, never memory without bound.
 
 The sweep file goes through what `dnn sweep` runs before its first trial: ``read_sweep`` (the schema, the
 distributions, the base config, its data) and ``create`` (every trial drawn, its config checked, the folder
-written). The trials themselves are not run here: test_sweep.py runs real ones.
+written). The trials themselves are not run here: test_sweep.py runs real ones. And whatever answers at a
+scheduler's address is refused in one line, within the timeout.
 """
 
+import contextlib
 import json
 import os
 import shutil
+import socket
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -138,9 +142,10 @@ def small_sweep(tmp_path_factory, demo_data):
 @given(
     top=st.lists(st.tuples(st.sampled_from(SWEEP_INDEX_KEYS), json_values), max_size=2),
     rows=st.lists(st.tuples(st.integers(0, 1), st.sampled_from(TRIAL_KEYS), json_values), max_size=3),
-    command=st.sampled_from(["runs", "runs --json", "report", "plot"]),
+    command=st.sampled_from(["runs", "runs --json", "report", "plot", "sweep --resume"]),
+    linked=st.booleans(),
 )
-def test_any_sweep_index_is_shown_or_one_line(small_sweep, top, rows, command):
+def test_any_sweep_index_is_shown_or_one_line(small_sweep, top, rows, command, linked):
     index = json.loads((small_sweep / "sweep.json").read_text())
     for key, value in top:
         index[key] = value
@@ -151,9 +156,14 @@ def test_any_sweep_index_is_shown_or_one_line(small_sweep, top, rows, command):
         copy = Path(folder) / "sweep"
         shutil.copytree(small_sweep, copy)
         (copy / "sweep.json").write_text(json.dumps(index))
+        if linked:  # a trial's folder a link to another's: never written through
+            shutil.rmtree(copy / "trial-001")
+            (copy / "trial-001").symlink_to("trial-002")
         name, *options = command.split()
         out = ["--out", str(Path(folder) / ("page.html" if name == "report" else "plot.png"))]
         args = [name, str(copy), *options, *(out if name in ("report", "plot") else [])]
+        if name == "sweep":
+            args = ["sweep", "--resume", str(copy), "--workers", "1", "--progress", "quiet"]
         result = CliRunner().invoke(main, args, catch_exceptions=False)
         assert result.exit_code in (0, 2), result.output
         if result.exit_code == 2:
@@ -161,3 +171,41 @@ def test_any_sweep_index_is_shown_or_one_line(small_sweep, top, rows, command):
             assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
             assert "unexpected" not in lines[0]
         event(f"{command}: exit {result.exit_code}")
+        if linked and name != "runs":
+            assert result.exit_code == 2
+
+
+@settings(SETTINGS, max_examples=int(os.environ.get("DNN_FUZZ_EXAMPLES", 15)))
+@given(answer=st.binary(max_size=200), after_a_request=st.booleans())
+def test_whatever_answers_at_a_scheduler_address_is_one_line_within_the_timeout(answer, after_a_request):
+    """A listener on 127.0.0.1 that sends any bytes (at once, or only once spoken to, as a web server does) is
+    refused in one line naming the address; never a hang, never an attempt to allocate what a length says."""
+    pytest.importorskip("distributed")
+    from dnncli.errors import UserError
+    from dnncli.sweep.cluster import greet
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+
+    def serve():
+        with contextlib.suppress(OSError):
+            connection, _ = listener.accept()
+            with connection:
+                if after_a_request:
+                    connection.recv(1024)
+                connection.sendall(answer)
+                connection.recv(1024)  # holds the connection open until the other side closes it
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    length = int.from_bytes(answer[:8], "little")
+    framed = len(answer) >= 8 and 0 < length <= len(answer) - 8  # what a scheduler's greeting looks like
+    try:
+        greet(address, 0.2)
+        assert framed, answer  # taken for a scheduler: only what is framed as its greeting
+    except UserError as refused:
+        line = refused.message
+        assert line.startswith(f"--address {address}: ") and "\n" not in line and len(line) < 400, line
+    finally:
+        listener.close()
+        thread.join(timeout=10)

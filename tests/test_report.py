@@ -16,10 +16,6 @@ from dnncli.extras import install_command
 pytest.importorskip("matplotlib")
 
 RUN_SECTIONS = ("run", "learning-curves", "health", "test-set", "trust", "top-losses")
-BROWSER_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]  # fmt: skip
 SCREENS = {"laptop": (1366, 800), "phone": (390, 844)}
 
 
@@ -139,7 +135,7 @@ def test_a_folder_with_a_broken_sweep_index_is_one_line(dnn, tmp_path):
 @pytest.mark.parametrize(
     "field, value, problem",
     [
-        ("train", {}, "train holds no examples and cost"),
+        ("train", {}, "train holds no examples, accuracy and cost (or RMSE, MAE, R² and cost, of a regression)"),
         ("costs", [{"iteration": "0", "cost": 0.7}], "costs holds [{'iteration': '0', 'cost': 0.7}]"),
         ("best_iteration", -1, "best_iteration holds -1"),
     ],
@@ -158,18 +154,6 @@ def test_a_run_whose_metrics_were_edited_by_hand_is_one_line(early_run, dnn, tmp
 
 
 # --- in a real browser ----------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    path = shutil.which("chromium")
-    if path is None:
-        pytest.skip("no chromium on this machine")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, args=BROWSER_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.mark.parametrize("screen", SCREENS)
@@ -208,3 +192,25 @@ def test_a_run_without_a_test_set_says_so(demo_data, dnn, tmp_path):
     page = out.read_text()
     assert section_ids(page) == list(RUN_SECTIONS)
     assert "names no test set (data.test)" in page
+
+
+def test_a_long_class_name_is_shortened_on_the_charts_and_whole_in_the_tables(dnn, tmp_path):
+    import base64
+
+    from dnncli.data.hdf5 import write_hdf5
+
+    long = "a class named at length " * 20  # 480 characters: the charts' axes once collapsed, with a warning
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        pixels = rng.integers(0, 256, size=(20, 8, 8, 3), dtype=np.uint8)
+        write_hdf5(tmp_path / f"{split}.h5", split, pixels, np.arange(20) % 2, [long, "short"])
+    config = write_config(tmp_path / "c.yaml", tmp_path, model={"layers": [192, 3, 1]}, training={"iterations": 20})
+    folder = train_run(tmp_path, config)
+    for args in (["report", folder, "--out", tmp_path / "r.html"], ["plot", folder, "--out", tmp_path / "p.png"]):
+        result = dnn(*args)
+        assert result.exit_code == 0 and result.stderr == "", result.stderr
+    page = (tmp_path / "r.html").read_text()
+    assert long.strip() in page  # the tables give it whole
+    charts = [base64.b64decode(data).decode() for data in re.findall(r"data:image/svg\+xml;base64,([^\"]+)", page)]
+    drawn = "\n".join(charts)
+    assert long[:31] + "\u2026" in drawn and long[:40] not in drawn

@@ -1,6 +1,6 @@
 """Runs and the files they leave, as a user and a teammate meet them (issue 17: runs, files, messages about runs).
 
-Modes, locks, full and read-only disks, signals at start-up, stale temporary files, divergence, resuming on
+Modes, locks, full and read-only disks, stale temporary files, divergence, resuming on
 replaced data, the runs listing, the closed pipe, DNN_RUNS, data.classes and completion of --set.
 """
 
@@ -396,43 +396,6 @@ def test_a_second_process_on_a_running_folder_is_refused_naming_the_first(in_tmp
     longer = f"training.iterations={metrics_of(folder)['iterations_done'] + 2}"
     resumed = dnn("train", "--resume", folder, "--set", longer, "--quiet")
     assert resumed.exit_code == 0, resumed.output  # the lock went with its process
-
-
-def catches_sigterm(pid):
-    """Whether process ``pid`` has its own SIGTERM handler yet (Linux: the SigCgt mask of /proc/PID/status)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    mask = next((line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), "0")
-    return bool(int(mask, 16) >> (signal.SIGTERM - 1) & 1)
-
-
-def test_sigterm_during_start_up_leaves_no_empty_folder(in_tmp, demo_data):
-    if not Path("/proc/self/status").exists():
-        pytest.skip("needs /proc to see when the handlers are in place")
-    # a folder set of 300 pictures takes a while to decode: the signal lands while it does
-    from test_folders import write_picture_folder
-
-    photos = write_picture_folder(in_tmp / "photos", demo_data, broken=False)
-    data = {"format": "folder", "train": str(photos / "train"), "test": None}
-    config = write_config(in_tmp / "c.yaml", demo_data, data=data, model=TINY, training=LONG)
-    runs = in_tmp / "runs" / "t"
-    for moment in ("handlers in place", "folder made"):
-        process = dnn_process(in_tmp, "train", "--config", config, "--quiet")
-        if moment == "handlers in place":
-            wait_for(lambda p=process: catches_sigterm(p.pid) or p.poll() is not None)
-        else:
-            wait_for(lambda p=process: any(runs.glob("*")) or p.poll() is not None, timeout=120)
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=120)
-        assert process.returncode == 130, err
-        assert "Traceback" not in err
-        if moment == "handlers in place":
-            assert err.strip() == "Interrupted by SIGTERM before training began; no run folder was kept"
-            assert out == "" and not any(runs.glob("*"))
-        for folder in runs.glob("*"):  # a folder stays only with a run in it
-            assert (folder / "metrics.json").exists() and (folder / "checkpoint.npz").exists(), folder
 
 
 # --- divergence -------------------------------------------------------------------

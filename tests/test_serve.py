@@ -138,13 +138,13 @@ def test_records_are_dnn_predicts_to_the_bit_alone_or_together(server, pictures,
     for name, data in pictures.items():
         response = predict(server.url, [(name, data)])
         assert response.status_code == 200, response.text
-        assert response.json() == {"predictions": [expected[name]]}  # floats through JSON: equal to the bit
+        assert response.json() == {"predictions": [expected[name]], "problems": []}  # floats: equal to the bit
     names = list(pictures)[::-1]
     response = predict(server.url, [(name, pictures[name]) for name in names])
     assert response.json()["predictions"] == [expected[name] for name in names]
 
 
-def test_bad_pictures_get_422_naming_each(server, pictures, tmp_path):
+def test_each_picture_is_answered_on_its_own_as_predict_does(server, pictures, expected, tmp_path):
     good = pictures["shape-2.png"]
     bomb = png_header(tmp_path / "bomb.png", 10_000, 10_000).read_bytes()
     cases = {
@@ -152,14 +152,17 @@ def test_bad_pictures_get_422_naming_each(server, pictures, tmp_path):
         "truncated.png": good[: len(good) // 2],
         "bomb.png": bomb,
     }
-    for name, data in cases.items():
-        response = predict(server.url, [("fine.png", good), (name, data)])
-        assert response.status_code == 422, (name, response.text)
+    for name, data in cases.items():  # the good one classified, the bad one named: 200
+        response = predict(server.url, [("shape-2.png", good), (name, data)])
+        assert response.status_code == 200, (name, response.text)
         answer = response.json()
-        assert answer["error"] == "1 of 2 pictures could not be read; nothing was classified"
+        assert answer["predictions"] == [expected["shape-2.png"]]
         [problem] = answer["problems"]
         assert problem["picture"] == name and problem["error"].startswith(f"{name}: ")
-    problems = [p["error"] for p in predict(server.url, [(n, d) for n, d in cases.items()]).json()["problems"]]
+    response = predict(server.url, [(n, d) for n, d in cases.items()])  # none classified: 422
+    assert response.status_code == 422
+    assert response.json()["error"] == "3 of 3 pictures could not be read; nothing was classified"
+    problems = [p["error"] for p in response.json()["problems"]]
     assert "not a picture" in problems[0] and "truncated or damaged" in problems[1]
     assert "decompression bomb" in problems[2]
     assert predict(server.url, [("again.png", good)]).status_code == 200
@@ -212,6 +215,31 @@ def test_over_the_size_limit_is_413_and_the_server_goes_on(demo_run, tmp_path):
         assert predict(small.url, [("ok.png", png_bytes())]).status_code == 200
     finally:
         small.stop()
+
+
+def test_a_slow_body_is_408_and_a_body_in_no_multipart_form_one_line_in_the_log(demo_run, tmp_path):
+    slow = Server(tmp_path, "--run", demo_run, "--body-timeout", "0.5")
+    try:
+        with socket.create_connection(("127.0.0.1", slow.port), timeout=30) as raw:  # half a body, then nothing
+            raw.sendall(
+                b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                b'Content-Length: 100000\r\n\r\n--b\r\nContent-Disposition: form-data; name="p"; filename="a.png"\r\n'
+            )
+            answer = b""
+            while chunk := raw.recv(4096):  # the server answers and closes
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 408 "), answer
+        assert answer.endswith(b'{"error":"the body did not all come within 0.5 s (--body-timeout)"}')
+        response = httpx.post(
+            slow.url + "/predict", content=b"garbage", headers={"Content-Type": "multipart/form-data; boundary=b"}
+        )
+        assert response.json() == {"error": "not a readable multipart/form-data body (Invalid multipart data)"}
+        assert predict(slow.url, [("ok.png", png_bytes())]).status_code == 200
+        lines = slow.output().splitlines()[1:]  # after the line saying what it serves
+        assert len(lines) == 1 and lines[0].startswith("WARNING:  127.0.0.1:"), lines
+        assert lines[0].endswith(": not a readable multipart/form-data body (Invalid multipart data)")
+    finally:
+        slow.stop()
 
 
 def test_a_model_that_overflows_on_a_picture_is_500_with_the_reason_and_the_server_goes_on(demo_run, tmp_path):

@@ -193,3 +193,35 @@ def test_a_batch_read_ahead_is_the_batch_read_now(in_tmp, demo_data):
     source.will_take(first)
     X, Y = source.take(second)  # not the batch announced: read now
     assert np.array_equal(X, dataset.rows()[second].T) and np.array_equal(Y, targets[:, second])
+
+
+def damaged_chunk(source, path, example):
+    """A copy of ``source`` with the compressed chunk of picture ``example`` overwritten in the middle."""
+    path.write_bytes(source.read_bytes())
+    with h5py.File(path, "r") as f:
+        chunk = f["train_set_x"].id.get_chunk_info(example)
+    with open(path, "r+b") as f:
+        f.seek(chunk.byte_offset + 10)
+        f.write(b"\xff" * 40)
+    return path
+
+
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_a_damaged_chunk_is_the_same_one_line_read_at_once_or_a_batch_at_a_time(in_tmp, demo_data, dnn, in_memory):
+    bad = damaged_chunk(demo_data / "train.h5", in_tmp / "bad.h5", 150)
+    config = write_config(
+        in_tmp / "c.yaml",
+        demo_data,
+        data={"train": str(bad), "test": None, "in_memory": in_memory},
+        model={"layers": [12288, 2, 1]},
+        training={"iterations": 30, "batch_size": 64, "log_every": 10},
+    )
+    result = dnn("train", "--config", config, "--quiet")
+    assert result.exit_code == 2, result.output
+    message = f"{bad}: cannot read dataset 'train_set_x' (Can't synchronously read data (filter returned failure"
+    assert result.stderr.startswith(f"Error: {message}") and len(result.stderr.splitlines()) == 1
+    folders = list((in_tmp / "runs" / "t").glob("*")) if not in_memory else []
+    for folder in folders:  # the run had begun: it says why it ended
+        metrics = json.loads((folder / "metrics.json").read_text())
+        assert metrics["status"] == "failed" and metrics["error"].startswith(message)
+    assert len(folders) == (0 if in_memory else 1)

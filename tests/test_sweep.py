@@ -2,13 +2,16 @@
 workers and a Dask cluster, successive halving, failed trials, Ctrl-C and SIGKILL then --resume, the index
 and the table."""
 
+import contextlib
 import json
 import os
+import random
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -129,6 +132,13 @@ def reference(tmp_path_factory, demo_data):
         (
             {"parameters": {"training.learning_rate": {"choice": ["fast"]}}},
             "no trial makes a valid config; trial-001: ",
+        ),
+        # keys whose values the trials would record and never use
+        ({"parameters": {"name": {"choice": ["a", "b"]}}}, "parameters.name: a trial cannot vary it (every trial"),
+        ({"parameters": {"output.dir": {"choice": ["a"]}}}, "parameters.output.dir: a trial cannot vary it (a trial's"),
+        (
+            {"parameters": {"training.iterations": {"int_uniform": [5, 9]}}, "halving": {"rungs": [10, 20]}},
+            "parameters.training.iterations: a trial cannot vary it (halving.rungs set each trial's length)",
         ),
     ],
 )
@@ -395,8 +405,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def dask_cluster(tmp_path):
+@contextlib.contextmanager
+def dask_processes(tmp_path, workers):
+    """A Dask scheduler on 127.0.0.1 and ``workers`` workers of one thread: (address, [scheduler, *workers])."""
     pytest.importorskip("distributed")
     dask = Path(sys.executable).parent / "dask"
     if not dask.exists():
@@ -409,7 +420,7 @@ def dask_cluster(tmp_path):
         subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **common)
     ]
     try:
-        for _ in range(2):
+        for _ in range(workers):
             processes.append(
                 subprocess.Popen(
                     [dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard", "--no-nanny"],
@@ -419,8 +430,8 @@ def dask_cluster(tmp_path):
         from distributed import Client
 
         with Client(address, timeout=60) as client:
-            client.wait_for_workers(2, timeout=60)
-        yield address
+            client.wait_for_workers(workers, timeout=60)
+        yield address, processes
     finally:
         for process in reversed(processes):
             process.terminate()
@@ -431,11 +442,49 @@ def dask_cluster(tmp_path):
                 process.kill()
 
 
+@pytest.fixture
+def dask_cluster(tmp_path):
+    with dask_processes(tmp_path, 2) as (address, _):
+        yield address
+
+
 def test_a_dask_cluster_gives_the_local_results(dnn, in_tmp, demo_data, reference, dask_cluster):
     result = dnn("sweep", sweep_file(in_tmp, demo_data), "--address", dask_cluster, "--progress", "plain")
     assert result.exit_code == 0, result.output
     assert "(dask)" in result.stderr
     assert_same_trials(reference, last_line(result).parent)
+
+
+@pytest.mark.parametrize(
+    "killed, problem", [(1, "the scheduler has had no workers for 2 s"), (0, "lost the scheduler (no answer for 2 s)")]
+)
+def test_a_cluster_that_cannot_go_on_ends_the_sweep_within_the_timeout_and_keeps_the_trials(
+    in_tmp, demo_data, killed, problem
+):
+    path = sweep_file(in_tmp, demo_data, trials=2)
+    config = yaml.safe_load((in_tmp / "base.yaml").read_text())
+    config["training"].update(iterations=10**7, log_every=10**6)  # trials that never end by themselves
+    (in_tmp / "base.yaml").write_text(yaml.safe_dump(config))
+    with dask_processes(in_tmp, 1) as (address, processes):
+        driver = subprocess.Popen(
+            [*DNN, "sweep", str(path), "--address", address, "--timeout", "2", "--progress", "plain"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            index = in_tmp / "sweeps" / "s" / "1" / "sweep.json"
+            wait_for(lambda: index.exists() and "running" in index.read_text())
+            processes[killed].kill()
+            _, err = driver.communicate(timeout=120)
+        finally:
+            if driver.poll() is None:
+                driver.kill()
+    assert driver.returncode == 2, err
+    assert err.splitlines()[-1] == (
+        f"Error: --address {address}: {problem}; the unfinished trials are kept: `dnn sweep --resume {index.parent}`"
+    )
+    assert {row["status"] for row in json.loads(index.read_text())["trials"]} == {"pending"}
 
 
 @pytest.mark.parametrize(
@@ -453,6 +502,80 @@ def test_a_malformed_scheduler_address_is_one_line_at_once_and_makes_no_sweep(in
     )
     assert result.returncode == 2
     assert result.stderr == f"Error: --address {address}: {message}\n"
+    assert not (in_tmp / "sweeps").exists()
+
+
+class FakeScheduler:
+    """A listener on 127.0.0.1 that is no Dask scheduler: ``silent`` accepts and never speaks, ``http`` answers
+    what it is sent as a web server does, ``bytes`` sends random bytes at once; stopped by ``close``."""
+
+    def __init__(self, kind):
+        self.kind, self.connections = kind, []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.address = f"tcp://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            self.connections.append(connection)
+            if self.kind == "bytes":
+                connection.sendall(random.Random(1).randbytes(4096))
+            elif self.kind == "http":
+                threading.Thread(target=self.answer, args=(connection,), daemon=True).start()
+
+    def answer(self, connection):
+        with contextlib.suppress(OSError):
+            if connection.recv(65536):
+                connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    def close(self):
+        self.listener.close()
+        for connection in self.connections:
+            connection.close()
+
+
+@pytest.mark.parametrize(
+    "kind, answer",
+    [
+        ("silent", "said nothing in 0.6 s"),
+        ("http", "answered 'HTTP/1.1 400 Bad Request' (a web server, such as a Dask dashboard, not its scheduler)"),
+        ("bytes", "answered 80 bytes that are no Dask scheduler's greeting (f5 b1 65 22"),
+    ],
+)
+def test_an_address_where_no_scheduler_answers_is_one_line_within_the_timeout(in_tmp, demo_data, kind, answer):
+    pytest.importorskip("distributed")
+    path = sweep_file(in_tmp, demo_data)
+    server = FakeScheduler(kind)
+    try:
+        result = subprocess.run(
+            [*DNN, "sweep", str(path), "--address", server.address, "--timeout", "0.6"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        server.close()
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"Error: --address {server.address}: {answer}"), line
+    assert line.endswith("; give the address of a Dask scheduler (tcp://HOST:8786)")
+    assert not (in_tmp / "sweeps").exists()
+
+
+def test_a_closed_port_and_timeout_without_address(in_tmp, demo_data, dnn):
+    pytest.importorskip("distributed")
+    path = sweep_file(in_tmp, demo_data)
+    port = free_port()
+    result = dnn("sweep", path, "--address", f"tcp://127.0.0.1:{port}", "--timeout", "0.5")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: --address tcp://127.0.0.1:{port}: cannot connect (Connection refused)")
+    result = dnn("sweep", path, "--timeout", "5")
+    assert result.exit_code == 2 and "--timeout bounds the waits on a Dask cluster" in result.stderr
     assert not (in_tmp / "sweeps").exists()
 
 
@@ -505,3 +628,47 @@ def test_a_sweep_file_or_a_folder_to_resume(dnn, in_tmp):
     result = dnn("sweep")
     assert result.exit_code == 2
     assert "give a SWEEP_FILE for a new sweep, or --resume SWEEP_DIR" in result.stderr
+
+
+# --- an index edited by hand (issue 26) ---------------------------------------------------------------------
+
+
+def broken_copy(reference, tmp_path, change):
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(reference, folder)
+    index = index_of(folder)
+    change(index, folder)
+    (folder / "sweep.json").write_text(json.dumps(index))
+    return folder
+
+
+def pending_again(index, folder):
+    index["trials"][0].update(status="pending", rung=-1, metric=None)
+    index["trials"].append(dict(index["trials"][0]))
+
+
+def linked_away(index, folder):
+    import shutil
+
+    index["trials"][0].update(status="pending", rung=-1, metric=None)
+    shutil.rmtree(folder / "trial-001")
+    (folder / "trial-001").symlink_to(folder / "trial-002")  # a resume would write trial 1 over trial 2
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        (pending_again, "sweep.json: a broken sweep index: trials[4] is trial 1 again"),
+        (linked_away, "trial-001: a link or a file, not a folder of the sweep's own, where its trial's files go"),
+    ],
+)
+def test_an_index_edited_by_hand_is_refused_the_same_by_every_command(dnn, reference, tmp_path, change, problem):
+    folder = broken_copy(reference, tmp_path, change)
+    before = {p.name: p.read_bytes() for p in (reference / "trial-002").iterdir()}
+    for args in (["sweep", "--resume", folder], ["report", folder, "--out", tmp_path / "r.html"], ["plot", folder]):
+        result = dnn(*args)
+        assert result.exit_code == 2, result.output
+        assert result.stderr == f"Error: {folder / problem}\n"
+    assert {p.name: p.read_bytes() for p in (folder / "trial-002").iterdir()} == before

@@ -71,7 +71,7 @@ def init_config(path, force, table_path, target):
     text = starter_config(path) if table_path is None else table_starter(path, table_path, target)
     try:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        write_text(path, text)
+        write_text(path, text, output=True)
     except OSError as e:
         raise UserError(f"{path}: cannot write ({e.strerror or e})") from None
     click.echo(path)

@@ -82,6 +82,7 @@ def evaluate_command(
         class_table,
         confusion_table,
         honesty_lines,
+        largest_errors_table,
         regression_table,
         summary_table,
         top_losses_table,
@@ -110,7 +111,7 @@ def evaluate_command(
         click.echo(json_text(report, indent=2))
         return
     try:
-        write_json(json_path, finite_json(report))
+        write_json(json_path, finite_json(report), output=True)
     except OSError as e:
         raise UserError(f"{json_path}: cannot write ({e.strerror or e})") from None
     console = stdout_console()
@@ -124,7 +125,9 @@ def evaluate_command(
         console.print(table)
     for line in honesty_lines(report):
         console.print(line, soft_wrap=True)
-    if top_losses:
+    if top_losses and saved.regression:
+        console.print(largest_errors_table(report["top_losses"], report["targets"]))
+    elif top_losses:
         console.print(top_losses_table(report["top_losses"]))
     click.echo(str(json_path))
 

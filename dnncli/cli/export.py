@@ -45,7 +45,7 @@ def export_command(run_folder, checkpoint_file, best, out_file, dtype):
     dnn export --run runs/cat/2 --best --out cat.onnx --dtype float32
     """
     from ..files import check_output
-    from ..model import checkpoint
+    from ..model.predict import usable_model
     from ..text import decimal_size, plural, short_path
 
     try:
@@ -56,7 +56,7 @@ def export_command(run_folder, checkpoint_file, best, out_file, dtype):
 
     out = check_output(out_file)
     path = chosen_model(run_folder, checkpoint_file, best)
-    saved = checkpoint.load(path)
+    saved = usable_model(path)  # checked as predict and serve check it: a table model, or one of pictures
     size = export(saved, out, dtype)
     layers = " -> ".join(map(str, saved.net.layers))
     if saved.takes_tables:

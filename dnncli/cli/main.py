@@ -7,7 +7,8 @@ import traceback
 import click
 
 from .. import __version__
-from ..errors import EXIT_INTERRUPTED, EXIT_PIPE_CLOSED, RunFailure, os_error_exception
+from ..errors import EXIT_INTERRUPTED, EXIT_PIPE_CLOSED, RunFailure, UserError, os_error_exception
+from ..files import INPUTS
 from .calibrate import calibrate_command
 from .check import check_command, config_group, init_config, summary
 from .data import data
@@ -30,12 +31,21 @@ class DnnGroup(click.Group):
         except BrokenPipeError:
             quiet_closed_stdout()
             raise click.exceptions.Exit(EXIT_PIPE_CLOSED) from None
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # `dnn` alone: its help
+        except click.UsageError as e:
+            raise usage_line(e) from None
 
     def invoke(self, ctx):
+        INPUTS.clear()  # the files this command reads, which none of its outputs may replace (files.check_output)
         try:
             result = super().invoke(ctx)
             sys.stdout.flush()  # a reader gone shows here, under the rule below, not at exit
             return result
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # `dnn data` alone: its help
+        except click.UsageError as e:
+            raise usage_line(e) from None
         except click.ClickException:
             if debugging(ctx):
                 traceback.print_exc()
@@ -56,6 +66,19 @@ class DnnGroup(click.Group):
             if debugging(ctx):
                 raise
             raise RunFailure(f"unexpected {type(e).__name__}: {e} (run with --debug for the traceback)") from None
+        finally:
+            INPUTS.clear()  # they were this command's: a later caller in this process has its own
+
+
+def usage_line(error):
+    """A usage error of click's (a bad option value, a missing argument, a command misspelt) as every other error:
+    one line, exit 2, naming where the help is, instead of click's usage, hint, blank line and error."""
+    names, ctx = [], error.ctx
+    while ctx is not None and ctx.parent is not None:  # the root's name is however dnn was started
+        names.append(ctx.info_name)
+        ctx = ctx.parent
+    where = " ".join(["dnn", *reversed(names)])
+    return UserError(f"{error.format_message().rstrip('.')} (see `{where} --help`)")
 
 
 def quiet_closed_stdout():

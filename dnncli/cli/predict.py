@@ -91,21 +91,19 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, min_
     curl -sL https://example.com/cat.jpg | dnn predict -
     """
     from ..data.pictures import expand_paths
-    from ..model import checkpoint
     from ..model.answers import check_min_confidence
-    from ..model.predict import check_takes_pictures, predictions
+    from ..model.predict import predictions, usable_model
     from ..report.console import stdout_console
     from ..run.selection import unfinished_run
     from ..text import json_text, plural
 
     path = chosen_model(run_folder, checkpoint_file, best)
-    saved = checkpoint.load(path)
+    saved = usable_model(path)
     check_min_confidence(saved, min_confidence)
     if saved.takes_tables:
         return predict_table(saved, path, pictures, threshold, min_confidence, as_json, out)
     if out is not None:
         raise UserError("--out: for a table model's predictions; a picture model's go to standard output")
-    check_takes_pictures(saved)
     if threshold is not None and saved.net.output != "sigmoid":
         raise UserError(f"--threshold: only for a two-class (sigmoid) model; this one has {len(saved.classes)} classes")
     click.echo(f"model: {path} (iteration {saved.iteration})", err=True)
@@ -220,12 +218,14 @@ def predict_table(saved, path, arguments, threshold, min_confidence, as_json, ou
 
     from ..data.table_sets import warn_unknown
     from ..data.tables import read_table
-    from ..files import write_text
+    from ..files import check_output, write_text
     from ..model.predict import table_failures, table_predictions, with_failures
     from ..text import json_text, plural
 
     if len(arguments) != 1:
         raise UserError(f"{len(arguments)} files given; a table model predicts one table file at a time")
+    if out is not None:
+        check_output(out)
     if threshold is not None and saved.net.output != "sigmoid":
         raise UserError("--threshold: only for a two-class (sigmoid) model")
     click.echo(f"model: {path} (iteration {saved.iteration})", err=True)
@@ -248,7 +248,7 @@ def predict_table(saved, path, arguments, threshold, min_confidence, as_json, ou
     if out is None:
         click.echo(text.getvalue(), nl=False)
     else:
-        write_text(out, text.getvalue())
+        write_text(out, text.getvalue(), output=True)
         click.echo(str(out))
     if failed:
         rows = len(records) + len(failed)

@@ -51,6 +51,6 @@ def report_command(run_folder, best, out):
         raise UserError(f"{trials}: is a file, where the report of each trial goes; remove it or give another --out")
     for path, page in report_pages(folder, out, best, warn):
         path.parent.mkdir(exist_ok=True)  # the trials' folder, made once the first trial's page is ready
-        with atomic_file(path, "wb") as f:
+        with atomic_file(path, "wb", output=True) as f:
             f.write(page_bytes(page))
     click.echo(str(out))

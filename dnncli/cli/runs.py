@@ -64,7 +64,7 @@ def plot(run_dirs, out):
     """Draw the cost curves of runs on one chart, as a picture; for a sweep folder, the metric of its trials
     against each swept parameter.
 
-    Validation cost and accuracy are drawn too where the runs logged them.
+    Validation cost and accuracy (a regression's R²) are drawn too where the runs logged them.
     Needs matplotlib, the optional plot extra.
 
     \b

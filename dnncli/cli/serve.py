@@ -34,6 +34,14 @@ from .options import FiniteFloatRange, chosen_model, model_options
     help="Table models: most rows in one request; more get 413.",
 )
 @click.option(
+    "--body-timeout",
+    type=FiniteFloatRange(0, min_open=True),
+    default=30,
+    show_default=True,
+    metavar="SECONDS",
+    help="Longest a request's body may take to arrive; a slower one gets 408.",
+)
+@click.option(
     "--min-confidence",
     type=FiniteFloatRange(0, 1),
     metavar="P",
@@ -41,7 +49,17 @@ from .options import FiniteFloatRange, chosen_model, model_options
 )
 @click.option("--quiet", is_flag=True, help="No line per request on stdout; on stderr, only the server's warnings.")
 def serve_command(
-    run_folder, checkpoint_file, best, host, port, max_upload_mb, max_pictures, max_rows, min_confidence, quiet
+    run_folder,
+    checkpoint_file,
+    best,
+    host,
+    port,
+    max_upload_mb,
+    max_pictures,
+    max_rows,
+    body_timeout,
+    min_confidence,
+    quiet,
 ):
     """Serve a trained model over HTTP (needs the optional serve extra).
 
@@ -59,6 +77,10 @@ def serve_command(
     POST /predict   {"rows": [{"column": value, ...}, ...]} as application/json,
                     or a CSV or Parquet file as multipart/form-data (as its page
                     sends a file dropped on it)
+
+    Each picture is answered on its own, as dnn predict does: 200 with
+    "predictions" for those that decode and "problems" (picture, error) for
+    those that do not; 422 only when none of them can be classified.
 
     Each request is logged as a line on stdout; the address served and the
     server's notices go to stderr.
@@ -79,17 +101,19 @@ def serve_command(
         from ..serve.app import Limits, create_app
     except ImportError as e:
         raise missing_extra("dnn serve", "serve", e.name) from None
-    from ..model import checkpoint
     from ..model.answers import check_min_confidence
-    from ..model.predict import check_takes_pictures
+    from ..model.predict import usable_model
     from ..text import plural, short_path
 
     path = chosen_model(run_folder, checkpoint_file, best)
-    saved = checkpoint.load(path)
-    if not saved.takes_tables:
-        check_takes_pictures(saved)
+    saved = usable_model(path)
     check_min_confidence(saved, min_confidence)
-    limits = Limits(max_upload_bytes=int(max_upload_mb * 1e6), max_pictures=max_pictures, max_rows=max_rows)
+    limits = Limits(
+        max_upload_bytes=int(max_upload_mb * 1e6),
+        max_pictures=max_pictures,
+        max_rows=max_rows,
+        body_seconds=body_timeout,
+    )
     app = create_app(saved, path, {BEST: "best", CHECKPOINT: "last"}.get(path.name, "file"), limits, min_confidence)
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]

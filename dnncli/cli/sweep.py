@@ -19,7 +19,18 @@ DEFAULT_CURVE = "lr-find.json"
 )
 @click.option("--address", metavar="tcp://HOST:PORT", help="Send the trials to this Dask scheduler instead.")
 @click.option(
-    "--resume", "resume_folder", type=click.Path(file_okay=False), help="Run what is unfinished in this sweep folder."
+    "--timeout",
+    type=FiniteFloatRange(0, min_open=True),
+    metavar="SECONDS",
+    help="With --address: the longest wait for the scheduler to connect and answer, and for a lost scheduler or "
+    "one with no workers while trials run [default: 20].",
+)
+@click.option(
+    "--resume",
+    "resume_folder",
+    type=click.Path(file_okay=False),
+    callback=named_path("a sweep folder"),
+    help="Run what is unfinished in this sweep folder.",
 )
 @click.option(
     "--progress",
@@ -31,7 +42,7 @@ DEFAULT_CURVE = "lr-find.json"
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the index of the sweep as JSON instead of the table.")
 @click.option("--mlflow", "track", is_flag=True, help="Track the sweep in MLflow at $MLFLOW_TRACKING_URI.")
-def sweep_command(sweep_file, overrides, workers, address, resume_folder, progress_mode, as_json, track):
+def sweep_command(sweep_file, overrides, workers, address, timeout, resume_folder, progress_mode, as_json, track):
     """Train many runs of a config over a search space; the best trial's folder is the last line printed.
 
     \b
@@ -49,6 +60,8 @@ def sweep_command(sweep_file, overrides, workers, address, resume_folder, progre
         raise click.UsageError("--set and --mlflow apply to a new sweep; a resumed sweep keeps its trials' configs")
     if address and workers:
         raise click.UsageError("give --workers (this machine) or --address (a Dask cluster), not both")
+    if timeout and not address:
+        raise click.UsageError("--timeout bounds the waits on a Dask cluster: give it with --address")
     from ..report.sweep import sweep_reporter
     from ..sweep.driver import Driver, create
     from ..sweep.spec import read_sweep
@@ -57,9 +70,9 @@ def sweep_command(sweep_file, overrides, workers, address, resume_folder, progre
         overrides = (*overrides, "output.mlflow=true")
     sweep = read_sweep(sweep_file, overrides) if sweep_file else None
     if address:  # reached before the sweep folder is made: an unreachable cluster leaves no empty sweep behind
-        from ..sweep.cluster import DaskWorkers
+        from ..sweep.cluster import TIMEOUT_SECONDS, DaskWorkers
 
-        pool = DaskWorkers(address)
+        pool = DaskWorkers(address, timeout or TIMEOUT_SECONDS)
     else:
         from ..sweep.local import LocalWorkers
 
@@ -144,7 +157,7 @@ def lr_find(config_path, overrides, start, end, steps, out):
     out = check_output(out)
     check_output(out.with_suffix(".png"))
     found = range_test(load(config_path, overrides), start, end, steps, warn=QuietReporter().warn)
-    write_json(out, found.as_json())
+    write_json(out, found.as_json(), output=True)
     picture = draw_rate_curve(found, out.with_suffix(".png"))
     if picture is None:
         for line in rate_curve_text(found):

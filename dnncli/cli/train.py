@@ -3,7 +3,7 @@
 import click
 
 from ..errors import EXIT_PIPE_CLOSED, Interrupted, RunFailure
-from .options import FiniteFloatRange, config_option, set_option
+from .options import FiniteFloatRange, config_option, named_path, set_option
 
 PROGRESS_MODES = ("auto", "rich", "plain", "jsonl")  # report.progress.REPORTERS, and auto
 
@@ -15,6 +15,7 @@ PROGRESS_MODES = ("auto", "rich", "plain", "jsonl")  # report.progress.REPORTERS
     "--resume",
     "resume_folder",
     type=click.Path(file_okay=False),
+    callback=named_path("a run folder"),
     help="Continue this run folder to its configured length.",
 )
 @click.option(
@@ -42,24 +43,30 @@ def train(config_path, overrides, resume_folder, progress_mode, quiet, track):
     """
     if config_path is None and resume_folder is None:
         raise click.UsageError("give --config FILE for a new run, or --resume RUN_DIR to continue one")
-    from ..config.load import load
-    from ..report.console import stdout_console
-    from ..report.progress import reporter
-    from ..report.tables import run_lines, scores_table
-    from ..run.train import resume, start
+    from ..run.signals import StopSignals  # signal and threading only
 
-    report = reporter("quiet" if quiet else progress_mode)
-    if track:
-        overrides = (*overrides, "output.mlflow=true")
-    try:
-        if resume_folder:
-            result = resume(resume_folder, overrides, config_path, report)
-        else:
-            result = start(load(config_path, overrides), report)
-    except Interrupted as e:
-        if e.folder is not None:
-            click.echo(str(e.folder))
-        raise
+    # first of all, before the imports that take most of a second: from here on a signal stops the run in its
+    # own words (exit 130), at the first point it can, and is never lost
+    with StopSignals() as stop:
+        from ..config.load import load
+        from ..report.progress import reporter
+        from ..run.train import resume, start
+
+        report = reporter("quiet" if quiet else progress_mode)
+        if track:
+            overrides = (*overrides, "output.mlflow=true")
+        try:
+            if resume_folder:
+                result = resume(resume_folder, overrides, config_path, report, stop)
+            else:
+                result = start(load(config_path, overrides), report, stop)
+        except Interrupted as e:
+            if e.folder is not None:
+                click.echo(str(e.folder))
+            raise
+    from ..report.console import stdout_console
+    from ..report.tables import run_lines, scores_table
+
     if result.mlflow is not None:
         from ..report.html import page_bytes, run_report
         from ..run.tracking import log_page

@@ -68,6 +68,18 @@ class Dataset:
             yield self.subset(np.arange(start, min(start + READ_BATCH, self.m)))
 
 
+@dataclass
+class Sets:
+    """The sets a run trains, validates and tests on (None for one it has not), what tells its training set from
+    another (``identity``, ``encoding.table_identity``), and a table's fitted encoder (None for pictures)."""
+
+    train: object
+    validation: object
+    test: object
+    identity: dict
+    encoder: object = None
+
+
 VALIDATION_STREAM = 2  # the random stream of training.validation_fraction, beside shuffling (0) and dropout (1)
 
 

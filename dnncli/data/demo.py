@@ -138,7 +138,7 @@ def write_folder(root, x, y, names):
 
 
 def save_picture(pixels, path, kind):
-    with atomic_path(path) as tmp:
+    with atomic_path(path, output=True) as tmp:
         Image.fromarray(pixels).save(tmp, format=kind, quality=95)
 
 
@@ -193,7 +193,7 @@ def write_demo_table(out):
         (paths[0], plant_rows(PLANTS, rng), None),
         (paths[1], plant_rows(NEW_PLANTS, rng, first=PLANTS + 1), ("species", "price")),
     ):
-        with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+        with atomic_path(path, output=True) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
             names = [name for name in rows[0] if not kept or name not in kept]
             writer = csv.DictWriter(f, names, extrasaction="ignore", lineterminator="\n")
             writer.writeheader()

@@ -13,6 +13,7 @@ shuffled batch decompresses exactly the pictures it uses, once each.
 
 import numpy as np
 
+from ..errors import UserError
 from ..resources import available_memory
 
 MEMORY_SHARE = 0.5  # data.in_memory: auto loads a set when it needs at most this share of the available memory
@@ -52,7 +53,12 @@ class PicturesOnDisk:
         ends = np.append(begins[1:], len(ascending))
         for begin, end in zip(begins, ends, strict=True):
             first = int(ascending[begin])
-            out[order[begin:end]] = self.dataset[first : first + end - begin]
+            try:
+                out[order[begin:end]] = self.dataset[first : first + end - begin]
+            except (OSError, ValueError, TypeError, RuntimeError) as e:
+                # a damaged chunk says so as it does when the set is loaded at once (hdf5.read_dataset)
+                where, key = self.dataset.file.filename, self.dataset.name.lstrip("/")
+                raise UserError(f"{where}: cannot read dataset {key!r} ({e})") from None
         return out
 
 

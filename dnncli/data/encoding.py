@@ -17,7 +17,7 @@ import numpy as np
 from ..config.build import DataShape
 from ..errors import UserError
 from .columns import KINDS, inferred_kind
-from .tables import format_number
+from .tables import MEMORY, format_number
 
 TASKS = ("classification", "regression")
 PART_ROWS = 4096  # rows at a time when a table set is scored or classified
@@ -479,11 +479,12 @@ def encoded_set(table, encoder, rows=None):
 def table_identity(table, targets):
     """What tells a training table from another, cheaply: its path, size, rows and a fingerprint of its
     column names, every target cell and ``FINGERPRINT_ROWS`` rows spread over it."""
-    path = str(table.path)
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        size = None
+    path, size = str(table.path), None
+    if table.format != MEMORY:
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            pass
     digest = hashlib.sha256()
     digest.update(repr((table.names, table.rows)).encode("utf-8"))
     for name in targets:

@@ -180,9 +180,12 @@ def check_every_class_kept(folder, classes, labels):
             raise UserError(f"{Path(folder) / name}: {which} of class {name!r} can be read")
 
 
-def check_decoding_memory(folder, count, input_shape):
-    """``count`` pictures of ``input_shape`` must fit in memory before they are decoded (``data.size``)."""
-    needed, available = count * math.prod(input_shape), available_memory()
+def check_decoding_memory(folder, count, input_shape, dtype=None):
+    """``count`` pictures of ``input_shape`` must fit in memory before they are decoded (``data.size``); with
+    ``dtype``, a set to train on, so also their rows scaled for the network, as ``disk.memory_needed`` counts
+    an HDF5 set."""
+    scaled = np.dtype(dtype).itemsize if dtype is not None else 0
+    needed, available = count * math.prod(input_shape) * (1 + scaled), available_memory()
     shape = " x ".join(str(n) for n in input_shape)
     if resize_memory((1, 1), input_shape[1::-1]) > RESIZE_LIMIT:
         raise UserError(
@@ -203,13 +206,14 @@ def examples_of(classes):
     return paths, labels
 
 
-def load_folder(folder, input_shape, warn=None, progress=no_progress, order=None, fit=DEFAULT_FIT):
+def load_folder(folder, input_shape, warn=None, progress=no_progress, order=None, fit=DEFAULT_FIT, dtype=None):
     """A folder data set decoded into memory to ``input_shape`` by ``fit``, its classes in ``order`` (else
-    sorted); unreadable pictures are skipped with a warning."""
+    sorted); unreadable pictures are skipped with a warning. ``dtype``: the float type it will be trained in
+    (see ``check_decoding_memory``)."""
     shown = short_path(folder)  # so warnings name files as a person would
     classes = class_folders(shown, warn, order)
     paths, labels = examples_of(classes)
-    check_decoding_memory(folder, len(paths), input_shape)
+    check_decoding_memory(folder, len(paths), input_shape, dtype)
     pictures = np.empty((len(paths), *input_shape), dtype=np.uint8)
     with (progress or no_progress)(str(folder), len(paths)) as advance:
         # decoded with their numbers for labels, so the numbers kept say which files were
@@ -254,7 +258,7 @@ def import_folder(
     plan = import_plan(folder, split, warn)
     input_shape = (size, size, channels)
     skipped = []
-    with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_path(out, output=True) as tmp, h5py.File(tmp, "w") as f:
         for name, (origin, classes) in plan.items():
             paths, labels = examples_of(classes)
             check_decoding_memory(origin, min(len(paths), DECODE_BLOCK), input_shape)

@@ -275,7 +275,7 @@ def write_classes(f, classes):
 def write_hdf5(path, split, pictures, labels, classes, compression="lzf"):
     """A file in the cat layout, atomically: ``<split>_set_x``, ``<split>_set_y``, ``list_classes``."""
     pictures = np.asarray(pictures, dtype=np.uint8)
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_path(path, output=True) as tmp, h5py.File(tmp, "w") as f:
         create_pictures(f, f"{split}_set_x", len(pictures), pictures.shape[1:], compression)[...] = pictures
         write_labels(f, split, labels)
         write_classes(f, classes)

@@ -29,7 +29,7 @@ def load_split(config, split, warn=None, progress=None, encoder=None):
         from .folder_sets import load_folder  # Pillow is loaded only for a set that needs it
 
         shape = (data["size"], data["size"], data["channels"])
-        return load_folder(data[split], shape, warn, progress, data["classes"], data["fit"])
+        return load_folder(data[split], shape, warn, progress, data["classes"], data["fit"], config["dtype"])
     dataset = hdf5_split(data[split], split, data["keys"], data["in_memory"], config["dtype"])
     dataset.fit = dataset.fit or data["fit"]  # the file's own (dnn data import wrote it), else the config's
     return dataset

@@ -11,21 +11,12 @@ import numpy as np
 
 from ..errors import UserError
 from ..text import plural
-from .dataset import held_out
+from .dataset import Sets, held_out
 from .encoding import TableSpec, chosen_columns, encoded_set, fit_encoder, missing_targets, table_identity, target_task
 from .tables import read_table
 
 TEST_STREAM = 5  # the random stream of data.test_fraction, beside shuffling (0), dropout (1), validation (2)
 SHOWN_UNKNOWN = 3  # unknown categories named in a warning, per column
-
-
-@dataclass
-class TableSets:
-    train: object  # encoding.TableSet
-    validation: object
-    test: object
-    identity: dict  # the training file's ``table_identity``: what a resume checks
-    encoder: object
 
 
 def read_with_targets(path, spec, delimiter, warn):
@@ -120,22 +111,29 @@ def split_tables(config, with_test=True, warn=None):
 
 
 def load_table_sets(config, with_test=True, warn=None):
-    """The ``TableSets`` of a resolved config whose data is a table: rows split, the encoder fitted on the
+    """The ``dataset.Sets`` of a resolved config whose data is a table: rows split, the encoder fitted on the
     training rows alone."""
+    return table_sets(config, split_tables(config, with_test, warn), warn)
+
+
+def table_sets(config, tables, warn=None, encoder=None):
+    """The ``dataset.Sets`` of a config's ``SplitTables``: ``training.validation_fraction`` held out of the training
+    rows, the encoder fitted on those left (or ``encoder``, a trained model's, that continues on new rows)."""
     training = config["training"]
-    tables = split_tables(config, with_test, warn)
     table, validation_table = tables.train, None
     if training["validation_fraction"]:
         if table.rows < 2:
             raise UserError(f"training.validation_fraction: {table.path} has too few rows to hold some out")
         kept, held = held_out(table.rows, training["validation_fraction"], config["seed"])
         table, validation_table = table.select(kept), table.select(held)
-    encoder = fit_encoder(table, TableSpec.of(config["data"]), tables.file, warn)
+    fitted_here = encoder is None
+    if fitted_here:
+        encoder = fit_encoder(table, TableSpec.of(config["data"]), tables.file, warn)
     sets = [encoded_set(t, encoder) if t is not None else None for t in (table, validation_table, tables.test)]
-    for held_set in sets[1:]:
-        if held_set is not None:
-            warn_unknown(held_set.path, held_set.unknown, warn)
-    return TableSets(*sets, table_identity(tables.file, encoder.target["columns"]), encoder)
+    for encoded in sets[1:] if fitted_here else sets:  # the rows an encoder was not fitted on
+        if encoded is not None:
+            warn_unknown(encoded.path, encoded.unknown, warn)
+    return Sets(*sets, table_identity(tables.file, encoder.target["columns"]), encoder)
 
 
 def table_split(config, split, encoder, warn=None):
@@ -143,8 +141,11 @@ def table_split(config, split, encoder, warn=None):
     model's; None when the config has no test rows."""
     tables = split_tables(config, split == "test", warn)
     table = tables.train if split == "train" else tables.test
-    if table is None:
-        return None
+    return None if table is None else encoded_rows(table, encoder, warn)
+
+
+def encoded_rows(table, encoder, warn=None):
+    """``encoded_set`` of rows a trained model is scored on; ``warn`` names the categories it has not seen."""
     table_set = encoded_set(table, encoder)
     warn_unknown(table_set.path, table_set.unknown, warn)
     return table_set

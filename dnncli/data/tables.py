@@ -37,6 +37,7 @@ MEMORY_SHARE = 0.5  # a table is read when it needs at most this share of the av
 MISSING = ["", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "NULL", "null", "None", "#N/A", "#NA", "<NA>", "?"]
 PARQUET_MAGIC = b"PAR1"
 COUNTED_ROWS = ("parquet", "json")  # formats whose rows are named by their number (from 1), not by a line
+MEMORY = "memory"  # the format of a table that no file holds: a DataFrame's or arrays' rows (the Python estimators')
 
 
 def pyarrow_modules():
@@ -57,8 +58,8 @@ class Table:
     of its rows is in the file, to name it in a message (a line of a CSV file, a row of a Parquet file)."""
 
     columns: object  # pyarrow.Table
-    path: Path
-    format: str  # csv, parquet, or json (rows sent to `dnn serve`)
+    path: Path  # the file; for a table in memory, the name it goes by in messages (X)
+    format: str  # csv, parquet, json (rows sent to `dnn serve`) or memory
     delimiter: str = None
     multiline: bool = False  # some quoted cell holds a newline, so rows and lines do not simply follow each other
     origin: np.ndarray = None  # each row's number among the file's rows (0-based); None: the file's rows in order
@@ -72,8 +73,11 @@ class Table:
         return self.columns.column_names
 
     def positions(self, rows=slice(None)):
-        """Where rows are in the file: their lines (the header is line 1) or, in Parquet, their rows (from 1)."""
+        """Where rows are in the file: their lines (the header is line 1) or, in Parquet, their rows (from 1); in
+        memory, their positions (from 0, as Python counts)."""
         in_file = (np.arange(self.rows) if self.origin is None else self.origin)[rows]
+        if self.format == MEMORY:
+            return in_file
         if self.format in COUNTED_ROWS:
             return in_file + 1
         if not self.multiline:
@@ -82,7 +86,7 @@ class Table:
 
     @property
     def position_name(self):
-        return "row" if self.format in COUNTED_ROWS else "line"
+        return "line" if self.format == "csv" else "row"
 
     def where(self, row):
         """Where row ``row`` of this table is, for a message: ``line 12`` (CSV) or ``row 11`` (Parquet)."""
@@ -385,6 +389,18 @@ def read_table(path, delimiter=None, warn=None, skipped=None):
     if table.rows == 0:
         raise UserError(f"{path}: has a header but no rows")
     return table
+
+
+def table_in_memory(columns, name):
+    """The ``Table`` of a ``pyarrow.Table`` that no file holds, called ``name`` in messages, checked as a file's
+    columns are: column names are text, each given once, and there is at least one row."""
+    check_column_count(name, columns.num_columns)
+    names = unique_names(name, [str(n) for n in columns.column_names], None)
+    if names != columns.column_names:
+        columns = columns.rename_columns(names)
+    if columns.num_rows == 0:
+        raise UserError(f"{name}: has no rows")
+    return Table(columns, Path(name), MEMORY)
 
 
 def estimated_csv_memory(path):

@@ -183,7 +183,7 @@ def read_checkpoint(archive, path):
     expected = expected_arrays(net, header["dtype"], header)
     for name in members:
         if name not in expected and not name.startswith(STATE_PREFIX):
-            raise UserError(f"{path}: unexpected array {name!r}")
+            raise UserError(f"{path}: not a dnn checkpoint (it holds an array {name!r}, which no checkpoint has)")
         if name not in expected:
             raise UserError(f"{path}: array {name!r} is no optimizer state of this network")
     for name in [*net.array_names, *honesty.expected_arrays(header, net)]:

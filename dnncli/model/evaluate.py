@@ -201,21 +201,32 @@ def example_loss(p_true):
     return float(-np.log(max(float(p_true), SMALLEST_PROBABILITY)))
 
 
+NAMES = ("index", "file", "line", "row")  # what may name an example in a record (``example_name``)
+
+
 def top_losses_of(report, n):
     """The ``n`` predictions of an evaluation with the highest loss, the most confidently wrong first.
 
-    Each: the example's name, true and predicted class, p(true) and p(predicted). Equal losses keep the
-    set's order.
+    Each: the example's name, its true and predicted class with p(true) and p(predicted), or a regression's true
+    and predicted value of each target with the error (predicted - true). Equal losses keep the set's order.
     """
     ranked = sorted(report["predictions"], key=lambda record: -record["loss"])[:n]
     return [
         {
-            **{key: record[key] for key in ("index", "file") if key in record},
+            **{key: record[key] for key in NAMES if key in record},
             "true": record["true"],
             "predicted": record["predicted"],
-            "p_true": record["probabilities"][record["true"]],
-            "p_predicted": record["probabilities"][record["predicted"]],
+            **how_wrong(record),
             "loss": record["loss"],
         }
         for record in ranked
     ]
+
+
+def how_wrong(record):
+    if "probabilities" in record:
+        return {
+            "p_true": record["probabilities"][record["true"]],
+            "p_predicted": record["probabilities"][record["predicted"]],
+        }
+    return {"error": {name: record["predicted"][name] - value for name, value in record["true"].items()}}

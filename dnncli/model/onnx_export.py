@@ -336,6 +336,6 @@ def table_metadata(encoder):
 def export(saved, path, dtype=None):
     """Write ``saved`` as an ONNX file at ``path`` (atomically); returns its size in bytes."""
     data = build_model(saved, dtype).SerializeToString()
-    with atomic_file(path) as f:
+    with atomic_file(path, output=True) as f:
         f.write(data)
     return len(data)

@@ -14,6 +14,7 @@ from ..data.dataset import READ_BATCH, scale_pixels
 from ..data.pictures import load_picture, picture_mode
 from ..engine import forward, predict_labels
 from ..errors import UserError
+from . import checkpoint
 from .answers import answers, familiar_fields, picture_unfamiliarity, row_unfamiliarity
 from .calibration import calibrated
 
@@ -23,6 +24,15 @@ PROMPT_SECONDS = 0.2  # a batch is classified once it is full or this old, so re
 
 def model_dtype(saved):
     return np.dtype(saved.header["dtype"]).type
+
+
+def usable_model(path):
+    """The checkpoint at ``path``, checked to take what it will be given: a table model's rows, or pictures
+    (a model whose input no picture has is refused once): what predict, serve and export load alike."""
+    saved = checkpoint.load(path)
+    if not saved.takes_tables:
+        check_takes_pictures(saved)
+    return saved
 
 
 def check_takes_pictures(saved):

@@ -9,10 +9,32 @@ is of the weights before its update (i done), its validation scores of the weigh
 """
 
 import io
+import warnings
+from contextlib import contextmanager
 
+from ..errors import one_line
 from ..extras import missing_extra
 
 PANEL = (4.4, 3.3)  # inches; SVG scales, so this sets the proportions and the size of the text
+LABEL_CHARACTERS = 32  # of a name drawn on a chart (a class, a run, a value); the page's tables give it whole
+
+
+def label(text):
+    """A name a user chose (a class, a run, a parameter's value) as a chart draws it: on one line and at most
+    ``LABEL_CHARACTERS`` long, so no name can squeeze the axes to nothing."""
+    text = one_line(str(text))
+    return text if len(text) <= LABEL_CHARACTERS else text[: LABEL_CHARACTERS - 1] + "\u2026"
+
+
+@contextmanager
+def drawn():
+    """Around rendering a figure: matplotlib's word that a layout could not be applied (many labels on a small
+    figure) or that its font lacks a character of a name stays out of the user's terminal; the chart is drawn
+    all the same (an SVG's text is drawn by the browser, in its fonts)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*layout not applied", category=UserWarning)
+        warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
+        yield
 
 
 def figure(size):
@@ -31,7 +53,8 @@ def svg(fig):
     from matplotlib.backends.backend_svg import FigureCanvasSVG
 
     buffer = io.StringIO()
-    FigureCanvasSVG(fig).print_svg(buffer, metadata={"Date": None})
+    with drawn():
+        FigureCanvasSVG(fig).print_svg(buffer, metadata={"Date": None})
     return buffer.getvalue()
 
 
@@ -50,19 +73,31 @@ def series(records, key, shift=0):
     return [x for x, _ in points], [y for _, y in points]
 
 
+VALIDATION_SCORES = {"validation_accuracy": "accuracy", "validation_r2": "R²"}  # the second learning curve's
+
+
+def validation_score(records):
+    """The key of the score a second learning curve draws, accuracy or a regression's R², or None."""
+    return next((key for key in VALIDATION_SCORES if any(key in r for r in records)), None)
+
+
 def learning_curves(records, best_iteration=None):
-    """The cost, and the validation accuracy when it was logged: one picture each; best.npz marked."""
+    """The cost, and the validation accuracy (a regression's R²) when it was logged: one picture each; best.npz
+    marked."""
     cost = figure(PANEL)
     ax = cost.subplots()
     ax.plot(*series(records, "cost"), color="C0", label="training")
     pictures = [cost]
     if any("validation_cost" in r for r in records):
         ax.plot(*series(records, "validation_cost", 1), color="C1", label="validation")
+    key = validation_score(records)
+    if key is not None:
+        name = VALIDATION_SCORES[key]
         accuracy = figure(PANEL)
         bx = accuracy.subplots()
-        bx.plot(*series(records, "validation_accuracy", 1), color="C1", label="validation")
-        bx.set_title("accuracy", fontsize="medium")
-        styled(bx, "iterations done", "accuracy")
+        bx.plot(*series(records, key, 1), color="C1", label="validation")
+        bx.set_title(name, fontsize="medium")
+        styled(bx, "iterations done", name)
         pictures.append(accuracy)
     ax.set_title("cost", fontsize="medium")
     styled(ax, "iterations done", "cost")
@@ -155,8 +190,9 @@ def confusion(matrix, classes):
     for i in range(len(classes)):
         for j in range(len(classes)):
             ax.text(j, i, str(counts[i, j]), ha="center", va="center", color="white" if shares[i, j] > 0.6 else "black")
-    ax.set_xticks(range(len(classes)), classes, rotation=30 if len(classes) > 3 else 0)
-    ax.set_yticks(range(len(classes)), classes)
+    names = [label(name) for name in classes]
+    ax.set_xticks(range(len(classes)), names, rotation=30 if len(classes) > 3 else 0)
+    ax.set_yticks(range(len(classes)), names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title("confusion matrix", fontsize="medium")
@@ -168,8 +204,8 @@ def roc(curves):
     fig = figure(PANEL)
     ax = fig.subplots()
     ax.plot([0, 1], [0, 1], color="0.75", linestyle="--", linewidth=1)
-    for i, (label, (fpr, tpr, area)) in enumerate(curves.items()):
-        ax.plot(fpr, tpr, color=f"C{i % 10}", label=f"{label} (AUC {area:.3f})", drawstyle="default")
+    for i, (name, (fpr, tpr, area)) in enumerate(curves.items()):
+        ax.plot(fpr, tpr, color=f"C{i % 10}", label=f"{label(name)} (AUC {area:.3f})", drawstyle="default")
     ax.set_xlim(-0.01, 1.01)
     ax.set_ylim(-0.01, 1.01)
     ax.set_title("ROC curve", fontsize="medium")
@@ -181,9 +217,13 @@ def precision_recall(curves):
     """Precision against recall, {label: (recalls, precisions, average precision)}, as steps."""
     fig = figure(PANEL)
     ax = fig.subplots()
-    for i, (label, (recall, precision, ap)) in enumerate(curves.items()):
+    for i, (name, (recall, precision, ap)) in enumerate(curves.items()):
         ax.step(
-            [0, *recall], [precision[0], *precision], where="pre", color=f"C{i % 10}", label=f"{label} (AP {ap:.3f})"
+            [0, *recall],
+            [precision[0], *precision],
+            where="pre",
+            color=f"C{i % 10}",
+            label=f"{label(name)} (AP {ap:.3f})",
         )
     ax.set_xlim(-0.01, 1.01)
     ax.set_ylim(-0.01, 1.01)
@@ -223,10 +263,59 @@ def metric_against(values, metrics, parameter, metric, log=False, best=None):
     else:
         labels = sorted({str(v) for v in values})
         xs = [labels.index(str(v)) for v in values]
-        ax.set_xticks(range(len(labels)), labels)
+        ax.set_xticks(range(len(labels)), [label(v) for v in labels])
     ax.plot(xs, metrics, "o", color="C0")
     if best is not None:
         ax.plot([xs[best]], [metrics[best]], "o", markersize=13, markerfacecolor="none", markeredgecolor="black",
                 markeredgewidth=1.6, label="best")  # fmt: skip
-    styled(ax, parameter, metric, legend=best is not None)
+    styled(ax, label(parameter), metric, legend=best is not None)
+    return svg(fig)
+
+
+# --- a table run ----------------------------------------------------------------
+
+
+def predicted_against_true(truth, predicted, name):
+    """Each test row's predicted value against its true one, with the line where they are equal."""
+    fig = figure(PANEL)
+    ax = fig.subplots()
+    low, high = min(min(truth), min(predicted)), max(max(truth), max(predicted))
+    margin = (high - low) / 20 or 1.0
+    ax.plot([low, high], [low, high], color="0.6", linestyle="--", linewidth=1, label="predicted = true")
+    ax.plot(truth, predicted, "o", color="C0", markersize=3.5, alpha=0.7)
+    ax.set_xlim(low - margin, high + margin)  # the same scale on both axes: the diagonal at 45 degrees
+    ax.set_ylim(low - margin, high + margin)
+    ax.set_title(f"{name}: predicted against true", fontsize="medium")
+    styled(ax, f"true {name}", f"predicted {name}")
+    return svg(fig)
+
+
+def residuals(predicted, errors, name):
+    """Each test row's error (predicted - true) against its prediction: a model that is right on average has
+    them spread evenly about 0, with no shape."""
+    fig = figure(PANEL)
+    ax = fig.subplots()
+    ax.axhline(0, color="0.6", linestyle="--", linewidth=1)
+    ax.plot(predicted, errors, "o", color="C3", markersize=3.5, alpha=0.7)
+    ax.set_title(f"{name}: residuals", fontsize="medium")
+    styled(ax, f"predicted {name}", "predicted - true")
+    return svg(fig)
+
+
+IMPORTANCE_BARS = 20  # columns drawn at most, the most important first
+
+
+def importance(names, means, stds, score):
+    """A bar per column, most important at the top: the mean fall in ``score`` when the column is shuffled, with
+    the standard deviation over the shuffles as an error bar."""
+    names, means, stds = names[:IMPORTANCE_BARS], means[:IMPORTANCE_BARS], stds[:IMPORTANCE_BARS]
+    fig = figure((PANEL[0], max(PANEL[1], 0.9 + 0.24 * len(names))))
+    ax = fig.subplots()
+    places = list(range(len(names)))[::-1]
+    ax.barh(places, means, xerr=stds, color=["C0" if m > 0 else "0.7" for m in means], ecolor="0.3", capsize=2)
+    ax.set_yticks(places, names, fontsize="small")
+    ax.axvline(0, color="0.4", linewidth=0.8)
+    ax.set_title("permutation importance", fontsize="medium")
+    styled(ax, f"fall in {score} when shuffled", "", legend=False)
+    ax.grid(axis="y", visible=False)
     return svg(fig)

@@ -18,17 +18,29 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.table_sets import encoded_rows, split_tables
 from ..errors import UserError
 from ..model import checkpoint
 from ..model.evaluate import check_scaled_as_data_sets, evaluate, top_losses_of
+from ..model.importance import permutation_importance
 from ..model.metrics import precision_recall_curve, roc_curve
+from ..model.score import SCORES
 from ..run.layout import CHECKPOINT, CONFIG
 from ..run.listing import shown_metrics
 from ..run.selection import choose_data, model_path, run_config
 from ..sweep.index import as_seen, best_trial, is_sweep, ranked, read_index
 from ..text import plural, short_path
 from . import charts
-from .tables import calibration_text, duration, sweep_value, threshold_text
+from .tables import (
+    SCORE_NAMES,
+    calibration_text,
+    duration,
+    error_text,
+    score_text,
+    shown_scores,
+    sweep_value,
+    threshold_text,
+)
 
 TOP_LOSSES = 12  # pictures in the grid of top losses
 ORIGINAL_PIXELS = 256  # a folder set's original file, shrunk to at most this a side
@@ -69,6 +81,7 @@ details { margin-top: .6rem; }
 summary { cursor: pointer; color: var(--accent); }
 pre { background: #f0f2f6; border-radius: 8px; padding: .7rem; overflow-x: auto; font-size: .82rem; }
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 1rem 1.4rem; }
+.charts > * { min-width: 0; }
 figure { margin: 0; }
 figure.chart img { width: 100%; height: auto; display: block; }
 figcaption { color: var(--soft); font-size: .85rem; margin-top: .2rem; }
@@ -80,6 +93,7 @@ figcaption { color: var(--soft); font-size: .85rem; margin-top: .2rem; }
 .example .name { font-size: .78rem; color: var(--soft); word-break: break-all; }
 .example .classes { font-size: .9rem; }
 .wrong { color: var(--bad); font-weight: 600; }
+.missing { color: var(--soft); font-style: italic; }
 .right { color: var(--good); font-weight: 600; }
 @media (max-width: 560px) {
   body { font-size: 14px; }
@@ -240,30 +254,40 @@ def run_section(folder, metrics, config_text, saved, path):
         ("updated", moment(metrics.get("updated"))),
     ]
     if best is not None:
-        pairs.append(("best (best.npz)", f"iteration {best}: validation cost {number(best_scores.get('cost'))}, "
-                      f"accuracy {number(best_scores.get('accuracy'))}"))  # fmt: skip
+        pairs.append(("best (best.npz)", f"iteration {best}: validation {validation_scores(best_scores)}"))
     if last is not None:
-        pairs.append(("last", f"iteration {metrics.get('iterations_done')}: validation cost "
-                      f"{number(last['validation_cost'])}, accuracy {number(last.get('validation_accuracy'))}"))  # fmt: skip
+        logged = {key.removeprefix("validation_"): v for key, v in last.items() if key.startswith("validation_")}
+        pairs.append(("last", f"iteration {metrics.get('iterations_done')}: validation {validation_scores(logged)}"))
     if metrics.get("stopped_early"):
         pairs.append(("stopped early", "the validation cost stopped improving"))
     if metrics.get("error"):
         pairs.append(("failed", metrics["error"]))
     pairs += [("warning", warning) for warning in metrics.get("warnings") or []]
+    splits = [split for split in ("train", "validation", "test") if isinstance(metrics.get(split), dict)]
+    names = shown_scores(metrics[splits[0]]) if splits else []
     scores = [
-        (split, metrics[split]["examples"], number(metrics[split].get("accuracy")), number(metrics[split]["cost"], 6))
-        for split in ("train", "validation", "test")
-        if isinstance(metrics.get(split), dict)
+        (
+            split,
+            metrics[split]["examples"],
+            *(score_text(n, metrics[split].get(n)) for n in names),
+            number(metrics[split]["cost"], 6),
+        )  # fmt: skip
+        for split in splits
     ]
     versions = ", ".join(f"{k} {v}" for k, v in (metrics.get("versions") or {}).items())
     body = facts(pairs)
     if scores:
-        body += "<h3>final scores (the last weights)</h3>" + table(
-            ("set", "examples", "accuracy", "cost"), scores, numeric=("examples", "accuracy", "cost")
-        )
+        header = ("set", "examples", *(SCORE_NAMES[n] for n in names), "cost")
+        body += "<h3>final scores (the last weights)</h3>" + table(header, scores, numeric=header[1:])
     body += f'<p class="note">versions: {text(versions)}</p>'
     body += f"<details><summary>config.yaml</summary><pre>{text(config_text)}</pre></details>"
     return section("run", "The run", body, note=str(folder))
+
+
+def validation_scores(scores):
+    """``cost 0.1806, accuracy 0.9167``, or a regression's cost, RMSE, MAE and R²; n/a for what is missing."""
+    shown = [f"{SCORE_NAMES[n]} {score_text(n, scores.get(n))}" for n in shown_scores(scores) or ["accuracy"]]
+    return ", ".join([f"cost {number(scores.get('cost'))}", *shown])
 
 
 def learning_section(records, best):
@@ -273,8 +297,9 @@ def learning_section(records, best):
     if best is not None:
         note += " The dotted line is best.npz."
     pictures = charts.learning_curves(records, best)
+    score = charts.VALIDATION_SCORES.get(charts.validation_score(records), "accuracy")
     body = chart_grid(
-        [chart_figure(svg, alt) for svg, alt in zip(pictures, ("cost", "validation accuracy"), strict=False)]
+        [chart_figure(svg, alt) for svg, alt in zip(pictures, ("cost", f"validation {score}"), strict=False)]
     )
     return section("learning-curves", "Learning curves", body, note=note)
 
@@ -310,7 +335,7 @@ def curves_of(labels, probabilities, classes):
     return roc, pr
 
 
-def test_section(report, dataset):
+def test_section(report, dataset, note=None):
     classes = report["classes"]
     probabilities = np.array([[r["probabilities"][c] for c in classes] for r in report["predictions"]]).T
     roc, pr = curves_of(dataset.labels, probabilities, classes)
@@ -343,14 +368,9 @@ def test_section(report, dataset):
     body += "<h3>per class</h3>" + table(
         ("class", "examples", "precision", "recall", "f1"), per_class, numeric=("examples", "precision", "recall", "f1")
     )
-    return section("test-set", "On the test set", body, note=short_path(dataset.path))
+    return section("test-set", "On the test set", body, note=note or short_path(dataset.path))
 
 
-MISSING_TEST_SECTIONS = (
-    ("test-set", "On the test set"),
-    ("trust", "How far to trust it"),
-    ("top-losses", "Top losses"),
-)
 FLAGGED_SHOWN = 12  # the unfamiliar test examples named
 
 
@@ -384,16 +404,10 @@ def trust_section(report):
         body += calibration_part(report)
     body += unfamiliar_part(report)
     note = f"The baseline is {always}." if always else None
-    return section("trust", "How far to trust it", body, note=note)
+    return section(*TRUST, body, note=note)
 
 
-SCORE_TEXT = {
-    "accuracy": "accuracy",
-    "balanced_accuracy": "balanced accuracy",
-    "rmse": "RMSE",
-    "mae": "MAE",
-    "r2": "R²",
-}
+SCORE_TEXT = {**SCORE_NAMES, "balanced_accuracy": "balanced accuracy"}
 
 
 def calibration_part(report):
@@ -490,20 +504,24 @@ def run_report(folder, best=False, top=TOP_LOSSES, warn=None, home=None):
         learning_section(records, metrics.get("best_iteration")),
         health_section(records),
     ]
-    if config is not None and (config["data"]["test"] is not None or config["data"].get("test_fraction")):
+    if config is not None and saved.takes_tables:
+        sections += table_sections(saved, config, top, warn)
+    elif config is not None and config["data"]["test"] is not None:
         check_scaled_as_data_sets(saved, path)
         dataset, _ = choose_data(config, folder, None, "test", saved, warn)
         report = evaluate(saved, dataset)
-        if saved.regression:  # numbers: no classes, curves or pictures to show here
-            sections.append(trust_section(report))
-        else:
-            sections += [test_section(report, dataset), trust_section(report)]
-            sections.append(top_losses_section(report, dataset, top, warn))
+        sections += [test_section(report, dataset), trust_section(report)]
+        sections.append(top_losses_section(report, dataset, top, warn))
     else:
-        missing = "<p>The run's config names no test set (data.test), so there is nothing to evaluate on.</p>"
-        sections += [section(key, title, missing) for key, title in MISSING_TEST_SECTIONS]
+        sections += no_test_sections("data.test", *LATER_SECTIONS["pictures"])
     name = metrics.get("name") or folder.name
     return page(f"{name}: {folder}", f"dnn report of {path}, iteration {saved.iteration}", sections, home)
+
+
+def no_test_sections(keys, *titles):
+    """The sections of a run whose config names no test rows (its ``keys`` would): (key, title) each, saying so."""
+    missing = f"<p>The run's config names no test set ({keys}), so there is nothing to evaluate on.</p>"
+    return [section("test-set", "On the test set", missing)] + [section(key, name, missing) for key, name in titles]
 
 
 def report_pages(folder, out, best=False, warn=None):
@@ -541,6 +559,136 @@ def trials_folder(out):
 def page_bytes(page):
     """A page as its file holds it: ASCII, other characters as references, the same bytes whatever the locale."""
     return page.encode("ascii", "xmlcharrefreplace")
+
+
+# --- a table run ----------------------------------------------------------------
+
+# the sections after the test set's: (key, title) of a run of pictures, of a table classifier, of a regression
+TRUST = ("trust", "How far to trust it")
+LATER_SECTIONS = {
+    "pictures": [TRUST, ("top-losses", "Top losses")],
+    "classification": [TRUST, ("top-losses", "Top losses"), ("importance", "Which columns matter")],
+    "regression": [TRUST, ("top-losses", "Largest errors"), ("importance", "Which columns matter")],
+}
+ERROR_CHARTS = 4  # targets of a regression drawn at most (predicted against true, and residuals, each)
+
+
+def table_sections(saved, config, top, warn=None):
+    """The sections of a table run after its learning: the test rows' scores (a regression's predicted against
+    true values and residuals), the rows with the highest loss with their cells, and which columns matter."""
+    rows = split_tables(config, True, warn).test
+    task = "regression" if saved.regression else "classification"
+    if rows is None:
+        return no_test_sections("data.test or data.test_fraction", *LATER_SECTIONS[task])
+    dataset = encoded_rows(rows, saved.encoder, warn)
+    report = evaluate(saved, dataset)
+    fraction = config["data"]["test_fraction"]
+    where = short_path(dataset.path)
+    note = f"{where}: {plural(dataset.m, 'row')} " + (
+        f"held out as the test set (data.test_fraction {fraction:g})" if fraction else "(data.test)"
+    )
+    first = regression_section(report, note) if saved.regression else test_section(report, dataset, note)
+    return [first, trust_section(report), table_losses_section(report, rows, saved.encoder, top),
+            importance_section(permutation_importance(saved, rows), where)]  # fmt: skip
+
+
+def regression_section(report, note):
+    targets = report["targets"]
+    pairs = [("examples", report["examples"])]
+    pairs += [(SCORE_NAMES[n], score_text(n, report[n])) for n in SCORES["regression"]]
+    pairs.append(("cost (half squared error, standardised)", number(report["cost"], 6)))
+    truth = {name: [r["true"][name] for r in report["predictions"]] for name in targets}
+    guess = {name: [r["predicted"][name] for r in report["predictions"]] for name in targets}
+    figures = []
+    for name in targets[:ERROR_CHARTS]:
+        errors = [g - t for g, t in zip(guess[name], truth[name], strict=True)]
+        figures += [
+            chart_figure(charts.predicted_against_true(truth[name], guess[name], name), f"{name}: predicted against true"),
+            chart_figure(charts.residuals(guess[name], errors, name), f"{name}: residuals"),
+        ]  # fmt: skip
+    body = facts(pairs) + chart_grid(figures)
+    if len(targets) > 1:
+        names = SCORES["regression"]
+        per_target = [(t, *(score_text(n, report["per_target"][t][n]) for n in names)) for t in targets]
+        header = ("target", *(SCORE_NAMES[n] for n in names))
+        body += "<h3>per target</h3>" + table(header, per_target, numeric=header[1:])
+    return section("test-set", "On the test set", body, note=note)
+
+
+def cell_text(value):
+    """A cell of a table as a row of the report shows it: numbers to 6 significant places, a missing one said so."""
+    if value is None:
+        return Html('<span class="missing">missing</span>')
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def table_losses_section(report, rows, encoder, count):
+    """The test rows with the highest loss as a table: where each is in its file, its id cells, true and predicted
+    class with p(true), or a regression's true and predicted values and errors, then the cells it was given."""
+    found = top_losses_of(report, count)
+    cells = rows.select([r["index"] for r in found]).columns.to_pylist() if found else []
+    shown = [*encoder.ids, *encoder.feature_columns]
+    where = rows.position_name
+    if "targets" in report:
+        targets = report["targets"]
+        several = len(targets) > 1
+        outcome = [f"{kind} {t}" if several else kind for t in targets for kind in ("true", "predicted", "error")]
+        results = [[error_text(r[kind][t]) for t in targets for kind in ("true", "predicted", "error")] for r in found]
+        title, numeric = "Largest errors", outcome
+        what = f"the largest errors in {', '.join(targets)} (predicted - true)"
+    else:
+        outcome = ["true", "predicted", "p(true)", "loss"]
+        results = [
+            [r["true"], verdict(r["true"], r["predicted"]), number(r["p_true"]), number(r["loss"])] for r in found
+        ]
+        title, numeric = "Top losses", outcome[2:]
+        what = "the highest loss, -ln p(true), the most confidently wrong first"
+    lines = [
+        (r[where], *result, *(cell_text(c.get(name)) for name in shown))
+        for r, result, c in zip(found, results, cells, strict=True)
+    ]
+    body = table((where, *outcome, *shown), lines, numeric=(where, *numeric))
+    note = f"The {plural(len(found), 'test row')} with {what}: where each is in its file, then its cells."
+    if "targets" in report and len(report["targets"]) > 1:
+        note += " Several targets' errors are weighed together in standard deviations of each."
+    return section("top-losses", title, body, note=note)
+
+
+def verdict(true, predicted):
+    return Html(f'<span class="{"right" if true == predicted else "wrong"}">{text(predicted)}</span>')
+
+
+def importance_section(found, where):
+    """Which columns matter: each column's permutation importance on the test rows, a chart and a table."""
+    score = SCORE_NAMES[found.scoring]
+    means = [found.mean(c) for c in found.columns]
+    stds = [found.std(c) for c in found.columns]
+    names = [c.name for c in found.columns]
+    shown = min(len(names), charts.IMPORTANCE_BARS)
+    caption = f"the {shown} most important of {len(names)} columns" if shown < len(names) else None
+    chart = chart_figure(charts.importance(names, means, stds, score), "permutation importance of each column", caption)
+    rows = [
+        (c.name, c.kind, c.inputs, number(m), number(sd)) for c, m, sd in zip(found.columns, means, stds, strict=True)
+    ]
+    header = ("column", "kind", "inputs", "mean fall", "std")
+    sampled = f" ({found.rows} of them, drawn by the seed)" if found.rows < found.of_rows else ""
+    pairs = [
+        (f"test {score}", number(found.baseline)),
+        ("rows", f"{found.of_rows}{sampled}"),
+        ("shuffles", f"{found.repeats} a column, seed {found.seed}"),
+    ]
+    body = facts(pairs) + chart_grid([chart])
+    body += f"<details><summary>every column's numbers ({len(rows)})</summary>{table(header, rows, numeric=header[2:])}</details>"
+    note = (
+        f"How much the model's {score} on the test rows of {where} falls when one column's cells are shuffled "
+        "among the rows (its link to the target broken, its values kept), the mean and standard deviation over "
+        "the shuffles. A column near 0 is one the model does not lean on, or whose information another column "
+        "also holds: columns that say the same share their importance. A category column is one column, "
+        "however many inputs it becomes."
+    )
+    return section("importance", "Which columns matter", body, note=note)
 
 
 # --- a sweep --------------------------------------------------------------------

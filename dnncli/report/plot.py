@@ -11,7 +11,7 @@ from ..errors import UserError
 from ..extras import missing_extra
 from ..files import atomic_path
 from ..run.listing import shown_metrics
-from .charts import series
+from .charts import VALIDATION_SCORES, drawn, label, series
 
 FIGURE_INCHES = (10, 6)
 DPI = 100  # so the picture is 1000 x 600 pixels
@@ -27,22 +27,24 @@ def logged_costs(folder):
 def draw(runs, out):
     """Writes the chart of ``runs`` (label -> costs records) to ``out``; returns ``out``."""
     fig, kind = figure_for(out)
-    with_accuracy = any(series(records, "validation_accuracy")[0] for records in runs.values())
-    axes = fig.subplots(2 if with_accuracy else 1, 1, sharex=True, squeeze=False)[:, 0]
-    for i, (label, records) in enumerate(runs.items()):
-        colour = f"C{i % 10}"
-        axes[0].plot(*series(records, "cost"), color=colour, label=f"{label} cost")
+    # a panel for each validation score the runs logged: accuracy, and a regression's R²
+    scores = [key for key in VALIDATION_SCORES if any(series(records, key)[0] for records in runs.values())]
+    axes = fig.subplots(1 + len(scores), 1, sharex=True, squeeze=False)[:, 0]
+    for i, (name, records) in enumerate(runs.items()):
+        colour, name = f"C{i % 10}", label(name)
+        axes[0].plot(*series(records, "cost"), color=colour, label=f"{name} cost")
         # validation is measured after the logged iteration's update: one iteration more done, as in dnn report
         iterations, values = series(records, "validation_cost", 1)
         if iterations:
-            axes[0].plot(iterations, values, color=colour, linestyle="--", label=f"{label} validation cost")
-        iterations, values = series(records, "validation_accuracy", 1)
-        if iterations:
-            axes[1].plot(iterations, values, color=colour, label=f"{label} validation accuracy")
+            axes[0].plot(iterations, values, color=colour, linestyle="--", label=f"{name} validation cost")
+        for ax, key in zip(axes[1:], scores, strict=True):
+            iterations, values = series(records, key, 1)
+            if iterations:
+                ax.plot(iterations, values, color=colour, label=f"{name} validation {VALIDATION_SCORES[key]}")
     axes[0].set_ylabel("cost")
     axes[0].set_title("cost per logged iteration")
-    if with_accuracy:
-        axes[1].set_ylabel("accuracy")
+    for ax, key in zip(axes[1:], scores, strict=True):
+        ax.set_ylabel(VALIDATION_SCORES[key])
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
@@ -68,7 +70,7 @@ def figure_for(out, size=FIGURE_INCHES):
 
 
 def save(fig, out, kind):
-    with atomic_path(out) as tmp:
+    with atomic_path(out, output=True) as tmp, drawn():
         fig.savefig(tmp, format=kind)
     return Path(out)
 
@@ -91,15 +93,15 @@ def draw_sweep(index, out):
         colours = ["C0" if row["status"] == "finished" else "C7" for row in scored]
         if distribution == "choice":
             labels = sorted({str(v) for v in values})
-            ax.set_xticks(range(len(labels)), labels, rotation=20, fontsize="small")
+            ax.set_xticks(range(len(labels)), [label(v) for v in labels], rotation=20, fontsize="small")
             values = [labels.index(str(v)) for v in values]
         elif distribution == "log_uniform":
             ax.set_xscale("log")
         ax.scatter(values, metrics, c=colours)
-        ax.set_xlabel(key)
+        ax.set_xlabel(label(key))
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(index["metric"])
-    fig.suptitle(f"sweep {index['name']}: {index['metric']} of each trial (grey: pruned)")
+    fig.suptitle(f"sweep {label(index['name'])}: {index['metric']} of each trial (grey: pruned)")
     return save(fig, out, kind)
 
 

@@ -29,6 +29,9 @@ BLOCKS = " ▁▂▃▄▅▆▇█"  # eighths of a character cell, empty to fu
 LABELS = {
     "validation_cost": ("val cost", "{:.4f}"),
     "validation_accuracy": ("val acc", "{:.4f}"),
+    "validation_rmse": ("val RMSE", "{:.4g}"),
+    "validation_mae": ("val MAE", "{:.4g}"),
+    "validation_r2": ("val R²", "{:.4f}"),
     "dead_relu": ("dead", "{:.0%}"),
     "gradient_norm": ("|grad|", "{:.1e}"),
 }

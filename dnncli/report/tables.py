@@ -21,9 +21,14 @@ def four_places(value):
 SCORE_NAMES = {"accuracy": "accuracy", "rmse": "RMSE", "mae": "MAE", "r2": "R²"}  # model.score.SCORES' names
 
 
-def score_text(value):
+UNITS_SCORES = ("rmse", "mae")  # errors in a target's own units, of any size
+
+
+def score_text(name, value):
     """A score as tables show it: four significant places for an error in a target's units, else four decimals."""
-    return "n/a" if value is None else four_places(value)
+    if value is None:
+        return "n/a"
+    return error_text(value) if name in UNITS_SCORES else four_places(value)
 
 
 def error_text(value):
@@ -51,8 +56,8 @@ def scores_table(result):
     table.add_column("cost", justify="right")
     for split, scores in result.final.items():
         if scores is not None:
-            shown = [error_text(scores[n]) if n in ("rmse", "mae") else four_places(scores[n]) for n in names]
-            shown += [score_cell(n, scores[n]) for n in beside]
+            shown = [score_text(n, scores[n]) for n in names]
+            shown += [score_text(n.removeprefix("baseline_"), scores[n]) for n in beside]
             table.add_row(split, str(scores["examples"]), *shown, f"{scores['cost']:.6f}")
     if beside and result.baseline:
         table.caption = f"baseline: always answering {result.baseline}"
@@ -65,17 +70,10 @@ def scores_table(result):
 BASELINE_COLUMNS = {"balanced_accuracy": "balanced", "baseline_accuracy": "baseline", "baseline_rmse": "baseline RMSE"}
 
 
-def score_cell(name, value):
-    if value is None:
-        return "n/a"
-    return error_text(value) if name == "baseline_rmse" else four_places(value)
-
-
-def validation_text(cost, accuracy=None, **scores):
+def validation_text(cost, **scores):
+    """``cost 0.180581, accuracy 0.9167``, or the cost and RMSE, MAE and R² of a regression."""
     parts = [f"cost {cost:.6f}"]
-    if accuracy is not None:
-        parts.append(f"accuracy {accuracy:.4f}")
-    parts += [f"{SCORE_NAMES[name]} {value:.4g}" for name, value in scores.items() if value is not None]
+    parts += [f"{SCORE_NAMES[name]} {score_text(name, value)}" for name, value in scores.items() if value is not None]
     return ", ".join(parts)
 
 
@@ -84,7 +82,7 @@ def run_lines(result):
     path = "fast path" if result.fast_path else "general path"
     lines = [f"{plural(result.iterations_done, 'iteration')} in {result.seconds:.1f}s ({path})"]
     if result.best_iteration is not None:
-        best = validation_text(result.best_cost, result.best_accuracy)
+        best = validation_text(**result.best_validation)
         last = result.last_validation  # logged at iteration iterations_done - 1: of the final weights
         lines.append(f"validation: best at iteration {result.best_iteration}, {best} (best.npz)")
         lines.append(f"validation: last at iteration {result.iterations_done}, {validation_text(**last)}")
@@ -181,9 +179,10 @@ def regression_table(report):
     table.add_row("examples", str(report["examples"]), *blank, *([""] if baseline else []))
     for name in ("rmse", "mae", "r2"):
         per = [report["per_target"][t][name] for t in targets] if several else []
-        shown = four_places if name == "r2" else error_text
         table.add_row(
-            SCORE_NAMES[name], shown(report[name]), *map(shown, per), *([shown(baseline[name])] if baseline else [])
+            SCORE_NAMES[name],
+            *(score_text(name, value) for value in (report[name], *per)),
+            *([score_text(name, baseline[name])] if baseline else []),
         )
     table.add_row(
         "cost (half squared error, standardised)", f"{report['cost']:.6f}", *blank, *([""] if baseline else [])
@@ -329,10 +328,32 @@ def top_losses_table(rows):
     for column in table.columns[3:]:
         column.justify = "right"
     for row in rows:
-        name = row.get("file", str(row["index"]))
         table.add_row(
-            name, row["true"], row["predicted"], *(four_places(row[k]) for k in ("p_true", "p_predicted", "loss"))
-        )
+            example_text(row), row["true"], row["predicted"],
+            *(four_places(row[k]) for k in ("p_true", "p_predicted", "loss")),
+        )  # fmt: skip
+    return table
+
+
+def example_text(row):
+    """What names an example in a table: a folder set's file, a table's line (or Parquet row), else its index."""
+    for key in ("line", "row"):
+        if key in row:
+            return f"{key} {row[key]}"
+    return row.get("file", str(row["index"]))
+
+
+def largest_errors_table(rows, targets):
+    """A regression's rows with the largest errors (``evaluate.top_losses_of``): each target's true and predicted
+    value and the error, then the loss (half the squared error in standard deviations of the target)."""
+    several = len(targets) > 1
+    columns = [f"{kind} {name}" if several else kind for name in targets for kind in ("true", "predicted", "error")]
+    table = Table("example", *columns, "loss", title=f"the {len(rows)} largest errors", title_justify="left")
+    for column in table.columns[1:]:
+        column.justify = "right"
+    for row in rows:
+        values = [row[kind][name] for name in targets for kind in ("true", "predicted", "error")]
+        table.add_row(example_text(row), *map(error_text, values), four_places(row["loss"]))
     return table
 
 
@@ -365,11 +386,36 @@ def formatted(value, style="{}"):
     return "" if value is None else style.format(value)
 
 
+def score_cell(row, split):
+    """A run's score on a split (train, validation, best_validation, test): its accuracy, or a regression's R²
+    said so, ``R² 0.6478``, so that a column that mixes both is read right; nothing when it has neither."""
+    if row[f"{split}_accuracy"] is not None:
+        return f"{row[f'{split}_accuracy']:.4f}"
+    return formatted(row[f"{split}_r2"], "R² {:.4f}")
+
+
+def baseline_cell(row):
+    """What always answering the most common training class scores on the test set, or the RMSE of always
+    answering the training mean, said so; nothing for a run from before baselines were kept."""
+    if row.get("test_baseline_accuracy") is not None:
+        return f"{row['test_baseline_accuracy']:.4f}"
+    return formatted(row.get("test_baseline_rmse"), "RMSE {:.4g}")
+
+
 def best_text(row):
-    """The best validation accuracy and, after @, the iteration of best.npz."""
-    if row["best_iteration"] is None or row["best_validation_accuracy"] is None:
+    """The best validation score (``score_cell``) and, after @, the iteration of best.npz."""
+    score = score_cell(row, "best_validation")
+    return f"{score} @{row['best_iteration']}" if score and row["best_iteration"] is not None else ""
+
+
+TASKS = {"classification": "classes", "regression": "regression"}  # what a run predicts, as `dnn runs` says it
+
+
+def task_text(row):
+    """What a run learns from and predicts: ``pictures: classes``, ``table: classes``, ``table: regression``."""
+    if row.get("data") is None:
         return ""
-    return f"{row['best_validation_accuracy']:.4f} @{row['best_iteration']}"
+    return row["data"] if row.get("task") is None else f"{row['data']}: {TASKS[row['task']]}"
 
 
 def when(iso):
@@ -379,11 +425,13 @@ def when(iso):
 
 # "last cost": the last logged (with L2; for mini-batches, their mean since the log before); "train cost": the cost
 # on the whole training set at the end, the one the summary of `dnn train` shows
+# "train", "val", "best val", "test": the accuracy of a classifier, the R² of a regression (``score_cell``); "test
+# RMSE": a regression's error in its target's units
 RUNS_COLUMNS = (
-    "run", "started", "resumed", "layers", "lr", "iter", "last cost", "train cost", "train", "val", "best val",
-    "test", "baseline", "time", "status", "problem",
+    "run", "started", "resumed", "task", "layers", "lr", "iter", "last cost", "train cost", "train", "val",
+    "best val", "test", "test RMSE", "baseline", "time", "status", "problem",
 )  # fmt: skip
-LEFT = ("run", "started", "resumed", "layers", "status", "problem")
+LEFT = ("run", "started", "resumed", "task", "layers", "status", "problem")
 
 
 def run_notes(row):
@@ -402,16 +450,18 @@ def runs_columns(rows, pipe=False):
             row["run"],
             when(row["started"]),
             when(row.get("resumed")),
+            task_text(row),
             "-".join(map(str, row["layers"])) if row["layers"] else "",
             formatted(row["learning_rate"], "{:g}"),
             formatted(total) if done in (None, total) else f"{done}/{total}",
             formatted(row["final_cost"], "{:.6f}"),
             formatted(row["train_cost"], "{:.6f}"),
-            formatted(row["train_accuracy"], "{:.4f}"),
-            formatted(row["validation_accuracy"], "{:.4f}"),
+            score_cell(row, "train"),
+            score_cell(row, "validation"),
             best_text(row),
-            formatted(row["test_accuracy"], "{:.4f}"),
-            formatted(row.get("test_baseline_accuracy"), "{:.4f}"),
+            score_cell(row, "test"),
+            formatted(row["test_rmse"], "{:.4g}"),
+            baseline_cell(row),
             duration(row["seconds"]),
             row["status"],
             row["problem"] or "",

@@ -5,12 +5,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config.build import Plan, augments, build, class_weights_of
-from ..config.schema import data_format
+from ..config.schema import AUTO, data_format
 from ..data.augment import check_augmentable
-from ..data.dataset import check_same_classes, held_out, identity
+from ..data.dataset import Sets, check_same_classes, held_out, identity
 from ..data.disk import memory_needed
 from ..data.sets import load_split
-from ..data.table_sets import load_table_sets
+from ..data.table_sets import SplitTables, load_table_sets, table_sets
 from ..engine import OPTIMIZERS
 from ..errors import UserError
 from ..resources import available_memory, training_memory
@@ -66,31 +66,45 @@ def prepare(config, with_test=True, warn=None, progress=None):
 
     ``warn`` and ``progress`` go to the data layer (pictures skipped, decoding shown).
     """
-    training = config["training"]
-    encoder = None
     if data_format(config["data"]) == "table":
-        sets = load_table_sets(config, with_test, warn)
-        train, validation, test, data, encoder = sets.train, sets.validation, sets.test, sets.identity, sets.encoder
-    else:
-        train = load_split(config, "train", warn, progress)
-        test = load_split(config, "test", warn, progress) if with_test else None
-        check_same_classes(train, test)
-        check_streamable(train, config)
-        data = identity(train)
-        if augments(config["data"]["augment"]):
-            check_augmentable(train.input_shape, train.path)
-        validation = None
-        if training["validation_fraction"]:
-            if train.m < 2:
-                raise UserError(f"training.validation_fraction: {train.path} has too few examples to hold some out")
-            train, validation = split_validation(train, training["validation_fraction"], config["seed"])
+        return planned(config, load_table_sets(config, with_test, warn))
+    model, training = config["model"], config["training"]
+    if AUTO not in (model["layers"][0], model["layers"][-1]):  # sizes the data does not decide: before any data
+        check_network_memory(model["layers"], training["optimizer"]["name"], 1, config["dtype"])
+    train = load_split(config, "train", warn, progress)
+    test = load_split(config, "test", warn, progress) if with_test else None
+    check_same_classes(train, test)
+    check_streamable(train, config)
+    data = identity(train)
+    if augments(config["data"]["augment"]):
+        check_augmentable(train.input_shape, train.path)
+    validation = None
+    if training["validation_fraction"]:
+        if train.m < 2:
+            raise UserError(f"training.validation_fraction: {train.path} has too few examples to hold some out")
+        train, validation = split_validation(train, training["validation_fraction"], config["seed"])
+    return planned(config, Sets(train, validation, test, data))
+
+
+def planned(config, sets):
+    """The ``Job`` of a config on its ``dataset.Sets``: the plan built on the training set, with its class weights,
+    and checked to fit in memory."""
+    train = sets.train
     shape = train.data_shape()
     weights = None
     if not shape.regression:
         weights = class_weights_of(config, list(train.classes), np.bincount(train.labels, minlength=len(train.classes)))
     plan = build(config, train.m, shape, weights)
     check_memory(plan, train.m)
-    return Job(config, plan, train, validation, test, data, encoder)
+    return Job(config, plan, train, sets.validation, sets.test, sets.identity, sets.encoder)
+
+
+def prepare_rows(config, table, warn=None, encoder=None, file=None):
+    """A ``Job`` of a table held in memory (``tables.table_in_memory``: the rows of a DataFrame or of arrays, as
+    the Python estimators have them), its training rows all of them: split for validation and encoded as a
+    file's rows are. ``encoder``, a trained model's, encodes them in place of one fitted on them; ``file``, rows
+    whose target holds every class, gives the classes in place of ``table``'s."""
+    return planned(config, table_sets(config, SplitTables(table if file is None else file, table, None), warn, encoder))
 
 
 def check_streamable(dataset, config):
@@ -111,8 +125,13 @@ def check_streamable(dataset, config):
 def check_memory(plan, m):
     """Refuse a network that cannot fit, before allocating it."""
     batch = min(plan.settings.batch_size or m, m)
-    copies = OPTIMIZERS[plan.settings.optimizer].copies
-    needed = training_memory(plan.net.layers, copies, batch, np.dtype(plan.dtype).itemsize)
+    check_network_memory(plan.net.layers, plan.settings.optimizer, batch, plan.dtype)
+
+
+def check_network_memory(layers, optimizer, batch, dtype):
+    """Refuse a network that cannot train on ``batch`` examples at a time in the memory available; with a batch
+    of one, before any data is read, as nothing of the data can make it fit."""
+    needed = training_memory(layers, OPTIMIZERS[optimizer].copies, batch, np.dtype(dtype).itemsize)
     available = available_memory()
     if available is not None and needed > available:
         raise UserError(

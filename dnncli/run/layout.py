@@ -4,13 +4,10 @@ import os
 from pathlib import Path
 
 from ..errors import UserError
-from ..files import default_runs, write_text
+from ..files import RUN_FILES, default_runs, write_text
 
 LATEST = "latest"
-CHECKPOINT = "checkpoint.npz"
-BEST = "best.npz"
-METRICS = "metrics.json"
-CONFIG = "config.yaml"
+CHECKPOINT, BEST, METRICS, CONFIG = RUN_FILES
 
 
 def check_runs_folder(runs):

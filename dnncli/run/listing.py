@@ -13,6 +13,7 @@ from pathlib import Path
 from ..config.load import read_yaml
 from ..errors import UserError
 from ..files import default_runs, read_json
+from ..model.score import SCORES
 from ..values import is_count, is_number
 from .layout import CONFIG, METRICS, is_run_number
 
@@ -75,6 +76,8 @@ METRICS_FIELDS = {
     "costs": lambda v: isinstance(v, list) and all(is_record(r) for r in v),
     "error": lambda v: isinstance(v, str),
     "warnings": lambda v: isinstance(v, list) and all(isinstance(w, str) for w in v),
+    "task": lambda v: v in SCORES,
+    "layers": lambda v: isinstance(v, list) and all(is_count(n) for n in v),
 }
 
 
@@ -84,8 +87,12 @@ def metrics_problem(metrics):
             return f"{key} holds {short_value(metrics[key])}"
     for split in ("train", "validation", "test"):
         scores = metrics.get(split)
-        if scores is not None and not (is_count(scores.get("examples")) and "cost" in scores):
-            return f"{split} holds no examples and cost"
+        if scores is not None and not (
+            is_count(scores.get("examples"))
+            and "cost" in scores
+            and any(set(names) <= set(scores) for names in SCORES.values())
+        ):
+            return f"{split} holds no examples, accuracy and cost (or RMSE, MAE, R² and cost, of a regression)"
     return None
 
 
@@ -178,25 +185,26 @@ def run_row(folder):
     last = costs[-1] if isinstance(costs, list) and costs else {}
     row.update(
         name=pick(metrics, "name", kind=str) or pick(config, "name", kind=str),
+        data=data_of(config),
+        task=task_of_run(metrics, data_of(config)),
         started=started_at(metrics.get("started"), folder).isoformat(timespec="seconds"),
         resumed=resumed.isoformat(timespec="seconds") if (resumed := moment_of(metrics.get("resumed"))) else None,
-        layers=pick(config, "model", "layers", kind=list),
+        layers=pick(metrics, "layers", kind=list) or pick(config, "model", "layers", kind=list),
         learning_rate=pick(config, "training", "learning_rate"),
         iterations=pick(metrics, "iterations", kind=int),
         iterations_done=pick(metrics, "iterations_done", kind=int),
         final_cost=pick(last, "cost"),
         train_cost=pick(metrics, "train", "cost"),
-        train_accuracy=pick(metrics, "train", "accuracy"),
-        test_accuracy=pick(metrics, "test", "accuracy"),
-        test_baseline_accuracy=pick(metrics, "test", "baseline_accuracy"),
-        validation_accuracy=pick(metrics, "validation", "accuracy") or pick(last, "validation_accuracy"),
         best_iteration=pick(metrics, "best_iteration", kind=int),
         best_validation_cost=pick(metrics, "best_validation", "cost"),
-        best_validation_accuracy=pick(metrics, "best_validation", "accuracy"),
+        **{f"{split}_{name}": pick(metrics, split, name) for split, name in LISTED_SCORES},
         seconds=pick(metrics, "seconds"),
         error=pick(metrics, "error", kind=str),
         warnings=[w for w in pick(metrics, "warnings", kind=list) or [] if isinstance(w, str)],
     )
+    for name in ("accuracy", "rmse", "r2"):  # the last logged validation score, while there is no final one
+        if row[f"validation_{name}"] is None:
+            row[f"validation_{name}"] = pick(last, f"validation_{name}")
     if metrics and not row["problem"]:
         row["status"] = pick(metrics, "status", kind=str) or "broken"
         if row["status"] == "broken":
@@ -204,6 +212,39 @@ def run_row(folder):
         elif row["status"] == "running" and process_gone(metrics.get("process")):
             row["status"] = "killed"
     return row
+
+
+# the scores a row has, (split, name): accuracy everywhere for classification; for a regression R² everywhere, and
+# RMSE, in the targets' units, of the sets a run is judged on
+LISTED_SCORES = (
+    ("train", "accuracy"), ("validation", "accuracy"), ("best_validation", "accuracy"), ("test", "accuracy"),
+    ("train", "r2"), ("validation", "r2"), ("best_validation", "r2"), ("test", "r2"),
+    ("validation", "rmse"), ("test", "rmse"), ("test", "baseline_accuracy"), ("test", "baseline_rmse"),
+)  # fmt: skip
+
+
+def data_of(config):
+    """What a run learns from, by its config: ``table`` (it names a target column) or ``pictures``; None unknown."""
+    data = config.get("data") if isinstance(config, dict) else None
+    if not isinstance(data, dict):
+        return None
+    return "table" if data.get("target") is not None else "pictures"
+
+
+def task_of_run(metrics, data):
+    """``classification`` or ``regression``: as metrics.json says, or for runs from before it said, pictures'
+    always classification and a table's by the scores it holds; None when it holds none yet."""
+    if metrics.get("task") in SCORES:
+        return metrics["task"]
+    if data == "pictures":
+        return "classification"
+    records = metrics.get("costs") if isinstance(metrics.get("costs"), list) else []
+    held = [metrics.get(key) for key in ("train", "validation", "test", "best_validation")] + records[-1:]
+    for scores in (s for s in held if isinstance(s, dict)):
+        for task, names in SCORES.items():
+            if any(name in scores or f"validation_{name}" in scores for name in names):
+                return task
+    return None
 
 
 def process_gone(process):

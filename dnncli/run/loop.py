@@ -15,8 +15,8 @@ from ..model.score import SCORES, score, targets_of, task_of
 from .advice import training_warnings
 from .feed import example_source
 from .layout import BEST, CHECKPOINT
-from .posthoc import calibrate_checkpoint, temperature_of
-from .record import Progress, Recorder
+from .posthoc import temperature_of
+from .record import Kept, Progress, Recorder
 from .signals import signal_name
 from .threads import step_threads
 
@@ -25,7 +25,8 @@ DIVERGENCE_FLOOR = 1.0  # the initial cost counts as at least this, so a run tha
 
 
 class Run:
-    """A job trained in a run folder, from its start or from a saved checkpoint (``resume_from``)."""
+    """A job trained in a run folder, from its start or from a saved checkpoint (``resume_from``); with no
+    ``folder``, a run kept in memory (``record.Kept``), as the Python estimators train."""
 
     def __init__(self, job, folder, reporter, stop, resume_from=None):
         self.job = job
@@ -43,7 +44,10 @@ class Run:
             params, state, iteration = resume_from.params, resume_from.state, resume_from.iteration
             self.progress = resume_from.progress
         self.trainer = make_trainer(net, params, job.settings, feed, job.plan.fast_path, state, iteration)
-        self.record = Recorder(job, folder, self.trainer, self.progress, resuming=resume_from is not None)
+        if folder is None:
+            self.record = Kept(job, self.trainer, self.progress)
+        else:
+            self.record = Recorder(job, folder, self.trainer, self.progress, resuming=resume_from is not None)
         self.record.class_counts = class_counts(job.train)
         self.record.familiarity = fitted_familiarity(job.train)  # the training inputs: the same at every resume
         self.warn_uneven()
@@ -93,7 +97,8 @@ class Run:
         """
         p, plan, cost = self.progress, self.job.plan, validation["cost"]
         if p.best_cost is None or cost < p.best_cost - plan.min_delta:
-            p.best_cost, p.best_accuracy, p.best_iteration, p.since_best = cost, validation.get("accuracy"), done, 0
+            p.best_cost, p.best_iteration, p.since_best = cost, done, 0
+            p.best_scores = {name: validation[name] for name in SCORES[task_of(self.job.net)]}
             self.record.checkpoint(BEST, done, params)
         else:
             p.since_best += 1
@@ -107,6 +112,10 @@ class Run:
         except RunFailure:
             self.reporter.finish("failed")
             raise
+        except UserError as e:  # a set read from disk that turns out damaged as the run reads it
+            self.record.failed(e.message)
+            self.reporter.finish("failed")
+            raise
 
     def loop(self):
         job, trainer, p = self.job, self.trainer, self.progress
@@ -114,7 +123,6 @@ class Run:
         stop, factor = self.stop, job.plan.divergence
         self.record.start_clock()
         self.reporter.start(total, trainer.iteration, p.history)
-        stop.training()
         initial = p.history[0]["cost"] if p.history else None
         # overflow shows up as a non-finite cost or weights, reported below in one line
         errors = np.errstate(over="ignore", invalid="ignore", divide="ignore")
@@ -166,9 +174,9 @@ class Run:
             )
         self.save("finished" if failure is None else "failed", final, snapshot, failure)
         if failure is not None:
-            raise RunFailure(f"{failure} ({self.folder / CHECKPOINT} is kept)")
-        if calibrate and self.record.calibration and (self.folder / BEST).exists():
-            self.calibrated(lambda: calibrate_checkpoint(self.folder / BEST, job.validation))
+            raise RunFailure(failure + self.record.kept_note(CHECKPOINT))
+        if calibrate and self.record.calibration:
+            self.calibrated(lambda: self.record.calibrate_best(job.validation))
         return final
 
     def calibrating(self):
@@ -204,11 +212,12 @@ class Run:
             f"the rate {rate:g} is probably too high, try {rate / 10:g}"
         )
         self.record.failed(message)
-        raise RunFailure(message + " (the last good checkpoint, if any, is kept)")
+        raise RunFailure(message + self.record.kept_note())
 
     def interrupted(self, signum):
+        self.stop.act()  # no second signal cuts the save short
+        self.save("interrupted")  # before the reporter, whose terminal may be gone (SIGHUP)
         self.reporter.finish("interrupted")
-        self.save("interrupted")
         raise Interrupted(
             f"Interrupted by {signal_name(signum)} at iteration {self.trainer.iteration}: "
             f"saved {self.folder / CHECKPOINT}; continue with `dnn train --resume {self.folder}`",

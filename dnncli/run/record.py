@@ -22,8 +22,10 @@ from ..errors import RunFailure, UserError
 from ..files import overwrite_json, write_json
 from ..model import checkpoint
 from ..model.honesty import CALIBRATION, CLASS_COUNTS, FAMILIARITY, familiarity_arrays
-from .layout import CHECKPOINT, METRICS, remember_latest
+from ..model.score import task_of
+from .layout import BEST, CHECKPOINT, METRICS, remember_latest
 from .listing import moment_of, read_metrics
+from .posthoc import calibrate_checkpoint, temperature_of
 
 
 @dataclass
@@ -32,7 +34,7 @@ class Progress:
 
     history: list = field(default_factory=list)
     best_cost: float = None
-    best_accuracy: float = None
+    best_scores: dict = None  # the validation scores beside the best cost: accuracy, or RMSE, MAE and R²
     best_iteration: int = None  # iterations done when the validation cost was best (best.npz's header)
     since_best: int = 0
     stopped_early: bool = False
@@ -62,18 +64,15 @@ def first_start(folder):
     return started if moment_of(started) is not None else None
 
 
-class Recorder:
-    """Writes a run folder's checkpoints and metrics for a ``Job`` trained by ``trainer``, and keeps the run's
-    clock across resumes."""
+class Record:
+    """What a run keeps of itself as it goes, and its clock: checkpoints (the model with its header) and the
+    metrics. ``Recorder`` keeps them in a run folder's files, ``Kept`` in memory."""
 
-    def __init__(self, job, folder, trainer, progress, resuming=False):
+    def __init__(self, job, trainer, progress):
         self.job = job
-        self.folder = folder
         self.trainer = trainer
         self.progress = progress
         self.started, self.resumed = now(), None
-        if resuming:  # the run began earlier: its first start stays, and this one is when it was resumed
-            self.started, self.resumed = first_start(folder) or self.started, self.started
         self.tracked = None  # the MLflow run the run is tracked in (``tracking.Tracked.saved()``), kept for a resume
         self.warnings = []  # what the start and end of training found that the scores do not say (model.collapse)
         # what its checkpoints carry to doubt their answers by (model.honesty): set by the run
@@ -112,11 +111,67 @@ class Recorder:
         fields.update({CLASS_COUNTS: self.class_counts, CALIBRATION: self.calibration})
         return {key: value for key, value in fields.items() if value is not None}
 
+    @property
+    def arrays(self):
+        """The arrays beside the weights that its checkpoints carry: the familiarity's."""
+        return familiarity_arrays(self.familiarity)
+
+    def record(self, status, final=None, error=None):
+        """What metrics.json holds."""
+        job, p = self.job, self.progress
+        metrics = {
+            "name": job.config["name"],
+            "status": status,
+            "seed": job.config["seed"],
+            "iterations": job.iterations,
+            "iterations_done": self.trainer.iteration,
+            "task": task_of(job.net),
+            "layers": list(job.net.layers),  # as built: a table's "auto" sizes resolved
+            "fast_path": self.trainer.fast,
+            "costs": p.history,
+            "stopped_early": p.stopped_early,
+            "best_iteration": p.best_iteration,
+            "best_validation": None if p.best_iteration is None else {"cost": p.best_cost, **(p.best_scores or {})},
+            "started": self.started,
+            **({"resumed": self.resumed} if self.resumed else {}),
+            "updated": now(),
+            "seconds": round(p.seconds, 3),
+            "versions": versions(),
+            "process": {"pid": os.getpid(), "host": socket.gethostname()},
+        }
+        if final:
+            metrics.update(final)
+        if error:
+            metrics["error"] = error
+        if self.tracked:
+            metrics["mlflow"] = self.tracked
+        if self.warnings:
+            metrics["warnings"] = self.warnings
+        if self.class_counts is not None:
+            metrics["class_counts"] = dict(zip(job.train.classes, self.class_counts, strict=True))
+        if self.calibration is not None:
+            metrics["calibration"] = self.calibration
+        return metrics
+
+
+class Recorder(Record):
+    """A run's checkpoints and metrics in the files of its run folder."""
+
+    def __init__(self, job, folder, trainer, progress, resuming=False):
+        super().__init__(job, trainer, progress)
+        self.folder = folder
+        if resuming:  # the run began earlier: its first start stays, and this one is when it was resumed
+            self.started, self.resumed = first_start(folder) or self.started, self.started
+
+    def kept_note(self, name=None):
+        """What a failed run leaves to use: the file ``name``, or the last good checkpoint."""
+        return f" ({self.folder / name if name else 'the last good checkpoint, if any,'} is kept)"
+
     def checkpoint(self, name, iteration, params, state=None):
         """Saves a checkpoint; a disk that refuses it ends the run as failed, the previous file kept."""
         path = self.folder / name
         try:
-            checkpoint.save(path, self.header(iteration), params, state, familiarity_arrays(self.familiarity))
+            checkpoint.save(path, self.header(iteration), params, state, self.arrays)
         except OSError as e:
             message = f"{path}: cannot save ({e.strerror or e}); the previous one, if any, is kept"
             self.failed(message)
@@ -153,37 +208,42 @@ class Recorder:
     def metrics(self, status, final=None, error=None):
         write_json(self.folder / METRICS, self.record(status, final, error))
 
-    def record(self, status, final=None, error=None):
-        """What metrics.json holds."""
-        job, p = self.job, self.progress
-        metrics = {
-            "name": job.config["name"],
-            "status": status,
-            "seed": job.config["seed"],
-            "iterations": job.iterations,
-            "iterations_done": self.trainer.iteration,
-            "fast_path": self.trainer.fast,
-            "costs": p.history,
-            "stopped_early": p.stopped_early,
-            "best_iteration": p.best_iteration,
-            "best_validation": None if p.best_iteration is None else {"cost": p.best_cost, "accuracy": p.best_accuracy},
-            "started": self.started,
-            **({"resumed": self.resumed} if self.resumed else {}),
-            "updated": now(),
-            "seconds": round(p.seconds, 3),
-            "versions": versions(),
-            "process": {"pid": os.getpid(), "host": socket.gethostname()},
-        }
-        if final:
-            metrics.update(final)
-        if error:
-            metrics["error"] = error
-        if self.tracked:
-            metrics["mlflow"] = self.tracked
-        if self.warnings:
-            metrics["warnings"] = self.warnings
-        if self.class_counts is not None:
-            metrics["class_counts"] = dict(zip(job.train.classes, self.class_counts, strict=True))
-        if self.calibration is not None:
-            metrics["calibration"] = self.calibration
-        return metrics
+    def calibrate_best(self, validation):
+        """Fits best.npz's own temperature on ``validation`` and stores it there (where the run kept one)."""
+        if (self.folder / BEST).exists():
+            calibrate_checkpoint(self.folder / BEST, validation)
+
+
+class Kept(Record):
+    """A run's checkpoints and metrics kept in memory, for a run with no folder (the Python estimators'): each
+    checkpoint a ``checkpoint.Checkpoint`` of copies, its header as the file's would be, under its file's name."""
+
+    def __init__(self, job, trainer, progress):
+        super().__init__(job, trainer, progress)
+        self.checkpoints = {}  # CHECKPOINT, BEST -> checkpoint.Checkpoint
+        self.metrics_json = None  # what metrics.json would hold
+        self.error = None
+
+    def kept_note(self, name=None):
+        return ""
+
+    def checkpoint(self, name, iteration, params, state=None):
+        header = json.loads(json.dumps(self.header(iteration)))  # as the file holds it, not the live progress
+        copies = {key: np.array(value) for key, value in params.items()}
+        state = {key: np.array(value) for key, value in (state or {}).items()}
+        self.checkpoints[name] = checkpoint.Checkpoint(
+            self.job.net, copies, state, header, None, self.job.encoder, self.arrays
+        )
+
+    def save(self, status, params, state, final=None, error=None):
+        self.progress.seconds = self.seconds()
+        self.checkpoint(CHECKPOINT, self.trainer.iteration, params, state)
+        self.metrics_json = self.record(status, final, error)
+
+    def failed(self, message):
+        self.error = message
+
+    def calibrate_best(self, validation):
+        best = self.checkpoints.get(BEST)
+        if best is not None:
+            best.header[CALIBRATION] = temperature_of(best.net, best.params, validation, self.job.dtype)

@@ -143,22 +143,21 @@ def record_metrics(record):
 
 
 def final_metrics(result):
-    """A finished run's scores, ``train_accuracy``, ..., ``test_cost`` (``test_r2``, ... for a regression; the
-    validation scores' last logged values
-    are the final weights' already); the iterations done (a parameter keeps the length first asked for); and
-    the best validation cost, its accuracy and iteration, counted as best.npz counts it."""
+    """A finished run's scores, ``train_accuracy`` (or ``train_rmse``, ``train_mae``, ``train_r2``), ...,
+    ``test_cost`` (the validation scores' last logged values are the final weights' already); the iterations done
+    (a parameter keeps the length first asked for); and the best validation cost, its other scores and its
+    iteration, counted as best.npz counts it."""
     metrics = {
         f"{split}_{kind}": value
         for split, scores in result.final.items()
         if scores is not None and split != "validation"
         for kind, value in scores.items()
-        if kind != "examples"  # accuracy and cost; RMSE, MAE and R² for a regression
+        if kind != "examples"
     }
     metrics["iterations_done"] = result.iterations_done
     if result.best_iteration is not None:
-        metrics.update(best_validation_cost=result.best_cost, best_iteration=result.best_iteration)
-        if result.best_accuracy is not None:
-            metrics["best_validation_accuracy"] = result.best_accuracy
+        metrics.update({f"best_validation_{kind}": value for kind, value in result.best_validation.items()})
+        metrics["best_iteration"] = result.best_iteration
     return metrics
 
 

@@ -7,15 +7,21 @@ Nothing in a request names a file: an upload's name is only echoed back.
 A table model takes JSON rows or a table file instead (``serve.tables``), under the same limits and
 ``max_rows``.
 
+Each picture is answered on its own, as ``dnn predict`` does: a picture that does not decode, is truncated or
+is a decompression bomb is named in ``problems`` (its name and the error) beside the ``predictions`` of the
+others, with 200; only when no picture of the request can be classified is the answer 422.
+
 Limits, each answered with a JSON error while the service goes on serving:
 the body is counted while it is read and refused past ``max_upload_bytes``
-(413), as are more than ``max_pictures`` pictures (413); a picture that does not
-decode, is truncated or is a decompression bomb is 422. Decoding and the
-forward pass run in worker threads, at most ``PREDICTION_THREADS`` at a time:
-the event loop keeps answering, and memory stays bounded by that many pictures
-being decoded at once.
+(413), as are more than ``max_pictures`` pictures (413), and a body that has not
+all come within ``body_seconds`` is 408 (a client sending a byte at a time holds
+nothing open for long). A body that is no multipart/form-data is 400, logged in
+one line of the server's own. Decoding and the forward pass run in worker
+threads, at most ``PREDICTION_THREADS`` at a time: the event loop keeps
+answering, and memory stays bounded by that many pictures being decoded at once.
 """
 
+import logging
 from dataclasses import dataclass
 
 import anyio
@@ -37,6 +43,7 @@ from .table_page import TABLE_PAGE
 
 PREDICTION_THREADS = 2  # pictures decoded and classified at once (the machine this was written on has 2 cores)
 DRAIN_FACTOR = 4  # past the limit, read and discard up to this many limits more, so the client sees the 413
+LOG = logging.getLogger("uvicorn.error")  # the server's own log, as uvicorn shows it
 
 
 @dataclass(frozen=True)
@@ -44,14 +51,20 @@ class Limits:
     max_upload_bytes: int = 20 * 1000 * 1000
     max_pictures: int = 64
     max_rows: int = 10_000
+    body_seconds: float = 30.0  # the longest a request's body may take to arrive
 
 
 class BodyTooLarge(Exception):
     pass
 
 
-def error(status, message, **extra):
-    return JSONResponse({"error": message, **extra}, status_code=status)
+def error(status, message, headers=None, **extra):
+    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
+
+
+def client_of(request):
+    client = request.client
+    return f"{client.host}:{client.port}" if client else "a client"
 
 
 def create_app(saved, checkpoint_path, which="last", limits=Limits(), min_confidence=None):
@@ -61,6 +74,7 @@ def create_app(saved, checkpoint_path, which="last", limits=Limits(), min_confid
     limiter = anyio.CapacityLimiter(PREDICTION_THREADS)
     info = model_info(saved, checkpoint_path, which, limits) | answers_info(saved, min_confidence)
     shown_page = TABLE_PAGE if saved.takes_tables else PAGE
+    logging.getLogger("python_multipart").setLevel(logging.ERROR)  # its warnings are told once, below, in our words
 
     async def page(request):
         return HTMLResponse(shown_page, headers=PAGE_HEADERS)
@@ -85,12 +99,17 @@ def create_app(saved, checkpoint_path, which="last", limits=Limits(), min_confid
             return error(400, "send the pictures as multipart/form-data, one file part each")
         body = counted(request.stream(), limits.max_upload_bytes)
         try:
-            form = await MultiPartParser(request.headers, body, max_files=float("inf")).parse()
+            with anyio.fail_after(limits.body_seconds):
+                form = await MultiPartParser(request.headers, body, max_files=float("inf")).parse()
         except BodyTooLarge:
             await drain(request.receive, None, limits.max_upload_bytes * DRAIN_FACTOR)
             return too_large(limits)
+        except TimeoutError:
+            return too_slow(limits)
         except MultiPartException as e:
-            return error(400, f"not a readable multipart/form-data body ({e.message})")
+            message = f"not a readable multipart/form-data body ({e.message.rstrip('.')})"
+            LOG.warning("%s: %s", client_of(request), message)
+            return error(400, message)
         try:
             uploads = [value for _, value in form.multi_items() if not isinstance(value, str)]
             if saved.takes_tables:
@@ -108,17 +127,20 @@ def create_app(saved, checkpoint_path, which="last", limits=Limits(), min_confid
             )
         finally:
             await form.close()
-        if problems:
+        if not records:
             count = f"{len(problems)} of {plural(len(uploads), 'picture')}"
             return error(422, f"{count} could not be read; nothing was classified", problems=problems)
-        return JSONResponse({"predictions": records})
+        return JSONResponse({"predictions": records, "problems": problems})
 
     async def table_rows(request):
         try:
-            body = b"".join([chunk async for chunk in counted(request.stream(), limits.max_upload_bytes)])
+            with anyio.fail_after(limits.body_seconds):
+                body = b"".join([chunk async for chunk in counted(request.stream(), limits.max_upload_bytes)])
         except BodyTooLarge:
             await drain(request.receive, None, limits.max_upload_bytes * DRAIN_FACTOR)
             return too_large(limits)
+        except TimeoutError:
+            return too_slow(limits)
         return answer(
             *await anyio.to_thread.run_sync(tables.rows_answer, saved, body, limits, min_confidence, limiter=limiter)
         )
@@ -156,6 +178,11 @@ def classify_uploads(saved, uploads, min_confidence=None):
 
     records = list(predictions(saved, pictures, None, failed, min_confidence))
     return records, problems
+
+
+def too_slow(limits):
+    message = f"the body did not all come within {limits.body_seconds:g} s (--body-timeout)"
+    return error(408, message, headers={"connection": "close"})
 
 
 async def counted(stream, limit):

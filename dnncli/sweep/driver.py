@@ -9,6 +9,7 @@ import json
 import os
 import socket
 from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from ..config.load import load as load_config
 from ..config.schema import ConfigError
 from ..errors import Interrupted, UserError
 from ..files import atomic_file, write_text
+from ..model.score import SCORES
 from ..run.layout import CHECKPOINT, CONFIG, METRICS, new_run_folder
 from ..run.listing import process_gone
 from ..run.signals import StopSignals, signal_name
@@ -24,7 +26,7 @@ from ..run.tracking import sweep_tracker, target_of
 from ..text import plural
 from .halving import prune
 from .index import INDEX, best_trial, driver_process, new_index, read_index, write_index
-from .spec import SWEEP_FILE, trial_config
+from .spec import SWEEP_FILE, metric_problem, metric_task, trial_config
 from .task import make_task
 from .trials import draw_trials
 
@@ -72,6 +74,14 @@ def metric_of(metrics, name):
     return scores.get(kind) if isinstance(scores, dict) else None
 
 
+def missing_metric(metric, metrics):
+    """Why a finished trial has no ``metric``: a score its task's runs do not have, or one it was not scored on."""
+    task = metrics.get("task")
+    if task in SCORES and metric_task(metric) not in (None, task):
+        return f"{metric} {metric_problem(metric, task)}"
+    return f"no {metric} in the trial's scores"
+
+
 class Driver:
     def __init__(self, folder, reporter):
         self.folder = Path(folder)
@@ -114,7 +124,7 @@ class Driver:
                 index["mlflow"] = self.tracker.kept
             self.save()
             self.reporter.start(index, self.workers.where, self.workers.capacity)
-            with StopSignals(starting=False) as self.stop:
+            with StopSignals() as self.stop, self.kept_on_error():
                 for rung, length in enumerate(rungs):
                     todo = [
                         row for row in index["trials"] if row["status"] in ("pending", "running") and row["rung"] < rung
@@ -149,6 +159,21 @@ class Driver:
             tags={"dnn.best_trial": best["folder"]} if best else None,
         )
 
+    @contextmanager
+    def kept_on_error(self):
+        """Workers that cannot go on (a cluster lost) end the sweep with the unfinished trials kept for a resume."""
+        try:
+            yield
+        except UserError as e:
+            for row in self.index["trials"]:
+                if row["status"] == "running":
+                    row["status"] = "pending"
+            self.save()
+            self.reporter.finish(self.index, "interrupted")
+            raise UserError(
+                f"{e.message}; the unfinished trials are kept: `dnn sweep --resume {self.folder}`"
+            ) from None
+
     def task(self, row, length):
         folder = self.folder / row["folder"]
         tracking = self.tracker.child(row["folder"], folder.resolve())
@@ -173,6 +198,7 @@ class Driver:
                 done, _ = wait(active, timeout=STOP_SECONDS)
             else:
                 done, _ = wait(active, timeout=WAIT_SECONDS, return_when=FIRST_COMPLETED)
+                self.workers.check()
             if self.stopped and not done:
                 done = list(active)  # trials that did not answer in time start again on resume
             for future in done:
@@ -203,7 +229,7 @@ class Driver:
             row["rung"] = rung
             row["status"] = "finished" if last else "pending"
             if row["metric"] is None:
-                row["status"], row["error"] = "failed", f"no {self.index['metric']} in the trial's scores"
+                row["status"], row["error"] = "failed", missing_metric(self.index["metric"], metrics)
 
     def write_trial(self, name, files):
         """The worker's files in the trial folder: checkpoints first, metrics.json last, each atomically."""

@@ -70,6 +70,11 @@ def read_index(folder):
     problem = index_problem(index)
     if problem:
         raise UserError(f"{path}: a broken sweep index: {problem}")
+    for row in index["trials"]:
+        trial = Path(folder) / row["folder"]
+        if trial.is_symlink() or (os.path.lexists(trial) and not trial.is_dir()):
+            # the driver writes a trial's files there: never through a link, to another run's folder
+            raise UserError(f"{trial}: a link or a file, not a folder of the sweep's own, where its trial's files go")
     return index
 
 
@@ -99,12 +104,16 @@ def index_problem(index):
         "error": lambda v: v is None or isinstance(v, str),
     }
     defaults = {"overrides": [], "attempts": 0}  # fields older indexes lack
+    seen = set()
     for key, valid in sweep_fields.items():
         if not valid(index.get(key, defaults.get(key))):
             return f"{key} holds {short_value(index.get(key))}"
     for i, row in enumerate(index["trials"]):
         if not isinstance(row, dict) or not is_whole(row.get("trial"), 1):
             return f"trials[{i}] is not a trial"
+        if row["trial"] in seen:
+            return f"trials[{i}] is trial {row['trial']} again"
+        seen.add(row["trial"])
         if row.get("folder") != f"trial-{row['trial']:03d}":
             return f"trials[{i}].folder holds {short_value(row.get('folder'))}, not trial-{row['trial']:03d}, the trial's own"
         for key, valid in trial_fields.items():

@@ -71,6 +71,9 @@ class LocalWorkers:
         reason = err.decode(errors="replace").strip().splitlines()[-1:] or [f"exit code {process.returncode}"]
         raise WorkerDied(f"the worker process died {attempt} times (last: {reason[0]})")
 
+    def check(self):
+        """Nothing to watch while trials run here: a worker process that dies is run again, or fails its trial."""
+
     def interrupt(self):
         """Asks every running trial to stop and save its checkpoint; their results still come back."""
         with self.lock:

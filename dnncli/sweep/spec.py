@@ -24,14 +24,22 @@ from ..config.schema import (
     path,
     run_name,
 )
+from ..model.score import HIGHER_IS_BETTER, SCORES
 
 SPLITS = ("train", "validation", "test")
-METRICS = tuple(f"{split}_{kind}" for split in SPLITS for kind in ("cost", "accuracy"))
+KINDS = ("cost", *(name for names in SCORES.values() for name in names))  # cost, accuracy, rmse, mae, r2
+METRICS = tuple(f"{split}_{kind}" for split in SPLITS for kind in KINDS)
 DISTRIBUTIONS = ("log_uniform", "uniform", "int_uniform", "choice")
 SWEEP_FILE = "sweep.yaml"  # the sweep file's copy in the sweep folder
 MAX_TRIALS = 10_000  # trials of one sweep, random or grid: more is a typo, and would only be drawn up front
 MAX_CHOICES = 1_000
 INT_BOUND = 2**62  # int_uniform bounds lie within +-INT_BOUND, where NumPy's int64 draws reach
+# keys a trial cannot vary, as what it would set is replaced: key -> by what
+FIXED_KEYS = {
+    "name": "every trial is named by the sweep's name:",
+    "output.dir": "a trial's files go to its folder in the sweep folder (dir:)",
+}
+RUNG_KEYS = ("training.iterations", "training.epochs")  # with halving, each rung sets a trial's length
 
 
 def rungs(value):
@@ -55,7 +63,7 @@ SWEEP_SCHEMA = {
     "metric": Field(
         one_of(METRICS),
         "validation_cost",
-        "the final score that ranks trials; costs are minimised, accuracies maximised",
+        "the final score that ranks trials: costs, RMSE and MAE are minimised, accuracy and R² maximised",
     ),
     "method": Field(one_of(["grid", "random"]), "random", "grid: every combination of choices; random: draws"),
     "trials": Field(
@@ -96,7 +104,17 @@ class Sweep:
 
     @property
     def minimise(self):
-        return self.metric.endswith("_cost")
+        return not HIGHER_IS_BETTER[metric_kind(self.metric)]
+
+
+def metric_kind(metric):
+    """What a metric scores: ``validation_r2`` -> ``r2``."""
+    return metric.rsplit("_", 1)[1]
+
+
+def metric_task(metric):
+    """The task whose runs have the metric: ``classification`` or ``regression``; None for a cost, which both have."""
+    return next((task for task, names in SCORES.items() if metric_kind(metric) in names), None)
 
 
 def parameter(key, raw, origin):
@@ -159,6 +177,12 @@ def read_sweep(path, overrides=()):
                 f"{origin}: parameters: a grid of {combinations} combinations; at most {MAX_TRIALS} trials"
             )
     halving = resolved["halving"]
+    for p in parameters:
+        replaced = FIXED_KEYS.get(p.key) or (
+            "halving.rungs set each trial's length" if halving["rungs"] and p.key in RUNG_KEYS else None
+        )
+        if replaced:
+            raise ConfigError(f"{origin}: parameters.{p.key}: a trial cannot vary it ({replaced})")
     base = (path.parent / resolved["config"]).resolve()
     if not base.exists():
         raise ConfigError(f"{origin}: config: {base} does not exist")
@@ -202,8 +226,11 @@ def check_parameters(sweep):
         raise ConfigError(
             f"{sweep.path}: metric: {sweep.metric} needs a validation set; set training.validation_fraction in {sweep.base.name} (or --set it)"
         )
-    if sweep.metric.startswith("test") and config["data"]["test"] is None:
-        raise ConfigError(f"{sweep.path}: metric: {sweep.metric} needs data.test in {sweep.base.name}")
+    if sweep.metric.startswith("test") and config["data"]["test"] is None and not config["data"]["test_fraction"]:
+        raise ConfigError(
+            f"{sweep.path}: metric: {sweep.metric} needs data.test (or for a table data.test_fraction) in {sweep.base.name}"
+        )
+    check_metric_task(sweep, config)
     swept = {p.key for p in sweep.parameters}
     for split in ("train", "test"):
         where = config["data"][split]
@@ -211,6 +238,36 @@ def check_parameters(sweep):
             kind = "folder" if config["data"]["format"] == "folder" else "file"
             raise ConfigError(f"{where}: no such data {kind} (data.{split} of {sweep.base})")
     return config
+
+
+def known_task(config):
+    """The task of a config's runs where the config alone says it: pictures are classified; a table's target is
+    predicted as data.task says, several targets by regression. None where it follows the target column's kind,
+    which only reading the table tells (a trial whose scores lack the metric then fails, saying so)."""
+    data = config["data"]
+    if data["target"] is None:
+        return "classification"
+    if data["task"] != "auto":
+        return data["task"]
+    return "regression" if isinstance(data["target"], list) and len(data["target"]) > 1 else None
+
+
+def check_metric_task(sweep, config):
+    wanted, task = metric_task(sweep.metric), known_task(config)
+    if (
+        wanted is not None
+        and task is not None
+        and wanted != task
+        and not any(p.key == "data.task" for p in sweep.parameters)
+    ):
+        raise ConfigError(f"{sweep.path}: metric: {sweep.metric} {metric_problem(sweep.metric, task)}")
+
+
+def metric_problem(metric, task):
+    """Why ``metric`` does not rank runs of ``task``, and the metrics that do."""
+    split = metric.rsplit("_", 1)[0]
+    *others, last = (f"{split}_{name}" for name in ("cost", *SCORES[task]))
+    return f"is not a score of {task} runs; rank them by {', '.join(others)} or {last}"
 
 
 def trial_overrides(values, seed):

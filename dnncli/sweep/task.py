@@ -14,6 +14,7 @@ from pathlib import Path
 from ..errors import Interrupted, RunFailure, UserError
 from ..run.layout import CHECKPOINT, CONFIG
 from ..run.reporting import Reporter
+from ..run.signals import StopSignals
 from ..run.train import resume, start_in
 
 
@@ -51,12 +52,13 @@ def run_task(task):
         for name, data in files.items():
             (folder / name).write_bytes(data)
         try:
-            if CHECKPOINT in files:
-                length = task["iterations"]
-                overrides = [] if length is None else [f"training.iterations={length}", "training.epochs=null"]
-                resume(folder, overrides, reporter=reporter, tracking=task["tracking"])
-            else:
-                start_in(with_length(task["config"], task["iterations"]), folder, reporter, task["tracking"])
+            with StopSignals() as stop:
+                if CHECKPOINT in files:
+                    length = task["iterations"]
+                    overrides = [] if length is None else [f"training.iterations={length}", "training.epochs=null"]
+                    resume(folder, overrides, None, reporter, stop, tracking=task["tracking"])
+                else:
+                    start_in(with_length(task["config"], task["iterations"]), folder, reporter, stop, task["tracking"])
         except Interrupted:
             status = "interrupted"
         except (UserError, RunFailure) as e:
