@@ -60,6 +60,7 @@ def test_runs_lists_every_run_newest_first_and_survives_broken_ones(in_tmp, demo
     assert header == [
         "run",
         "started",
+        "task",
         "layers",
         "lr",
         "iter",

@@ -142,7 +142,7 @@ def test_familiarity_arrays_without_their_header_are_refused(calibrated_run, dem
     header = {k: v for k, v in saved.header.items() if k != "familiarity"}
     checkpoint.save(tmp_path / "m.npz", header, saved.params, saved.state, saved.arrays)
     result = dnn("predict", demo_data / "samples", "--checkpoint", tmp_path / "m.npz")
-    assert result.exit_code == 2 and "unexpected array 'familiarity.mean'" in result.stderr
+    assert result.exit_code == 2 and "it holds an array 'familiarity.mean', which no checkpoint has" in result.stderr
 
 
 def test_a_checkpoint_from_before_still_answers_without_them(calibrated_run, demo_data, dnn, tmp_path):

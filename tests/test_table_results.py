@@ -271,7 +271,7 @@ def test_a_checkpoint_from_before_best_scores_resumes(table_class_run, tmp_path,
     progress = saved.header["progress"]
     accuracy = progress.pop("best_scores")["accuracy"]
     progress["best_accuracy"] = accuracy
-    checkpoint.save(folder / "checkpoint.npz", saved.header, saved.params, saved.state)
+    checkpoint.save(folder / "checkpoint.npz", saved.header, saved.params, saved.state, saved.arrays)
     config = yaml.safe_load((folder / "config.yaml").read_text())
     more = config["training"]["epochs"] + 2
     result = dnn("train", "--resume", folder, "--set", f"training.epochs={more}")
