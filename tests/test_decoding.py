@@ -120,7 +120,14 @@ def test_a_streamed_table_on_a_terminal(demo_run, demo_data, dnn):
     expected = [json.loads(line) for line in dnn("predict", samples, "--run", demo_run, "--json").stdout.splitlines()]
     for line, record in zip(lines[3:7], expected, strict=True):
         cells = [cell.strip() for cell in line.strip("│").split("│")]
-        assert cells == [record["path"], record["class"], f"{record['probability']:.4f}"]
+        familiar = f"{'yes' if record['unfamiliar'] else 'no'} ({record['unfamiliarity']:.2f})"
+        assert cells == [
+            record["path"],
+            record["class"],
+            f"{record['probability']:.4f}",
+            f"{record['margin']:.4f}",
+            familiar,
+        ]
 
 
 def test_a_long_path_is_cut_at_its_start(demo_run, demo_data, dnn, tmp_path):

@@ -43,3 +43,10 @@ def test_a_config_s_defaults_are_the_engine_s():
 
 def test_the_threshold_predict_s_help_names_is_the_engine_s(dnn):
     assert f"[default: {THRESHOLD:g}]" in " ".join(dnn("predict", "--help").stdout.split())
+
+
+def test_the_threshold_rules_the_command_line_offers_are_the_models():
+    from dnncli.cli.evaluate import THRESHOLD_RULES
+    from dnncli.model.thresholds import RULES
+
+    assert THRESHOLD_RULES == RULES

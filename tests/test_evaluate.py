@@ -192,7 +192,9 @@ def test_a_checkpoint_scaled_otherwise_is_refused(demo_run, demo_data, dnn, tmp_
     from dnncli.model import checkpoint
 
     saved = checkpoint.load(demo_run / "checkpoint.npz")
-    checkpoint.save(tmp_path / "m.npz", dict(saved.header, scaling={"divide_by": 510.0}), saved.params)
+    checkpoint.save(
+        tmp_path / "m.npz", dict(saved.header, scaling={"divide_by": 510.0}), saved.params, extra=saved.arrays
+    )
     result = dnn("evaluate", "--checkpoint", tmp_path / "m.npz", "--data", demo_data / "test.h5")
     assert result.exit_code == 2
     assert (

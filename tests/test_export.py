@@ -156,7 +156,7 @@ def test_what_float32_cannot_hold_is_refused_when_a_float64_model_is_exported_as
     saved = checkpoint.load(demo_run / "checkpoint.npz")
     header, params = dict(saved.header), dict(saved.params)
     change(header, params)
-    checkpoint.save(tmp_path / "m.npz", header, params)
+    checkpoint.save(tmp_path / "m.npz", header, params, extra=saved.arrays)
     assert dnn("export", "--checkpoint", tmp_path / "m.npz", "--out", tmp_path / "m.onnx").exit_code == 0
     result = dnn("export", "--checkpoint", tmp_path / "m.npz", "--out", tmp_path / "f.onnx", "--dtype", "float32")
     assert result.exit_code == 2 and "Traceback" not in result.output

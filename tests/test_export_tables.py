@@ -205,7 +205,7 @@ def renamed(saved, names, path):
     header = json.loads(json.dumps(saved.header))
     for column in header["table"]["columns"]:
         column["name"] = names.get(column["name"], column["name"])
-    checkpoint.save(path, header, saved.params)
+    checkpoint.save(path, header, saved.params, extra=saved.arrays)
     return checkpoint.load(path)
 
 

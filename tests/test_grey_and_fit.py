@@ -204,7 +204,7 @@ def test_a_checkpoint_with_a_fit_dnn_does_not_know_is_refused(wide_set, tmp_path
     saved = checkpoint.load(train_run(tmp_path, tmp_path / "c.yaml") / "checkpoint.npz")
     header = dict(saved.header, fit="stretch")
     path = tmp_path / "odd.npz"
-    checkpoint.save(path, header, saved.params)
+    checkpoint.save(path, header, saved.params, extra=saved.arrays)
     assert zipfile.is_zipfile(path)
     with pytest.raises(UserError, match="header field 'fit' must be one of squash, crop, pad"):
         checkpoint.load(path)

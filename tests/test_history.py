@@ -68,6 +68,7 @@ def test_runs_lists_every_run_newest_first_and_survives_broken_ones(in_tmp, demo
         "train cost",
         "train",
         "test",
+        "baseline",
         "time",
         "status",
         "problem",

@@ -342,7 +342,9 @@ def test_weights_whose_output_overflows_are_refused_without_numpys_warnings(tmp_
     shutil.copytree(demo_run, folder)
     saved = checkpoint.load(folder / "checkpoint.npz")
     huge = {name: value * 1e300 if name.startswith("W") else value for name, value in saved.params.items()}
-    checkpoint.save(folder / "checkpoint.npz", saved.header, huge)  # finite, but W2 (W1 x) overflows
+    checkpoint.save(
+        folder / "checkpoint.npz", saved.header, huge, extra=saved.arrays
+    )  # finite, but W2 (W1 x) overflows
     results = every_model_command(dnn, folder, demo_data, tmp_path)
     assert results.pop("export").exit_code == 0  # the weights are written as they are
     for command, result in results.items():

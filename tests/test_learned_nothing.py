@@ -3,6 +3,7 @@ exit 1, its checkpoint kept; a model that answers one class for everything is a 
 `dnn runs` and the report; uneven classes are named with the remedy."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,8 @@ from dnncli.model.collapse import (
     spread,
     uneven_classes,
 )
+
+TERMINAL = {"TTY_COMPATIBLE": "1", "NO_COLOR": "1", "COLUMNS": "250"}
 
 
 def spread_of(units, outputs, answered, present):
@@ -83,7 +86,6 @@ def test_one_class_answered_for_every_example_is_a_warning_with_the_remedy_for_u
 
 
 def test_uneven_classes_are_named_with_the_remedy():
-    # training.class_weight comes with the tables work: this text is written now and shown once the key exists
     assert uneven_classes([85, 15], ["plain", "shape"]) == (
         "uneven classes: 'shape' 15 (15%) of 100 training examples; a model can score well by rarely answering it "
         "(training.class_weight: balanced weighs each class's examples by how rare it is)"
@@ -160,26 +162,56 @@ def test_an_85_15_folder_set_collapses_to_the_larger_class_and_says_so(demo_data
         data={"format": "folder", "train": str(photos / "train"), "test": str(photos / "test")},
         training={"learning_rate": 0.005, "iterations": 200, "log_every": 50},
     )
-    result = dnn("train", "--config", config, "--quiet")
+    result = dnn("train", "--config", config, env=TERMINAL)
     assert result.exit_code == 0, result.output
-    warning = (
+    uneven = (
+        "uneven classes: 'shape' 15 (15%) of 100 training examples; a model can score well by rarely answering it "
+        "(training.class_weight: balanced weighs each class's examples by how rare it is)"
+    )
+    one_class = (
         "the model answers 'plain' for every training example, though 15% are of other classes: it learned only "
         "which class is most common; the classes are uneven: training.class_weight: balanced"
     )
-    assert warning in " ".join(result.stderr.split())
+    no_better = (
+        "on the test set the model is no better than always answering 'plain': accuracy 0.8462 against its 0.8462, "
+        "balanced accuracy 0.5000 against its 0.5000"
+    )
+    stderr = " ".join(result.stderr.split())
+    assert stderr.index(uneven) < stderr.index("iteration") < stderr.index(one_class) < stderr.index(no_better)
     folder = Path(result.stdout.strip().splitlines()[-1])
     metrics = metrics_of(folder)
     assert metrics["status"] == "finished"
     assert metrics["test"]["accuracy"] == pytest.approx(11 / 13)  # 0.8462: the larger class's share
-    assert len(metrics["warnings"]) == 1 and metrics["warnings"][0].startswith(warning)
-    listed = dnn("runs", in_tmp / "runs")
-    line = next(line for line in listed.stdout.splitlines() if line.startswith(f"{in_tmp / folder}\t"))
-    assert line.split("\t")[-1].startswith("the model answers 'plain'")
+    assert metrics["test"]["baseline_accuracy"] == pytest.approx(11 / 13)
+    assert metrics["test"]["balanced_accuracy"] == metrics["test"]["baseline_balanced_accuracy"] == 0.5
+    assert metrics["class_counts"] == {"plain": 85, "shape": 15}
+    assert [w[: len(t)] for w, t in zip(metrics["warnings"], (uneven, one_class, no_better), strict=True)] == [
+        uneven,
+        one_class,
+        no_better,
+    ]
+    summary = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", result.stdout).split())  # every score beside the baseline
+    assert "balanced ┃ baseline ┃" in summary and "0.8462 │ 0.5000 │ 0.8462 │" in summary
+    assert "baseline: always answering 'plain'" in summary and f"! {no_better}" in summary
+    listed = dnn("runs", in_tmp / "runs", env=TERMINAL)
+    assert f"! {in_tmp / folder}: the model answers 'plain'" in listed.stdout.replace("\n", "")
+    assert f"! {in_tmp / folder}: on the test set the model is no better" in listed.stdout.replace("\n", "")
+    piped = dnn("runs", in_tmp / "runs")
+    line = next(line for line in piped.stdout.splitlines() if line.startswith(f"{in_tmp / folder}\t"))
+    assert line.split("\t")[-1] == "; ".join(metrics["warnings"])
     rows = json.loads(dnn("runs", in_tmp / "runs", "--json").stdout)
     assert rows[0]["warnings"] == metrics["warnings"] and rows[0]["error"] is None
+    assert rows[0]["test_baseline_accuracy"] == pytest.approx(11 / 13)
+    evaluated = dnn("evaluate", "--run", folder, env=TERMINAL)
+    assert f"! {no_better.removeprefix('on the test set the model is ')}" in " ".join(evaluated.stdout.split())
+    report = json.loads((folder / "evaluation-test.json").read_text())
+    assert report["baseline"] == {"class": "plain", "accuracy": 11 / 13, "balanced_accuracy": 0.5}
+    assert report["balanced_accuracy"] == 0.5 and report["per_class"]["shape"]["recall"] == 0
     page = in_tmp / "report.html"
     assert dnn("report", folder, "--out", page).exit_code == 0
-    assert "the model answers &#x27;plain&#x27; for every training example" in page.read_text()
+    text = page.read_text()
+    assert "the model answers &#x27;plain&#x27; for every training example" in text
+    assert "The model is no better than always answering &#x27;plain&#x27;: accuracy 0.8462 against its 0.8462" in text
 
 
 def test_a_run_that_learned_has_no_warnings(demo_run):

@@ -47,19 +47,25 @@ def test_no_flags_uses_the_newest_run(demo_run, samples, dnn, monkeypatch):
     assert result.exit_code == 0, result.output
     lines = [line.split("\t") for line in result.stdout.splitlines()]
     expected = records(dnn("predict", samples / "plain-1.jpg", samples / "shape-2.png", "--run", demo_run, "--json"))
-    assert lines == [[r["path"], r["class"], f"{r['probability']:.4f}"] for r in expected]
-    assert [path for path, _, _ in lines] == [str(samples / "plain-1.jpg"), str(samples / "shape-2.png")]
+    assert lines == [
+        [
+            r["path"], r["class"], f"{r['probability']:.4f}", f"{r['margin']:.4f}", f"{r['unfamiliarity']:.2f}",
+            "unfamiliar" if r["unfamiliar"] else "",
+        ]
+        for r in expected
+    ]  # fmt: skip
+    assert [line[0] for line in lines] == [str(samples / "plain-1.jpg"), str(samples / "shape-2.png")]
 
 
-def test_a_name_holding_a_tab_and_a_newline_stays_one_line_of_three_columns(demo_run, samples, dnn, tmp_path):
+def test_a_name_holding_a_tab_and_a_newline_stays_one_line_of_six_columns(demo_run, samples, dnn, tmp_path):
     picture = tmp_path / "a\tb\nc.png"
     shutil.copy(samples / "shape-2.png", picture)
     plain = {"TTY_COMPATIBLE": "0", "FORCE_COLOR": None}
     result = dnn("predict", picture, "--run", demo_run, env=plain)
     assert result.exit_code == 0, result.output
     (line,) = result.stdout.splitlines()
-    path, _, _ = line.split("\t")
-    assert path == f"{tmp_path}/a\\tb\\nc.png"
+    path, *_ = line.split("\t")
+    assert len(line.split("\t")) == 6 and path == f"{tmp_path}/a\\tb\\nc.png"
     (record,) = records(dnn("predict", picture, "--run", demo_run, "--json"))
     assert record["path"] == str(picture)
 
@@ -85,7 +91,7 @@ def test_json_lines_for_a_folder_and_a_glob(demo_run, samples, dnn, monkeypatch)
         "samples/plain-3.jpg",
     ]
     for r in got:
-        assert set(r) == {"path", "class", "probability", "probabilities"}
+        assert set(r) == {"path", "class", "probability", "margin", "unfamiliarity", "unfamiliar", "probabilities"}
         assert r["probability"] == r["probabilities"][r["class"]] == max(r["probabilities"].values())
         assert sum(r["probabilities"].values()) == pytest.approx(1, abs=1e-12)
 
@@ -188,9 +194,9 @@ def test_pixels_are_scaled_as_the_checkpoint_says(demo_run, samples, dnn, tmp_pa
 
     saved = checkpoint.load(demo_run / "checkpoint.npz")
     header = dict(saved.header, scaling={"divide_by": 510.0})
-    checkpoint.save(tmp_path / "scaled.npz", header, saved.params)
+    checkpoint.save(tmp_path / "scaled.npz", header, saved.params, extra=saved.arrays)
     # pixels / 510 through 2 W1 is pixels / 255 through W1: the same model
-    checkpoint.save(tmp_path / "same.npz", header, dict(saved.params, W1=saved.params["W1"] * 2))
+    checkpoint.save(tmp_path / "same.npz", header, dict(saved.params, W1=saved.params["W1"] * 2), extra=saved.arrays)
     normal = records(dnn("predict", samples, "--run", demo_run, "--json"))
     same = records(dnn("predict", samples, "--checkpoint", tmp_path / "same.npz", "--json"))
     scaled = records(dnn("predict", samples, "--checkpoint", tmp_path / "scaled.npz", "--json"))

@@ -15,7 +15,7 @@ from dnncli.extras import install_command
 
 pytest.importorskip("matplotlib")
 
-RUN_SECTIONS = ("run", "learning-curves", "health", "test-set", "top-losses")
+RUN_SECTIONS = ("run", "learning-curves", "health", "test-set", "trust", "top-losses")
 SCREENS = {"laptop": (1366, 800), "phone": (390, 844)}
 
 

@@ -601,7 +601,7 @@ def test_a_run_from_before_the_new_keys_still_resumes(in_tmp, demo_data, dnn):
         assert line in header["config"]
         header["config"] = header["config"].replace(line, "")
         (folder / "config.yaml").write_text((folder / "config.yaml").read_text().replace(line, ""))
-    checkpoint.save(folder / "checkpoint.npz", header, saved.params, saved.state)
+    checkpoint.save(folder / "checkpoint.npz", header, saved.params, saved.state, saved.arrays)
     result = dnn("train", "--resume", folder, "--set", "training.iterations=12", "--quiet")
     assert result.exit_code == 0, result.output
 

@@ -249,7 +249,9 @@ def test_a_model_that_overflows_on_a_picture_is_500_with_the_reason_and_the_serv
     shutil.copytree(demo_run, folder)
     saved = checkpoint.load(folder / "checkpoint.npz")
     huge = {name: value * 1e300 if name.startswith("W") else value for name, value in saved.params.items()}
-    checkpoint.save(folder / "checkpoint.npz", saved.header, huge)  # finite weights whose products overflow
+    checkpoint.save(
+        folder / "checkpoint.npz", saved.header, huge, extra=saved.arrays
+    )  # finite weights whose products overflow
     overflowing = Server(tmp_path, "--checkpoint", folder / "checkpoint.npz")
     try:
         response = predict(overflowing.url, [("a.png", png_bytes())])

@@ -63,7 +63,9 @@ def test_a_picked_picture_shows_its_class_and_probability(browser, server, demo_
         card = page.locator(".card", has=page.locator(".name", has_text=path.name))
         record = expected[str(path)]
         sync_api.expect(card.locator(".class")).to_have_text(record["class"])
-        assert card.locator(".probability").inner_text() == f"{record['probability']:.4f}"
+        assert (
+            card.locator(".probability").inner_text() == f"{record['probability']:.4f} · margin {record['margin']:.2f}"
+        )
         assert float(card.get_attribute("data-probability")) == record["probability"]
     bad = page.locator(".card[data-state='error']")
     sync_api.expect(bad.locator(".error")).to_contain_text("notes.png: not a picture")
@@ -100,7 +102,7 @@ def test_a_dropped_picture_is_classified(browser, server, demo_data, demo_run, d
     card = page.locator(".card[data-state='done']")
     sync_api.expect(card.locator(".name")).to_have_text("dropped.png")
     assert card.locator(".class").inner_text() == record["class"]
-    assert card.locator(".probability").inner_text() == f"{record['probability']:.4f}"
+    assert card.locator(".probability").inner_text() == f"{record['probability']:.4f} · margin {record['margin']:.2f}"
     page.close()
 
 
@@ -116,3 +118,27 @@ def test_a_file_over_the_limit_is_said_in_the_page_s_words(browser, demo_run, tm
         page.close()
     finally:
         small.stop()
+
+
+def test_an_unsure_answer_and_a_picture_unlike_the_training_ones_are_said_so(browser, demo_run, dnn, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    noise = tmp_path / "noise.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(noise)
+    [record] = [json.loads(line) for line in dnn("predict", noise, "--run", demo_run, "--json").stdout.splitlines()]
+    assert record["unfamiliar"] and record["probability"] < 1
+    strict = Server(tmp_path, "--run", demo_run, "--min-confidence", "1")  # every answer below it: unsure
+    try:
+        page, _ = open_page(browser, strict, LAPTOP)
+        page.locator("#pick").set_input_files([str(noise)])
+        card = page.locator(".card[data-state='done']")
+        sync_api.expect(card.locator(".class")).to_have_text(f"unsure ({record['class']}?)")
+        assert card.get_attribute("data-unsure") == "true" and card.get_attribute("data-unfamiliar") == "true"
+        sync_api.expect(card.locator(".flag")).to_have_text(
+            f"Unlike the training pictures (unfamiliarity {record['unfamiliarity']:.2f}): the class may mean little."
+        )
+        page.screenshot(path=tmp_path / "unsure.png")
+        page.close()
+    finally:
+        strict.stop()

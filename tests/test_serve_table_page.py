@@ -63,16 +63,23 @@ def test_a_picked_csv_file_shows_each_row_s_prediction_as_dnn_predict_gives_it(b
     page.locator("#pick").set_input_files(str(path))
     check_rows(page, expected)
     assert page.locator(".summary").inner_text() == "40 rows: 39 predicted, 1 problem"
-    assert page.locator("thead th").all_inner_texts() == ["line", "id", "predicted", "probability", "p(no)", "p(yes)"]
+    assert page.locator("thead th").all_inner_texts() == [
+        "line", "id", "predicted", "probability", "margin", "p(no)", "p(yes)", "unfamiliar"
+    ]  # fmt: skip
     failed = page.locator("tr.failed")
     assert failed.locator("td").all_inner_texts() == ["6", "column 'size': 'tall' is not a number"]
     first = page.locator("tbody tr").first
     record = expected[0]
-    assert first.locator("td").all_inner_texts()[:4] == [
+    assert first.locator("td").all_inner_texts()[:5] == [
         "2",
         record["id"],
         record["predicted"],
         f"{record['probability']:.4f}",
+        f"{record['margin']:.4f}",
+    ]
+    flags = page.locator("tbody tr:not(.failed) td:last-child").all_inner_texts()
+    assert flags == [
+        f"{'yes' if r['unfamiliar'] else 'no'} ({r['unfamiliarity']:.2f})" for r in expected if "error" not in r
     ]
     sync_api.expect(page.locator(".unknown")).to_contain_text("colour: ")
     page.screenshot(path=tmp_path / "laptop.png")
@@ -126,7 +133,7 @@ def test_a_regression_model_shows_its_numbers(browser, diabetes_served):  # noqa
     sync_api.expect(cells).to_have_count(len(expected))
     values = [float(v) for v in cells.evaluate_all("cells => cells.map(c => c.dataset.value)")]
     assert values == [r["predicted"]["progression"] for r in expected]
-    assert page.locator("thead th").all_inner_texts() == ["line", "predicted progression"]
+    assert page.locator("thead th").all_inner_texts() == ["line", "predicted progression", "unfamiliar"]
     page.close()
 
 

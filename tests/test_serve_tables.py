@@ -291,7 +291,7 @@ def test_a_model_that_overflows_on_rows_is_500_with_the_reason(mixed_run, tmp_pa
     _, run, new = mixed_run
     saved = checkpoint.load(run / "checkpoint.npz")
     huge = {name: value * 1e300 if name.startswith("W") else value for name, value in saved.params.items()}
-    checkpoint.save(tmp_path / "huge.npz", saved.header, huge)
+    checkpoint.save(tmp_path / "huge.npz", saved.header, huge, extra=saved.arrays)
     overflowing = Server(tmp_path, "--checkpoint", tmp_path / "huge.npz")
     try:
         response = post_rows(overflowing, as_rows(new)[:2])

@@ -210,7 +210,7 @@ def test_arrays_are_numbers_named_x0_x1_and_keep_their_classes_through_a_checkpo
     evaluation = json.loads(dnn("evaluate", "--checkpoint", "iris.npz", "--data", "iris.csv", "--json", "-").stdout)
     assert evaluation["accuracy"] == estimator.score(X, y)
     model = checkpoint.load("iris.npz")
-    checkpoint.save("bad.npz", {**model.header, "estimator": {"classes": [0, 1]}}, model.params)
+    checkpoint.save("bad.npz", {**model.header, "estimator": {"classes": [0, 1]}}, model.params, extra=model.arrays)
     with pytest.raises(ValueError, match=r"^bad.npz: header field 'estimator' is not what an estimator saves$"):
         load("bad.npz")
 

@@ -23,7 +23,7 @@ from dnncli.sweep.index import best_trial
 
 pytest.importorskip("matplotlib")
 
-TABLE_SECTIONS = ("run", "learning-curves", "health", "test-set", "top-losses", "importance")
+TABLE_SECTIONS = ("run", "learning-curves", "health", "test-set", "trust", "top-losses", "importance")
 SCREENS = {"laptop": (1366, 800), "phone": (390, 844)}
 
 
@@ -271,7 +271,7 @@ def test_a_checkpoint_from_before_best_scores_resumes(table_class_run, tmp_path,
     progress = saved.header["progress"]
     accuracy = progress.pop("best_scores")["accuracy"]
     progress["best_accuracy"] = accuracy
-    checkpoint.save(folder / "checkpoint.npz", saved.header, saved.params, saved.state)
+    checkpoint.save(folder / "checkpoint.npz", saved.header, saved.params, saved.state, saved.arrays)
     config = yaml.safe_load((folder / "config.yaml").read_text())
     more = config["training"]["epochs"] + 2
     result = dnn("train", "--resume", folder, "--set", f"training.epochs={more}")

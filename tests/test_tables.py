@@ -151,7 +151,9 @@ def test_evaluate_and_predict_give_each_row_the_same_probabilities(in_tmp, dnn, 
     predicted = dnn("predict", folder / "mixed.csv", "--run", run)
     assert predicted.exit_code == 0, predicted.output
     rows = list(csv.DictReader(io.StringIO(predicted.stdout)))
-    assert list(rows[0]) == ["line", "id", "predicted", "probability", "p_no", "p_yes"]
+    assert list(rows[0]) == [
+        "line", "id", "predicted", "probability", "margin", "unfamiliarity", "unfamiliar", "p_no", "p_yes"
+    ]  # fmt: skip
     assert [int(r["line"]) for r in rows] == list(range(2, 402))
     for row in rows:
         if int(row["line"]) in lines:
@@ -323,7 +325,7 @@ def test_a_numeric_target_is_regression_predicted_in_its_own_units(in_tmp, dnn, 
     assert 25 < truth.mean() and guess.std() > 20  # in the target's units (25 to 346), not standardised
     assert evaluation["r2"] > 0.3
     predicted = list(csv.DictReader(io.StringIO(dnn("predict", diabetes / "diabetes.csv", "--run", run).stdout)))
-    assert list(predicted[0]) == ["line", "predicted_progression"]
+    assert list(predicted[0]) == ["line", "predicted_progression", "unfamiliarity", "unfamiliar"]
     by_line = {r["line"]: r["predicted"]["progression"] for r in evaluation["predictions"]}
     for row in predicted:
         if int(row["line"]) in by_line:

@@ -9,6 +9,7 @@ import click
 from .. import __version__
 from ..errors import EXIT_INTERRUPTED, EXIT_PIPE_CLOSED, RunFailure, UserError, os_error_exception
 from ..files import INPUTS
+from .calibrate import calibrate_command
 from .check import check_command, config_group, init_config, summary
 from .data import data
 from .evaluate import evaluate_command
@@ -119,6 +120,7 @@ for command in (
     init_config,
     summary,
     evaluate_command,
+    calibrate_command,
     predict_command,
     runs,
     plot,

@@ -52,7 +52,13 @@ def failure_record(path, error):
 @click.option(
     "--threshold",
     type=FiniteFloatRange(0, 1),
-    help="Two-class models: the second class is picked when its probability is above this [default: 0.5].",  # engine.THRESHOLD: a test checks
+    help="Two-class models: the second class is picked when its probability is above this [default: 0.5]; a threshold dnn evaluate --choose-threshold stored replaces the default.",  # engine.THRESHOLD: a test checks
+)
+@click.option(
+    "--min-confidence",
+    type=FiniteFloatRange(0, 1),
+    metavar="P",
+    help="Answer 'unsure' when the class's probability is below P (the class it would be stays, as guess).",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON record per picture or row (JSON lines).")
 @click.option(
@@ -61,7 +67,7 @@ def failure_record(path, error):
     callback=named_path(),
     help="Tables: write the predictions to this file instead of standard output.",
 )
-def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_json, out):
+def predict_command(pictures, run_folder, checkpoint_file, best, threshold, min_confidence, as_json, out):
     """Classify pictures, or predict a table's rows, with a trained model.
 
     For a model of pictures, PICTURE is a file, a folder (every picture below it), a glob pattern, or - for a
@@ -73,6 +79,10 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
     cannot be read is reported on stderr (and with --json as a record with its
     error), the others are still classified, and the exit code is 2.
 
+    Beside each class: its probability (calibrated, once dnn calibrate or
+    training did it), the margin over the next class, and the unfamiliarity:
+    how unlike the training inputs the input is, flagged unfamiliar above 1.
+
     \b
     dnn predict cat.jpg
     dnn predict photos/ 'more/*.png' --json
@@ -81,7 +91,7 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
     curl -sL https://example.com/cat.jpg | dnn predict -
     """
     from ..data.pictures import expand_paths
-    from ..engine import THRESHOLD
+    from ..model.answers import check_min_confidence
     from ..model.predict import predictions, usable_model
     from ..report.console import stdout_console
     from ..run.selection import unfinished_run
@@ -89,8 +99,9 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
 
     path = chosen_model(run_folder, checkpoint_file, best)
     saved = usable_model(path)
+    check_min_confidence(saved, min_confidence)
     if saved.takes_tables:
-        return predict_table(saved, path, pictures, threshold, as_json, out)
+        return predict_table(saved, path, pictures, threshold, min_confidence, as_json, out)
     if out is not None:
         raise UserError("--out: for a table model's predictions; a picture model's go to standard output")
     if threshold is not None and saved.net.output != "sigmoid":
@@ -114,24 +125,22 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
     console = stdout_console()
     table = None
     classified = 0
-    for record in predictions(saved, paths, THRESHOLD if threshold is None else threshold, failed):
+    for record in predictions(saved, paths, threshold, failed, min_confidence):
         classified += 1
         if as_json:
             click.echo(json_text(record))
         elif console.is_terminal:
             if table is None:  # a row at a time, each as soon as it is known
-                from ..report.tables import StreamedTable
+                from ..report.tables import StreamedTable, answer_columns
 
-                widest_path, widest_class = max(len(str(p)) for p in paths), max(map(len, saved.classes))
-                columns = [
-                    ("picture", widest_path, "left"),
-                    ("class", widest_class, "left"),
-                    ("probability", 6, "right"),
-                ]
-                table = StreamedTable(console, columns)
-            table.row(one_line(record["path"]), one_line(record["class"]), f"{record['probability']:.4f}")
+                widest_path = max(len(str(p)) for p in paths)
+                table = StreamedTable(
+                    console,
+                    [("picture", widest_path, "left"), *answer_columns(saved.classes, min_confidence is not None)],
+                )
+            table.row(one_line(record["path"]), *table_cells(record))
         else:  # a name holding a tab or a newline would break the line into columns or rows: escaped
-            click.echo(f"{one_line(record['path'])}\t{one_line(record['class'])}\t{record['probability']:.4f}")
+            click.echo("\t".join([one_line(record["path"]), *answer_cells(record)]))
     if table is not None:
         table.close()
     if failures:
@@ -140,6 +149,27 @@ def predict_command(pictures, run_folder, checkpoint_file, best, threshold, as_j
             err=True,
         )
         raise click.exceptions.Exit(EXIT_USAGE)
+
+
+def answer_cells(record):
+    """What a plain line of `dnn predict` shows of a picture's answer, after its path: the class (``unsure``
+    below --min-confidence), its probability, the margin, the unfamiliarity (empty for a model without it) and
+    ``unfamiliar`` when that is above 1."""
+    unfamiliarity = "" if record["unfamiliarity"] is None else f"{record['unfamiliarity']:.2f}"
+    flag = "unfamiliar" if record["unfamiliar"] else ""
+    return [one_line(record["class"]), f"{record['probability']:.4f}", f"{record['margin']:.4f}", unfamiliarity, flag]
+
+
+def table_cells(record):
+    """The cells of `dnn predict`'s table after the picture: an unsure answer names the class it would be, and
+    the unfamiliar column says yes or no with the score."""
+    shown = record["class"] if "guess" not in record else f"{record['class']} ({record['guess']})"
+    familiar = (
+        ""
+        if record["unfamiliarity"] is None
+        else f"{'yes' if record['unfamiliar'] else 'no'} ({record['unfamiliarity']:.2f})"
+    )
+    return [one_line(shown), f"{record['probability']:.4f}", f"{record['margin']:.4f}", familiar]
 
 
 SPREADSHEET_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # a cell starting so is run by a spreadsheet as a formula
@@ -156,24 +186,32 @@ def spreadsheet_safe(cell):
     return cell
 
 
-def prediction_columns(saved, table):
+FAMILIAR_COLUMNS = ("unfamiliarity", "unfamiliar")
+
+
+def prediction_columns(saved, table, min_confidence=None):
     encoder = saved.encoder
     ids = [name for name in encoder.ids if name in table.names]
     if saved.regression:
-        return [table.position_name, *ids], [f"predicted_{t}" for t in encoder.target["columns"]]
-    return [table.position_name, *ids], ["predicted", "probability", *(f"p_{c}" for c in saved.classes)]
+        return [table.position_name, *ids], [*(f"predicted_{t}" for t in encoder.target["columns"]), *FAMILIAR_COLUMNS]
+    guess = ["guess"] if min_confidence is not None else []
+    answer = ["predicted", *guess, "probability", "margin", *FAMILIAR_COLUMNS]
+    return [table.position_name, *ids], [*answer, *(f"p_{c}" for c in saved.classes)]
 
 
-def csv_row(record, saved, keys):
+def csv_row(record, saved, keys, min_confidence=None):
     cells = [record[key] for key in keys]
+    familiar = [record["unfamiliarity"], {True: "true", False: "false"}.get(record["unfamiliar"])]
     if saved.regression:
-        cells += list(record["predicted"].values())
+        cells += [*record["predicted"].values(), *familiar]
     else:
-        cells += [record["predicted"], record["probability"], *record["probabilities"].values()]
+        guess = [record.get("guess", "")] if min_confidence is not None else []
+        cells += [record["predicted"], *guess, record["probability"], record["margin"], *familiar]
+        cells += record["probabilities"].values()
     return [spreadsheet_safe(cell) for cell in cells]
 
 
-def predict_table(saved, path, arguments, threshold, as_json, out):
+def predict_table(saved, path, arguments, threshold, min_confidence, as_json, out):
     """`dnn predict` of a table model: one table file in, a CSV (or JSON lines) of predictions out."""
     import csv
     import io
@@ -194,7 +232,7 @@ def predict_table(saved, path, arguments, threshold, as_json, out):
     skipped = []
     table = read_table(arguments[0], warn=warn, skipped=skipped)
     problems = {}
-    records, unknown = table_predictions(saved, table, 0.5 if threshold is None else threshold, problems)
+    records, unknown = table_predictions(saved, table, threshold, problems, min_confidence)
     warn_unknown(table.path, unknown, warn)
     failed = table_failures(table, problems, skipped)
     for line, message in failed:
@@ -203,10 +241,10 @@ def predict_table(saved, path, arguments, threshold, as_json, out):
     if as_json:
         text.write("".join(json_text(record) + "\n" for record in with_failures(table, records, failed)))
     else:
-        keys, predicted = prediction_columns(saved, table)
+        keys, predicted = prediction_columns(saved, table, min_confidence)
         writer = csv.writer(text, lineterminator="\n")
         writer.writerow([spreadsheet_safe(name) for name in keys + predicted])
-        writer.writerows(csv_row(record, saved, keys) for record in records)
+        writer.writerows(csv_row(record, saved, keys, min_confidence) for record in records)
     if out is None:
         click.echo(text.getvalue(), nl=False)
     else:

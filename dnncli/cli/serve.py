@@ -41,15 +41,32 @@ from .options import FiniteFloatRange, chosen_model, model_options
     metavar="SECONDS",
     help="Longest a request's body may take to arrive; a slower one gets 408.",
 )
+@click.option(
+    "--min-confidence",
+    type=FiniteFloatRange(0, 1),
+    metavar="P",
+    help="Answer 'unsure' when the class's probability is below P (as dnn predict --min-confidence).",
+)
 @click.option("--quiet", is_flag=True, help="No line per request on stdout; on stderr, only the server's warnings.")
 def serve_command(
-    run_folder, checkpoint_file, best, host, port, max_upload_mb, max_pictures, max_rows, body_timeout, quiet
+    run_folder,
+    checkpoint_file,
+    best,
+    host,
+    port,
+    max_upload_mb,
+    max_pictures,
+    max_rows,
+    body_timeout,
+    min_confidence,
+    quiet,
 ):
     """Serve a trained model over HTTP (needs the optional serve extra).
 
     \b
     GET  /          a page to drop or pick pictures on
     POST /predict   pictures as multipart/form-data: records as dnn predict --json
+                    (class, probability, margin, unfamiliarity, unfamiliar)
     GET  /info      the model: layers, classes, input shape, run, iteration
     GET  /health    {"status": "ok"}
 
@@ -84,18 +101,20 @@ def serve_command(
         from ..serve.app import Limits, create_app
     except ImportError as e:
         raise missing_extra("dnn serve", "serve", e.name) from None
+    from ..model.answers import check_min_confidence
     from ..model.predict import usable_model
     from ..text import plural, short_path
 
     path = chosen_model(run_folder, checkpoint_file, best)
     saved = usable_model(path)
+    check_min_confidence(saved, min_confidence)
     limits = Limits(
         max_upload_bytes=int(max_upload_mb * 1e6),
         max_pictures=max_pictures,
         max_rows=max_rows,
         body_seconds=body_timeout,
     )
-    app = create_app(saved, path, {BEST: "best", CHECKPOINT: "last"}.get(path.name, "file"), limits)
+    app = create_app(saved, path, {BEST: "best", CHECKPOINT: "last"}.get(path.name, "file"), limits, min_confidence)
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
         listener = socket.socket(family, socket.SOCK_STREAM)

@@ -425,6 +425,11 @@ SCHEMA = {
         "validation_fraction": Field(
             number(minimum=0, below=1), 0.0, "share of the training set held out for validation"
         ),
+        "calibrate": Field(
+            boolean,
+            True,
+            "at the end, fit a temperature on the validation split that calibrates the probabilities (classes)",
+        ),
         "early_stopping": {
             "patience": Field(
                 optional(integer(1)), None, "stop after this many logged checks without a better validation cost"

@@ -10,6 +10,7 @@ model is no better than its baseline.
 import numpy as np
 
 from .metrics import class_scores, confusion_matrix
+from .score import regression_metrics
 
 
 def most_common_class(train_labels, n_classes):
@@ -68,6 +69,15 @@ def regression_scores_with_baseline(train_targets, targets, predicted):
     }
 
 
+def mean_baseline(train_mean, values):
+    """RMSE, MAE and R² of always answering the training mean on ``values`` (m, targets), each averaged over the
+    targets as ``score.regression_metrics`` averages a model's, so the two stand side by side."""
+    values = np.asarray(values, dtype=np.float64)
+    error = np.asarray(train_mean, dtype=np.float64) - values
+    spread = ((values - values.mean(axis=0)) ** 2).sum(axis=0)
+    return regression_metrics((error**2).sum(axis=0), np.abs(error).sum(axis=0), spread, len(values))
+
+
 def no_better(scores):
     """Whether a model is no better than its baseline (``scores`` as the two functions above give them).
 
@@ -97,3 +107,30 @@ def no_better_text(scores, classes=None):
         f"{baseline['accuracy']:.4f}, balanced accuracy {scores['balanced_accuracy']:.4f} against its "
         f"{baseline['balanced_accuracy']:.4f}"
     )
+
+
+HELD_OUT_FIRST = ("test", "validation", "train")  # the split a run is judged on: the first it has
+
+
+def run_verdict(final, classes, class_counts=None):
+    """A warning when a finished run's model is no better than its baseline on its test set (else its validation
+    split, else its training set), from the scores ``score.score`` gave ({split: scores or None}); else None."""
+    for split in HELD_OUT_FIRST:
+        scores = final.get(split)
+        if scores is None:
+            continue
+        if "baseline_rmse" in scores:
+            judged = {"rmse": scores["rmse"], "baseline": {"rmse": scores["baseline_rmse"]}}
+        elif "baseline_accuracy" in scores and class_counts is not None:
+            baseline = {"class": int(np.argmax(class_counts)), "accuracy": scores["baseline_accuracy"]}
+            baseline["balanced_accuracy"] = scores["baseline_balanced_accuracy"]
+            judged = {
+                "accuracy": scores["accuracy"],
+                "balanced_accuracy": scores["balanced_accuracy"],
+                "baseline": baseline,
+            }
+        else:
+            return None
+        text = no_better_text(judged, classes)
+        return None if text is None else f"on the {split} set the model is {text}"
+    return None

@@ -20,19 +20,21 @@ import io
 import json
 import math
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
 from ..data.encoding import from_header
 from ..data.formats import DEFAULT_FIT, FITS
-from ..engine import ACTIVATIONS, OUTPUT_ACTIVATIONS, Network
+from ..engine import ACTIVATIONS, OUTPUT_ACTIVATIONS, THRESHOLD, Network
 from ..engine.fastpath import FAST_A, FAST_C, FAST_CK, FAST_PATH_MAX_GRAM_BYTES, FAST_W1_0
 from ..errors import UserError
 from ..files import atomic_file, regular_file
 from ..resources import available_memory
 from ..text import gigabytes
 from ..values import is_whole
+from . import honesty
 
 FORMAT = "dnn-checkpoint"
 VERSION = 1
@@ -48,6 +50,7 @@ class Checkpoint:
     header: dict
     path: object = None  # the file it was loaded from, for messages
     encoder: object = None  # a table model's ``encoding.Encoder``, checked against the network; None for pictures
+    arrays: dict = field(default_factory=dict)  # arrays beside the weights: the familiarity's (``honesty.PREFIX``)
 
     @property
     def classes(self):
@@ -78,6 +81,26 @@ class Checkpoint:
         """How a picture is made the input's shape (``data.fit``); squash in checkpoints from before it was kept."""
         return self.header.get("fit", DEFAULT_FIT)
 
+    @cached_property
+    def familiarity(self):
+        """How unlike the training inputs an input is (``familiarity.Familiarity``), or None when not saved."""
+        return honesty.familiarity_of(self.header, self.arrays)
+
+    @property
+    def temperature(self):
+        """What the logits are divided by before the output activation: 1 until the model is calibrated."""
+        return self.header.get(honesty.CALIBRATION, {}).get("temperature", 1.0)
+
+    @property
+    def threshold(self):
+        """The second class's probability above which a two-class model answers it: chosen from data, or 0.5."""
+        return self.header.get(honesty.THRESHOLD, {}).get("threshold", THRESHOLD)
+
+    @property
+    def class_counts(self):
+        """The training examples of each class, or None (regression, or a checkpoint from before they were kept)."""
+        return self.header.get(honesty.CLASS_COUNTS)
+
 
 def make_header(net, classes, input_shape, pixel_scale, dtype, iteration, **extra):
     return {
@@ -97,9 +120,12 @@ def make_header(net, classes, input_shape, pixel_scale, dtype, iteration, **extr
     }
 
 
-def save(path, header, params, state=None):
+def save(path, header, params, state=None, extra=None):
+    """A checkpoint at ``path``: the header, the weights ``params``, optimizer ``state`` and ``extra`` arrays
+    (the familiarity's, named as ``honesty.PREFIX`` says)."""
     arrays = {"header": np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)}
     arrays.update(params)
+    arrays.update(extra or {})
     for name, value in (state or {}).items():
         arrays[STATE_PREFIX + name] = np.asarray(value)
     buffer = io.BytesIO()
@@ -154,13 +180,13 @@ def read_checkpoint(archive, path):
     net = check_header(header, path)
     encoder = checked_encoder(header, net, path) if "table" in header else None
     check_fits_in_memory(net, header["dtype"], path)
-    expected = expected_arrays(net, header["dtype"])
+    expected = expected_arrays(net, header["dtype"], header)
     for name in members:
         if name not in expected and not name.startswith(STATE_PREFIX):
             raise UserError(f"{path}: not a dnn checkpoint (it holds an array {name!r}, which no checkpoint has)")
         if name not in expected:
             raise UserError(f"{path}: array {name!r} is no optimizer state of this network")
-    for name in net.array_names:
+    for name in [*net.array_names, *honesty.expected_arrays(header, net)]:
         if name not in members:
             raise UserError(f"{path}: array {name} is missing")
     arrays = {}
@@ -172,13 +198,16 @@ def read_checkpoint(archive, path):
             arrays[name] = read_data(f, path, name, shape, dtype)
     params = {name: arrays.pop(name) for name in net.array_names}
     check_params(net, params, header["dtype"], path)
+    extra = {name: arrays.pop(name) for name in honesty.expected_arrays(header, net)}
+    if extra:
+        honesty.check_arrays(extra, path)
     state = {name[len(STATE_PREFIX) :]: value for name, value in arrays.items()}
-    return Checkpoint(net, params, state, header, path, encoder)
+    return Checkpoint(net, params, state, header, path, encoder, extra)
 
 
-def expected_arrays(net, dtype):
-    """name -> (shape, dtypes) of every array a checkpoint of ``net`` may hold; a range in a shape is the
-    sizes allowed there."""
+def expected_arrays(net, dtype, header=None):
+    """name -> (shape, dtypes) of every array a checkpoint of ``net`` (with ``header``) may hold; a range in a
+    shape is the sizes allowed there."""
     shapes = {}
     for l in range(1, net.depth + 1):
         shapes[f"W{l}"] = (net.layers[l], net.layers[l - 1])
@@ -202,6 +231,7 @@ def expected_arrays(net, dtype):
             arrays[STATE_PREFIX + prefix + name] = (shape, dtypes)
     arrays.update({STATE_PREFIX + name: (shape, ("float64",)) for name, shape in fast.items()})
     arrays[STATE_PREFIX + "t"] = ((), ("int64", "int32"))
+    arrays.update(honesty.expected_arrays(header or {}, net))
     return arrays
 
 
@@ -341,7 +371,9 @@ def check_header(header, path):
     epsilon = header.get("batch_norm_epsilon", Network.batch_norm_epsilon)  # the engine's default, as in configs
     if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not epsilon > 0:
         raise bad("batch_norm_epsilon", "must be a positive number")
-    return Network(tuple(layers), tuple(activations), output, tuple(batch_norm), float(epsilon))
+    net = Network(tuple(layers), tuple(activations), output, tuple(batch_norm), float(epsilon))
+    honesty.check_header(header, net, path)  # what it carries to doubt its answers by, where it has it
+    return net
 
 
 def checked_encoder(header, net, path):

@@ -23,7 +23,7 @@ from ..engine import OUTPUT_ACTIVATIONS, forward, predict_labels
 
 SAME = 1e-6  # values within this of each other count as the same
 UNEVEN = 0.5  # a class with less than this share of an even split (1 / classes) is uneven
-# training.class_weight comes with the tables work (the engine's class weights); until then this names a key to come
+# the remedy: training.class_weight, which reaches pictures and tables (the engine's class weights)
 UNEVEN_REMEDY = "training.class_weight: balanced weighs each class's examples by how rare it is"
 
 

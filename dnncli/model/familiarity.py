@@ -28,6 +28,9 @@ SCALE_FLOOR = 1e-3  # a feature that never varied in training still divides by t
 MIN_SHRINKAGE = 0.01  # keeps C invertible when Ledoit and Wolf's estimate is 0
 QUANTILES = 101  # the held-out distances kept, as percentiles 0, 1, ..., 100
 FEATURE_BATCH = 256  # pictures whose features are computed at once (float64 copies of them)
+# past this many features (a wide table's encoded columns) the precision is kept as its diagonal: n numbers, not
+# n x n, and the distance is the standardised one (shrinkage 1, the correlations left out)
+DIAGONAL_PAST = 256
 
 # What ``picture_features`` measures, in its columns' order. Pixels count from 0 to 1; grey is ITU-R 601 luma.
 PICTURE_FEATURES = (
@@ -152,12 +155,14 @@ def spectrum_slope(grey):
         band = (radius >= low) & (radius < high)
         if band.any():
             centres.append(np.log(np.sqrt(low * high)))
-            levels.append(np.log(amplitude[:, band].mean(axis=1) + 1e-9))
+            in_band = np.ascontiguousarray(amplitude[:, band])  # rows summed each alone, in any batch
+            levels.append(np.log(in_band.sum(axis=1) / in_band.shape[1] + 1e-9))
     if len(centres) < 2:
         return np.zeros(m)
+    # summed a band at a time, elementwise: a picture's slope is the same to the bit whatever pictures come with it
     x = np.array(centres) - np.mean(centres)
-    y = np.array(levels)  # (bands, m)
-    return x @ (y - y.mean(axis=0)) / (x @ x)
+    mean_level = sum(levels) / len(levels)
+    return sum(xb * (level - mean_level) for xb, level in zip(x, levels, strict=True)) / (x @ x)
 
 
 def ledoit_wolf_shrinkage(z):
@@ -190,6 +195,7 @@ class Familiarity:
     kind: str = "pictures"  # what the features describe: "pictures" (picture_features) or "rows"
     examples: int = 0
     shrinkage: float = 0.0
+    diagonal: bool = False  # ``precision`` is (n,), the diagonal of an identity: past ``DIAGONAL_PAST`` features
 
     @property
     def features(self):
@@ -229,6 +235,7 @@ class Familiarity:
             "percent": self.percent,
             "examples": self.examples,
             "shrinkage": self.shrinkage,
+            "diagonal": self.diagonal,
         }
 
     @classmethod
@@ -236,29 +243,39 @@ class Familiarity:
         """A ``Familiarity`` from what ``header`` and ``arrays`` saved (checked by the caller: shapes from
         ``saved_shapes``, finite numbers, positive scale and threshold)."""
         fields = {name: header[name] for name in ("threshold", "percent", "kind", "examples", "shrinkage")}
+        fields["diagonal"] = bool(header.get("diagonal", False))
         return cls(**{name: np.asarray(arrays[name], dtype=np.float64) for name in ARRAYS}, **fields)
 
 
 ARRAYS = ("mean", "scale", "precision", "quantiles")
 
 
-def saved_shapes(features):
+def saved_shapes(features, diagonal=False):
     """name -> shape of each array a ``Familiarity`` of ``features`` features saves: what a checkpoint checks."""
-    return {"mean": (features,), "scale": (features,), "precision": (features, features), "quantiles": (QUANTILES,)}
+    precision = (features,) if diagonal else (features, features)
+    return {"mean": (features,), "scale": (features,), "precision": precision, "quantiles": (QUANTILES,)}
 
 
 def mahalanobis(features, mean, scale, precision):
-    """sqrt(z^T P z) of each row's z = (x - mean) / scale; inf for a row past float's range."""
+    """sqrt(z^T P z) of each row's z = (x - mean) / scale (P a diagonal when it is one-dimensional); inf for a
+    row past float's range."""
     z = (features - mean) / scale
     with np.errstate(over="ignore", invalid="ignore"):
-        d = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", z, precision, z), 0))
+        # einsum's own loops (no BLAS): a row's distance is the same to the bit whatever rows come with it
+        squares = (
+            np.einsum("ij,j->i", z * z, precision) if precision.ndim == 1 else np.einsum("ij,jk,ik->i", z, precision, z)
+        )
+        d = np.sqrt(np.maximum(squares, 0))
     return np.where(np.isfinite(d), d, np.inf)
 
 
 def fit_distance(features):
-    """(mean, scale, precision, shrinkage) of training ``features`` (m, n)."""
+    """(mean, scale, precision, shrinkage) of training ``features`` (m, n); past ``DIAGONAL_PAST`` features the
+    precision is the diagonal of an identity (shrinkage 1)."""
     mean = features.mean(axis=0)
     scale = np.maximum(features.std(axis=0), SCALE_FLOOR)
+    if features.shape[1] > DIAGONAL_PAST:
+        return mean, scale, np.ones(features.shape[1]), 1.0
     z = (features - mean) / scale
     shrinkage = max(ledoit_wolf_shrinkage(z - z.mean(axis=0)), MIN_SHRINKAGE)
     correlation = z.T @ z / len(z)
@@ -296,4 +313,5 @@ def fit(features, kind="pictures", percent=PERCENT):
         kind,
         len(features),
         shrinkage,
+        precision.ndim == 1,
     )

@@ -4,7 +4,10 @@ A picture model takes uint8 pictures (N, H, W, C). The graph does what ``model.p
 pixels to the model's float type, flatten each picture, divide by the checkpoint's ``divide_by``, then each
 layer's ``a W^T + b`` and activation, then the output: sigmoid as the two columns (1 - p, p), or softmax. A
 second output, ``label``, is the index of the class ``dnn predict`` picks (for a sigmoid, above
-``engine.THRESHOLD``, 0.5: the argmax of (1 - p, p), which takes the first of a tie, as ``>`` does). Class
+``engine.THRESHOLD``, 0.5: the argmax of (1 - p, p), which takes the first of a tie, as ``>`` does; above the
+checkpoint's own threshold where one was chosen from data, ``Greater``). A calibrated checkpoint's logits are
+divided by its temperature (``Div``) before the output activation, as ``model.predict`` does; the unfamiliarity
+of an input is not in the graph. Class
 names, input shape (its last size the channels: 1 for a grey model), scaling, the ``fit`` a picture is made to
 the input's shape by (``data.fit``, which the program feeding the graph does) and the dnn version go in the
 metadata.
@@ -26,6 +29,7 @@ import numpy as np
 
 from .. import __version__
 from ..data.tables import MISSING
+from ..engine import THRESHOLD
 from ..engine.activations import LEAKY_SLOPE
 from ..errors import UserError
 from ..files import atomic_file
@@ -121,13 +125,20 @@ def class_outputs(graph, z, saved):
     the two columns (1 - p, p)."""
     from onnx import TensorProto, helper
 
+    if saved.temperature != 1:  # calibrated: z / T, as model.calibration does
+        z = graph.node("Div", [z, graph.constant("temperature", saved.temperature)], "z_calibrated")
     if saved.net.output == "softmax":
         graph.output("Softmax", [z], PROBABILITIES, axis=1)
     else:
         p = graph.node("Sigmoid", [z], "p")
         q = graph.node("Sub", [graph.constant("one", 1), p], "q")
         graph.output("Concat", [q, p], PROBABILITIES, axis=1)
-    graph.output("ArgMax", [PROBABILITIES], LABEL, axis=1, keepdims=0)
+    if saved.net.output == "sigmoid" and saved.threshold != THRESHOLD:  # chosen from data: p above it
+        above = graph.node("Greater", [p, graph.constant("threshold", saved.threshold)], "above")
+        label = graph.node("Cast", [above], "above_label", to=TensorProto.INT64)
+        graph.output("Reshape", [label, graph.constant("one_column", [-1], np.int64)], LABEL)
+    else:
+        graph.output("ArgMax", [PROBABILITIES], LABEL, axis=1, keepdims=0)
     return [
         helper.make_tensor_value_info(PROBABILITIES, graph.float_type, ["N", len(saved.classes)]),
         helper.make_tensor_value_info(LABEL, TensorProto.INT64, ["N"]),
@@ -181,6 +192,8 @@ def metadata(saved, dtype):
         "iteration": str(saved.iteration),
         "dnn_version": __version__,
     }
+    if not saved.regression:  # how the probabilities and the label are made: /T, and above the threshold
+        about.update(temperature=json.dumps(saved.temperature), threshold=json.dumps(saved.threshold))
     if saved.takes_tables:
         return {**table_metadata(saved.encoder), **about}
     return {

@@ -12,9 +12,11 @@ import numpy as np
 
 from ..data.dataset import READ_BATCH, scale_pixels
 from ..data.pictures import load_picture, picture_mode
-from ..engine import OUTPUT_ACTIVATIONS, THRESHOLD, forward, predict_labels
+from ..engine import forward, predict_labels
 from ..errors import UserError
 from . import checkpoint
+from .answers import answers, familiar_fields, picture_unfamiliarity, row_unfamiliarity
+from .calibration import calibrated
 
 BATCH = READ_BATCH  # pictures per forward pass, as evaluation reads them: bounds memory for a folder of thousands
 PROMPT_SECONDS = 0.2  # a batch is classified once it is full or this old, so results come as they are found
@@ -41,29 +43,51 @@ def check_takes_pictures(saved):
         raise UserError(f"{saved.path}: {e.message}") from None
 
 
-def classify(saved, pictures, threshold=THRESHOLD):
+def picture_rows(saved, pictures):
+    """uint8 ``pictures`` as the rows (m, inputs) the network takes, scaled as the checkpoint says."""
+    return scale_pixels(pictures.reshape(len(pictures), -1), model_dtype(saved), saved.pixel_scale)
+
+
+def classify(saved, pictures, threshold=None):
     """Probabilities (K, m), one column per picture, and the predicted labels (m,) of uint8 ``pictures``.
 
-    For a sigmoid output the rows are (1 - p, p): p is the second class's probability.
+    For a sigmoid output the rows are (1 - p, p): p is the second class's probability, and the second class is
+    answered above ``threshold`` (by default the checkpoint's: 0.5, or one chosen from data). The probabilities
+    are calibrated by the checkpoint's temperature, where it has one.
     """
-    return classify_rows(
-        saved, scale_pixels(pictures.reshape(len(pictures), -1), model_dtype(saved), saved.pixel_scale), threshold
-    )
+    return classify_rows(saved, picture_rows(saved, pictures), threshold)
 
 
-def outputs(saved, rows):
-    """The output layer's activations (outputs, m) for ``rows`` (m, inputs) as the network takes them, in passes
-    of ``BATCH`` rows."""
+def logits(saved, rows):
+    """The output layer's pre-activation (outputs, m) for ``rows`` (m, inputs) as the network takes them, in
+    passes of ``BATCH`` rows."""
     return np.hstack([same_for_any_batch(saved, block) for block in np.split(rows, range(BATCH, len(rows), BATCH))])
 
 
-def classify_rows(saved, rows, threshold=0.5):
-    """``classify`` of rows the network takes (scaled pixels, or a table's encoded rows)."""
-    probabilities = outputs(saved, rows)
-    labels = predict_labels(saved.net, probabilities, threshold)
+def activated(saved, logits_, temperature=None):
+    """The outputs of ``logits_``: probabilities of ``logits_ / temperature`` (by default the checkpoint's), or a
+    regression's values as they are."""
+    if saved.regression:
+        return logits_
+    return calibrated(logits_, saved.temperature if temperature is None else temperature)
+
+
+def outputs(saved, rows):
+    """The output layer's activations (outputs, m) for ``rows``: calibrated probabilities, or values."""
+    return activated(saved, logits(saved, rows))
+
+
+def class_answers(saved, probabilities, threshold=None):
+    """(probabilities (K, m), labels (m,)) of the output layer's ``probabilities``: (1 - p, p) for a sigmoid."""
+    labels = predict_labels(saved.net, probabilities, saved.threshold if threshold is None else threshold)
     if saved.net.output == "sigmoid":
         probabilities = np.vstack([1 - probabilities, probabilities])
     return probabilities, labels
+
+
+def classify_rows(saved, rows, threshold=None):
+    """``classify`` of rows the network takes (scaled pixels, or a table's encoded rows)."""
+    return class_answers(saved, outputs(saved, rows), threshold)
 
 
 def predicted_values(saved, rows):
@@ -72,7 +96,7 @@ def predicted_values(saved, rows):
 
 
 def same_for_any_batch(saved, rows):
-    """Class probabilities of up to BATCH rows, in a forward pass of exactly BATCH (blank rows fill it up).
+    """The logits of up to BATCH rows, in a forward pass of exactly BATCH (blank rows fill it up).
 
     BLAS sums a product with a few columns in another order than one with many, so
     without this a picture's probabilities would change in the last digits with the
@@ -82,12 +106,11 @@ def same_for_any_batch(saved, rows):
     full[: len(rows)] = rows
     with np.errstate(over="ignore", invalid="ignore"):  # an output that overflowed is refused below
         ZL, _ = forward(saved.net, saved.params, full.T)
-        probabilities = OUTPUT_ACTIVATIONS[saved.net.output](ZL)
     if not np.all(np.isfinite(ZL[:, : len(rows)])):
         raise UserError(
             f"{saved.path}: its weights overflow {saved.header['dtype']} on these {'rows' if saved.takes_tables else 'pictures'} (the output layer's pre-activation is inf or nan)"
         )
-    return probabilities[:, : len(rows)]
+    return ZL[:, : len(rows)]
 
 
 def probability_map(classes, column):
@@ -116,45 +139,51 @@ def read_pictures(paths, input_shape, failed, fit):
         yield good, np.stack(pixels)
 
 
-def predictions(saved, paths, threshold, failed):
-    """One record per picture that decodes, in order: path, class, its probability, all probabilities."""
+def predictions(saved, paths, threshold, failed, min_confidence=None):
+    """One record per picture that decodes, in order: path, class (``unsure`` below ``min_confidence``), its
+    probability, the margin, the unfamiliarity, all probabilities (``answers.answers``)."""
     for batch, pixels in read_pictures(paths, saved.input_shape, failed, saved.fit):
         probabilities, labels = classify(saved, pixels, threshold)
-        for path, column, label in zip(batch, probabilities.T, labels, strict=True):
-            yield {
-                "path": str(path),
-                "class": saved.classes[label],
-                "probability": float(column[label]),
-                "probabilities": probability_map(saved.classes, column),
-            }
+        said = answers(saved, probabilities, labels, picture_unfamiliarity(saved, pixels), min_confidence)
+        for path, column, answer in zip(batch, probabilities.T, said, strict=True):
+            yield {"path": str(path), **answer, "probabilities": probability_map(saved.classes, column)}
 
 
-def table_predictions(saved, table, threshold, problems):
+def table_predictions(saved, table, threshold, problems, min_confidence=None):
     """One record per row of a ``tables.Table`` a table model can read, in order: where the row is, its id cells,
-    and the prediction (the class, its probability and every class's, or each target's value). A row with a
-    cell the model cannot take is left out and recorded in ``problems`` (row -> message); returns the records
-    and the unknown categories ({column: {value: count}})."""
+    and the prediction (the class, its probability, the margin and every class's, or each target's value) with
+    the row's unfamiliarity. A row with a cell the model cannot take is left out and recorded in ``problems``
+    (row -> message); returns the records and the unknown categories ({column: {value: count}})."""
     encoder = saved.encoder
     inputs, unknown = encoder.encode(table, model_dtype(saved), problems)
     good = np.setdiff1d(np.arange(table.rows), np.fromiter(problems, dtype=np.int64, count=len(problems)))
     positions = table.positions()
     ids = {name: table.columns.column(name).to_pylist() for name in encoder.ids if name in table.names}
     records = []
+    unfamiliarity = row_unfamiliarity(saved, inputs[good])
     if saved.regression:
         values = predicted_values(saved, inputs[good])
         for i, row in enumerate(good):
             predicted = dict(zip(encoder.target["columns"], map(float, values[i]), strict=True))
-            records.append(row_record(table, positions, ids, row, predicted=predicted))
+            records.append(
+                row_record(table, positions, ids, row, predicted=predicted, **familiar_fields(unfamiliarity, i))
+            )
         return records, unknown
     probabilities, labels = classify_rows(saved, inputs[good], threshold)
+    said = answers(saved, probabilities, labels, unfamiliarity, min_confidence)
     for i, row in enumerate(good):
-        column, label = probabilities[:, i], labels[i]
+        answer = said[i]
+        predicted = {"predicted": answer.pop("class"), **answer}
         records.append(
             row_record(
-                table, positions, ids, row, predicted=saved.classes[label], probability=float(column[label]),
-                probabilities=probability_map(saved.classes, column),
+                table,
+                positions,
+                ids,
+                row,
+                **predicted,
+                probabilities=probability_map(saved.classes, probabilities[:, i]),
             )
-        )  # fmt: skip
+        )
     return records, unknown
 
 

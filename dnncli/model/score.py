@@ -25,22 +25,46 @@ def targets_of(net, dataset, dtype):
     return encode_labels(net, dataset.labels, dtype)
 
 
-def score(net, params, dataset, dtype):
-    """The scores of a model on a data set: {"examples", "cost", and each of ``SCORES[task]``}."""
+def score(net, params, dataset, dtype, class_counts=None):
+    """The scores of a model on a data set: {"examples", "cost", each of ``SCORES[task]``, and beside them a
+    baseline's}. Classes: the balanced accuracy (the mean recall over the classes present) and, given the
+    training set's ``class_counts``, the accuracy and balanced accuracy of always answering its most common class
+    (``baseline_accuracy``, ``baseline_balanced_accuracy``). Numbers: RMSE, MAE and R² of always answering the
+    training mean (``baseline_rmse``, ...)."""
     if task_of(net) == "regression":
         return regression_score(net, params, dataset, dtype)
-    correct, cost = 0, 0.0
+    correct, cost, k = 0, 0.0, net.n_classes
+    confusion = np.zeros((k, k), dtype=np.int64)
     for part in dataset.parts():
         ZL = forward(net, params, part.rows(dtype).T)[0]  # not the cache: it holds this part's rows
         predicted = predict_labels(net, OUTPUT_ACTIVATIONS[net.output](ZL))
         correct += int(np.sum(predicted == part.labels))
+        confusion += np.bincount(part.labels * k + predicted, minlength=k * k).reshape(k, k)
         cost += LOSSES[net.output](ZL, encode_labels(net, part.labels, dtype)) * (part.m / dataset.m)
-    return {"examples": dataset.m, "accuracy": correct / dataset.m, "cost": cost}
+    scores = {"examples": dataset.m, "accuracy": correct / dataset.m, "cost": cost}
+    scores["balanced_accuracy"] = mean_recall(confusion)
+    if class_counts is not None and dataset.m:
+        common = int(np.argmax(class_counts))  # always answering it: every example predicted as it
+        present = confusion.sum(axis=1)
+        scores["baseline_accuracy"] = float(present[common] / dataset.m)
+        scores["baseline_balanced_accuracy"] = float(1 / np.count_nonzero(present)) if present[common] else 0.0
+    return scores
+
+
+def mean_recall(confusion):
+    """The mean over the classes present of the share of their examples answered right (scikit-learn's
+    balanced_accuracy_score); None for no example."""
+    present = confusion.sum(axis=1)
+    if not present.any():
+        return None
+    return float(np.mean(np.diag(confusion)[present > 0] / present[present > 0]))
 
 
 def regression_score(net, params, dataset, dtype):
     cost, k = 0.0, net.layers[-1]
     squared, absolute = np.zeros(k), np.zeros(k)
+    base_squared, base_absolute = np.zeros(k), np.zeros(k)  # of always answering the training mean
+    mean = np.asarray(dataset.encoder.target["mean"], dtype=np.float64)
     spread = Spread(k)
     for part in dataset.parts():
         ZL = forward(net, params, part.rows(dtype).T)[0]
@@ -48,8 +72,16 @@ def regression_score(net, params, dataset, dtype):
         error = dataset.encoder.in_units(ZL.astype(np.float64)) - part.values
         squared += (error * error).sum(axis=0)
         absolute += np.abs(error).sum(axis=0)
+        base_squared += ((part.values - mean) ** 2).sum(axis=0)
+        base_absolute += np.abs(part.values - mean).sum(axis=0)
         spread.add(part.values)
-    return {"examples": dataset.m, "cost": cost, **regression_metrics(squared, absolute, spread.squares, dataset.m)}
+    baseline = regression_metrics(base_squared, base_absolute, spread.squares, dataset.m)
+    return {
+        "examples": dataset.m,
+        "cost": cost,
+        **regression_metrics(squared, absolute, spread.squares, dataset.m),
+        **{f"baseline_{name}": value for name, value in baseline.items()},
+    }
 
 
 class Spread:

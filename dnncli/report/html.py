@@ -31,7 +31,16 @@ from ..run.selection import choose_data, model_path, run_config
 from ..sweep.index import as_seen, best_trial, is_sweep, ranked, read_index
 from ..text import plural, short_path
 from . import charts
-from .tables import SCORE_NAMES, duration, error_text, score_text, shown_scores, sweep_value
+from .tables import (
+    SCORE_NAMES,
+    calibration_text,
+    duration,
+    error_text,
+    score_text,
+    shown_scores,
+    sweep_value,
+    threshold_text,
+)
 
 TOP_LOSSES = 12  # pictures in the grid of top losses
 ORIGINAL_PIXELS = 256  # a folder set's original file, shrunk to at most this a side
@@ -362,6 +371,82 @@ def test_section(report, dataset, note=None):
     return section("test-set", "On the test set", body, note=note or short_path(dataset.path))
 
 
+FLAGGED_SHOWN = 12  # the unfamiliar test examples named
+
+
+def trust_section(report):
+    """How far to trust the model's answers on the test set: its scores beside its baseline's, said in words
+    when it is no better; its calibration before and after; its threshold; the examples flagged unfamiliar."""
+    baseline, regression = report.get("baseline"), "rmse" in report
+    if regression:
+        rows = [(SCORE_TEXT[name], number(report[name]), number(baseline[name]) if baseline else "n/a")
+                for name in ("rmse", "mae", "r2")]  # fmt: skip
+        always = "always answering the training mean"
+    else:
+        rows = [(SCORE_TEXT[name], number(report[name]), number(baseline[name]) if baseline else "n/a")
+                for name in ("accuracy", "balanced_accuracy")]  # fmt: skip
+        always = f"always answering {baseline['class']!r}, the most common class in training" if baseline else None
+    body = table(("score", "model", "baseline"), rows, numeric=("model", "baseline"))
+    if report.get("no_better"):
+        verdict = f"The model is {report['no_better']}."
+    elif baseline:
+        verdict = "The model does better than its baseline."
+    else:
+        verdict = "This checkpoint does not record its training classes, so it has no baseline."
+    body += f"<p><b>{text(verdict)}</b></p>"
+    if not regression:
+        recall = [
+            (name, report["counts"][name], number(scores["recall"])) for name, scores in report["per_class"].items()
+        ]
+        body += "<h3>recall of each class</h3>" + table(
+            ("class", "examples", "recall"), recall, numeric=("examples", "recall")
+        )
+        body += calibration_part(report)
+    body += unfamiliar_part(report)
+    note = f"The baseline is {always}." if always else None
+    return section(*TRUST, body, note=note)
+
+
+SCORE_TEXT = {**SCORE_NAMES, "balanced_accuracy": "balanced accuracy"}
+
+
+def calibration_part(report):
+    fitted = report.get("temperature")
+    pairs = [("calibration error", number(report["calibration"]["expected_calibration_error"]))]
+    if fitted is None:
+        note = "Not calibrated: its probabilities are the network's own (dnn calibrate fits a temperature)."
+    else:
+        before = report["uncalibrated"]
+        pairs += [
+            ("calibration error, uncalibrated", number(before["calibration_error"])),
+            ("log loss", number(report["log_loss"], 6)),
+            ("log loss, uncalibrated", number(before["log_loss"], 6)),
+        ]
+        note = f"Calibrated: {calibration_text(fitted)}."
+    if report.get("threshold"):
+        note += f" Its {threshold_text(report['threshold'], report['classes'])}."
+    return "<h3>probabilities</h3>" + facts(pairs) + f'<p class="note">{text(note)}</p>'
+
+
+def unfamiliar_part(report):
+    counts = report.get("unfamiliar")
+    if counts is None:
+        return '<h3>unfamiliar inputs</h3><p class="note">This checkpoint does not measure how unlike its training inputs an input is.</p>'
+    flagged = [r for r in report["predictions"] if r.get("unfamiliar")]
+    text_ = f"{counts['flagged']} of {counts['examples']} test examples are unlike the training inputs (unfamiliarity above 1)"
+    if counts.get("accuracy_flagged") is not None:
+        text_ += f"; accuracy {number(counts['accuracy_flagged'])} on them, {number(counts['accuracy_familiar'])} on the rest"
+    body = f"<h3>unfamiliar inputs</h3><p>{text(text_)}.</p>"
+    if flagged:
+        ranked = sorted(flagged, key=lambda r: -(r["unfamiliarity"] if r["unfamiliarity"] is not None else np.inf))
+        rows = [
+            (r.get("file", r.get("line", r.get("row", r["index"]))), number(r["unfamiliarity"], 2))
+            for r in ranked[:FLAGGED_SHOWN]
+        ]
+        body += table(("example", "unfamiliarity"), rows, numeric=("unfamiliarity",))
+    return body
+
+
 def example_card(row, dataset, original):
     """One top-loss example: the picture as the network saw it, the original file for a folder set."""
     index = row["index"]
@@ -425,7 +510,8 @@ def run_report(folder, best=False, top=TOP_LOSSES, warn=None, home=None):
         check_scaled_as_data_sets(saved, path)
         dataset, _ = choose_data(config, folder, None, "test", saved, warn)
         report = evaluate(saved, dataset)
-        sections += [test_section(report, dataset), top_losses_section(report, dataset, top, warn)]
+        sections += [test_section(report, dataset), trust_section(report)]
+        sections.append(top_losses_section(report, dataset, top, warn))
     else:
         sections += no_test_sections("data.test", *LATER_SECTIONS["pictures"])
     name = metrics.get("name") or folder.name
@@ -478,10 +564,11 @@ def page_bytes(page):
 # --- a table run ----------------------------------------------------------------
 
 # the sections after the test set's: (key, title) of a run of pictures, of a table classifier, of a regression
+TRUST = ("trust", "How far to trust it")
 LATER_SECTIONS = {
-    "pictures": [("top-losses", "Top losses")],
-    "classification": [("top-losses", "Top losses"), ("importance", "Which columns matter")],
-    "regression": [("top-losses", "Largest errors"), ("importance", "Which columns matter")],
+    "pictures": [TRUST, ("top-losses", "Top losses")],
+    "classification": [TRUST, ("top-losses", "Top losses"), ("importance", "Which columns matter")],
+    "regression": [TRUST, ("top-losses", "Largest errors"), ("importance", "Which columns matter")],
 }
 ERROR_CHARTS = 4  # targets of a regression drawn at most (predicted against true, and residuals, each)
 
@@ -501,7 +588,7 @@ def table_sections(saved, config, top, warn=None):
         f"held out as the test set (data.test_fraction {fraction:g})" if fraction else "(data.test)"
     )
     first = regression_section(report, note) if saved.regression else test_section(report, dataset, note)
-    return [first, table_losses_section(report, rows, saved.encoder, top),
+    return [first, trust_section(report), table_losses_section(report, rows, saved.encoder, top),
             importance_section(permutation_importance(saved, rows), where)]  # fmt: skip
 
 

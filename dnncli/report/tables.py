@@ -41,20 +41,33 @@ def shown_scores(scores):
 
 
 def scores_table(result):
-    """The scores of a finished run, a row per set."""
+    """The scores of a finished run, a row per set, each beside its baseline's (always the most common training
+    class, or the training mean)."""
     table = Table(title=f"run {result.folder}", title_justify="left")
     table.add_column("split")
     table.add_column("examples", justify="right")
     present = [scores for scores in result.final.values() if scores is not None]
     names = shown_scores(present[0]) if present else ["accuracy"]
+    beside = [name for name in BASELINE_COLUMNS if present and name in present[0]]
     for name in names:
         table.add_column(SCORE_NAMES[name], justify="right")
+    for name in beside:
+        table.add_column(BASELINE_COLUMNS[name], justify="right")
     table.add_column("cost", justify="right")
     for split, scores in result.final.items():
         if scores is not None:
             shown = [score_text(n, scores[n]) for n in names]
+            shown += [score_text(n.removeprefix("baseline_"), scores[n]) for n in beside]
             table.add_row(split, str(scores["examples"]), *shown, f"{scores['cost']:.6f}")
+    if beside and result.baseline:
+        table.caption = f"baseline: always answering {result.baseline}"
+        table.caption_justify = "left"
     return table
+
+
+# the columns beside a run's scores: what always answering the most common class, or the training mean, scores
+# (the baseline's balanced accuracy is 1 / the classes present, its R² 0 or below: in metrics.json, not here)
+BASELINE_COLUMNS = {"balanced_accuracy": "balanced", "baseline_accuracy": "baseline", "baseline_rmse": "baseline RMSE"}
 
 
 def validation_text(cost, **scores):
@@ -75,9 +88,21 @@ def run_lines(result):
         lines.append(f"validation: last at iteration {result.iterations_done}, {validation_text(**last)}")
     if result.stopped_early:
         lines.append(f"stopped early: the best validation cost was at iteration {result.best_iteration} (best.npz)")
+    if result.calibration is not None:
+        lines.append(f"calibrated (training.calibrate): {calibration_text(result.calibration)}")
     if result.mlflow is not None:
         lines.append(f"MLflow: {mlflow_text(result.mlflow)}")
+    lines += [f"! {warning}" for warning in result.warnings]
     return lines
+
+
+def calibration_text(calibration):
+    """A temperature fitted as the header's ``calibration`` records it, in a line."""
+    return (
+        f"temperature {calibration['temperature']:.4g}, fitted on the "
+        f"{plural(calibration['examples'], 'example')} of the {calibration.get('split', 'validation')} split "
+        f"(their log loss from {calibration['log_loss_before']:.6f} to {calibration['log_loss_after']:.6f})"
+    )
 
 
 def mlflow_text(tracked):
@@ -142,37 +167,118 @@ def network_table(net, dtype, origin, augmentation=None):
 
 
 def regression_table(report):
-    """RMSE, MAE and R² of a regression model (each target's own beside the average, for several), and the cost."""
+    """RMSE, MAE and R² of a regression model (each target's own beside the average, for several) and of always
+    answering the training mean (the baseline), and the cost."""
     targets = report["targets"]
     several = len(targets) > 1
-    table = Table("metric", *(["average", *targets] if several else ["value"]))
+    baseline = report.get("baseline")
+    table = Table("metric", *(["average", *targets] if several else ["value"]), *(["baseline"] if baseline else []))
     for column in table.columns[1:]:
         column.justify = "right"
-    table.add_row("examples", str(report["examples"]), *([""] * len(targets) if several else []))
+    blank = [""] * len(targets) if several else []
+    table.add_row("examples", str(report["examples"]), *blank, *([""] if baseline else []))
     for name in ("rmse", "mae", "r2"):
         per = [report["per_target"][t][name] for t in targets] if several else []
-        table.add_row(SCORE_NAMES[name], *(score_text(name, value) for value in (report[name], *per)))
+        table.add_row(
+            SCORE_NAMES[name],
+            *(score_text(name, value) for value in (report[name], *per)),
+            *([score_text(name, baseline[name])] if baseline else []),
+        )
     table.add_row(
-        "cost (half squared error, standardised)", f"{report['cost']:.6f}", *([""] * len(targets) if several else [])
+        "cost (half squared error, standardised)", f"{report['cost']:.6f}", *blank, *([""] if baseline else [])
     )
+    if report.get("unfamiliar"):
+        table.add_row("unfamiliar (flagged)", flagged_text(report["unfamiliar"]), *blank, *([""] if baseline else []))
+    if baseline:
+        table.caption = "baseline: always answering the training mean"
+        table.caption_justify = "left"
     return table
 
 
 def summary_table(report):
-    table = Table("metric", "value")
-    table.columns[1].justify = "right"
-    table.add_row("examples", str(report["examples"]))
-    table.add_row("accuracy", four_places(report["accuracy"]))
-    table.add_row("log loss", f"{report['log_loss']:.6f}")
+    """The scores of a classifier, the baseline's beside accuracy and balanced accuracy; the temperature, the
+    threshold and the inputs flagged unfamiliar where the model has them."""
+    baseline = report.get("baseline")
+    table = Table("metric", "value", *(["baseline"] if baseline else []))
+    for column in table.columns[1:]:
+        column.justify = "right"
+
+    def row(name, value, beside=""):
+        table.add_row(name, value, *([beside] if baseline else []))
+
+    row("examples", str(report["examples"]))
+    for name, text in (("accuracy", "accuracy"), ("balanced_accuracy", "balanced accuracy")):
+        row(text, four_places(report[name]), four_places(baseline[name]) if baseline else "")
+    row("log loss", f"{report['log_loss']:.6f}")
+    uncalibrated = report.get("uncalibrated")
+    if uncalibrated:
+        row("log loss, uncalibrated (T = 1)", f"{uncalibrated['log_loss']:.6f}")
     if "positive" in report:
         positive = report["positive"]
         for score_name in ("precision", "recall", "f1"):
-            table.add_row(f"{score_name} ({positive['class']})", four_places(positive[score_name]))
+            row(f"{score_name} ({positive['class']})", four_places(positive[score_name]))
     for score_name, value in report["macro"].items():
-        table.add_row(f"macro {score_name}", four_places(value))
+        row(f"macro {score_name}", four_places(value))
     for name, value in probability_rows(report):
-        table.add_row(name, "n/a" if value is None else four_places(value))
+        row(name, "n/a" if value is None else four_places(value))
+    if uncalibrated:
+        row("calibration error, uncalibrated", four_places(uncalibrated["calibration_error"]))
+    if report.get("temperature"):
+        row("temperature", f"{report['temperature']['temperature']:.4g}")
+    if report.get("threshold"):
+        row(f"threshold ({report['classes'][1]} above)", f"{report['threshold']['threshold']:.4f}")
+    if report.get("unfamiliar"):
+        row("unfamiliar (flagged)", flagged_text(report["unfamiliar"]))
+    if report.get("abstaining"):
+        abstaining = report["abstaining"]
+        row(
+            f"answered at {abstaining['min_confidence']:g} or above",
+            f"{abstaining['answered']} of {abstaining['examples']}",
+        )
+        accuracy = abstaining["accuracy_answered"]
+        row("accuracy of those answered", "n/a" if accuracy is None else four_places(accuracy))
+    if baseline:
+        table.caption = f"baseline: always answering {baseline['class']!r}"
+        table.caption_justify = "left"
     return table
+
+
+def flagged_text(counts):
+    return f"{counts['flagged']} of {counts['examples']}"
+
+
+def honesty_lines(report):
+    """What `dnn evaluate` says in words under its tables: a model no better than its baseline, the temperature
+    and threshold it uses, and how it does on the inputs flagged unfamiliar."""
+    lines = []
+    if report.get("no_better"):
+        lines.append(f"! {report['no_better']}")
+    if report.get("temperature"):
+        lines.append(f"calibrated: {calibration_text(report['temperature'])}")
+    if report.get("threshold"):
+        lines.append(threshold_text(report["threshold"], report["classes"]))
+    unfamiliar = report.get("unfamiliar")
+    if unfamiliar and unfamiliar["flagged"] and unfamiliar.get("accuracy_flagged") is not None:
+        familiar = unfamiliar["accuracy_familiar"]
+        lines.append(
+            f"unfamiliar: {plural(unfamiliar['flagged'], 'example')} flagged, accuracy "
+            f"{unfamiliar['accuracy_flagged']:.4f} on them, "
+            f"{'n/a' if familiar is None else four_places(familiar)} on the rest"
+        )
+    return lines
+
+
+def threshold_text(threshold, classes):
+    """A threshold chosen from data (the header's ``threshold``), in a line."""
+    rule = threshold["rule"].replace("_", " ")
+    if threshold["rule"] == "precision":
+        rule = f"a precision of at least {threshold['target']:g}"
+    return (
+        f"threshold {threshold['threshold']:.4f} ({classes[1]!r} above it), chosen by {rule} on the "
+        f"{plural(threshold['examples'], 'example')} of the {threshold['split']} split (precision "
+        f"{threshold['precision']:.4f}, recall {threshold['recall']:.4f}, F1 {threshold['f1']:.4f}, balanced "
+        f"accuracy {threshold['balanced_accuracy']:.4f})"
+    )
 
 
 PROBABILITY_SCORES = {"roc_auc": "ROC AUC", "average_precision": "average precision", "brier": "Brier score"}
@@ -288,6 +394,14 @@ def score_cell(row, split):
     return formatted(row[f"{split}_r2"], "R² {:.4f}")
 
 
+def baseline_cell(row):
+    """What always answering the most common training class scores on the test set, or the RMSE of always
+    answering the training mean, said so; nothing for a run from before baselines were kept."""
+    if row.get("test_baseline_accuracy") is not None:
+        return f"{row['test_baseline_accuracy']:.4f}"
+    return formatted(row.get("test_baseline_rmse"), "RMSE {:.4g}")
+
+
 def best_text(row):
     """The best validation score (``score_cell``) and, after @, the iteration of best.npz."""
     score = score_cell(row, "best_validation")
@@ -315,7 +429,7 @@ def when(iso):
 # RMSE": a regression's error in its target's units
 RUNS_COLUMNS = (
     "run", "started", "resumed", "task", "layers", "lr", "iter", "last cost", "train cost", "train", "val",
-    "best val", "test", "test RMSE", "time", "status", "problem",
+    "best val", "test", "test RMSE", "baseline", "time", "status", "problem",
 )  # fmt: skip
 LEFT = ("run", "started", "resumed", "task", "layers", "status", "problem")
 
@@ -347,6 +461,7 @@ def runs_columns(rows, pipe=False):
             best_text(row),
             score_cell(row, "test"),
             formatted(row["test_rmse"], "{:.4g}"),
+            baseline_cell(row),
             duration(row["seconds"]),
             row["status"],
             row["problem"] or "",
@@ -443,6 +558,19 @@ def sweep_table(index, folder):
 
 
 # --- dnn predict ------------------------------------------------------------------
+
+
+def answer_columns(classes, abstains=False):
+    """The columns of `dnn predict`'s table after the picture: (name, widest cell, justification) each."""
+    from ..model.answers import UNSURE
+
+    widest_class = max(map(len, classes)) + (len(UNSURE) + 3 if abstains else 0)  # "unsure (cat)"
+    return [
+        ("class", widest_class, "left"),
+        ("probability", 6, "right"),
+        ("margin", 6, "right"),
+        ("unfamiliar", 9, "left"),
+    ]
 
 
 class StreamedTable:

@@ -8,11 +8,14 @@ import numpy as np
 from ..config.build import initial_params
 from ..engine import make_trainer
 from ..errors import Interrupted, RunFailure, UserError
-from ..model.collapse import learned_nothing, one_class_warning, same_inputs_warning, spread
+from ..model.baselines import run_verdict
+from ..model.collapse import learned_nothing, one_class_warning, same_inputs_warning, spread, uneven_classes
+from ..model.honesty import class_counts, fitted_familiarity
 from ..model.score import SCORES, score, targets_of, task_of
 from .advice import training_warnings
 from .feed import example_source
 from .layout import BEST, CHECKPOINT
+from .posthoc import temperature_of
 from .record import Kept, Progress, Recorder
 from .signals import signal_name
 from .threads import step_threads
@@ -45,6 +48,22 @@ class Run:
             self.record = Kept(job, self.trainer, self.progress)
         else:
             self.record = Recorder(job, folder, self.trainer, self.progress, resuming=resume_from is not None)
+        self.record.class_counts = class_counts(job.train)
+        self.record.familiarity = fitted_familiarity(job.train)  # the training inputs: the same at every resume
+        self.warn_uneven()
+
+    def warn(self, text):
+        """A warning now, and in metrics.json."""
+        self.reporter.warn(text)
+        self.record.warnings.append(text)
+
+    def warn_uneven(self):
+        """Classes much rarer than an even share, named with the remedy, unless class weights are set already."""
+        counts = self.record.class_counts
+        if counts is not None and self.job.config["training"]["class_weight"] is None:
+            text = uneven_classes(counts, self.job.train.classes)
+            if text:
+                self.warn(text)
 
     def save(self, status, final=None, snapshot=None, error=None):
         params, state = snapshot or self.trainer.snapshot()
@@ -132,7 +151,8 @@ class Run:
         return self.finish()
 
     def finish(self):
-        """Scores the trained model and saves it; a model that learned nothing is saved as failed, then raised."""
+        """Scores the trained model beside its baseline, calibrates it on the validation split (``calibrating``)
+        and saves it; a model that learned nothing is saved as failed, then raised."""
         job = self.job
         snapshot = self.trainer.snapshot()
         failure = self.verdict(snapshot[0])
@@ -142,11 +162,36 @@ class Run:
         for split in final:
             dataset = getattr(job, split)
             if dataset is not None:
-                final[split] = score(job.net, snapshot[0], dataset, job.dtype)
+                final[split] = score(job.net, snapshot[0], dataset, job.dtype, self.record.class_counts)
+        calibrate = failure is None and self.calibrating()
+        if failure is None:
+            verdict = run_verdict(final, job.train.classes, self.record.class_counts)
+            if verdict:
+                self.warn(verdict)
+        if calibrate:
+            self.record.calibration = self.calibrated(
+                lambda: temperature_of(job.net, snapshot[0], job.validation, job.dtype)
+            )
         self.save("finished" if failure is None else "failed", final, snapshot, failure)
         if failure is not None:
             raise RunFailure(failure + self.record.kept_note(CHECKPOINT))
+        if calibrate and self.record.calibration:
+            self.calibrated(lambda: self.record.calibrate_best(job.validation))
         return final
+
+    def calibrating(self):
+        """Whether the end of the run fits a temperature: on a validation split, for classes, unless
+        ``training.calibrate`` is false."""
+        job = self.job
+        return job.validation is not None and not job.regression and job.config["training"]["calibrate"]
+
+    def calibrated(self, fit):
+        """What ``fit`` returns, or None with a warning when the validation split cannot calibrate the model."""
+        try:
+            return fit()
+        except UserError as e:
+            self.warn(f"not calibrated: {e.message}")
+            return None
 
     def verdict(self, params):
         """Why the trained model learned nothing, or None; what it learned too little is a warning, recorded

@@ -21,9 +21,11 @@ from ..data.dataset import PIXEL_SCALE
 from ..errors import RunFailure, UserError
 from ..files import overwrite_json, write_json
 from ..model import checkpoint
+from ..model.honesty import CALIBRATION, CLASS_COUNTS, FAMILIARITY, familiarity_arrays
 from ..model.score import task_of
-from .layout import CHECKPOINT, METRICS, remember_latest
+from .layout import BEST, CHECKPOINT, METRICS, remember_latest
 from .listing import moment_of, read_metrics
+from .posthoc import calibrate_checkpoint, temperature_of
 
 
 @dataclass
@@ -72,7 +74,9 @@ class Record:
         self.progress = progress
         self.started, self.resumed = now(), None
         self.tracked = None  # the MLflow run the run is tracked in (``tracking.Tracked.saved()``), kept for a resume
-        self.warnings = []  # what the end of training found that the scores do not say (model.collapse)
+        self.warnings = []  # what the start and end of training found that the scores do not say (model.collapse)
+        # what its checkpoints carry to doubt their answers by (model.honesty): set by the run
+        self.familiarity, self.class_counts, self.calibration = None, None, None
         self.start_clock()
 
     def start_clock(self):
@@ -98,7 +102,19 @@ class Record:
             created=now(),
             dnncli=__version__,
             **made_by,
+            **self.honesty(),
         )
+
+    def honesty(self):
+        """The header's fields that ``model.honesty`` describes, those the run has."""
+        fields = {FAMILIARITY: self.familiarity and self.familiarity.header}
+        fields.update({CLASS_COUNTS: self.class_counts, CALIBRATION: self.calibration})
+        return {key: value for key, value in fields.items() if value is not None}
+
+    @property
+    def arrays(self):
+        """The arrays beside the weights that its checkpoints carry: the familiarity's."""
+        return familiarity_arrays(self.familiarity)
 
     def record(self, status, final=None, error=None):
         """What metrics.json holds."""
@@ -131,6 +147,10 @@ class Record:
             metrics["mlflow"] = self.tracked
         if self.warnings:
             metrics["warnings"] = self.warnings
+        if self.class_counts is not None:
+            metrics["class_counts"] = dict(zip(job.train.classes, self.class_counts, strict=True))
+        if self.calibration is not None:
+            metrics["calibration"] = self.calibration
         return metrics
 
 
@@ -151,7 +171,7 @@ class Recorder(Record):
         """Saves a checkpoint; a disk that refuses it ends the run as failed, the previous file kept."""
         path = self.folder / name
         try:
-            checkpoint.save(path, self.header(iteration), params, state)
+            checkpoint.save(path, self.header(iteration), params, state, self.arrays)
         except OSError as e:
             message = f"{path}: cannot save ({e.strerror or e}); the previous one, if any, is kept"
             self.failed(message)
@@ -188,6 +208,11 @@ class Recorder(Record):
     def metrics(self, status, final=None, error=None):
         write_json(self.folder / METRICS, self.record(status, final, error))
 
+    def calibrate_best(self, validation):
+        """Fits best.npz's own temperature on ``validation`` and stores it there (where the run kept one)."""
+        if (self.folder / BEST).exists():
+            calibrate_checkpoint(self.folder / BEST, validation)
+
 
 class Kept(Record):
     """A run's checkpoints and metrics kept in memory, for a run with no folder (the Python estimators'): each
@@ -206,7 +231,9 @@ class Kept(Record):
         header = json.loads(json.dumps(self.header(iteration)))  # as the file holds it, not the live progress
         copies = {key: np.array(value) for key, value in params.items()}
         state = {key: np.array(value) for key, value in (state or {}).items()}
-        self.checkpoints[name] = checkpoint.Checkpoint(self.job.net, copies, state, header, None, self.job.encoder)
+        self.checkpoints[name] = checkpoint.Checkpoint(
+            self.job.net, copies, state, header, None, self.job.encoder, self.arrays
+        )
 
     def save(self, status, params, state, final=None, error=None):
         self.progress.seconds = self.seconds()
@@ -215,3 +242,8 @@ class Kept(Record):
 
     def failed(self, message):
         self.error = message
+
+    def calibrate_best(self, validation):
+        best = self.checkpoints.get(BEST)
+        if best is not None:
+            best.header[CALIBRATION] = temperature_of(best.net, best.params, validation, self.job.dtype)

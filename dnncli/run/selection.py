@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from ..config.load import load as load_config
+from ..data.dataset import held_out
 from ..data.sets import load_file, load_split
 from ..errors import UserError
 from .layout import BEST, CHECKPOINT, CONFIG, METRICS, latest_run, run_checkpoint
@@ -44,10 +45,36 @@ def choose_data(config, folder, data_file, split, saved, warn=None):
     if config is None:
         raise UserError(f"{folder}: no {CONFIG} here names a data set; pass --data FILE")
     split = split or "test"
+    if split == VALIDATION:
+        return validation_split(config, folder, saved, warn), split
     dataset = load_split(config, split, warn, encoder=saved.encoder)
     if dataset is None:
         raise UserError(f"{folder / CONFIG}: data.{split} is not set; pass --data FILE")
     return dataset, split
+
+
+VALIDATION = "validation"
+
+
+def validation_split(config, folder, saved, warn=None):
+    """The examples a run of ``config`` held out for validation (``training.validation_fraction``), chosen as
+    training chose them, read as ``saved`` reads them; a ``UserError`` for a run without them."""
+    if config is None:
+        raise UserError(f"{folder}: no {CONFIG} here says which examples were held out for validation")
+    fraction, seed = config["training"]["validation_fraction"], config["seed"]
+    if not fraction:
+        raise UserError(
+            f"{Path(folder) / CONFIG}: training.validation_fraction is 0, so no examples were held out for "
+            "validation; train with one, e.g. --set training.validation_fraction=0.2"
+        )
+    if saved.takes_tables:
+        from ..data.encoding import encoded_set
+        from ..data.table_sets import split_tables
+
+        table = split_tables(config, with_test=False, warn=warn).train
+        return encoded_set(table, saved.encoder, held_out(table.rows, fraction, seed)[1])
+    train = load_split(config, "train", warn)
+    return train.subset(held_out(train.m, fraction, seed)[1])
 
 
 def default_json_path(checkpoint_file, data_file, split):

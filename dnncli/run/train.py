@@ -28,7 +28,7 @@ from .tracking import target_of, tracked_run
 LENGTH_KEYS = ("training.iterations", "training.epochs")
 RESUMABLE_KEYS = LENGTH_KEYS + ("output.mlflow",)  # the only keys a resume may change: none changes the numbers
 # keys added since runs began to be saved: a checkpoint written before them has none, and their defaults apply
-ADDED_KEYS = ("training.divergence", "data.classes", "data.channels", "data.fit")
+ADDED_KEYS = ("training.divergence", "data.classes", "data.channels", "data.fit", "training.calibrate")
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,9 @@ class RunResult:
     best_validation: dict  # the validation scores there, {"cost", "accuracy"} or {"cost", "rmse", "mae", "r2"}
     last_validation: dict  # the last logged validation scores, as ``best_validation``, or None
     mlflow: object = None  # the run's ``tracking.Tracked`` MLflow run, or None when it was not tracked
+    warnings: tuple = ()  # what the run found that its scores do not say (metrics.json's warnings)
+    calibration: dict = None  # the temperature fitted at the end (the checkpoint's header), or None
+    baseline: str = None  # what the baseline beside its scores answers: "'plain'" or "the training mean"
 
 
 def result_of(run, final):
@@ -60,8 +63,17 @@ def result_of(run, final):
     best = None if p.best_iteration is None else {"cost": p.best_cost, **(p.best_scores or {})}
     return RunResult(
         run.folder, final, run.trainer.iteration, p.seconds, run.trainer.fast, p.stopped_early,
-        p.best_iteration, best, last,
+        p.best_iteration, best, last, warnings=tuple(run.record.warnings), calibration=run.record.calibration,
+        baseline=baseline_of(run),
     )  # fmt: skip
+
+
+def baseline_of(run):
+    """What always answering the baseline answers, as the summary names it."""
+    counts = run.record.class_counts
+    if counts is None:
+        return "the training mean"
+    return repr(run.job.train.classes[max(range(len(counts)), key=counts.__getitem__)])
 
 
 def train_kept(job, reporter, resume_from=None):

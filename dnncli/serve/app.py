@@ -33,8 +33,8 @@ from starlette.routing import Route
 
 from .. import __version__
 from ..data.pictures import PictureBytes
-from ..engine import THRESHOLD
 from ..errors import UserError
+from ..model.answers import UNSURE
 from ..model.predict import predictions
 from ..text import finite_json, plural
 from . import tables
@@ -67,11 +67,12 @@ def client_of(request):
     return f"{client.host}:{client.port}" if client else "a client"
 
 
-def create_app(saved, checkpoint_path, which="last", limits=Limits()):
+def create_app(saved, checkpoint_path, which="last", limits=Limits(), min_confidence=None):
     """The Starlette app serving ``saved``, a loaded ``Checkpoint`` read from ``checkpoint_path``; ``which`` is
-    "last", "best" (a run's best.npz) or "file" (any other checkpoint file), as /info says."""
+    "last", "best" (a run's best.npz) or "file" (any other checkpoint file), as /info says. Below
+    ``min_confidence`` an answer is ``unsure``."""
     limiter = anyio.CapacityLimiter(PREDICTION_THREADS)
-    info = model_info(saved, checkpoint_path, which, limits)
+    info = model_info(saved, checkpoint_path, which, limits) | answers_info(saved, min_confidence)
     shown_page = TABLE_PAGE if saved.takes_tables else PAGE
     logging.getLogger("python_multipart").setLevel(logging.ERROR)  # its warnings are told once, below, in our words
 
@@ -113,13 +114,17 @@ def create_app(saved, checkpoint_path, which="last", limits=Limits()):
             uploads = [value for _, value in form.multi_items() if not isinstance(value, str)]
             if saved.takes_tables:
                 return answer(
-                    *await anyio.to_thread.run_sync(tables.upload_answer, saved, uploads, limits, limiter=limiter)
+                    *await anyio.to_thread.run_sync(
+                        tables.upload_answer, saved, uploads, limits, min_confidence, limiter=limiter
+                    )
                 )
             if not uploads:
                 return error(400, "no pictures: send each as a file part of a multipart/form-data body")
             if len(uploads) > limits.max_pictures:
                 return error(413, f"{len(uploads)} pictures; at most {limits.max_pictures} in one request")
-            records, problems = await anyio.to_thread.run_sync(classify_uploads, saved, uploads, limiter=limiter)
+            records, problems = await anyio.to_thread.run_sync(
+                classify_uploads, saved, uploads, min_confidence, limiter=limiter
+            )
         finally:
             await form.close()
         if not records:
@@ -136,7 +141,9 @@ def create_app(saved, checkpoint_path, which="last", limits=Limits()):
             return too_large(limits)
         except TimeoutError:
             return too_slow(limits)
-        return answer(*await anyio.to_thread.run_sync(tables.rows_answer, saved, body, limits, limiter=limiter))
+        return answer(
+            *await anyio.to_thread.run_sync(tables.rows_answer, saved, body, limits, min_confidence, limiter=limiter)
+        )
 
     async def http_error(request, exc):
         return error(exc.status_code, exc.detail)
@@ -158,7 +165,7 @@ def create_app(saved, checkpoint_path, which="last", limits=Limits()):
     )
 
 
-def classify_uploads(saved, uploads):
+def classify_uploads(saved, uploads, min_confidence=None):
     """``(records, problems)`` for the uploaded files, in a worker thread: records as ``dnn predict --json``."""
     pictures = []
     for i, upload in enumerate(uploads, start=1):
@@ -169,7 +176,7 @@ def classify_uploads(saved, uploads):
     def failed(picture, e):
         problems.append({"picture": str(picture), "error": e.format_message()})
 
-    records = list(predictions(saved, pictures, THRESHOLD, failed))
+    records = list(predictions(saved, pictures, None, failed, min_confidence))
     return records, problems
 
 
@@ -237,4 +244,16 @@ def model_info(saved, checkpoint_path, which, limits):
         "max_upload_bytes": limits.max_upload_bytes,
         "max_pictures": limits.max_pictures,
         "dnn_version": __version__,
+    }
+
+
+def answers_info(saved, min_confidence):
+    """What /info says of how the answers are made: the temperature and two-class threshold the model uses, the
+    least confidence answered (else ``unsure``), and whether inputs are measured for unfamiliarity."""
+    return {
+        "temperature": saved.temperature,
+        "threshold": saved.threshold if saved.net.output == "sigmoid" else None,
+        "min_confidence": min_confidence,
+        "unsure": UNSURE,
+        "familiarity": saved.familiarity is not None,
     }

@@ -1,5 +1,9 @@
 """The page at ``/``: drop or pick pictures, see each with its class and probability.
 
+Beside the class: the margin over the next class, ``unsure`` (with the class it would be) when the service
+abstains below ``--min-confidence``, and a flag on a picture unlike the training pictures (its unfamiliarity
+above 1), which never changes the class.
+
 One HTML document with its CSS and JS inline, so it needs no network beyond the
 service itself (the Content-Security-Policy says so to the browser too). Each
 picture goes to ``POST /predict`` on its own, two at a time, so one bad file
@@ -76,6 +80,9 @@ PAGE = (
   .bar { height: 6px; border-radius: 3px; background: #e9ecf1; margin-top: 6px; overflow: hidden; }
   .bar div { height: 100%; width: 0; background: var(--accent); }
   .card[data-state="error"] .class { color: var(--bad); font-size: 1rem; }
+  .card[data-unsure="true"] .class { color: var(--muted); }
+  .flag { margin-top: 6px; padding: 2px 6px; border-radius: 6px; background: #fff4d6; color: #7a5200;
+          font-size: 0.8rem; }
   .error { color: var(--bad); font-size: 0.85rem; overflow-wrap: anywhere; }
   @media (max-width: 480px) {
     main { padding: 12px; }
@@ -133,9 +140,17 @@ function show(card, record) {
   card.dataset.state = "done";
   card.dataset.class = record.class;
   card.dataset.probability = record.probability;
-  card.querySelector(".class").textContent = record.class;
-  card.querySelector(".probability").textContent = record.probability.toFixed(4);
+  card.dataset.unsure = "guess" in record;
+  card.dataset.unfamiliar = record.unfamiliar === true;
+  card.querySelector(".class").textContent = "guess" in record ? `${record.class} (${record.guess}?)` : record.class;
+  card.querySelector(".probability").textContent =
+    `${record.probability.toFixed(4)} · margin ${record.margin.toFixed(2)}`;
   card.querySelector(".bar div").style.width = (100 * record.probability).toFixed(1) + "%";
+  if (record.unfamiliar) {
+    const score = record.unfamiliarity === null ? "far" : record.unfamiliarity.toFixed(2);
+    card.querySelector(".body").append(
+      element("div", "flag", `Unlike the training pictures (unfamiliarity ${score}): the class may mean little.`));
+  }
 }
 
 function fail(card, message) {

@@ -2,8 +2,9 @@
 
 The file goes whole to ``POST /predict`` as multipart/form-data, where the service reads it as ``dnn predict``
 reads one (``data.tables.read_table``), so the page shows the very records ``dnn predict --json`` gives: each
-row's line, its id cells and the prediction (class, probability and each class's, or each target's number), and
-for a row the model cannot take, its error. Like the picture page it is one document with its CSS and JS inline
+row's line, its id cells and the prediction (class, unsure below --min-confidence, probability, margin and each
+class's, or each target's number), whether the row is unlike the training rows (its unfamiliarity), and for a
+row the model cannot take, its error. Like the picture page it is one document with its CSS and JS inline
 (served with ``page.PAGE_HEADERS``); a wide table scrolls inside its own box, so a phone never scrolls sideways.
 """
 
@@ -32,6 +33,7 @@ TABLE_PAGE = (
   .number { text-align: right; font-variant-numeric: tabular-nums; }
   th.number { text-align: right; }
   td.predicted { font-weight: 600; }
+  td.flag { background: #fff4d6; color: #7a5200; }
   tr.failed td { color: var(--bad); }
   tr.failed td.error { white-space: normal; }
   .bar { display: inline-block; vertical-align: middle; width: 48px; height: 6px; margin-left: 6px;
@@ -92,8 +94,10 @@ function headings(records) {
   const position = "line" in first ? "line" : "row";
   const ids = (info.ids || []).filter(name => records.some(r => name in r));
   const answers = info.task === "regression" ? info.targets.map(t => [`predicted ${t}`, "number"])
-    : [["predicted", null], ["probability", "number"], ...info.classes.map(c => [`p(${c})`, "number"])];
-  return { position, ids, names: [[position, "number"], ...ids.map(name => [name, null]), ...answers] };
+    : [["predicted", null], ["probability", "number"], ["margin", "number"],
+       ...info.classes.map(c => [`p(${c})`, "number"])];
+  const flagged = info.familiarity ? [["unfamiliar", null]] : [];
+  return { position, ids, names: [[position, "number"], ...ids.map(name => [name, null]), ...answers, ...flagged] };
 }
 
 function predictionTable(records) {
@@ -123,14 +127,20 @@ function predictionTable(records) {
       } else {
         row.dataset.predicted = record.predicted;
         row.dataset.probability = record.probability;
-        cell(row, record.predicted, "predicted");
+        cell(row, "guess" in record ? `${record.predicted} (${record.guess}?)` : record.predicted, "predicted");
         const p = cell(row, record.probability.toFixed(4), "number probability");
         const bar = element("span", "bar");
         const fill = element("i");
         fill.style.width = (100 * record.probability).toFixed(1) + "%";
         bar.append(fill);
         p.append(bar);
+        cell(row, record.margin.toFixed(4), "number margin");
         for (const name of info.classes) cell(row, record.probabilities[name].toFixed(4), "number");
+      }
+      if (info.familiarity) {  // unlike the training rows: the answer may mean little; the class is kept
+        const score = record.unfamiliarity === null ? "far" : record.unfamiliarity.toFixed(2);
+        row.dataset.unfamiliar = record.unfamiliar;
+        cell(row, `${record.unfamiliar ? "yes" : "no"} (${score})`, record.unfamiliar ? "flag" : null);
       }
     }
     body.append(row);

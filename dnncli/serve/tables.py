@@ -17,7 +17,6 @@ import tempfile
 from pathlib import Path
 
 from ..data.tables import Table, format_number, read_table
-from ..engine import THRESHOLD
 from ..errors import UserError
 from ..model.predict import table_failures, table_predictions, with_failures
 
@@ -36,7 +35,7 @@ def table_info(saved):
     return {"data": "table", "task": encoder.task, **answer, "columns": encoder.described_columns(), "ids": encoder.ids}
 
 
-def rows_answer(saved, body, limits):
+def rows_answer(saved, body, limits, min_confidence=None):
     """The answer to a JSON body ``{"rows": [...]}``: 200 with a record per row, each predicted or with its
     error; 400 for a body that is not such JSON, 413 for more rows than ``limits.max_rows``."""
     try:
@@ -51,10 +50,10 @@ def rows_answer(saved, body, limits):
     if len(rows) > limits.max_rows:
         return 413, too_many(len(rows), limits)
     table, problems = rows_table(rows, saved.encoder)
-    return predicted(saved, table, problems)
+    return predicted(saved, table, problems, min_confidence=min_confidence)
 
 
-def upload_answer(saved, uploads, limits):
+def upload_answer(saved, uploads, limits, min_confidence=None):
     """The answer to an uploaded table file: 200 with a record per row (``line`` or ``row``), each predicted or
     with its error; 422 naming the file when it cannot be read as a table the model takes."""
     if len(uploads) != 1:
@@ -71,13 +70,13 @@ def upload_answer(saved, uploads, limits):
             table = read_table(path, skipped=skipped)
             if table.rows > limits.max_rows:
                 return 413, too_many(table.rows, limits)
-            return predicted(saved, table, {}, skipped)
+            return predicted(saved, table, {}, skipped, min_confidence)
         except UserError as e:
             return 422, {"error": e.format_message().replace(str(path), name)}
 
 
-def predicted(saved, table, problems, skipped=()):
-    records, unknown = table_predictions(saved, table, THRESHOLD, problems)
+def predicted(saved, table, problems, skipped=(), min_confidence=None):
+    records, unknown = table_predictions(saved, table, None, problems, min_confidence)
     failed = table_failures(table, problems, skipped)
     return 200, {"predictions": with_failures(table, records, failed), "unknown_categories": unknown}
 

@@ -178,7 +178,7 @@ class DNNEstimator(BaseEstimator):
         check_is_fitted(self)
         model = self.model_
         header = {**model.header, HEADER: self._header()}
-        checkpoint.save(path, header, model.params, model.state)
+        checkpoint.save(path, header, model.params, model.state, model.arrays)
 
     def _header(self):
         return {"named": hasattr(self, "feature_names_in_")}
