@@ -220,8 +220,11 @@ def test_a_damaged_chunk_is_the_same_one_line_read_at_once_or_a_batch_at_a_time(
     assert result.exit_code == 2, result.output
     message = f"{bad}: cannot read dataset 'train_set_x' (Can't synchronously read data (filter returned failure"
     assert result.stderr.startswith(f"Error: {message}") and len(result.stderr.splitlines()) == 1
-    folders = list((in_tmp / "runs" / "t").glob("*")) if not in_memory else []
-    for folder in folders:  # the run had begun: it says why it ended
+    # read at once, the damage is found before any run folder; a batch at a time, by the first pass over the
+    # pictures (the familiarity statistics, model.honesty) or by the batch that holds it: a run that had begun
+    # says why it ended
+    folders = [f for f in (in_tmp / "runs" / "t").glob("*") if f.name != "latest"] if not in_memory else []
+    for folder in folders:
         metrics = json.loads((folder / "metrics.json").read_text())
         assert metrics["status"] == "failed" and metrics["error"].startswith(message)
-    assert len(folders) == (0 if in_memory else 1)
+    assert len(folders) <= 1

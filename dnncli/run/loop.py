@@ -156,8 +156,6 @@ class Run:
         job = self.job
         snapshot = self.trainer.snapshot()
         failure = self.verdict(snapshot[0])
-        if failure is None:
-            self.reporter.finish("finished")
         final = {split: None for split in SPLITS}
         for split in final:
             dataset = getattr(job, split)
@@ -172,6 +170,8 @@ class Run:
             self.record.calibration = self.calibrated(
                 lambda: temperature_of(job.net, snapshot[0], job.validation, job.dtype)
             )
+        if failure is None:
+            self.reporter.finish("finished")  # after what the end of training says: the curve comes last
         self.save("finished" if failure is None else "failed", final, snapshot, failure)
         if failure is not None:
             raise RunFailure(failure + self.record.kept_note(CHECKPOINT))
