@@ -16,7 +16,7 @@ import numpy as np
 
 from ..config.build import DataShape
 from ..errors import UserError
-from .columns import KINDS, inferred_kind
+from .columns import KINDS, Moments, arrow, counted, inferred_kind
 from .tables import format_number
 
 TASKS = ("classification", "regression")
@@ -67,31 +67,30 @@ class Encoder:
         feature column. A cell a column cannot take is a ``UserError``; with ``problems`` (a dict) its row is
         recorded there instead (row -> message), and its inputs are those of a missing cell."""
         check_has_columns(table, self.feature_columns, "the model takes")
-        out = np.empty((table.rows, self.width), dtype=dtype)
+        out = np.zeros((table.rows, self.width))  # each kind writes its own inputs, in float64, into its columns
         unknown, start = {}, 0
         for column in self.columns:
             kind = KINDS[column["kind"]]
             width = len(kind.names(column["name"], column))
-            block = np.empty((table.rows, width))
-            found = kind.encode(kind.values(table, column["name"], problems), column, block)
-            out[:, start : start + width] = block
+            found = kind.encode(kind.values(table, column["name"], problems), column, out[:, start : start + width])
             if found:
                 unknown[column["name"]] = found
             start += width
-        return out, unknown
+        return out.astype(dtype, copy=False), unknown
 
     def labels(self, table):
         """Class indices (m,) of a classification table's target (every cell present)."""
-        cells = target_text(table, self.target["columns"][0], self.target["kind"])
-        position = {name: i for i, name in enumerate(self.classes)}
-        labels = np.empty(len(cells), dtype=np.int64)
-        for i, cell in enumerate(cells):
-            if cell not in position:
-                raise UserError(
-                    f"{table.path}: {table.where(i)}, column {self.target['columns'][0]!r}: {cell!r} is not a class the "
-                    f"model knows ({', '.join(map(repr, self.classes))})"
-                )
-            labels[i] = position[cell]
+        pa, pc = arrow()
+        cells = target_cells(table, self.target["columns"][0], self.target["kind"])
+        index = pc.index_in(cells, value_set=pa.array(self.classes, type=pa.string()))
+        labels = np.asarray(pc.fill_null(index, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        unknown = np.flatnonzero(labels < 0)
+        if unknown.size:
+            i = int(unknown[0])
+            raise UserError(
+                f"{table.path}: {table.where(i)}, column {self.target['columns'][0]!r}: {cells[i].as_py()!r} is not a "
+                f"class the model knows ({', '.join(map(repr, self.classes))})"
+            )
         return labels
 
     def values(self, table):
@@ -106,13 +105,13 @@ class Encoder:
         return outputs.T * np.asarray(self.target["std"]) + np.asarray(self.target["mean"])
 
 
-def target_text(table, name, kind):
-    """A classification target's cells as the names of classes: text, numbers as written, booleans as
-    ``false``/``true``."""
+def target_cells(table, name, kind):
+    """A classification target's cells as the names of classes, a pyarrow text column: text, numbers as
+    written, booleans as ``false``/``true``."""
+    pa, pc = arrow()
     if kind == "boolean":
-        values = KINDS["boolean"].values(table, name)
-        return ["true" if v == 1 else "false" for v in values]
-    return KINDS["category"].values(table, name).to_pylist()
+        return pc.if_else(pa.array(KINDS["boolean"].values(table, name) == 1), "true", "false")
+    return KINDS["category"].values(table, name)
 
 
 def check_has_columns(table, names, role):
@@ -248,46 +247,54 @@ MAX_CLASSES = 1000  # a classification target with more distinct values is a num
 
 def fit_target(table, targets, task, kind):
     if task == "classification":
-        cells = target_text(table, targets[0], kind)
-        classes = class_order({c for c in cells})
-        if len(classes) > MAX_CLASSES:
-            raise UserError(
-                f"data.target: {targets[0]!r} has {len(classes):,} distinct values in {table.path}; a classifier takes at "
-                f"most {MAX_CLASSES:,} classes (for a number to predict, set data.task: regression)"
-            )
-        if kind == "boolean":
-            classes = ["false", "true"]
-        if len(set(cells)) < 2:
-            only = cells[0] if cells else None
-            raise UserError(
-                f"data.target: {targets[0]!r} has one class ({only!r}) in the training rows of {table.path}; "
-                "a classifier needs two or more"
-            )
-        return {"columns": targets, "task": task, "kind": kind, "classes": [str(c) for c in classes]}
-    values = np.column_stack([KINDS["number"].values(table, name) for name in targets])
-    std = values.std(axis=0)
-    for name, s in zip(targets, std, strict=True):
-        if not s > 0:
-            raise UserError(
-                f"data.target: {name!r} has one value in every training row of {table.path}; nothing to learn"
-            )
-    return {"columns": targets, "task": task, "mean": values.mean(axis=0).tolist(), "std": std.tolist()}
+        return classification_target(table.path, targets, task, kind, counted(target_cells(table, targets[0], kind)))
+    moments = [Moments().add(KINDS["number"].values(table, name)) for name in targets]
+    return regression_target(table.path, targets, task, moments)
 
 
-def grouped_text(table, name, cells, stats, spec):
-    """A warning for a category column whose categories did not all get an input of their own."""
-    distinct = int(pc_count_distinct(cells))
+def classification_target(path, targets, task, kind, counts):
+    """The fitted target of a classifier whose rows hold each class ``counts`` ({class: rows}) times."""
+    classes = class_order(counts)
+    if len(classes) > MAX_CLASSES:
+        raise UserError(
+            f"data.target: {targets[0]!r} has {len(classes):,} distinct values in {path}; a classifier takes at "
+            f"most {MAX_CLASSES:,} classes (for a number to predict, set data.task: regression)"
+        )
+    if kind == "boolean":
+        classes = ["false", "true"]
+    if len(counts) < 2:
+        only = next(iter(counts), None)
+        raise UserError(
+            f"data.target: {targets[0]!r} has one class ({only!r}) in the training rows of {path}; "
+            "a classifier needs two or more"
+        )
+    return {"columns": targets, "task": task, "kind": kind, "classes": [str(c) for c in classes]}
+
+
+def regression_target(path, targets, task, moments):
+    """The fitted target of a regression whose target columns' numbers are in ``moments`` (``columns.Moments``)."""
+    results = [m.result() for m in moments]
+    for name, (_, _, std) in zip(targets, results, strict=True):
+        if not std > 0:
+            raise UserError(f"data.target: {name!r} has one value in every training row of {path}; nothing to learn")
+    return {
+        "columns": targets,
+        "task": task,
+        "mean": [mean for _, mean, _ in results],
+        "std": [std for _, _, std in results],
+    }
+
+
+def grouped_text(path, name, distinct, rows, stats, spec):
+    """A warning for a category column of ``distinct`` categories in ``rows`` rows whose categories did not all
+    get an input of their own."""
     kept = len(stats["categories"])
-    text = f"{table.path}: column {name!r} has {distinct:,} categories; {kept} get an input of their own, the rest share 'other'"
-    if distinct > table.rows / 2:
+    text = (
+        f"{path}: column {name!r} has {distinct:,} categories; {kept} get an input of their own, the rest share 'other'"
+    )
+    if distinct > rows / 2:
         text += " (nearly one per row: an identifier? put it in data.id or data.drop)"
     return text + f" (data.max_categories {spec.max_categories}, data.min_category_count {spec.min_category_count})"
-
-
-def pc_count_distinct(cells):
-    import pyarrow.compute as pc
-
-    return pc.count_distinct(cells.drop_null()).as_py()
 
 
 def fit_encoder(table, spec, file_table=None, warn=None):
@@ -299,11 +306,11 @@ def fit_encoder(table, spec, file_table=None, warn=None):
     columns = []
     for name in features:
         column_kind_ = column_kind(table, name, spec)
-        cells = KINDS[column_kind_].values(table, name)
-        stats = KINDS[column_kind_].fit(cells, spec.settings)
+        tally = KINDS[column_kind_].tally().add(KINDS[column_kind_].values(table, name))
+        stats = tally.fitted(spec.settings)
         columns.append({"name": name, "kind": column_kind_, **stats})
         if warn and column_kind_ == "category" and stats["other"] and spec.features is None:
-            warn(grouped_text(table, name, cells, stats, spec))
+            warn(grouped_text(table.path, name, len(tally.counts), table.rows, stats, spec))
     target = fit_target(table, targets, task, kind)
     if task == "classification" and file_table is not None:
         target["classes"] = fit_target(file_table, targets, task, kind)["classes"]

@@ -11,8 +11,18 @@ import numpy as np
 
 from ..errors import UserError
 from ..text import plural
+from .columns import arrow
 from .dataset import held_out
-from .encoding import TableSpec, chosen_columns, encoded_set, fit_encoder, missing_targets, table_identity, target_task
+from .encoding import (
+    TableSpec,
+    chosen_columns,
+    encoded_set,
+    fit_encoder,
+    missing_targets,
+    table_identity,
+    target_cells,
+    target_task,
+)  # fmt: skip
 from .tables import read_table
 
 TEST_STREAM = 5  # the random stream of data.test_fraction, beside shuffling (0), dropout (1), validation (2)
@@ -68,15 +78,16 @@ def stratified_test_rows(labels_or_none, m, fraction, seed):
 
 
 def class_of_rows(table, encoder_spec):
+    """Each row's class as a number (classes in text order), or None for regression."""
     targets, _ = chosen_columns(table, encoder_spec)
     task, kind = target_task(table, targets, encoder_spec)
     if task != "classification":
         return None
-    from .encoding import target_text
-
-    cells = target_text(table, targets[0], kind)
-    _, labels = np.unique(np.asarray(cells, dtype=object).astype(str), return_inverse=True)
-    return labels
+    pa, pc = arrow()
+    cells = target_cells(table, targets[0], kind)
+    names = sorted(str(name) for name in pc.unique(cells).to_pylist())
+    index = pc.index_in(cells, value_set=pa.array(names, type=pa.string()))
+    return np.asarray(index.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def warn_unknown(path, unknown, warn):

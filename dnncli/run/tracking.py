@@ -150,7 +150,8 @@ def final_metrics(result):
         f"{split}_{kind}": scores[kind]
         for split, scores in result.final.items()
         if scores is not None and split != "validation"
-        for kind in ("accuracy", "cost")
+        for kind in scores
+        if kind != "examples"  # accuracy and cost, or the cost, RMSE, MAE and R² of a regression
     }
     metrics["iterations_done"] = result.iterations_done
     if result.best_iteration is not None:
