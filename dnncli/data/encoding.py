@@ -395,8 +395,34 @@ def from_header(raw, path):
 # --- encoded sets ---------------------------------------------------------------------------------------------
 
 
+class EncodedTable:
+    """What a table's rows are for the network, whether held in memory (``TableSet``) or read from disk a piece
+    at a time (``streamed.StreamedSet``): the encoder's inputs and outputs."""
+
+    @property
+    def classes(self):
+        return self.encoder.classes if self.encoder.task == "classification" else self.encoder.target["columns"]
+
+    @property
+    def input_shape(self):
+        return (self.features,)
+
+    @property
+    def features(self):
+        return self.encoder.width
+
+    @property
+    def task(self):
+        return self.encoder.task
+
+    def data_shape(self):
+        regression = self.task == "regression"
+        what = f"the table's inputs once encoded, {self.features} (auto takes it)"
+        return DataShape(self.features, len(self.classes), regression, what, self.path)
+
+
 @dataclass
-class TableSet:
+class TableSet(EncodedTable):
     """Rows of a table encoded for the network, with their targets: what training, evaluate and the report
     use, as ``dataset.Dataset`` is for pictures."""
 
@@ -416,25 +442,14 @@ class TableSet:
         return self.inputs.shape[0]
 
     @property
-    def classes(self):
-        return self.encoder.classes if self.encoder.task == "classification" else self.encoder.target["columns"]
+    def counts(self):
+        """Rows of each class (None for regression)."""
+        return None if self.labels is None else np.bincount(self.labels, minlength=len(self.classes))
 
     @property
-    def input_shape(self):
-        return (self.inputs.shape[1],)
-
-    @property
-    def features(self):
-        return self.inputs.shape[1]
-
-    @property
-    def task(self):
-        return self.encoder.task
-
-    def data_shape(self):
-        regression = self.task == "regression"
-        what = f"the table's inputs once encoded, {self.features} (auto takes it)"
-        return DataShape(self.features, len(self.classes), regression, what, self.path)
+    def target_moments(self):
+        """(mean, standard deviation) of each target in its units (None for classification)."""
+        return None if self.values is None else [(float(v.mean()), float(v.std())) for v in self.values.T]
 
     def rows(self, dtype=np.float64):
         return self.inputs.astype(dtype, copy=False)
@@ -455,6 +470,27 @@ class TableSet:
     def parts(self):
         for start in range(0, self.m, PART_ROWS):
             yield self.subset(np.arange(start, min(start + PART_ROWS, self.m)))
+
+
+def joined(sets):
+    """One ``TableSet`` of the rows of several, in order (of the same encoder and file)."""
+    first = sets[0]
+    if len(sets) == 1:
+        return first
+
+    def stacked(name):
+        return None if getattr(first, name) is None else np.concatenate([getattr(s, name) for s in sets])
+
+    unknown = {}
+    for part in sets:
+        for column, counts in part.unknown.items():
+            merged = unknown.setdefault(column, {})
+            for value, count in counts.items():
+                merged[value] = merged.get(value, 0) + count
+    return TableSet(
+        stacked("inputs"), stacked("labels"), stacked("values"), first.encoder, first.path, stacked("positions"),
+        first.position_name, unknown,
+    )  # fmt: skip
 
 
 def encoded_set(table, encoder, rows=None):

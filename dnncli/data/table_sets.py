@@ -2,7 +2,8 @@
 
 The rows are split first (a seeded, class-stratified ``data.test_fraction``, then
 ``training.validation_fraction`` as for pictures) and the encoder is fitted on the training rows alone, so no
-statistic of a validation or test row reaches the model.
+statistic of a validation or test row reaches the model. A table read from disk a block at a time
+(``data.in_memory``) is split and fitted in one pass over it (``streamed``).
 """
 
 from dataclasses import dataclass
@@ -23,7 +24,8 @@ from .encoding import (
     target_cells,
     target_task,
 )  # fmt: skip
-from .tables import read_table
+from .streamed import TEST, TRAIN, VALIDATION, WINDOW_PIECES, Pass, Split, TableStream
+from .tables import fits_in_memory, read_table
 
 TEST_STREAM = 5  # the random stream of data.test_fraction, beside shuffling (0), dropout (1), validation (2)
 SHOWN_UNKNOWN = 3  # unknown categories named in a warning, per column
@@ -128,9 +130,70 @@ def split_tables(config, with_test=True, warn=None):
     return SplitTables(file_table, train, test if with_test else None)
 
 
+def streams(data, path):
+    """Whether a table file is read from disk a block at a time: ``data.in_memory`` false, or auto and reading
+    it whole would take more than half the available memory."""
+    in_memory = data["in_memory"]
+    return in_memory is False or (in_memory == "auto" and not fits_in_memory(path))
+
+
+def delimiter_of(data):
+    return None if data["delimiter"] == "auto" else data["delimiter"]
+
+
+def piece_rows(data):
+    return max(1, data["shuffle_window"] // WINDOW_PIECES)
+
+
+def streamed_pass(config, path, split, keep, encoder=None, warn=None, spec=None):
+    """The sets (split -> ``streamed.StreamedSet``) and the encoder of one pass over a table file."""
+    data = config["data"]
+    stream = TableStream(path, delimiter_of(data), warn)
+    passed = Pass(stream, spec or TableSpec.of(data), split, keep, piece_rows(data), encoder, warn)
+    sets, encoder = passed.run()
+    return sets, encoder, passed
+
+
+def load_streamed_sets(config, with_test, warn):
+    """``load_table_sets`` of a table read from disk: one pass splits the rows by their numbers, fits the
+    encoder on the training rows and keeps each split's rows on disk."""
+    data, training = config["data"], config["training"]
+    in_file = bool(data["test_fraction"])
+    keep = [TRAIN] + [VALIDATION] * bool(training["validation_fraction"]) + [TEST] * (in_file and with_test)
+    split = Split(config["seed"], data["test_fraction"], training["validation_fraction"])
+    sets, encoder, passed = streamed_pass(config, data["train"], split, keep, warn=warn)
+    for k, key, fraction in (
+        (VALIDATION, "training.validation_fraction", split.validation),
+        (TEST, "data.test_fraction", split.test),
+    ):
+        if k in sets and sets[k].m == 0:
+            raise UserError(
+                f"{key}: {fraction:g} drew no row of the {plural(passed.kept, 'row')} of {data['train']} (read from "
+                "disk, each row is held out with that probability); choose a larger share"
+            )
+    test = sets.get(TEST)
+    if not in_file and with_test and data["test"] is not None:
+        test = test_file_set(config, data["test"], encoder, warn)
+    for held in (sets.get(VALIDATION), test):
+        if held is not None:
+            warn_unknown(held.path, held.unknown, warn)
+    return TableSets(sets[TRAIN], sets.get(VALIDATION), test, passed.identity(), encoder)
+
+
+def test_file_set(config, path, encoder, warn):
+    """A test file encoded by ``encoder``: read whole, or from disk a block at a time as ``data.in_memory`` says."""
+    data = config["data"]
+    spec = TableSpec.of(data)
+    if streams(data, path):
+        return streamed_pass(config, path, Split(), [TRAIN], encoder, warn, spec)[0][TRAIN]
+    return encoded_set(read_with_targets(path, spec, delimiter_of(data), warn), encoder)
+
+
 def load_table_sets(config, with_test=True, warn=None):
     """The ``TableSets`` of a resolved config whose data is a table: rows split, the encoder fitted on the
     training rows alone."""
+    if streams(config["data"], config["data"]["train"]):
+        return load_streamed_sets(config, with_test, warn)
     training = config["training"]
     tables = split_tables(config, with_test, warn)
     table, validation_table = tables.train, None
@@ -150,10 +213,26 @@ def load_table_sets(config, with_test=True, warn=None):
 def table_split(config, split, encoder, warn=None):
     """The train or test rows of a config's table (as its runs split them) encoded by ``encoder``, a trained
     model's; None when the config has no test rows."""
+    data = config["data"]
+    if streams(data, data["train"]):
+        return streamed_split(config, split, encoder, warn)
     tables = split_tables(config, split == "test", warn)
     table = tables.train if split == "train" else tables.test
     if table is None:
         return None
     table_set = encoded_set(table, encoder)
+    warn_unknown(table_set.path, table_set.unknown, warn)
+    return table_set
+
+
+def streamed_split(config, split, encoder, warn):
+    """``table_split`` of a table read from disk: its train rows (validation rows among them) or test rows."""
+    data = config["data"]
+    if split == "test" and not data["test_fraction"]:
+        return None if data["test"] is None else test_file_set(config, data["test"], encoder, warn)
+    keep = TEST if split == "test" else TRAIN
+    table_set = streamed_pass(
+        config, data["train"], Split(config["seed"], data["test_fraction"]), [keep], encoder, warn
+    )[0][keep]
     warn_unknown(table_set.path, table_set.unknown, warn)
     return table_set

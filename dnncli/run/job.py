@@ -11,6 +11,7 @@ from ..data.dataset import check_same_classes, held_out, identity
 from ..data.disk import memory_needed
 from ..data.sets import load_split
 from ..data.table_sets import load_table_sets
+from ..data.tables import memory_to_read
 from ..engine import OPTIMIZERS
 from ..errors import UserError
 from ..resources import available_memory, training_memory
@@ -71,6 +72,7 @@ def prepare(config, with_test=True, warn=None, progress=None):
     if data_format(config["data"]) == "table":
         sets = load_table_sets(config, with_test, warn)
         train, validation, test, data, encoder = sets.train, sets.validation, sets.test, sets.identity, sets.encoder
+        check_streamable(train, config)
     else:
         train = load_split(config, "train", warn, progress)
         test = load_split(config, "test", warn, progress) if with_test else None
@@ -87,7 +89,7 @@ def prepare(config, with_test=True, warn=None, progress=None):
     shape = train.data_shape()
     weights = None
     if not shape.regression:
-        weights = class_weights_of(config, list(train.classes), np.bincount(train.labels, minlength=len(train.classes)))
+        weights = class_weights_of(config, list(train.classes), train.counts)
     plan = build(config, train.m, shape, weights)
     check_memory(plan, train.m)
     return Job(config, plan, train, validation, test, data, encoder)
@@ -100,7 +102,9 @@ def check_streamable(dataset, config):
     if config["data"]["in_memory"] is False:
         problem = "reading from disk goes a batch at a time; set training.batch_size, e.g. 256"
     else:
-        needed, available = memory_needed(dataset.pictures, config["dtype"]), available_memory()
+        pictures = getattr(dataset, "pictures", None)
+        needed = memory_to_read(dataset.path) if pictures is None else memory_needed(pictures, config["dtype"])
+        available = available_memory()
         problem = (
             f"{dataset.path} is read from disk (it needs about {gigabytes(needed)}, more than half the "
             f"{gigabytes(available)} available), which needs training.batch_size; set one, e.g. 256"

@@ -9,9 +9,9 @@ from ..config.build import initial_params
 from ..engine import make_trainer
 from ..errors import Interrupted, RunFailure
 from ..model.collapse import learned_nothing, one_class_warning, same_inputs_warning, spread
-from ..model.score import SCORES, score, targets_of, task_of
+from ..model.score import SCORES, score, task_of
 from .advice import training_warnings
-from .feed import example_source
+from .feed import training_source
 from .layout import BEST, CHECKPOINT
 from .record import Progress, Recorder
 from .signals import signal_name
@@ -31,8 +31,7 @@ class Run:
         self.stop = stop  # the run's ``StopSignals``, installed by the caller before the folder was made
         net = job.net
         augment = job.config["data"]["augment"] if job.settings.inputs_vary else None
-        targets = targets_of(net, job.train, job.dtype)
-        feed = example_source(job.train, targets, job.dtype, augment, job.config["seed"])
+        feed = training_source(net, job.train, job.dtype, augment, job.config["seed"])
         if resume_from is None:
             params = initial_params(job.net, job.config, job.dtype)
             state, iteration, self.progress = None, 0, Progress()
