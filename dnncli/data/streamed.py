@@ -79,7 +79,7 @@ from .tables import (
 
 TEST_STREAM = 5  # the random stream of data.test_fraction (as table_sets'), beside validation (2)
 WINDOW_PIECES = 8  # pieces in a shuffle window: a piece is data.shuffle_window / 8 rows
-READ_BLOCK = 1 << 23  # bytes of a CSV file parsed at a time
+READ_BLOCK = 1 << 20  # bytes of a CSV file parsed at a time: pyarrow holds about 40 times this while reading
 PARQUET_BATCH = 65_536  # rows of a Parquet file read at a time
 MAX_CATEGORIES_COUNTED = 200_000  # distinct values of a category column a pass keeps counts of
 ROW = "dnn row"  # the stored rows' last column: each row's number in its file (read back by position, not name)

@@ -153,7 +153,7 @@ class PieceSource:
         if missing:
             self.pieces.update(self.encoded(missing))
         X = np.empty((len(indices), self.dataset.features), dtype=self.dtype)
-        Y = np.empty((self.net.layers[-1], len(indices)), dtype=self.dtype)
+        Y = np.empty((self.net.layers[-1], len(indices)), dtype=self.dtype, order="F")  # as a set in memory gives
         for piece in needed:
             rows, targets = self.pieces[piece]
             at = np.flatnonzero(owner == piece)
