@@ -60,10 +60,14 @@ def mixed(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("name", ["mixed.csv", "mixed.parquet"])
-def test_with_one_window_a_streamed_table_trains_the_model_trained_in_memory(in_tmp, dnn, mixed, name):
+@pytest.mark.parametrize(
+    "name, dtype", [("mixed.csv", "float64"), ("mixed.parquet", "float64"), ("mixed.csv", "float32")]
+)
+def test_with_one_window_a_streamed_table_trains_the_model_trained_in_memory(in_tmp, dnn, mixed, name, dtype):
     runs = [
-        run_folder(dnn, config_file(in_tmp, mixed / name, f"m{in_memory}", in_memory, id="id"))
+        run_folder(
+            dnn, config_file(in_tmp, mixed / name, f"m{in_memory}", in_memory, id="id"), "--set", f"dtype={dtype}"
+        )
         for in_memory in (True, False)
     ]
     assert_same_model(*runs)

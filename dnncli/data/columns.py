@@ -36,7 +36,8 @@ class Kind:
     values: object  # (table, name, problems=None) -> the cells: float64 NumPy with NaN, or pyarrow text with nulls
     tally: object  # () -> a tally: ``add(cells)`` a part at a time, then ``fitted(settings)``, the statistics
     names: object  # (column name, statistics) -> the names of its inputs, in order
-    encode: object  # (cells, statistics, out) -> writes the inputs into ``out`` (m, len(names)), zeros; returns unknown cells
+    encode: object  # (cells, statistics, out) -> writes the inputs into ``out`` (m, len(names)), zeros of any float
+    # dtype, computed in float64 (so an input is the same whatever dtype it is cast to); returns unknown cells
 
     def fit(self, cells, settings):
         """The statistics (a dict of JSON values) of a column's cells, all at once."""
@@ -244,9 +245,10 @@ def number_names(name, stats):
 
 def encode_number(cells, stats, out):
     missing = np.isnan(cells)
-    np.subtract(cells, stats["mean"], out=out[:, 0])
-    out[:, 0] /= stats["std"]
-    out[missing, 0] = 0.0
+    standard = cells - stats["mean"]
+    standard /= stats["std"]
+    standard[missing] = 0.0
+    out[:, 0] = standard
     if stats["missing"]:
         out[:, 1] = missing
     return {}

@@ -67,7 +67,7 @@ class Encoder:
         feature column. A cell a column cannot take is a ``UserError``; with ``problems`` (a dict) its row is
         recorded there instead (row -> message), and its inputs are those of a missing cell."""
         check_has_columns(table, self.feature_columns, "the model takes")
-        out = np.zeros((table.rows, self.width))  # each kind writes its own inputs, in float64, into its columns
+        out = np.zeros((table.rows, self.width), dtype=dtype)  # each kind writes its own inputs into its columns
         unknown, start = {}, 0
         for column in self.columns:
             kind = KINDS[column["kind"]]
@@ -76,7 +76,7 @@ class Encoder:
             if found:
                 unknown[column["name"]] = found
             start += width
-        return out.astype(dtype, copy=False), unknown
+        return out, unknown
 
     def labels(self, table):
         """Class indices (m,) of a classification table's target (every cell present)."""
@@ -426,7 +426,7 @@ class TableSet(EncodedTable):
     """Rows of a table encoded for the network, with their targets: what training, evaluate and the report
     use, as ``dataset.Dataset`` is for pictures."""
 
-    inputs: np.ndarray  # (m, width) float64
+    inputs: np.ndarray  # (m, width), in the dtype it was encoded to (float64 unless a run's is float32)
     labels: np.ndarray  # (m,) class indices; None for regression
     values: np.ndarray  # (m, outputs) targets in their units; None for classification
     encoder: Encoder
@@ -493,11 +493,12 @@ def joined(sets):
     )  # fmt: skip
 
 
-def encoded_set(table, encoder, rows=None):
-    """The ``TableSet`` of a ``tables.Table`` (its ``rows``, all by default) under ``encoder``."""
+def encoded_set(table, encoder, rows=None, dtype=np.float64):
+    """The ``TableSet`` of a ``tables.Table`` (its ``rows``, all by default) under ``encoder``, its inputs in
+    ``dtype`` (each computed in float64, then cast: the same numbers as a float64 set's ``rows(dtype)``)."""
     if rows is not None:
         table = table.select(rows)
-    inputs, unknown = encoder.encode(table)
+    inputs, unknown = encoder.encode(table, dtype)
     labels = encoder.labels(table) if encoder.task == "classification" else None
     values = encoder.values(table) if encoder.task == "regression" else None
     return TableSet(inputs, labels, values, encoder, str(table.path), table.positions(), table.position_name, unknown)

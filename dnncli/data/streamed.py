@@ -396,14 +396,15 @@ class StreamedSet(EncodedTable):
     def position_name(self):
         return "row" if self.stream.format == "parquet" or self.stream.records else "line"
 
-    def read(self, pieces):
-        """The ``TableSet`` of the rows of ``pieces``, in that order."""
+    def read(self, pieces, dtype=np.float64):
+        """The ``TableSet`` of the rows of ``pieces``, in that order, its inputs in ``dtype``."""
         columns = self.pieces.read(pieces)
         width = columns.num_columns - 1
         origin = np.asarray(columns.column(width).to_numpy(), dtype=np.int64)
         rows = columns.select(range(width))
         s = self.stream
-        return encoded_set(Table(rows, s.path, s.format, s.delimiter, False, origin, s.records), self.encoder)
+        table = Table(rows, s.path, s.format, s.delimiter, False, origin, s.records)
+        return encoded_set(table, self.encoder, dtype=dtype)
 
     def parts(self):
         """The rows ``PART_ROWS`` at a time, in order, as ``TableSet``s (as a ``TableSet``'s own parts)."""

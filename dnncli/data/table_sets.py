@@ -203,7 +203,10 @@ def load_table_sets(config, with_test=True, warn=None):
         kept, held = held_out(table.rows, training["validation_fraction"], config["seed"])
         table, validation_table = table.select(kept), table.select(held)
     encoder = fit_encoder(table, TableSpec.of(config["data"]), tables.file, warn)
-    sets = [encoded_set(t, encoder) if t is not None else None for t in (table, validation_table, tables.test)]
+    dtype = np.dtype(config["dtype"]).type  # encoded in the run's dtype: a float32 run needs no float64 copy
+    sets = [
+        encoded_set(t, encoder, dtype=dtype) if t is not None else None for t in (table, validation_table, tables.test)
+    ]
     for held_set in sets[1:]:
         if held_set is not None:
             warn_unknown(held_set.path, held_set.unknown, warn)

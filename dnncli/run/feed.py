@@ -115,7 +115,7 @@ class PieceSource:
 
     def encoded(self, pieces):
         """{piece: (rows, targets)} of ``pieces``, read and encoded at once."""
-        part = self.dataset.read(pieces)
+        part = self.dataset.read(pieces, self.dtype)
         rows, targets = part.rows(self.dtype), targets_of(self.net, part, self.dtype)
         ends = np.cumsum([min(self.dataset.piece_rows, self.m - p * self.dataset.piece_rows) for p in pieces])
         starts = np.concatenate([[0], ends[:-1]])
@@ -166,7 +166,7 @@ class PieceSource:
         self.read_ahead({int(p) for p in np.unique(indices // self.dataset.piece_rows)})
 
     def everything(self):
-        part = self.dataset.read(range(self.dataset.pieces.count))
+        part = self.dataset.read(range(self.dataset.pieces.count), self.dtype)
         return part.rows(self.dtype).T, targets_of(self.net, part, self.dtype)
 
 
