@@ -49,8 +49,9 @@ CATEGORIES = {"city": 30, "device": 4, "plan": 12}
 GENERATE_ROWS = 500_000  # rows made at a time
 
 
-def generate(path, rows, seed=0):
-    """A CSV of ``rows`` generated rows (see the module's doc); returns its size in bytes."""
+def generate(path, rows, seed=0, at_least=0):
+    """A CSV of ``rows`` generated rows (see the module's doc), or more, until it holds ``at_least`` bytes;
+    returns its size in bytes."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -59,8 +60,10 @@ def generate(path, rows, seed=0):
     names = {column: pa.array([f"{column}{i}" for i in range(n)]) for column, n in CATEGORIES.items()}
     options = pacsv.WriteOptions(quoting_style="needed")
     with pacsv.CSVWriter(str(path), schema_of(pa), write_options=options) as writer:
-        for start in range(0, rows, GENERATE_ROWS):
-            n = min(GENERATE_ROWS, rows - start)
+        done = 0
+        while done < rows or Path(path).stat().st_size < at_least:
+            n = min(GENERATE_ROWS, rows - done) if done < rows else GENERATE_ROWS
+            done += n
             x = np.round(rng.normal(size=(n, 10)) * scales + shifts, 3)
             codes = {column: rng.integers(0, k, n) for column, k in CATEGORIES.items()}
             member = rng.random(n) < 0.3
@@ -107,24 +110,42 @@ def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def read_dnn(csv, folder):
-    """dnn's table for a run, in memory, a phase at a time as ``load_table_sets`` goes."""
+def read_dnn(csv, folder, dtype="float64"):
+    """dnn's table for a run, in memory, a phase at a time as ``load_table_sets`` goes, encoded in ``dtype``."""
     from dnncli.config import load as configs
     from dnncli.data.encoding import TableSpec, encoded_set, fit_encoder
     from dnncli.data.table_sets import split_tables
 
     path = folder / "read.yaml"
-    path.write_text(yaml.safe_dump(config_of(csv, "float64", True, 1, folder)))
+    path.write_text(yaml.safe_dump(config_of(csv, dtype, True, 1, folder)))
     config = configs.load(path)
     marks = [time.perf_counter()]
     tables = split_tables(config)
     marks.append(time.perf_counter())
     encoder = fit_encoder(tables.train, TableSpec.of(config["data"]), tables.file)
     marks.append(time.perf_counter())
-    train = encoded_set(tables.train, encoder)
+    train = encoded_set(tables.train, encoder, dtype=np.dtype(dtype).type)
     marks.append(time.perf_counter())
     read, fit, encode = np.diff(marks)
     return {"seconds": marks[-1] - marks[0], "read_s": read, "fit_s": fit, "encode_s": encode, "inputs": train.features}
+
+
+def read_streamed(csv, folder):
+    """dnn's one pass over a table read from disk (``data.in_memory: false``), then every training row
+    encoded, a piece at a time, as training reads them (float64)."""
+    from dnncli.config import load as configs
+    from dnncli.data.table_sets import load_table_sets
+
+    path = folder / "streamed.yaml"
+    path.write_text(yaml.safe_dump(config_of(csv, "float64", False, 1, folder)))
+    config = configs.load(path)
+    began = time.perf_counter()
+    train = load_table_sets(config, with_test=False).train
+    passed = time.perf_counter()
+    for first in range(0, train.pieces.count, 8):
+        train.read(range(first, min(first + 8, train.pieces.count)))
+    ended = time.perf_counter()
+    return {"seconds": ended - began, "pass_s": passed - began, "encode_s": ended - passed, "inputs": train.features}
 
 
 def read_pyarrow(csv, folder):
@@ -284,6 +305,8 @@ def stream_dnn(csv, folder, dtype):
 
 WORKERS = {
     "read-dnn": lambda a: read_dnn(a.csv, a.folder),
+    "read-dnn-float32": lambda a: read_dnn(a.csv, a.folder, "float32"),
+    "read-dnn-streamed": lambda a: read_streamed(a.csv, a.folder),
     "read-pyarrow": lambda a: read_pyarrow(a.csv, a.folder),
     "read-pandas": lambda a: read_pandas(a.csv, a.folder),
     "epoch-dnn": lambda a: epoch_dnn(a.csv, a.folder, a.dtype, a.epochs, True),
@@ -346,7 +369,9 @@ def median_of(runs, key):
 
 
 def read_part(args, csv, folder, size):
-    names = [n for n in ("read-dnn", "read-pyarrow", "read-pandas") if available(n)]
+    names = [
+        n for n in ("read-dnn", "read-dnn-float32", "read-dnn-streamed", "read-pyarrow", "read-pandas") if available(n)
+    ]
     runs = {name: [] for name in names}
     for repeat in range(args.repeats):
         for name in names:
@@ -358,7 +383,7 @@ def read_part(args, csv, folder, size):
     for name, results in runs.items():
         seconds = median_of(results, "seconds")
         summary[name] = {"seconds": seconds, "mb_per_s": size / 1e6 / seconds, "peak_mb": median_of(results, "peak_mb")}
-        for phase in ("read_s", "fit_s", "encode_s"):
+        for phase in ("read_s", "fit_s", "encode_s", "pass_s"):
             if phase in results[0]:
                 summary[name][phase] = median_of(results, phase)
     return {"runs": runs, "summary": summary}
@@ -393,18 +418,20 @@ def epoch_part(args, csv, folder):
 
 def stream_part(args, folder):
     big = folder / "big.csv"
-    rows = int(args.stream_gigabytes * 1e9 / 120) + 1  # about 120 bytes a row
     began = time.perf_counter()
-    size = generate(big, rows, seed=2)
+    # made by a process of its own, so that this one stays small: a child's ru_maxrss counts its parent's memory
+    # between fork and exec
+    subprocess.run([sys.executable, __file__, "--make", str(big), str(args.stream_gigabytes)], check=True)
     made = time.perf_counter() - began
-    print(f"  made {big}: {rows:,} rows, {size / 1e9:.2f} GB in {made:.0f}s")
+    size = big.stat().st_size
+    print(f"  made {big}: {size / 1e9:.2f} GB in {made:.0f}s")
     try:
         r = run_worker("stream-dnn", big, folder, args.stream_dtype)
     finally:
         big.unlink()
     print(f"  one epoch streamed: {r['epoch_s'][0]:.0f}s, {r['wall_s']:.0f}s in all; peak {r['peak_mb']:.0f} MB "
           f"(ru_maxrss {r['maxrss_mb']:.0f} MB)")  # fmt: skip
-    return {"rows": rows, "bytes": size, "generate_s": made, **r}
+    return {"bytes": size, "generate_s": made, **r}
 
 
 def main():
@@ -417,15 +444,18 @@ def main():
     parser.add_argument("--dtypes", default="float32,float64", help="comma-separated (default float32,float64)")
     parser.add_argument("--systems", default=",".join(EPOCH_SYSTEMS), help="of the epoch part, comma-separated")
     parser.add_argument("--stream-gigabytes", type=float, default=2.0, help="size of the streamed CSV (default 2)")
-    parser.add_argument("--stream-dtype", default="float32", help="dtype of the streamed run (default float32)")
+    parser.add_argument("--stream-dtype", default="float64", help="dtype of the streamed run (default float64)")
     parser.add_argument("--dir", help="where the files go (default: a temporary folder)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--make", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--dtype", default="float64", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return worker(args)
+    if args.make:
+        return generate(args.make[0], 0, seed=2, at_least=float(args.make[1]) * 1e9)
     args.dtypes = [d for d in args.dtypes.split(",") if d]
     args.systems = [s for s in args.systems.split(",") if s]
     parts = [p for p in args.parts.split(",") if p]
