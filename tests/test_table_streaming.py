@@ -259,3 +259,11 @@ def test_auto_reads_a_table_from_disk_when_it_needs_over_half_the_memory(mixed):
     size = (mixed / "mixed.csv").stat().st_size
     assert fits_in_memory(mixed / "mixed.csv", available=2 * size)
     assert not fits_in_memory(mixed / "mixed.csv", available=2 * size - 1)
+
+
+def test_a_run_records_how_auto_read_its_table_so_evaluate_and_resume_read_it_so(in_tmp, dnn, mixed):
+    config = config_file(in_tmp, mixed / "mixed.csv", "auto", "auto", id="id", test_fraction=0.25)
+    run = run_folder(dnn, config, "--set", "training.epochs=1")
+    assert yaml.safe_load((in_tmp / run / "config.yaml").read_text())["data"]["in_memory"] is True  # it fits
+    resumed = dnn("train", "--resume", run, "--config", config, "--quiet", "--set", "training.epochs=2")
+    assert resumed.exit_code == 0, resumed.output

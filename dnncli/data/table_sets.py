@@ -38,6 +38,7 @@ class TableSets:
     test: object
     identity: dict  # the training file's ``table_identity``: what a resume checks
     encoder: object
+    streamed: bool = False  # read from disk a block at a time (``streamed``), not whole
 
 
 def read_with_targets(path, spec, delimiter, warn):
@@ -177,7 +178,7 @@ def load_streamed_sets(config, with_test, warn):
     for held in (sets.get(VALIDATION), test):
         if held is not None:
             warn_unknown(held.path, held.unknown, warn)
-    return TableSets(sets[TRAIN], sets.get(VALIDATION), test, passed.identity(), encoder)
+    return TableSets(sets[TRAIN], sets.get(VALIDATION), test, passed.identity(), encoder, streamed=True)
 
 
 def test_file_set(config, path, encoder, warn):

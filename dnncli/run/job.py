@@ -73,6 +73,7 @@ def prepare(config, with_test=True, warn=None, progress=None):
         sets = load_table_sets(config, with_test, warn)
         train, validation, test, data, encoder = sets.train, sets.validation, sets.test, sets.identity, sets.encoder
         check_streamable(train, config)
+        config = table_read_as(config, sets.streamed)
     else:
         train = load_split(config, "train", warn, progress)
         test = load_split(config, "test", warn, progress) if with_test else None
@@ -93,6 +94,15 @@ def prepare(config, with_test=True, warn=None, progress=None):
     plan = build(config, train.m, shape, weights)
     check_memory(plan, train.m)
     return Job(config, plan, train, validation, test, data, encoder)
+
+
+def table_read_as(config, streamed):
+    """The config with ``data.in_memory: auto`` resolved to how its table was read: a table read from disk
+    splits its rows otherwise (``data.streamed``), so the run's config.yaml says how, and evaluate, the report
+    and a resume read the table as training did whatever memory is free then."""
+    if config["data"]["in_memory"] != "auto":
+        return config
+    return {**config, "data": {**config["data"], "in_memory": not streamed}}
 
 
 def check_streamable(dataset, config):
