@@ -349,6 +349,11 @@ SCHEMA = {
             "auto",
             "hdf5 sets and tables: true loads them, false reads them from disk a batch at a time, auto loads a set that fits",
         ),
+        "shuffle_window": Field(
+            integer(8),
+            65_536,
+            "tables read from disk: rows shuffled together, in 8 pieces taken at random from the file each epoch",
+        ),
         "augment": {
             "flip": Field(boolean, False, "training pictures: mirror each left to right with probability 1/2"),
             "shift": Field(integer(0), 0, "training pictures: move each by up to this many pixels each way"),
@@ -487,6 +492,7 @@ TABLE_KEYS = (
     "min_category_count",
     "task",
     "delimiter",
+    "shuffle_window",
 )
 
 

@@ -13,6 +13,9 @@ way scikit-learn's ``StandardScaler``, ``OneHotEncoder`` and ``SimpleImputer(add
 
 A column with missing cells in training adds an input that is 1 where the cell is missing (the indicator).
 Adding a kind is one entry here; the encoder, the checkpoint, ONNX export and serve read the same entries.
+
+A kind is fitted by a tally (``tally``): cells are added a part at a time and the statistics read at the end,
+so a table read whole and a table streamed in parts of any size give the very same numbers (``Moments``).
 """
 
 from dataclasses import dataclass
@@ -31,9 +34,14 @@ OTHER = "other"  # the name of the input rare categories share
 @dataclass(frozen=True)
 class Kind:
     values: object  # (table, name, problems=None) -> the cells: float64 NumPy with NaN, or pyarrow text with nulls
-    fit: object  # (cells, settings) -> statistics (a dict of JSON values)
+    tally: object  # () -> a tally: ``add(cells)`` a part at a time, then ``fitted(settings)``, the statistics
     names: object  # (column name, statistics) -> the names of its inputs, in order
-    encode: object  # (cells, statistics, out) -> writes the inputs into ``out`` (m, len(names)); returns unknown cells
+    encode: object  # (cells, statistics, out) -> writes the inputs into ``out`` (m, len(names)), zeros of any float
+    # dtype, computed in float64 (so an input is the same whatever dtype it is cast to); returns unknown cells
+
+    def fit(self, cells, settings):
+        """The statistics (a dict of JSON values) of a column's cells, all at once."""
+        return self.tally().add(cells).fitted(settings)
 
 
 # --- reading cells --------------------------------------------------------------------------------------
@@ -161,19 +169,77 @@ def short(text, limit=40):
 
 # --- fitting and applying --------------------------------------------------------------------------------
 
+STATISTICS_CHUNK = 65_536  # numbers at a time whose mean and spread are merged (``Moments``)
 
-def fit_number(cells, settings):
-    present = cells[~np.isnan(cells)]
-    if present.size:
-        mean = float(present.mean())
-        std = float(present.std())
-    else:
-        mean, std = 0.0, 0.0
-    return {
-        "mean": mean,
-        "std": std if std > 0 and np.isfinite(std) else 1.0,
-        "missing": bool(present.size < cells.size),
-    }
+
+class Moments:
+    """The count, mean and spread (the sum of squared distances to the mean) of numbers added a part at a time.
+
+    The numbers are taken ``STATISTICS_CHUNK`` at a time, in the order added, whatever the parts: each chunk's
+    mean and spread are computed as NumPy's ``mean`` and ``std`` compute them and merged into the running ones
+    (Chan, Golub and LeVeque's update). A column read whole and the same column streamed in parts of any size
+    give the very same bits, and a column of at most one chunk gives exactly ``mean()`` and ``std()``.
+    """
+
+    def __init__(self):
+        self.count, self.mean, self.spread = 0, 0.0, 0.0
+        self.pending, self.pending_count = [], 0
+
+    def add(self, values):
+        self.pending.append(values)
+        self.pending_count += values.size
+        if self.pending_count >= STATISTICS_CHUNK:
+            values = np.concatenate(self.pending)
+            whole = values.size - values.size % STATISTICS_CHUNK
+            for start in range(0, whole, STATISTICS_CHUNK):
+                self.merge(values[start : start + STATISTICS_CHUNK])
+            self.pending, self.pending_count = [values[whole:]], values.size - whole
+        return self
+
+    def merge(self, chunk):
+        n = chunk.size
+        mean = chunk.sum() / n
+        deviations = chunk - mean
+        spread = (deviations * deviations).sum()
+        if self.count == 0:
+            self.count, self.mean, self.spread = n, float(mean), float(spread)
+            return
+        total = self.count + n
+        delta = float(mean) - self.mean
+        self.spread += float(spread) + delta * delta * (self.count * n / total)
+        self.mean += delta * (n / total)
+        self.count = total
+
+    def result(self):
+        """(count, mean, standard deviation) of every number added (the deviation divided by the count)."""
+        if self.pending_count:
+            self.merge(np.concatenate(self.pending))
+            self.pending, self.pending_count = [], 0
+        if self.count == 0:
+            return 0, 0.0, 0.0
+        return self.count, self.mean, float(np.sqrt(self.spread / self.count))
+
+
+class NumberTally:
+    """A number column's mean, standard deviation and missing cells; a boolean's share of 1s is its mean."""
+
+    def __init__(self):
+        self.moments, self.missing = Moments(), False
+
+    def add(self, cells):
+        present = cells[~np.isnan(cells)]
+        self.missing = self.missing or present.size < cells.size
+        self.moments.add(present)
+        return self
+
+    def fitted(self, settings):
+        _, mean, std = self.moments.result()
+        return {"mean": mean, "std": std if std > 0 and np.isfinite(std) else 1.0, "missing": self.missing}
+
+
+class BooleanTally(NumberTally):
+    def fitted(self, settings):
+        return {"mean": self.moments.result()[1], "missing": self.missing}
 
 
 def number_names(name, stats):
@@ -182,29 +248,50 @@ def number_names(name, stats):
 
 def encode_number(cells, stats, out):
     missing = np.isnan(cells)
-    np.subtract(cells, stats["mean"], out=out[:, 0])
-    out[:, 0] /= stats["std"]
-    out[missing, 0] = 0.0
+    standard = cells - stats["mean"]
+    standard /= stats["std"]
+    standard[missing] = 0.0
+    out[:, 0] = standard
     if stats["missing"]:
         out[:, 1] = missing
     return {}
 
 
+def counted(cells):
+    """{value: count} of the present cells of a pyarrow text column."""
+    _, pc = arrow()
+    counts = pc.value_counts(cells.drop_null())
+    return dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True))
+
+
+def by_count(counts):
+    """(values, counts) of a {value: count}, by count, most first, then by value."""
+    order = sorted(counts, key=lambda value: (-counts[value], value))
+    return order, [counts[value] for value in order]
+
+
 def category_counts(cells):
     """(values, counts) of the present cells, by count, most first, then by value."""
-    _, pc = arrow()
-    counted = pc.value_counts(cells.drop_null())
-    values = counted.field("values").to_pylist()
-    counts = counted.field("counts").to_pylist()
-    order = sorted(range(len(values)), key=lambda i: (-counts[i], values[i]))
-    return [values[i] for i in order], [counts[i] for i in order]
+    return by_count(counted(cells))
 
 
-def fit_category(cells, settings):
-    values, counts = category_counts(cells)
-    kept = [v for v, c in zip(values, counts, strict=True) if c >= settings["min_category_count"]]
-    kept = kept[: settings["max_categories"]]
-    return {"categories": kept, "other": len(kept) < len(values), "missing": bool(cells.null_count)}
+class CategoryTally:
+    """A category column's count of each category, and whether a cell is missing."""
+
+    def __init__(self):
+        self.counts, self.missing = {}, False
+
+    def add(self, cells):
+        self.missing = self.missing or bool(cells.null_count)
+        for value, count in counted(cells).items():
+            self.counts[value] = self.counts.get(value, 0) + count
+        return self
+
+    def fitted(self, settings):
+        values, counts = by_count(self.counts)
+        kept = [v for v, c in zip(values, counts, strict=True) if c >= settings["min_category_count"]]
+        kept = kept[: settings["max_categories"]]
+        return {"categories": kept, "other": len(kept) < len(values), "missing": self.missing}
 
 
 def category_names(name, stats):
@@ -217,29 +304,27 @@ def category_names(name, stats):
 
 
 def encode_category(cells, stats, out):
-    """One-hot inputs; returns {value: count} of the cells whose category has no input of its own."""
+    """One-hot inputs into ``out`` (zeros); returns {value: count} of the cells whose category has no input of
+    its own."""
     pa, pc = arrow()
     kept = len(stats["categories"])
     index = pc.index_in(cells, value_set=pa.array(stats["categories"], type=pa.string()))
     positions = np.asarray(pc.fill_null(index, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    present = filled(pc.is_valid(cells), False)
-    unknown_rows = present & (positions < 0)
-    if stats["other"]:
-        positions[unknown_rows] = kept
-    if stats["missing"]:
-        positions[~present] = kept + bool(stats["other"])
-    out[:] = 0.0
-    rows = np.flatnonzero(positions >= 0)
-    out[rows, positions[rows]] = 1.0
-    if not unknown_rows.any():
+    unknown_rows = None
+    if positions.size and positions.min() < 0:  # a missing cell, or a category without an input of its own
+        present = filled(pc.is_valid(cells), False)
+        unknown_rows = present & (positions < 0)
+        if stats["other"]:
+            positions[unknown_rows] = kept
+        if stats["missing"]:
+            positions[~present] = kept + bool(stats["other"])
+        rows = np.flatnonzero(positions >= 0)
+        out[rows, positions[rows]] = 1.0
+    else:
+        out[np.arange(positions.size), positions] = 1.0
+    if unknown_rows is None or not unknown_rows.any():
         return {}
-    counted = pc.value_counts(pc.filter(cells, pa.array(unknown_rows)))
-    return dict(zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True))
-
-
-def fit_boolean(cells, settings):
-    present = cells[~np.isnan(cells)]
-    return {"mean": float(present.mean()) if present.size else 0.0, "missing": bool(present.size < cells.size)}
+    return counted(pc.filter(cells, pa.array(unknown_rows)))
 
 
 def encode_boolean(cells, stats, out):
@@ -252,9 +337,9 @@ def encode_boolean(cells, stats, out):
 
 
 KINDS = {
-    "number": Kind(number_cells, fit_number, number_names, encode_number),
-    "category": Kind(text_cells, fit_category, category_names, encode_category),
-    "boolean": Kind(boolean_cells, fit_boolean, number_names, encode_boolean),
+    "number": Kind(number_cells, NumberTally, number_names, encode_number),
+    "category": Kind(text_cells, CategoryTally, category_names, encode_category),
+    "boolean": Kind(boolean_cells, BooleanTally, number_names, encode_boolean),
 }
 
 

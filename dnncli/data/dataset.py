@@ -40,6 +40,11 @@ class Dataset:
     def on_disk(self):
         return isinstance(self.pictures, PicturesOnDisk)
 
+    @property
+    def counts(self):
+        """Examples of each class."""
+        return np.bincount(self.labels, minlength=len(self.classes))
+
     def data_shape(self):
         shape = "x".join(str(s) for s in self.input_shape)
         return DataShape(

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..config.build import DataShape
 from ..errors import UserError
-from .columns import KINDS, inferred_kind
+from .columns import KINDS, Moments, arrow, counted, inferred_kind
 from .tables import MEMORY, format_number
 
 TASKS = ("classification", "regression")
@@ -74,14 +74,12 @@ class Encoder:
         feature column. A cell a column cannot take is a ``UserError``; with ``problems`` (a dict) its row is
         recorded there instead (row -> message), and its inputs are those of a missing cell."""
         check_has_columns(table, self.feature_columns, "the model takes")
-        out = np.empty((table.rows, self.width), dtype=dtype)
+        out = np.zeros((table.rows, self.width), dtype=dtype)  # each kind writes its own inputs into its columns
         unknown, start = {}, 0
         for column in self.columns:
             kind = KINDS[column["kind"]]
             width = len(kind.names(column["name"], column))
-            block = np.empty((table.rows, width))
-            found = kind.encode(kind.values(table, column["name"], problems), column, block)
-            out[:, start : start + width] = block
+            found = kind.encode(kind.values(table, column["name"], problems), column, out[:, start : start + width])
             if found:
                 unknown[column["name"]] = found
             start += width
@@ -89,16 +87,17 @@ class Encoder:
 
     def labels(self, table):
         """Class indices (m,) of a classification table's target (every cell present)."""
-        cells = target_text(table, self.target["columns"][0], self.target["kind"])
-        position = {name: i for i, name in enumerate(self.classes)}
-        labels = np.empty(len(cells), dtype=np.int64)
-        for i, cell in enumerate(cells):
-            if cell not in position:
-                raise UserError(
-                    f"{table.path}: {table.where(i)}, column {self.target['columns'][0]!r}: {cell!r} is not a class the "
-                    f"model knows ({', '.join(map(repr, self.classes))})"
-                )
-            labels[i] = position[cell]
+        pa, pc = arrow()
+        cells = target_cells(table, self.target["columns"][0], self.target["kind"])
+        index = pc.index_in(cells, value_set=pa.array(self.classes, type=pa.string()))
+        labels = np.asarray(pc.fill_null(index, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        unknown = np.flatnonzero(labels < 0)
+        if unknown.size:
+            i = int(unknown[0])
+            raise UserError(
+                f"{table.path}: {table.where(i)}, column {self.target['columns'][0]!r}: {cells[i].as_py()!r} is not a "
+                f"class the model knows ({', '.join(map(repr, self.classes))})"
+            )
         return labels
 
     def values(self, table):
@@ -113,13 +112,13 @@ class Encoder:
         return outputs.T * np.asarray(self.target["std"]) + np.asarray(self.target["mean"])
 
 
-def target_text(table, name, kind):
-    """A classification target's cells as the names of classes: text, numbers as written, booleans as
-    ``false``/``true``."""
+def target_cells(table, name, kind):
+    """A classification target's cells as the names of classes, a pyarrow text column: text, numbers as
+    written, booleans as ``false``/``true``."""
+    pa, pc = arrow()
     if kind == "boolean":
-        values = KINDS["boolean"].values(table, name)
-        return ["true" if v == 1 else "false" for v in values]
-    return KINDS["category"].values(table, name).to_pylist()
+        return pc.if_else(pa.array(KINDS["boolean"].values(table, name) == 1), "true", "false")
+    return KINDS["category"].values(table, name)
 
 
 def check_has_columns(table, names, role):
@@ -264,46 +263,54 @@ MAX_CLASSES = 1000  # a classification target with more distinct values is a num
 
 def fit_target(table, targets, task, kind):
     if task == "classification":
-        cells = target_text(table, targets[0], kind)
-        classes = class_order({c for c in cells})
-        if len(classes) > MAX_CLASSES:
-            raise UserError(
-                f"data.target: {targets[0]!r} has {len(classes):,} distinct values in {table.path}; a classifier takes at "
-                f"most {MAX_CLASSES:,} classes (for a number to predict, set data.task: regression)"
-            )
-        if kind == "boolean":
-            classes = ["false", "true"]
-        if len(set(cells)) < 2:
-            only = cells[0] if cells else None
-            raise UserError(
-                f"data.target: {targets[0]!r} has one class ({only!r}) in the training rows of {table.path}; "
-                "a classifier needs two or more"
-            )
-        return {"columns": targets, "task": task, "kind": kind, "classes": [str(c) for c in classes]}
-    values = np.column_stack([KINDS["number"].values(table, name) for name in targets])
-    std = values.std(axis=0)
-    for name, s in zip(targets, std, strict=True):
-        if not s > 0:
-            raise UserError(
-                f"data.target: {name!r} has one value in every training row of {table.path}; nothing to learn"
-            )
-    return {"columns": targets, "task": task, "mean": values.mean(axis=0).tolist(), "std": std.tolist()}
+        return classification_target(table.path, targets, task, kind, counted(target_cells(table, targets[0], kind)))
+    moments = [Moments().add(KINDS["number"].values(table, name)) for name in targets]
+    return regression_target(table.path, targets, task, moments)
 
 
-def grouped_text(table, name, cells, stats, spec):
-    """A warning for a category column whose categories did not all get an input of their own."""
-    distinct = int(pc_count_distinct(cells))
+def classification_target(path, targets, task, kind, counts):
+    """The fitted target of a classifier whose rows hold each class ``counts`` ({class: rows}) times."""
+    classes = class_order(counts)
+    if len(classes) > MAX_CLASSES:
+        raise UserError(
+            f"data.target: {targets[0]!r} has {len(classes):,} distinct values in {path}; a classifier takes at "
+            f"most {MAX_CLASSES:,} classes (for a number to predict, set data.task: regression)"
+        )
+    if kind == "boolean":
+        classes = ["false", "true"]
+    if len(counts) < 2:
+        only = next(iter(counts), None)
+        raise UserError(
+            f"data.target: {targets[0]!r} has one class ({only!r}) in the training rows of {path}; "
+            "a classifier needs two or more"
+        )
+    return {"columns": targets, "task": task, "kind": kind, "classes": [str(c) for c in classes]}
+
+
+def regression_target(path, targets, task, moments):
+    """The fitted target of a regression whose target columns' numbers are in ``moments`` (``columns.Moments``)."""
+    results = [m.result() for m in moments]
+    for name, (_, _, std) in zip(targets, results, strict=True):
+        if not std > 0:
+            raise UserError(f"data.target: {name!r} has one value in every training row of {path}; nothing to learn")
+    return {
+        "columns": targets,
+        "task": task,
+        "mean": [mean for _, mean, _ in results],
+        "std": [std for _, _, std in results],
+    }
+
+
+def grouped_text(path, name, distinct, rows, stats, spec):
+    """A warning for a category column of ``distinct`` categories in ``rows`` rows whose categories did not all
+    get an input of their own."""
     kept = len(stats["categories"])
-    text = f"{table.path}: column {name!r} has {distinct:,} categories; {kept} get an input of their own, the rest share 'other'"
-    if distinct > table.rows / 2:
+    text = (
+        f"{path}: column {name!r} has {distinct:,} categories; {kept} get an input of their own, the rest share 'other'"
+    )
+    if distinct > rows / 2:
         text += " (nearly one per row: an identifier? put it in data.id or data.drop)"
     return text + f" (data.max_categories {spec.max_categories}, data.min_category_count {spec.min_category_count})"
-
-
-def pc_count_distinct(cells):
-    import pyarrow.compute as pc
-
-    return pc.count_distinct(cells.drop_null()).as_py()
 
 
 def fit_encoder(table, spec, file_table=None, warn=None):
@@ -315,11 +322,11 @@ def fit_encoder(table, spec, file_table=None, warn=None):
     columns = []
     for name in features:
         column_kind_ = column_kind(table, name, spec)
-        cells = KINDS[column_kind_].values(table, name)
-        stats = KINDS[column_kind_].fit(cells, spec.settings)
+        tally = KINDS[column_kind_].tally().add(KINDS[column_kind_].values(table, name))
+        stats = tally.fitted(spec.settings)
         columns.append({"name": name, "kind": column_kind_, **stats})
         if warn and column_kind_ == "category" and stats["other"] and spec.features is None:
-            warn(grouped_text(table, name, cells, stats, spec))
+            warn(grouped_text(table.path, name, len(tally.counts), table.rows, stats, spec))
     target = fit_target(table, targets, task, kind)
     if task == "classification" and file_table is not None:
         target["classes"] = fit_target(file_table, targets, task, kind)["classes"]
@@ -404,12 +411,38 @@ def from_header(raw, path):
 # --- encoded sets ---------------------------------------------------------------------------------------------
 
 
+class EncodedTable:
+    """What a table's rows are for the network, whether held in memory (``TableSet``) or read from disk a piece
+    at a time (``streamed.StreamedSet``): the encoder's inputs and outputs."""
+
+    @property
+    def classes(self):
+        return self.encoder.classes if self.encoder.task == "classification" else self.encoder.target["columns"]
+
+    @property
+    def input_shape(self):
+        return (self.features,)
+
+    @property
+    def features(self):
+        return self.encoder.width
+
+    @property
+    def task(self):
+        return self.encoder.task
+
+    def data_shape(self):
+        regression = self.task == "regression"
+        what = f"the table's inputs once encoded, {self.features} (auto takes it)"
+        return DataShape(self.features, len(self.classes), regression, what, self.path)
+
+
 @dataclass
-class TableSet:
+class TableSet(EncodedTable):
     """Rows of a table encoded for the network, with their targets: what training, evaluate and the report
     use, as ``dataset.Dataset`` is for pictures."""
 
-    inputs: np.ndarray  # (m, width) float64
+    inputs: np.ndarray  # (m, width), in the dtype it was encoded to (float64 unless a run's is float32)
     labels: np.ndarray  # (m,) class indices; None for regression
     values: np.ndarray  # (m, outputs) targets in their units; None for classification
     encoder: Encoder
@@ -425,25 +458,14 @@ class TableSet:
         return self.inputs.shape[0]
 
     @property
-    def classes(self):
-        return self.encoder.classes if self.encoder.task == "classification" else self.encoder.target["columns"]
+    def counts(self):
+        """Rows of each class (None for regression)."""
+        return None if self.labels is None else np.bincount(self.labels, minlength=len(self.classes))
 
     @property
-    def input_shape(self):
-        return (self.inputs.shape[1],)
-
-    @property
-    def features(self):
-        return self.inputs.shape[1]
-
-    @property
-    def task(self):
-        return self.encoder.task
-
-    def data_shape(self):
-        regression = self.task == "regression"
-        what = f"the table's inputs once encoded, {self.features} (auto takes it)"
-        return DataShape(self.features, len(self.classes), regression, what, self.path)
+    def target_moments(self):
+        """(mean, standard deviation) of each target in its units (None for classification)."""
+        return None if self.values is None else [(float(v.mean()), float(v.std())) for v in self.values.T]
 
     def rows(self, dtype=np.float64):
         return self.inputs.astype(dtype, copy=False)
@@ -466,11 +488,33 @@ class TableSet:
             yield self.subset(np.arange(start, min(start + PART_ROWS, self.m)))
 
 
-def encoded_set(table, encoder, rows=None):
-    """The ``TableSet`` of a ``tables.Table`` (its ``rows``, all by default) under ``encoder``."""
+def joined(sets):
+    """One ``TableSet`` of the rows of several, in order (of the same encoder and file)."""
+    first = sets[0]
+    if len(sets) == 1:
+        return first
+
+    def stacked(name):
+        return None if getattr(first, name) is None else np.concatenate([getattr(s, name) for s in sets])
+
+    unknown = {}
+    for part in sets:
+        for column, counts in part.unknown.items():
+            merged = unknown.setdefault(column, {})
+            for value, count in counts.items():
+                merged[value] = merged.get(value, 0) + count
+    return TableSet(
+        stacked("inputs"), stacked("labels"), stacked("values"), first.encoder, first.path, stacked("positions"),
+        first.position_name, unknown,
+    )  # fmt: skip
+
+
+def encoded_set(table, encoder, rows=None, dtype=np.float64):
+    """The ``TableSet`` of a ``tables.Table`` (its ``rows``, all by default) under ``encoder``, its inputs in
+    ``dtype`` (each computed in float64, then cast: the same numbers as a float64 set's ``rows(dtype)``)."""
     if rows is not None:
         table = table.select(rows)
-    inputs, unknown = encoder.encode(table)
+    inputs, unknown = encoder.encode(table, dtype)
     labels = encoder.labels(table) if encoder.task == "classification" else None
     values = encoder.values(table) if encoder.task == "regression" else None
     return TableSet(inputs, labels, values, encoder, str(table.path), table.positions(), table.position_name, unknown)

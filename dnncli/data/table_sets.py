@@ -2,7 +2,8 @@
 
 The rows are split first (a seeded, class-stratified ``data.test_fraction``, then
 ``training.validation_fraction`` as for pictures) and the encoder is fitted on the training rows alone, so no
-statistic of a validation or test row reaches the model.
+statistic of a validation or test row reaches the model. A table read from disk a block at a time
+(``data.in_memory``) is split and fitted in one pass over it (``streamed``).
 """
 
 from dataclasses import dataclass
@@ -11,9 +12,20 @@ import numpy as np
 
 from ..errors import UserError
 from ..text import plural
+from .columns import arrow
 from .dataset import Sets, held_out
-from .encoding import TableSpec, chosen_columns, encoded_set, fit_encoder, missing_targets, table_identity, target_task
-from .tables import read_table
+from .encoding import (
+    TableSpec,
+    chosen_columns,
+    encoded_set,
+    fit_encoder,
+    missing_targets,
+    table_identity,
+    target_cells,
+    target_task,
+)  # fmt: skip
+from .streamed import TEST, TRAIN, VALIDATION, WINDOW_PIECES, Pass, Split, TableStream
+from .tables import fits_in_memory, read_table
 
 TEST_STREAM = 5  # the random stream of data.test_fraction, beside shuffling (0), dropout (1), validation (2)
 SHOWN_UNKNOWN = 3  # unknown categories named in a warning, per column
@@ -59,15 +71,16 @@ def stratified_test_rows(labels_or_none, m, fraction, seed):
 
 
 def class_of_rows(table, encoder_spec):
+    """Each row's class as a number (classes in text order), or None for regression."""
     targets, _ = chosen_columns(table, encoder_spec)
     task, kind = target_task(table, targets, encoder_spec)
     if task != "classification":
         return None
-    from .encoding import target_text
-
-    cells = target_text(table, targets[0], kind)
-    _, labels = np.unique(np.asarray(cells, dtype=object).astype(str), return_inverse=True)
-    return labels
+    pa, pc = arrow()
+    cells = target_cells(table, targets[0], kind)
+    names = sorted(str(name) for name in pc.unique(cells).to_pylist())
+    index = pc.index_in(cells, value_set=pa.array(names, type=pa.string()))
+    return np.asarray(index.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def warn_unknown(path, unknown, warn):
@@ -110,9 +123,70 @@ def split_tables(config, with_test=True, warn=None):
     return SplitTables(file_table, train, test if with_test else None)
 
 
+def streams(data, path):
+    """Whether a table file is read from disk a block at a time: ``data.in_memory`` false, or auto and reading
+    it whole would take more than half the available memory."""
+    in_memory = data["in_memory"]
+    return in_memory is False or (in_memory == "auto" and not fits_in_memory(path))
+
+
+def delimiter_of(data):
+    return None if data["delimiter"] == "auto" else data["delimiter"]
+
+
+def piece_rows(data):
+    return max(1, data["shuffle_window"] // WINDOW_PIECES)
+
+
+def streamed_pass(config, path, split, keep, encoder=None, warn=None, spec=None):
+    """The sets (split -> ``streamed.StreamedSet``) and the encoder of one pass over a table file."""
+    data = config["data"]
+    stream = TableStream(path, delimiter_of(data), warn)
+    passed = Pass(stream, spec or TableSpec.of(data), split, keep, piece_rows(data), encoder, warn)
+    sets, encoder = passed.run()
+    return sets, encoder, passed
+
+
+def load_streamed_sets(config, with_test, warn):
+    """``load_table_sets`` of a table read from disk: one pass splits the rows by their numbers, fits the
+    encoder on the training rows and keeps each split's rows on disk."""
+    data, training = config["data"], config["training"]
+    in_file = bool(data["test_fraction"])
+    keep = [TRAIN] + [VALIDATION] * bool(training["validation_fraction"]) + [TEST] * (in_file and with_test)
+    split = Split(config["seed"], data["test_fraction"], training["validation_fraction"])
+    sets, encoder, passed = streamed_pass(config, data["train"], split, keep, warn=warn)
+    for k, key, fraction in (
+        (VALIDATION, "training.validation_fraction", split.validation),
+        (TEST, "data.test_fraction", split.test),
+    ):
+        if k in sets and sets[k].m == 0:
+            raise UserError(
+                f"{key}: {fraction:g} drew no row of the {plural(passed.kept, 'row')} of {data['train']} (read from "
+                "disk, each row is held out with that probability); choose a larger share"
+            )
+    test = sets.get(TEST)
+    if not in_file and with_test and data["test"] is not None:
+        test = test_file_set(config, data["test"], encoder, warn)
+    for held in (sets.get(VALIDATION), test):
+        if held is not None:
+            warn_unknown(held.path, held.unknown, warn)
+    return Sets(sets[TRAIN], sets.get(VALIDATION), test, passed.identity(), encoder)
+
+
+def test_file_set(config, path, encoder, warn):
+    """A test file encoded by ``encoder``: read whole, or from disk a block at a time as ``data.in_memory`` says."""
+    data = config["data"]
+    spec = TableSpec.of(data)
+    if streams(data, path):
+        return streamed_pass(config, path, Split(), [TRAIN], encoder, warn, spec)[0][TRAIN]
+    return encoded_set(read_with_targets(path, spec, delimiter_of(data), warn), encoder)
+
+
 def load_table_sets(config, with_test=True, warn=None):
     """The ``dataset.Sets`` of a resolved config whose data is a table: rows split, the encoder fitted on the
     training rows alone."""
+    if streams(config["data"], config["data"]["train"]):
+        return load_streamed_sets(config, with_test, warn)
     return table_sets(config, split_tables(config, with_test, warn), warn)
 
 
@@ -129,7 +203,9 @@ def table_sets(config, tables, warn=None, encoder=None):
     fitted_here = encoder is None
     if fitted_here:
         encoder = fit_encoder(table, TableSpec.of(config["data"]), tables.file, warn)
-    sets = [encoded_set(t, encoder) if t is not None else None for t in (table, validation_table, tables.test)]
+    dtype = np.dtype(config["dtype"]).type  # encoded in the run's dtype: a float32 run needs no float64 copy
+    parts = (table, validation_table, tables.test)
+    sets = [encoded_set(t, encoder, dtype=dtype) if t is not None else None for t in parts]
     for encoded in sets[1:] if fitted_here else sets:  # the rows an encoder was not fitted on
         if encoded is not None:
             warn_unknown(encoded.path, encoded.unknown, warn)
@@ -139,6 +215,9 @@ def table_sets(config, tables, warn=None, encoder=None):
 def table_split(config, split, encoder, warn=None):
     """The train or test rows of a config's table (as its runs split them) encoded by ``encoder``, a trained
     model's; None when the config has no test rows."""
+    data = config["data"]
+    if streams(data, data["train"]):
+        return streamed_split(config, split, encoder, warn)
     tables = split_tables(config, split == "test", warn)
     table = tables.train if split == "train" else tables.test
     return None if table is None else encoded_rows(table, encoder, warn)
@@ -147,5 +226,18 @@ def table_split(config, split, encoder, warn=None):
 def encoded_rows(table, encoder, warn=None):
     """``encoded_set`` of rows a trained model is scored on; ``warn`` names the categories it has not seen."""
     table_set = encoded_set(table, encoder)
+    warn_unknown(table_set.path, table_set.unknown, warn)
+    return table_set
+
+
+def streamed_split(config, split, encoder, warn):
+    """``table_split`` of a table read from disk: its train rows (validation rows among them) or test rows."""
+    data = config["data"]
+    if split == "test" and not data["test_fraction"]:
+        return None if data["test"] is None else test_file_set(config, data["test"], encoder, warn)
+    keep = TEST if split == "test" else TRAIN
+    table_set = streamed_pass(
+        config, data["train"], Split(config["seed"], data["test_fraction"]), [keep], encoder, warn
+    )[0][keep]
     warn_unknown(table_set.path, table_set.unknown, warn)
     return table_set

@@ -63,6 +63,7 @@ class Table:
     delimiter: str = None
     multiline: bool = False  # some quoted cell holds a newline, so rows and lines do not simply follow each other
     origin: np.ndarray = None  # each row's number among the file's rows (0-based); None: the file's rows in order
+    records: bool = False  # rows named by their number among the file's rows, not their line (see ``streamed``)
 
     @property
     def rows(self):
@@ -78,7 +79,7 @@ class Table:
         in_file = (np.arange(self.rows) if self.origin is None else self.origin)[rows]
         if self.format == MEMORY:
             return in_file
-        if self.format in COUNTED_ROWS:
+        if self.format in COUNTED_ROWS or self.records:
             return in_file + 1
         if not self.multiline:
             return in_file + 2
@@ -86,7 +87,7 @@ class Table:
 
     @property
     def position_name(self):
-        return "line" if self.format == "csv" else "row"
+        return "line" if self.format == "csv" and not self.records else "row"
 
     def where(self, row):
         """Where row ``row`` of this table is, for a message: ``line 12`` (CSV) or ``row 11`` (Parquet)."""
@@ -95,7 +96,9 @@ class Table:
     def select(self, rows):
         rows = np.asarray(rows, dtype=np.int64)
         origin = rows if self.origin is None else self.origin[rows]
-        return Table(self.columns.take(rows), self.path, self.format, self.delimiter, self.multiline, origin)
+        return Table(
+            self.columns.take(rows), self.path, self.format, self.delimiter, self.multiline, origin, self.records
+        )
 
 
 # --- CSV -----------------------------------------------------------------------------------------------
@@ -318,15 +321,19 @@ def check_parquet_types(path, schema, pa):
             )
 
 
+def parquet_bytes(parquet):
+    """Bytes a Parquet file's columns take uncompressed, as its metadata says."""
+    meta = parquet.metadata
+    return sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+
+
 def read_parquet(path):
     pa, _, _, _ = pyarrow_modules()
     parquet = parquet_file(path)
     schema = parquet.schema_arrow
     check_parquet_types(path, schema, pa)
     check_column_count(path, len(schema))
-    meta = parquet.metadata
-    needed = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-    check_memory(path, needed)
+    check_memory(path, parquet_bytes(parquet))
     try:
         columns = parquet.read()
     except (pa.ArrowException, OSError, ValueError) as e:
@@ -342,9 +349,13 @@ def check_column_count(path, count):
         raise UserError(f"{path}: {count:,} columns; dnn takes tables of at most {MAX_COLUMNS:,}")
 
 
+def fits(needed, available):
+    return available is None or needed <= MEMORY_SHARE * available
+
+
 def check_memory(path, needed):
     available = available_memory()
-    if available is not None and needed > MEMORY_SHARE * available:
+    if not fits(needed, available):
         raise UserError(
             f"{path}: needs about {gigabytes(needed)} of memory to read, more than half the {gigabytes(available)} "
             "available; set data.in_memory: false to read it a batch at a time"
@@ -370,13 +381,30 @@ def unique_names(path, names, warn):
     return named
 
 
+def table_kind(path):
+    """csv or parquet: as the file is named, else (under ``data.format: table``) Parquet when it starts as one."""
+    return table_format(path) or ("parquet" if first_bytes(path, 4) == PARQUET_MAGIC else "csv")
+
+
+def memory_to_read(path):
+    """Bytes a table file takes once read, at least (what ``data.in_memory: auto`` goes by)."""
+    if table_kind(path) == "csv":
+        return estimated_csv_memory(path)
+    return parquet_bytes(parquet_file(path))
+
+
+def fits_in_memory(path, available=None):
+    """``data.in_memory: auto``: whether a table file needs at most half the available memory to read."""
+    return fits(memory_to_read(path), available_memory() if available is None else available)
+
+
 def read_table(path, delimiter=None, warn=None, skipped=None):
     """The ``Table`` in a CSV or Parquet file, every column named once, with at least one row; ``skipped``: see
     ``read_csv``. A file named otherwise (under ``data.format: table``) is Parquet when it starts as one, else
     CSV."""
     path = Path(path)
     regular_file(path, "table")
-    kind = table_format(path) or ("parquet" if first_bytes(path, 4) == PARQUET_MAGIC else "csv")
+    kind = table_kind(path)
     if kind == "csv":
         check_memory(path, estimated_csv_memory(path))
         table = read_csv(path, delimiter, skipped)

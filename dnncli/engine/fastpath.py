@@ -9,7 +9,15 @@ from .losses import LOSSES
 from .network import backward_to_first_layer, forward, l2_penalty, output_gradient, update_running_statistics
 from .optimizers import OPTIMIZERS
 from .sources import reads_ahead
-from .trainer import FAST_PATH_PREFIX, BatchOrder, Trainer, dropout_masks, largest_product, model_arrays
+from .trainer import (
+    FAST_PATH_PREFIX,
+    BatchOrder,
+    Trainer,
+    batch_order,
+    dropout_masks,
+    largest_product,
+    model_arrays,
+)  # fmt: skip
 
 # Names of the fast path's own arrays in the optimizer state it saves.
 FAST_W1_0, FAST_A, FAST_C, FAST_CK = (FAST_PATH_PREFIX + name for name in ("W1_0", "a", "C", "CK"))
@@ -114,7 +122,7 @@ class FastTrainer:
         self.dtype = params["W1"].dtype.type
         self.X, self.Y = source.everything()
         self.m = source.m
-        self.order = BatchOrder(settings.seed, self.m, settings.batch_size)
+        self.order = batch_order(source, settings.seed, settings.batch_size)
         self.largest_product = largest_product(net.layers, min(settings.batch_size or self.m, self.m), self.m)
         self.W1_0 = np.array(state.get(FAST_W1_0, params["W1"]), dtype=np.float64)  # a copy: W1 is not ours
         self.K = gram(self.X)

@@ -43,6 +43,20 @@ def varies(source):
     return isinstance(source, Varies)
 
 
+@runtime_checkable
+class HasOrder(Protocol):
+    """A source that says in which order its examples come, such as one read a piece at a time (a table
+    streamed from its file), whose batches must keep to a few pieces."""
+
+    def batch_order(self, seed, batch_size):
+        """The order of its mini-batches: an object with ``full`` and ``indices(iteration)``, as ``BatchOrder``,
+        everything in it a function of the seed and the iteration."""
+
+
+def has_order(source):
+    return isinstance(source, HasOrder)
+
+
 class ArraySource:
     """Examples held in memory as rows: ``rows`` is (m, features), ``targets`` (outputs, m)."""
 

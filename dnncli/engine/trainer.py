@@ -12,7 +12,7 @@ from .class_weights import example_weights
 from .health import dead_units, gradient_norms
 from .network import backward, cost, forward, output_gradient, update_running_statistics
 from .optimizers import OPTIMIZERS
-from .sources import reads_ahead, varies
+from .sources import has_order, reads_ahead, varies
 
 SHUFFLE_STREAM = 0
 DROPOUT_STREAM = 1
@@ -82,6 +82,96 @@ class BatchOrder:
         return self._orders[epoch][k * self.size : (k + 1) * self.size]
 
 
+class PieceOrder:
+    """The mini-batches of examples kept in pieces (example i in piece i // ``piece``), for a source that reads a
+    piece at a time: its batches must draw from a few pieces at a time, not from the whole set.
+
+    Each epoch takes the pieces in a shuffled order, ``window`` at a time, and shuffles the examples of each
+    window's pieces together; the epoch's order is its windows one after another, and the batches are its
+    consecutive slices, as ``BatchOrder``'s are of its permutation. A batch draws from one window, or from two
+    where it straddles them. With one window holding every piece, the order is ``BatchOrder``'s exactly. The
+    pieces' order is drawn from the seed and the epoch, a window's examples from the seed, the epoch and the
+    window, so a resumed run sees the same batches.
+    """
+
+    def __init__(self, seed, m, batch_size, piece, window):
+        self.seed = seed
+        self.m = m
+        self.size = batch_size
+        self.piece = piece
+        self.window = window
+        self.pieces = -(-m // piece)
+        self.full = batch_size is None or batch_size >= m
+        self.whole = BatchOrder(seed, m, batch_size) if window >= self.pieces else None
+        self._epochs = {}  # epoch -> (its pieces in order, where each window's examples end), this epoch and the last
+        self._windows = {}  # (epoch, window) -> its examples in their shuffled order, for the windows last used
+
+    def place(self, iteration):
+        """(epoch, first and last position in the epoch's order) of ``iteration``'s batch."""
+        epoch, k = divmod(iteration, steps_per_epoch(self.m, self.size))
+        return epoch, k * self.size, min((k + 1) * self.size, self.m) - 1
+
+    def indices(self, iteration):
+        if self.whole is not None:
+            return self.whole.indices(iteration)
+        epoch, first, last = self.place(iteration)
+        ends = self.epoch(epoch)[1]
+        parts = []
+        for j in self.windows_between(epoch, first, last):
+            begin = ends[j - 1] if j else 0
+            parts.append(self.examples(epoch, j)[max(first - begin, 0) : last + 1 - begin])
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def windows_between(self, epoch, first, last):
+        ends = self.epoch(epoch)[1]
+        return range(
+            int(np.searchsorted(ends, first, side="right")), int(np.searchsorted(ends, last, side="right")) + 1
+        )
+
+    def windows_of(self, iteration):
+        """The windows, (epoch, window), that ``iteration``'s batch draws from, and the window after them."""
+        if self.whole is not None:
+            epoch = self.place(iteration)[0]
+            return [(epoch, 0)], (epoch + 1, 0)
+        epoch, first, last = self.place(iteration)
+        windows = [(epoch, j) for j in self.windows_between(epoch, first, last)]
+        after = windows[-1][1] + 1
+        return windows, ((epoch, after) if after < len(self.epoch(epoch)[1]) else (epoch + 1, 0))
+
+    def window_pieces(self, epoch, j):
+        """The pieces of window ``j`` of ``epoch``."""
+        if self.whole is not None:
+            return np.arange(self.pieces)
+        return self.epoch(epoch)[0][j * self.window : (j + 1) * self.window]
+
+    def epoch(self, epoch):
+        if epoch not in self._epochs:
+            self._epochs = {e: v for e, v in self._epochs.items() if e >= epoch - 1}
+            order = np.random.default_rng([self.seed, SHUFFLE_STREAM, epoch]).permutation(self.pieces)
+            sizes = np.where(order == self.pieces - 1, self.m - (self.pieces - 1) * self.piece, self.piece)
+            ends = np.cumsum(np.add.reduceat(sizes, np.arange(0, self.pieces, self.window)))
+            self._epochs[epoch] = (order, ends)
+        return self._epochs[epoch]
+
+    def examples(self, epoch, j):
+        if (epoch, j) not in self._windows:
+            if len(self._windows) >= 4:
+                self._windows.pop(next(iter(self._windows)))
+            starts = self.window_pieces(epoch, j) * self.piece
+            examples = np.concatenate([np.arange(start, min(start + self.piece, self.m)) for start in starts])
+            rng = np.random.default_rng([self.seed, SHUFFLE_STREAM, epoch, j])
+            self._windows[(epoch, j)] = examples[rng.permutation(examples.size)]
+        return self._windows[(epoch, j)]
+
+
+def batch_order(source, seed, batch_size):
+    """The order of a source's mini-batches: its own where it has one (``sources.HasOrder``), else
+    ``BatchOrder``'s shuffle of every example."""
+    if has_order(source):
+        return source.batch_order(seed, batch_size)
+    return BatchOrder(seed, source.m, batch_size)
+
+
 class Trainer:
     """Any optimizer, full batch or mini-batches.
 
@@ -105,22 +195,23 @@ class Trainer:
         self.hyper = settings.optimizer_hyper
         self.iteration = iteration
         self.dtype = params["W1"].dtype.type
-        self.order = BatchOrder(settings.seed, source.m, settings.batch_size)
+        self.order = batch_order(source, settings.seed, settings.batch_size)
+        self.varies, self.reads_ahead = varies(source), reads_ahead(source)  # once: a protocol check takes 20 us
         self.largest_product = largest_product(net.layers, min(settings.batch_size or source.m, source.m))
         self._dW1 = np.empty_like(params["W1"])  # reused by every step, see network.backward
 
     def batch(self):
-        if varies(self.source):
+        if self.varies:
             self.source.at(self.iteration)
         if self.order.full:
             return self.source.everything()
         batch = self.source.take(self.batch_indices(self.iteration))
-        if reads_ahead(self.source):
+        if self.reads_ahead:
             self.source.will_take(self.batch_indices(self.iteration + 1))
         return batch
 
     def batch_indices(self, iteration):
-        """The examples of ``iteration``'s mini-batch (see ``BatchOrder``)."""
+        """The examples of ``iteration``'s mini-batch (see ``BatchOrder`` and ``batch_order``)."""
         return self.order.indices(iteration)
 
     def masks(self, batch):

@@ -40,9 +40,10 @@ FIT_EXAMPLES = 5_000  # the most training examples familiarity is fitted on, eve
 def fitted_familiarity(dataset):
     """The ``Familiarity`` of a training set: of its pictures' statistics, or of a table's encoded rows; None
     for fewer than ``familiarity.MIN_EXAMPLES`` examples or inputs that are not pictures (a flat HDF5 set)."""
-    if dataset.m > FIT_EXAMPLES:
+    table = getattr(dataset, "encoder", None) is not None
+    if dataset.m > FIT_EXAMPLES or (table and dataset.on_disk):  # a table read from disk: its sample in memory
         dataset = dataset.subset(np.unique(np.linspace(0, dataset.m - 1, FIT_EXAMPLES).astype(np.int64)))
-    if getattr(dataset, "encoder", None) is not None:
+    if table:
         return fit(dataset.inputs, kind="rows")
     if not is_picture_shape(dataset.input_shape):
         return None
@@ -56,9 +57,8 @@ def is_picture_shape(shape):
 
 def class_counts(dataset):
     """The training examples of each class (a list), or None for numbers to predict."""
-    if dataset.labels is None:
-        return None
-    return np.bincount(dataset.labels, minlength=len(dataset.classes)).tolist()
+    counts = dataset.counts  # a table read from disk counted them as it was read: its labels are not in memory
+    return None if counts is None else np.asarray(counts).tolist()
 
 
 def is_number(value):

@@ -11,6 +11,7 @@ from ..data.dataset import Sets, check_same_classes, held_out, identity
 from ..data.disk import memory_needed
 from ..data.sets import load_split
 from ..data.table_sets import SplitTables, load_table_sets, table_sets
+from ..data.tables import memory_to_read
 from ..engine import OPTIMIZERS
 from ..errors import UserError
 from ..resources import available_memory, training_memory
@@ -67,7 +68,9 @@ def prepare(config, with_test=True, warn=None, progress=None):
     ``warn`` and ``progress`` go to the data layer (pictures skipped, decoding shown).
     """
     if data_format(config["data"]) == "table":
-        return planned(config, load_table_sets(config, with_test, warn))
+        sets = load_table_sets(config, with_test, warn)
+        check_streamable(sets.train, config)
+        return planned(table_read_as(config, sets.train.on_disk), sets)
     model, training = config["model"], config["training"]
     if AUTO not in (model["layers"][0], model["layers"][-1]):  # sizes the data does not decide: before any data
         check_network_memory(model["layers"], training["optimizer"]["name"], 1, config["dtype"])
@@ -93,7 +96,7 @@ def planned(config, sets):
     shape = train.data_shape()
     weights = None
     if not shape.regression:
-        weights = class_weights_of(config, list(train.classes), np.bincount(train.labels, minlength=len(train.classes)))
+        weights = class_weights_of(config, list(train.classes), train.counts)
     plan = build(config, train.m, shape, weights)
     check_memory(plan, train.m)
     return Job(config, plan, train, sets.validation, sets.test, sets.identity, sets.encoder)
@@ -107,6 +110,15 @@ def prepare_rows(config, table, warn=None, encoder=None, file=None):
     return planned(config, table_sets(config, SplitTables(table if file is None else file, table, None), warn, encoder))
 
 
+def table_read_as(config, streamed):
+    """The config with ``data.in_memory: auto`` resolved to how its table was read (``streamed``: from disk a
+    block at a time): a table read from disk splits its rows otherwise (``data.streamed``), so the run's config.yaml says how, and evaluate, the report
+    and a resume read the table as training did whatever memory is free then."""
+    if config["data"]["in_memory"] != "auto":
+        return config
+    return {**config, "data": {**config["data"], "in_memory": not streamed}}
+
+
 def check_streamable(dataset, config):
     """A set left on disk is read a batch at a time, so training on it needs a batch size."""
     if not dataset.on_disk or config["training"]["batch_size"] is not None:
@@ -114,7 +126,9 @@ def check_streamable(dataset, config):
     if config["data"]["in_memory"] is False:
         problem = "reading from disk goes a batch at a time; set training.batch_size, e.g. 256"
     else:
-        needed, available = memory_needed(dataset.pictures, config["dtype"]), available_memory()
+        pictures = getattr(dataset, "pictures", None)
+        needed = memory_to_read(dataset.path) if pictures is None else memory_needed(pictures, config["dtype"])
+        available = available_memory()
         problem = (
             f"{dataset.path} is read from disk (it needs about {gigabytes(needed)}, more than half the "
             f"{gigabytes(available)} available), which needs training.batch_size; set one, e.g. 256"

@@ -11,9 +11,9 @@ from ..errors import Interrupted, RunFailure, UserError
 from ..model.baselines import run_verdict
 from ..model.collapse import learned_nothing, one_class_warning, same_inputs_warning, spread, uneven_classes
 from ..model.honesty import class_counts, fitted_familiarity
-from ..model.score import SCORES, score, targets_of, task_of
+from ..model.score import SCORES, score, task_of
 from .advice import training_warnings
-from .feed import example_source
+from .feed import training_source
 from .layout import BEST, CHECKPOINT
 from .posthoc import temperature_of
 from .record import Kept, Progress, Recorder
@@ -35,8 +35,7 @@ class Run:
         self.stop = stop  # the run's ``StopSignals``, installed by the caller before the folder was made
         net = job.net
         augment = job.config["data"]["augment"] if job.settings.inputs_vary else None
-        targets = targets_of(net, job.train, job.dtype)
-        feed = example_source(job.train, targets, job.dtype, augment, job.config["seed"])
+        feed = training_source(net, job.train, job.dtype, augment, job.config["seed"])
         if resume_from is None:
             params = initial_params(job.net, job.config, job.dtype)
             state, iteration, self.progress = None, 0, Progress()
@@ -197,6 +196,8 @@ class Run:
         """Why the trained model learned nothing, or None; what it learned too little is a warning, recorded
         in metrics.json. One pass over the training set (model.collapse)."""
         job = self.job
+        if job.regression:  # spread counts the classes answered: a classifier's check
+            return None
         seen = spread(job.net, params, job.train, job.dtype)
         failure = learned_nothing(seen, job.settings.learning_rate)
         warning = None if failure else same_inputs_warning(seen) or one_class_warning(seen, job.train.classes)

@@ -21,9 +21,8 @@ from ..config.build import initial_params
 from ..engine import Trainer
 from ..engine.network import l2_penalty
 from ..errors import UserError
-from ..model.score import targets_of
 from ..text import plural
-from .feed import example_source
+from .feed import training_source
 from .job import prepare
 
 START, END, STEPS = 1e-7, 10.0, 100
@@ -74,7 +73,7 @@ def range_test(config, start=START, end=END, steps=STEPS, warn=None, progress=No
         raise UserError(f"--steps {steps}: need at least 5 rates")
     job = prepare(config, with_test=False, warn=warn, progress=progress)
     net = job.net
-    feed = example_source(job.train, targets_of(net, job.train, job.dtype), job.dtype)
+    feed = training_source(net, job.train, job.dtype)
     trainer = Trainer(net, initial_params(net, config, job.dtype), job.settings, feed)
     tried, costs, smoothed = [], [], []
     average, best, stopped = 0.0, math.inf, f"reached the last rate, {end:g}"

@@ -10,7 +10,7 @@ from ..config.build import build_network, initial_params, output_for
 from ..config.load import load as load_config
 from ..config.schema import AUTO, data_format
 from ..data.augment import describe_augmentation
-from ..data.encoding import TableSet
+from ..data.encoding import EncodedTable
 from ..engine import LOSSES, check_gradients, forward
 from ..engine.trainer import dropout_masks
 from ..errors import UserError
@@ -25,17 +25,17 @@ PROJECTION_STREAM = 3  # the random projection of the output that a gradient che
 
 
 def class_counts(dataset):
-    if dataset.labels is None:  # a regression table: its targets in a few words
+    counts = dataset.counts
+    if counts is None:  # a regression table: its targets in a few words
         return "; ".join(
-            f"{name} mean {values.mean():.4g}, std {values.std():.4g}"
-            for name, values in zip(dataset.classes, dataset.values.T, strict=True)
+            f"{name} mean {mean:.4g}, std {std:.4g}"
+            for name, (mean, std) in zip(dataset.classes, dataset.target_moments, strict=True)
         )
-    counts = np.bincount(dataset.labels, minlength=len(dataset.classes))
     return ", ".join(f"{name} {count}" for name, count in zip(dataset.classes, counts, strict=True))
 
 
 def describe_set(dataset):
-    if isinstance(dataset, TableSet):
+    if isinstance(dataset, EncodedTable):
         return f"{dataset.path}: {plural(dataset.m, 'row')}, {dataset.features} inputs once encoded; {class_counts(dataset)}"
     shape = "x".join(str(s) for s in dataset.input_shape)
     return f"{dataset.path}: {plural(dataset.m, 'example')} of {shape} = {dataset.features} values; {class_counts(dataset)}"
@@ -65,9 +65,9 @@ def describe_task(encoder):
     return f"classification of {target} into {', '.join(encoder.classes)}"
 
 
-def class_entropy(labels, n_classes):
+def class_entropy(counts):
     """-sum p_k ln p_k of the class frequencies: the cost of always guessing those frequencies."""
-    p = np.bincount(labels, minlength=n_classes) / labels.size
+    p = counts / counts.sum()
     p = p[p > 0]
     return float(-(p * np.log(p)).sum())
 
@@ -154,7 +154,7 @@ def check(path, overrides=(), warn=None):
     cost, k = initial_cost(job), net.n_classes
     if not math.isfinite(cost):
         raise UserError(f"model.init: the initial cost is {cost}; the network cannot train from these weights")
-    entropy = class_entropy(job.train.labels, k)
+    entropy = class_entropy(job.train.counts)
     yield (
         "initial cost",
         (

@@ -5,7 +5,10 @@ spend more time handing work to each other than multiplying, and when another
 process holds a core, each hand-over waits for the scheduler: the cat job's fast
 path took 4 to 12 times its quiet time beside two busy loops (docs/performance/busy-machine.md).
 Steps whose largest product is under ``ONE_THREAD_BELOW`` multiply-adds run on one
-thread; larger ones keep BLAS's own choice. The limit is set here, around the
+thread; larger ones keep BLAS's own choice. The limit covers mini-batch steps of mid-sized
+networks too (a table's [57, 256, 128, 1] on batches of 256: 8.4 million; the cat network
+on 64: 15.7 million): on this machine, busy with other work, two threads took 5 to 20 times
+as long a step as one (docs/performance/tables.md). The limit is set here, around the
 trainer's steps, so the engine stays NumPy only; threadpoolctl sets it at run time
 for whichever BLAS NumPy loaded, and gives the threads back afterwards.
 """
@@ -14,7 +17,7 @@ from contextlib import contextmanager
 
 from threadpoolctl import threadpool_limits
 
-ONE_THREAD_BELOW = 4_000_000  # multiply-adds: about 1 ms of float64 work on one core here
+ONE_THREAD_BELOW = 16_000_000  # multiply-adds: about 4 ms of float64 work on one core here
 
 
 def threads_for(multiply_adds):

@@ -210,6 +210,9 @@ def resume_held(folder, overrides, config_path, reporter, stop, tracking):
     own_path = folder / CONFIG
     own = load_config(own_path)
     wanted = load_config(config_path or own_path, overrides)
+    if wanted["data"]["in_memory"] == "auto" and isinstance(own["data"]["in_memory"], bool):
+        # a table's run records how auto read it (job.table_read_as): the resume reads it so again
+        wanted["data"]["in_memory"] = own["data"]["in_memory"]
     changed = [k for k in changed_keys(own, wanted) if k not in RESUMABLE_KEYS]
     if changed:
         raise UserError(
