@@ -28,7 +28,7 @@ from ..data.encoding import from_header
 from ..data.formats import DEFAULT_FIT, FITS
 from ..engine import ACTIVATIONS, OUTPUT_ACTIVATIONS, Network
 from ..engine.fastpath import FAST_A, FAST_C, FAST_CK, FAST_PATH_MAX_GRAM_BYTES, FAST_W1_0
-from ..errors import UserError
+from ..errors import RunFailure, UserError
 from ..files import atomic_file, regular_file
 from ..resources import available_memory
 from ..text import gigabytes
@@ -98,7 +98,12 @@ def make_header(net, classes, input_shape, pixel_scale, dtype, iteration, **extr
 
 
 def save(path, header, params, state=None):
-    arrays = {"header": np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)}
+    text = json.dumps(header).encode("utf-8")
+    if len(text) > MAX_HEADER_BYTES:  # never a file ``load`` refuses: what fills a header is checked before training
+        raise RunFailure(
+            f"{path}: a header of {len(text):,} bytes, more than the {MAX_HEADER_BYTES:,} a checkpoint holds"
+        )
+    arrays = {"header": np.frombuffer(text, dtype=np.uint8)}
     arrays.update(params)
     for name, value in (state or {}).items():
         arrays[STATE_PREFIX + name] = np.asarray(value)
@@ -157,7 +162,7 @@ def read_checkpoint(archive, path):
     expected = expected_arrays(net, header["dtype"])
     for name in members:
         if name not in expected and not name.startswith(STATE_PREFIX):
-            raise UserError(f"{path}: unexpected array {name!r}")
+            raise UserError(f"{path}: holds an array {name!r}, which no checkpoint of this network has")
         if name not in expected:
             raise UserError(f"{path}: array {name!r} is no optimizer state of this network")
     for name in net.array_names:
