@@ -232,7 +232,7 @@ def test_a_header_nested_200000_deep(tmp_path, demo_run, demo_data, dnn):
         ("state.v_W1.npy", (3 * 2**27,), "float64", "array state.v_W1 has shape (402653184,)"),
         ("state.fast_C.npy", (8, 2**40), "float64", "array state.fast_C has shape (8, 1099511627776)"),
         ("state.secret.npy", (2**40,), "uint8", "array 'state.secret' is no optimizer state of this network"),
-        ("extra.npy", (2**40,), "uint8", "unexpected array 'extra'"),
+        ("extra.npy", (2**40,), "uint8", "holds an array 'extra', which no checkpoint of this network has"),
     ],
 )
 def test_declared_sizes_are_checked_before_any_data_is_read(

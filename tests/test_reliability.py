@@ -217,7 +217,7 @@ def header_array(header):
         (lambda h, p: h.update(input_shape=[64, 64, 3]), "header field 'input_shape'"),
         (lambda h, p: h.update(classes=["only"]), "header field 'classes'"),
         (lambda h, p: h.update(scaling={"divide_by": "__import__('os')"}), "header field 'scaling'"),
-        (lambda h, p: p.update(extra=np.zeros(2)), "unexpected array 'extra'"),
+        (lambda h, p: p.update(extra=np.zeros(2)), "holds an array 'extra', which no checkpoint of this network has"),
     ],
 )
 def test_crafted_checkpoints_are_refused(tmp_path, change, message):
