@@ -138,10 +138,13 @@ def check_text(path, start):
     try:
         start.decode("utf-8")
     except UnicodeDecodeError as e:
-        if e.start < len(start) - 4:  # not a character cut by the end of what was read
-            raise UserError(
-                f"{path}: not UTF-8 text (byte {e.start + 1} is 0x{start[e.start]:02x}); save the table as UTF-8 CSV"
-            ) from None
+        if len(start) < SNIFF_BYTES or e.reason != "unexpected end of data":  # not a character cut by the end of
+            raise not_utf8(path, start, e) from None  # what was read
+
+
+def not_utf8(path, data, error):
+    byte = f"byte {error.start + 1} is 0x{data[error.start]:02x}"
+    return UserError(f"{path}: not UTF-8 text ({byte}); save the table as UTF-8 CSV")
 
 
 def header_line(path):
@@ -157,11 +160,11 @@ def header_line(path):
                     quotes += data.count(b'"', scanned, newline)
                     scanned = newline + 1
                     if quotes % 2 == 0:
-                        return header_text(data[:newline])
+                        return header_text(path, data[:newline])
                 quotes += data.count(b'"', scanned)
                 scanned = len(data)
                 if not chunk:
-                    return header_text(data)
+                    return header_text(path, data)
                 if len(data) > MAX_HEADER_BYTES:
                     raise UserError(
                         f"{path}: the header row is longer than {MAX_HEADER_BYTES // 2**20} MiB; not a table"
@@ -170,8 +173,12 @@ def header_line(path):
         raise cannot_read(path, e) from None
 
 
-def header_text(data):
-    return bytes(data).decode("utf-8", errors="replace").removeprefix("\ufeff")
+def header_text(path, data):
+    """The header line's text: pyarrow checks that cells are UTF-8, not that column names are."""
+    try:
+        return bytes(data).decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as e:
+        raise not_utf8(path, data, e) from None
 
 
 def delimiters_in(line, delimiter):
@@ -400,6 +407,12 @@ def read_parquet(path):
         raise UserError(f"{path}: not a readable Parquet file ({str(e).splitlines()[0]})") from None
     if columns.num_rows != meta.num_rows:
         raise UserError(f"{path}: says it holds {meta.num_rows:,} rows, but {columns.num_rows:,} are in it")
+    for name in columns.column_names:  # Parquet's reader takes text as it comes: checked as CSV's reader checks it
+        try:
+            columns.column(name).validate(full=True)
+        except pa.ArrowInvalid as e:
+            what = "holds text that is not UTF-8" if "UTF8" in str(e) else f"is damaged ({str(e).splitlines()[0]})"
+            raise UserError(f"{path}: column {name!r} {what}") from None
     return Table(without_views(columns), Path(path), "parquet")
 
 
