@@ -125,6 +125,8 @@ BAD_FILES = {  # name -> (file name, its bytes, what every refusal says)
     "a picture": ("t.csv", b"\x89PNG\r\n\x1a\n" + bytes(200), "a binary file, not CSV text"),
     "utf-16": ("t.csv", csv_text(ROWS).encode("utf-16"), "UTF-16 text; save the table as UTF-8 CSV"),
     "latin-1": ("t.csv", csv_text([*ROWS, ["1", "2", "café", "no"]]).encode("latin-1"), "not UTF-8 text (byte"),
+    # pyarrow checks that cells are UTF-8, not names: a short file's one byte had passed as a character cut short
+    "a name not UTF-8": ("t.csv", b"\x80,y\n1,2\n", "not UTF-8 text (byte 1 is 0x80); save the table as UTF-8 CSV"),
     "gzip cut short": ("t.csv.gz", gz(csv_text(ROWS))[:-20], "cannot read (Compressed file ended"),
     "gzip of bad data": (
         "t.csv.gz",
@@ -310,6 +312,17 @@ def test_a_damaged_parquet_file_is_refused(model, parquet_base, damage, message)
     path.write_bytes(damage(parquet_base.read_bytes()))
     for command, result in every_command(folder, run, path).items():
         assert message in one_line(result), command
+
+
+def test_a_parquet_file_whose_text_is_not_utf8_is_refused(model, parquet_base):
+    # Parquet's reader takes text as it is stored: pyarrow's compute functions then failed on it
+    folder, run = model
+    path = folder / "not-utf8.parquet"
+    data = parquet_base.read_bytes()
+    assert data.count(b"green") == 1  # in the column's dictionary
+    path.write_bytes(data.replace(b"green", b"gr\xffen"))
+    for command, result in every_command(folder, run, path).items():
+        assert one_line(result) == f"Error: {path}: column 'colour' holds text that is not UTF-8", command
 
 
 @pytest.mark.parametrize(
@@ -746,3 +759,18 @@ def test_a_regression_target_edited_by_hand_is_refused_at_load(model, regression
 
 def test_the_encoder_s_share_of_a_header_leaves_the_rest_room():
     assert 2 * encoding.ENCODER_BYTES <= checkpoint.MAX_HEADER_BYTES
+
+
+def test_names_like_config_keys_or_yaml_words_survive_init_config_and_check(model):
+    folder, _ = model
+    header = ["data.target", "null", "<<", "a\nb", "label"]
+    path = folder / "keys.csv"
+    path.write_text(csv_text([[x, y, c, x, v] for x, y, c, v in base_rows()], header=header))
+    config = folder / "keys.yaml"
+    assert cli("init-config", config, "--table", path, "--target", "label", "--force").exit_code == 0
+    assert yaml.safe_load(config.read_text())["data"]["columns"] == {
+        "data.target": "number", "null": "number", "<<": "category", "a\nb": "number",
+    }  # fmt: skip
+    check = cli("check", "--config", config)
+    assert check.exit_code == 0, check.output
+    assert "columns:      4 columns give 6 inputs (number: data.target, null, a\\nb; category: <<)" in check.stdout
