@@ -325,6 +325,16 @@ def test_a_parquet_file_whose_text_is_not_utf8_is_refused(model, parquet_base):
         assert one_line(result) == f"Error: {path}: column 'colour' holds text that is not UTF-8", command
 
 
+def test_a_parquet_file_naming_a_column_twice_is_refused(model, parquet_base):
+    folder, run = model
+    path = folder / "twice.parquet"
+    columns = pq.read_table(parquet_base)
+    pq.write_table(pa.Table.from_arrays([*columns.columns, columns.column("x")], names=[*HEADER, "x"]), path)
+    for command, result in every_command(folder, run, path).items():
+        expected = f"Error: {path}: columns 1 and 5 are both named 'x'; give each column its own name"
+        assert one_line(result) == expected, command
+
+
 @pytest.mark.parametrize(
     "column, shown",
     [
@@ -774,3 +784,17 @@ def test_names_like_config_keys_or_yaml_words_survive_init_config_and_check(mode
     check = cli("check", "--config", config)
     assert check.exit_code == 0, check.output
     assert "columns:      4 columns give 6 inputs (number: data.target, null, a\\nb; category: <<)" in check.stdout
+
+
+def test_a_cell_python_cannot_hold_is_named_as_pyarrow_writes_it(model, regression, parquet_base):
+    # the regression's 'label' is boolean; a date in it before year 1 was an unexpected OverflowError
+    folder, _ = model
+    path = folder / "dates.parquet"
+    columns = pq.read_table(parquet_base)
+    dates = pa.array([-719529] + [None] * 39, type=pa.date32())
+    pq.write_table(columns.set_column(3, "label", dates), path)
+    result = cli("predict", path, "--run", regression)
+    assert one_line(result, predict=True) == (
+        f"Error: {path}: row 1: column 'label': '-0001-12-31' is not true or false (the column is boolean)"
+    )
+    assert result.stderr.splitlines()[-1] == "39 of 40 rows predicted, 1 problem above"

@@ -31,6 +31,7 @@ import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_hostile_tables import HEADER, base_rows, npy_bytes
 
 from dnncli.cli import main
 
@@ -56,18 +57,6 @@ def checked(result, command):
     if result.exit_code != 0:
         assert any(line.startswith("Error: ") for line in result.stderr.splitlines()), (command, result.stderr)
     return result
-
-
-def base_rows(m=40, seed=0):
-    rng = np.random.default_rng(seed)
-    rows = []
-    for i in range(m):
-        x, y = rng.normal(), rng.normal()
-        rows.append([f"{x:.4f}", f"{y:.4f}", ["red", "green", "blue"][i % 3], "yes" if x + y > 0 else "no"])
-    return rows
-
-
-HEADER = ["x", "y", "colour", "label"]
 
 
 def train_config(folder, train, **data):
@@ -151,13 +140,13 @@ def edited_rows(draw):
     for _ in range(draw(st.integers(0, 4))):
         i, j = draw(st.integers(0, len(rows) - 1)), draw(st.integers(0, len(HEADER) - 1))
         edit = draw(st.sampled_from(["cell", "cell", "name", "drop a cell", "add a cell"]))
-        if edit == "cell":
+        if edit == "cell" and j < len(rows[i]):  # an earlier edit may have dropped the row's last cells
             rows[i][j] = draw(CELLS)
         elif edit == "name":
             header[j] = draw(NAMES)
-        elif edit == "drop a cell":
+        elif edit == "drop a cell" and j < len(rows[i]):
             del rows[i][j]
-        else:
+        elif edit == "add a cell":
             rows[i].insert(j, draw(CELLS))
     return header, rows
 
@@ -311,12 +300,6 @@ JSON_VALUES = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
     max_leaves=8,
 )
-
-
-def npy_bytes(data):
-    buffer = io.BytesIO()
-    np.lib.format.write_array_header_1_0(buffer, {"descr": "|u1", "fortran_order": False, "shape": (len(data),)})
-    return buffer.getvalue() + data
 
 
 def places(node, path=()):

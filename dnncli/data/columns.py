@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UserError
+from .tables import python_cells
 
 NUMBER_TEXT = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"  # a cell a person wrote as a number
 NUMBERS_SHARE = 0.9  # a text column with at least this share of numbers is numbers with a typo, not categories
@@ -183,7 +184,7 @@ def boolean_cells(table, name, problems=None):
         bad = np.flatnonzero(present & ~true & ~false)
     if len(bad):
         bad_cells(
-            table, name, bad, lambda row: f"{short(str(column[row].as_py()))!r} is not true or false (the column is boolean)",
+            table, name, bad, lambda row: f"{short(str(python_cells(column.slice(row, 1))[0]))!r} is not true or false (the column is boolean)",
             f"fix the cell, or set data.columns.{name}: category", problems,
         )  # fmt: skip
         values[bad] = np.nan

@@ -407,9 +407,9 @@ def read_parquet(path):
         raise UserError(f"{path}: not a readable Parquet file ({str(e).splitlines()[0]})") from None
     if columns.num_rows != meta.num_rows:
         raise UserError(f"{path}: says it holds {meta.num_rows:,} rows, but {columns.num_rows:,} are in it")
-    for name in columns.column_names:  # Parquet's reader takes text as it comes: checked as CSV's reader checks it
+    for i, name in enumerate(columns.column_names):  # Parquet's reader takes text as it comes: checked as CSV's is
         try:
-            columns.column(name).validate(full=True)
+            columns.column(i).validate(full=True)  # by position: names are checked to be unique later
         except pa.ArrowInvalid as e:
             what = "holds text that is not UTF-8" if "UTF8" in str(e) else f"is damaged ({str(e).splitlines()[0]})"
             raise UserError(f"{path}: column {name!r} {what}") from None
