@@ -23,6 +23,25 @@ def one_line(text):
     return text.translate(CONTROL)
 
 
+LATER_LINE = "\n  "  # how a warning's later lines begin: indented by two spaces
+
+
+def warning_text(text):
+    """A warning's text as it is shown: its later lines (each begun by ``LATER_LINE``) kept, any other line
+    break or control character (a file or a column may be named with one) written as an escape, so a warning
+    cannot forge lines of its own."""
+    return LATER_LINE.join(one_line(line) for line in text.split(LATER_LINE))
+
+
+SHOWN = {c: escape for c, escape in CONTROL.items() if c != ord("\n")}
+
+
+def shown_text(text):
+    """``text`` as a terminal may be given it: control characters (an escape sequence that recolours or moves
+    the cursor, a carriage return) written as escapes; a line break kept, a table cell may hold several lines."""
+    return text.translate(SHOWN)
+
+
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130

@@ -201,10 +201,12 @@ def test_metadata_and_inputs_say_what_the_model_takes(mixed_runs, dnn, tmp_path)
 
 
 def renamed(saved, names, path):
-    """``saved`` with its feature columns renamed (``names``: old -> new), saved at ``path``."""
+    """``saved`` with its feature and target columns renamed (``names``: old -> new), saved at ``path``."""
     header = json.loads(json.dumps(saved.header))
     for column in header["table"]["columns"]:
         column["name"] = names.get(column["name"], column["name"])
+    target = header["table"]["target"]
+    target["columns"] = [names.get(name, name) for name in target["columns"]]
     checkpoint.save(path, header, saved.params, extra=saved.arrays)
     return checkpoint.load(path)
 
@@ -230,7 +232,8 @@ def test_columns_named_like_the_graph_s_own_tensors_are_exported(mixed_runs, dnn
 
 def test_a_column_named_as_an_output_is_refused_in_one_line(mixed_runs, dnn, tmp_path):
     folder, runs = mixed_runs
-    renamed(checkpoint.load(runs["other"] / "checkpoint.npz"), {"weight": "label"}, tmp_path / "label.npz")
+    names = {"weight": "label", "label": "outcome"}  # a feature may be called label where the target is not
+    renamed(checkpoint.load(runs["other"] / "checkpoint.npz"), names, tmp_path / "label.npz")
     result = dnn("export", "--checkpoint", tmp_path / "label.npz", "--out", tmp_path / "label.onnx")
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert result.stderr == (

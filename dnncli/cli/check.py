@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import UserError
+from ..errors import UserError, one_line
 from .options import config_option, named_path, set_option, warn
 
 STARTER_PATH = "dnn.yaml"
@@ -22,8 +22,8 @@ def check_command(config_path, overrides):
     """
     from ..run.preflight import check
 
-    for what, finding in check(config_path, overrides, warn):
-        click.echo(f"{what + ':':<14}{finding}")
+    for what, finding in check(config_path, overrides, warn):  # a finding names files, columns, classes: one line
+        click.echo(f"{what + ':':<14}{one_line(finding)}")
     command = ["dnn", "train", "--config", config_path] + [part for o in overrides for part in ("--set", o)]
     click.echo(f"ready: {shlex.join(command)}")
 

@@ -20,12 +20,12 @@ def print_info(path, size=64, channels=DEFAULT_CHANNELS):
     """What ``dnn data info`` prints for an HDF5 file, a folder set or a table: a line, then a table."""
     from ..data.info import info, is_table, table_info
     from ..report.console import stdout_console
-    from ..report.tables import columns_table, info_table
+    from ..report.tables import info_table, print_columns_table
 
     if is_table(path):
         title, rows = table_info(path, warn=warn)
         click.echo(title)
-        stdout_console().print(columns_table(rows))
+        print_columns_table(stdout_console(), rows)
         return
     title, rows = info(path, size, warn, channels)
     click.echo(title)

@@ -2,7 +2,7 @@
 
 import click
 
-from ..errors import UserError
+from ..errors import UserError, warning_text
 
 
 class FiniteFloatRange(click.FloatRange):
@@ -82,4 +82,4 @@ def chosen_model(run_folder, checkpoint_file, best):
 
 def warn(text):
     """A warning on stderr, one ``Warning:`` per warning (its later lines, if any, indented by the caller)."""
-    click.echo(f"Warning: {text}", err=True)
+    click.echo(f"Warning: {warning_text(text)}", err=True)

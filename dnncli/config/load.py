@@ -236,12 +236,14 @@ def check_consistency(config, origin=None):
 
 
 def absolute(path):
-    """``path`` made absolute with its links resolved where they can be (a link loop stays as it is,
-    for the data layer to name)."""
+    """``path`` made absolute, the links of its folders resolved where they can be (a link loop stays as it is,
+    for the data layer to name). The file keeps the name it was given: what it is read as follows its name, and
+    a link called train.csv to a file stored under a hash (as DVC and git-annex keep them) is a CSV file."""
+    path = Path(path).expanduser()
     try:
-        return Path(path).expanduser().resolve()
+        return path.parent.resolve() / path.name if path.name not in ("", "..") else path.resolve()
     except (RuntimeError, OSError):
-        return Path(os.path.abspath(Path(path).expanduser()))
+        return Path(os.path.abspath(path))
 
 
 def absolute_paths(config, base):

@@ -18,14 +18,23 @@ A kind is fitted by a tally (``tally``): cells are added a part at a time and th
 so a table read whole and a table streamed in parts of any size give the very same numbers (``Moments``).
 """
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import UserError
+from .tables import python_cells
 
 NUMBER_TEXT = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"  # a cell a person wrote as a number
 NUMBERS_SHARE = 0.9  # a text column with at least this share of numbers is numbers with a typo, not categories
+DECIMAL_COMMA_TEXT = r"^\s*[-+]?\d*,\d+\s*$"  # a number written with a decimal comma (1,5), as many exports do
+# the largest magnitude of a number dnn takes: the squares a column's spread sums stay finite in float64 (1e300 a
+# square, 1e307 for 10 million rows), so every statistic fitted and saved is a finite number
+MAX_MAGNITUDE = 1e150
+MIN_SPREAD = 1 / MAX_MAGNITUDE  # a smaller standard deviation is a constant column's: (x - mean) / std stays finite
+UNITS = {"s": 1, "ms": 1e3, "us": 1e6, "ns": 1e9}  # a timestamp's, time's or duration's unit, in seconds (a
+# date32 counts days, a date64 milliseconds: 86,400,000 a day)
 TRUE_TEXT = {"true", "t", "yes", "y", "1"}
 FALSE_TEXT = {"false", "f", "no", "n", "0"}
 OTHER = "other"  # the name of the input rare categories share
@@ -64,9 +73,21 @@ def bad_cells(table, name, rows, problem, remedy, problems):
         problems.setdefault(int(row), f"column {name!r}: {problem(int(row))}")
 
 
+def is_text_type(pa, kind):
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
+
+
+def neither(table, name, kind):
+    return UserError(
+        f"{table.path}: column {name!r} holds {kind}, which is neither numbers, text nor true/false; "
+        "leave it out with data.drop"
+    )
+
+
 def number_cells(table, name, problems=None):
     """A column as float64, missing cells NaN: numbers, true/false as 1/0, dates as days and times as seconds
-    since 1970; text must be numbers (the first cell that is not is named)."""
+    since 1970; text must be numbers (the first cell that is not is named). Every conversion is one that
+    cannot fail: a whole number beyond 2**53 is the float nearest it, a time is its count of its own unit."""
     pa, pc = arrow()
     column = table.columns.column(name)
     kind = column.type
@@ -76,21 +97,18 @@ def number_cells(table, name, problems=None):
         or pa.types.is_floating(kind)
         or pa.types.is_decimal(kind)
     ):
-        cells = pc.cast(column, pa.float64())
-    elif pa.types.is_date(kind):
-        cells = pc.cast(pc.cast(column, pa.date32()), pa.int32())
-    elif pa.types.is_timestamp(kind):
-        cells = pc.divide(pc.cast(pc.cast(column, pa.timestamp("us")), pa.int64()), 1e6)
-    elif pa.types.is_time(kind) or pa.types.is_duration(kind):
-        cells = pc.cast(column, pa.int64())
-        unit = {"s": 1, "ms": 1e3, "us": 1e6, "ns": 1e9}[kind.unit]
-        cells = pc.divide(pc.cast(cells, pa.float64()), unit)
-    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        cells = pc.cast(column, pa.float64(), safe=False)
+    elif pa.types.is_date(kind) or pa.types.is_timestamp(kind) or pa.types.is_time(kind) or pa.types.is_duration(kind):
+        counts = pc.cast(column, pa.int64() if kind.bit_width == 64 else pa.int32())  # of days, or of its unit
+        unit = (1 if pa.types.is_date32(kind) else 86_400_000) if pa.types.is_date(kind) else UNITS[kind.unit]
+        cells = pc.divide(pc.cast(counts, pa.float64(), safe=False), unit)
+    elif is_text_type(pa, kind):
+        column = pc.cast(column, pa.string())
         numeric = pc.match_substring_regex(column, NUMBER_TEXT)
         bad = np.flatnonzero(~filled(numeric, True))
         if bad.size:
             bad_cells(
-                table, name, bad, lambda row: f"{short(column[row].as_py())!r} is not a number",
+                table, name, bad, lambda row: not_a_number(column[row].as_py()),
                 f"fix the cell, leave it empty for a missing value, or set data.columns.{name}: category", problems,
             )  # fmt: skip
             column = pc.if_else(numeric, column, pa.scalar(None, column.type))
@@ -98,16 +116,33 @@ def number_cells(table, name, problems=None):
     elif pa.types.is_null(kind):
         cells = pa.chunked_array([pa.nulls(len(column), pa.float64())])
     else:
-        raise UserError(f"{table.path}: column {name!r} holds {kind}, which is neither numbers, text nor true/false")
+        raise neither(table, name, kind)
     values = np.array(cells.to_numpy(zero_copy_only=False), dtype=np.float64)
-    infinite = np.flatnonzero(np.isinf(values))
-    if infinite.size:
-        bad_cells(
-            table, name, infinite, lambda row: f"{values[row]} is not a finite number",
-            "leave the cell empty for a missing value", problems,
-        )  # fmt: skip
-        values[infinite] = np.nan
+    with np.errstate(invalid="ignore"):
+        too_large = np.flatnonzero(np.abs(values) > MAX_MAGNITUDE)
+    if too_large.size:
+        remedy = magnitude_remedy(values[too_large[0]])  # of the cell an error names
+        bad_cells(table, name, too_large, lambda row: magnitude_problem(values[row]), remedy, problems)
+        values[too_large] = np.nan
     return values
+
+
+def not_a_number(text):
+    if re.match(DECIMAL_COMMA_TEXT, text):
+        return f"{short(text)!r} is a number written with a comma; dnn reads numbers written with a point (0.5)"
+    return f"{short(text)!r} is not a number"
+
+
+def magnitude_problem(value):
+    if np.isinf(value):
+        return f"{value} is not a finite number"
+    return f"{value:g} is beyond the largest magnitude dnn takes, {MAX_MAGNITUDE:g}"
+
+
+def magnitude_remedy(value):
+    if np.isinf(value):
+        return "leave the cell empty for a missing value"
+    return "express the column in larger units (divide it by a power of ten)"
 
 
 def filled(mask, fill):
@@ -124,7 +159,9 @@ def text_cells(table, name, problems=None):
     kind = column.type
     if pa.types.is_dictionary(kind):
         column = pc.cast(column, kind.value_type)
-    elif pa.types.is_floating(kind) and filled(pc.equal(column, pc.floor(column)), True).all():
+    elif pa.types.is_floating(kind):  # NaN is a missing cell, as it is in a column of numbers
+        column = pc.if_else(pc.is_nan(column), pa.scalar(None, kind), column)
+    if pa.types.is_floating(column.type) and filled(pc.equal(column, pc.floor(column)), True).all():
         try:
             column = pc.cast(column, pa.int64())
         except pa.ArrowInvalid:  # beyond 64 bits, or infinite: written as the float it is
@@ -155,7 +192,7 @@ def boolean_cells(table, name, problems=None):
         bad = np.flatnonzero(present & ~true & ~false)
     if len(bad):
         bad_cells(
-            table, name, bad, lambda row: f"{short(str(column[row].as_py()))!r} is not true or false (the column is boolean)",
+            table, name, bad, lambda row: f"{short(str(python_cells(column.slice(row, 1))[0]))!r} is not true or false (the column is boolean)",
             f"fix the cell, or set data.columns.{name}: category", problems,
         )  # fmt: skip
         values[bad] = np.nan
@@ -234,7 +271,7 @@ class NumberTally:
 
     def fitted(self, settings):
         _, mean, std = self.moments.result()
-        return {"mean": mean, "std": std if std > 0 and np.isfinite(std) else 1.0, "missing": self.missing}
+        return {"mean": mean, "std": std if std >= MIN_SPREAD and np.isfinite(std) else 1.0, "missing": self.missing}
 
 
 class BooleanTally(NumberTally):
@@ -364,17 +401,41 @@ def inferred_kind(table, name):
         values = number_cells(table, name)
         present = values[~np.isnan(values)]
         return "boolean" if present.size and np.isin(present, (0.0, 1.0)).all() else "number"
+    if pa.types.is_interval(kind):
+        raise neither(table, name, kind)
     if pa.types.is_floating(kind) or pa.types.is_decimal(kind) or pa.types.is_temporal(kind) or pa.types.is_null(kind):
         return "number"
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_dictionary(kind):
+    if is_text_type(pa, kind) or pa.types.is_dictionary(kind):
         if pa.types.is_dictionary(kind):
             return "category"
+        column = pc.cast(column, pa.string())
         present = column.length() - column.null_count
         if present:
-            numeric = int(pc.sum(pc.cast(pc.match_substring_regex(column, NUMBER_TEXT), pa.int64())).as_py() or 0)
+            numeric = matching(column, NUMBER_TEXT)
+            if numeric < present:
+                check_decimal_commas(table, name, column, numeric, present)
             if numeric >= NUMBERS_SHARE * present and numeric < present:
                 number_cells(table, name)  # raises, naming the first cell that is not a number
             if is_yes_or_no(column):
                 return "boolean"
         return "category"
-    raise UserError(f"{table.path}: column {name!r} holds {kind}, which is neither numbers, text nor true/false")
+    raise neither(table, name, kind)
+
+
+def matching(column, pattern):
+    """How many cells of a text column match ``pattern``."""
+    pa, pc = arrow()
+    return int(pc.sum(pc.cast(pc.match_substring_regex(column, pattern), pa.int64())).as_py() or 0)
+
+
+def check_decimal_commas(table, name, column, numeric, present):
+    """A text column that is numbers once those written with a decimal comma (0,5) are counted is refused,
+    naming the first such cell: read as categories, every number would be a category of its own."""
+    _, pc = arrow()
+    commas = matching(column, DECIMAL_COMMA_TEXT)
+    if commas and numeric + commas >= NUMBERS_SHARE * present:
+        row = int(np.flatnonzero(filled(pc.match_substring_regex(column, DECIMAL_COMMA_TEXT), False))[0])
+        raise UserError(
+            f"{table.path}: {table.where(row)}, column {name!r}: {not_a_number(column[row].as_py())}; save the table "
+            f"so, or set data.columns.{name}: category"
+        )

@@ -9,6 +9,8 @@ fitted.
 """
 
 import hashlib
+import json
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -16,8 +18,8 @@ import numpy as np
 
 from ..config.build import DataShape
 from ..errors import UserError
-from .columns import KINDS, Moments, arrow, counted, inferred_kind
-from .tables import MEMORY, format_number
+from .columns import KINDS, MAX_MAGNITUDE, MIN_SPREAD, Moments, arrow, counted, inferred_kind, is_text_type
+from .tables import MEMORY, format_number, python_cells
 
 TASKS = ("classification", "regression")
 PART_ROWS = 4096  # rows at a time when a table set is scored or classified
@@ -122,7 +124,8 @@ def target_cells(table, name, kind):
 
 
 def check_has_columns(table, names, role):
-    missing = [name for name in names if name not in table.names]
+    have = set(table.names)  # a table of 100,000 columns: looked up, never searched
+    missing = [name for name in names if name not in have]
     if missing:
         have = ", ".join(map(repr, table.names[:20])) + (", ..." if len(table.names) > 20 else "")
         raise UserError(
@@ -173,12 +176,13 @@ def chosen_columns(table, spec):
     """(target columns, feature columns) of a table, each checked to be in it."""
     if not spec.target:
         raise UserError("data.target: missing; name the column to predict (a table needs a target)")
+    have = set(table.names)  # a table of 100,000 columns: looked up, never searched
     for key, names in (("data.target", spec.target), ("data.id", spec.ids), ("data.drop", spec.drop)):
         for name in names:
-            if name not in table.names:
+            if name not in have:
                 raise UserError(f"{key}: {table.path} has no column {name!r}{close_name(name, table.names)}")
     for name in spec.kinds:
-        if name not in table.names:
+        if name not in have:
             raise UserError(f"data.columns: {table.path} has no column {name!r}{close_name(name, table.names)}")
     left_out = set(spec.target) | set(spec.ids) | set(spec.drop)
     if spec.features is None:
@@ -186,7 +190,7 @@ def chosen_columns(table, spec):
     else:
         features = spec.features
         for name in features:
-            if name not in table.names:
+            if name not in have:
                 raise UserError(f"data.features: {table.path} has no column {name!r}{close_name(name, table.names)}")
             if name in left_out:
                 raise UserError(
@@ -236,7 +240,7 @@ def is_text(table, name):
     import pyarrow as pa
 
     kind = table.columns.column(name).type
-    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    return is_text_type(pa, kind)
 
 
 def missing_targets(table, targets, kind):
@@ -291,7 +295,7 @@ def regression_target(path, targets, task, moments):
     """The fitted target of a regression whose target columns' numbers are in ``moments`` (``columns.Moments``)."""
     results = [m.result() for m in moments]
     for name, (_, _, std) in zip(targets, results, strict=True):
-        if not std > 0:
+        if not std >= MIN_SPREAD:
             raise UserError(f"data.target: {name!r} has one value in every training row of {path}; nothing to learn")
     return {
         "columns": targets,
@@ -330,46 +334,100 @@ def fit_encoder(table, spec, file_table=None, warn=None):
     target = fit_target(table, targets, task, kind)
     if task == "classification" and file_table is not None:
         target["classes"] = fit_target(file_table, targets, task, kind)["classes"]
-    return Encoder(columns, target, spec.ids)
+    return check_saved_size(Encoder(columns, target, spec.ids), table.path)
+
+
+# a checkpoint's JSON header holds at most 64 MiB (model/checkpoint.MAX_HEADER_BYTES): the encoder and the class
+# names it repeats take at most half, the config, the history and the rest the other half
+ENCODER_BYTES = 32 * 2**20
+
+
+def check_saved_size(encoder, path):
+    """``encoder``, refused before training when the checkpoint's header could not hold it (long category
+    names, many of them, in many columns), naming the column that takes the most."""
+    classes = len(json.dumps(encoder.classes or []))  # saved twice: in the encoder and as the model's classes
+    size = len(json.dumps(encoder.header())) + classes
+    if size <= ENCODER_BYTES:
+        return encoder
+    largest = max(encoder.columns, key=lambda column: len(json.dumps(column)), default=None)
+    if largest is not None and len(json.dumps(largest)) >= classes:
+        most = f"column {largest['name']!r} {len(json.dumps(largest)):,}"
+        remedy = "lower data.max_categories, or leave the column out with data.drop"
+    else:
+        most = f"the names of the classes of {encoder.target['columns'][0]!r} {classes:,}"
+        remedy = "predict fewer classes, or with shorter names"
+    raise UserError(
+        f"{path}: the model's encoding of the columns takes {size:,} bytes, more than the {ENCODER_BYTES:,} a "
+        f"checkpoint keeps for it ({most} of them); {remedy}"
+    )
 
 
 # --- a checkpoint's encoder, read back ---------------------------------------------------------------------
 
 
 def is_finite_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+    """A JSON number a column's statistics may be: finite, within ``MAX_MAGNITUDE`` (what fitting gives), and an
+    integer of any length is no error."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value) and abs(value) <= MAX_MAGNITUDE
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def is_text_list(value):
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
+def is_spread(value):
+    """A standard deviation fitting can give: within ``MIN_SPREAD`` and ``MAX_MAGNITUDE``."""
+    return is_finite_number(value) and value >= MIN_SPREAD
+
+
+def is_flag(value):
+    return isinstance(value, bool)
+
+
 COLUMN_FIELDS = {  # kind -> {field: whether a saved value fits}
-    "number": {
-        "mean": is_finite_number,
-        "std": lambda v: is_finite_number(v) and v > 0,
-        "missing": lambda v: isinstance(v, bool),
-    },
+    "number": {"mean": is_finite_number, "std": is_spread, "missing": is_flag},
     "category": {
         "categories": lambda v: is_text_list(v) and len(set(v)) == len(v),
-        "other": lambda v: isinstance(v, bool),
-        "missing": lambda v: isinstance(v, bool),
+        "other": is_flag,
+        "missing": is_flag,
     },
-    "boolean": {"mean": lambda v: is_finite_number(v) and 0 <= v <= 1, "missing": lambda v: isinstance(v, bool)},
+    "boolean": {"mean": lambda v: is_finite_number(v) and 0 <= v <= 1, "missing": is_flag},
 }
+TARGET_FIELDS = {
+    "classification": {"columns", "task", "kind", "classes"},
+    "regression": {"columns", "task", "mean", "std"},
+}
+TARGET_KINDS = ("category", "boolean", "number")  # what a classifier's target column was read as
 
 
 def from_header(raw, path):
-    """The ``Encoder`` a checkpoint's header holds, each field checked (a ``UserError`` naming the file)."""
+    """The ``Encoder`` a checkpoint's header holds, every field checked as fitting gives it: a ``UserError``
+    naming the file, so a header edited by hand is refused when it is loaded, never when it is used."""
 
     def bad(what):
         return UserError(f"{path}: header field 'table' {what}")
 
-    if not isinstance(raw, dict) or not isinstance(raw.get("columns"), list) or not isinstance(raw.get("target"), dict):
-        raise bad("must hold 'columns' and 'target'")
+    if (
+        not isinstance(raw, dict)
+        or not set(raw) <= {"columns", "target", "ids"}
+        or not isinstance(raw.get("columns"), list)
+        or not isinstance(raw.get("target"), dict)
+    ):
+        raise bad("must hold 'columns', 'target' and 'ids', and nothing else")
     names = set()
     for column in raw["columns"]:
-        if not isinstance(column, dict) or not isinstance(column.get("name"), str) or column.get("kind") not in KINDS:
+        if (
+            not isinstance(column, dict)
+            or not isinstance(column.get("name"), str)
+            or not column["name"].strip()
+            or not isinstance(column.get("kind"), str)
+            or column["kind"] not in KINDS
+        ):
             raise bad(f"has a column that is not a name and one of {', '.join(KINDS)}")
         fields = COLUMN_FIELDS[column["kind"]]
         if set(column) != {"name", "kind", *fields} or not all(fits(column[f]) for f, fits in fields.items()):
@@ -377,35 +435,39 @@ def from_header(raw, path):
         if column["name"] in names:
             raise bad(f"names column {column['name']!r} twice")
         names.add(column["name"])
-    target = raw["target"]
-    if target.get("task") not in TASKS or not is_text_list(target.get("columns")) or not target["columns"]:
-        raise bad("has no readable target")
-    if target["task"] == "classification":
-        classes = target.get("classes")
-        if (
-            not is_text_list(classes)
-            or len(classes) < 2
-            or len(set(classes)) != len(classes)
-            or len(target["columns"]) != 1
-        ):
-            raise bad("has a classification target without two or more classes")
-        if target.get("kind") not in ("category", "boolean", "number"):
-            raise bad("has a target of no kind")
-    else:
-        for key in ("mean", "std"):
-            values = target.get(key)
-            if (
-                not isinstance(values, list)
-                or len(values) != len(target["columns"])
-                or not all(map(is_finite_number, values))
-            ):
-                raise bad(f"has a regression target without a finite {key} per column")
-        if not all(v > 0 for v in target["std"]):
-            raise bad("has a regression target with a standard deviation that is not positive")
+    target = checked_target(raw["target"], bad)
+    if names & set(target["columns"]):
+        raise bad(f"has the column {sorted(names & set(target['columns']))[0]!r} as a feature and the target")
     ids = raw.get("ids", [])
-    if not is_text_list(ids):
-        raise bad("has ids that are not column names")
+    if not is_text_list(ids) or len(set(ids)) != len(ids) or set(ids) & (names | set(target["columns"])):
+        raise bad("has ids that are not column names of their own (each once, neither a feature nor the target)")
     return Encoder(raw["columns"], target, ids)
+
+
+def checked_target(target, bad):
+    task = target.get("task")
+    columns = target.get("columns")
+    if not isinstance(task, str) or task not in TASKS or not is_text_list(columns) or not columns:
+        raise bad("has no readable target")
+    if set(target) != TARGET_FIELDS[task] or len(set(columns)) != len(columns):
+        raise bad(f"has a {task} target whose fields are not {', '.join(sorted(TARGET_FIELDS[task]))}")
+    if task == "classification":
+        classes = target["classes"]
+        if not is_text_list(classes) or len(classes) < 2 or len(set(classes)) != len(classes) or len(columns) != 1:
+            raise bad("has a classification target without two or more classes")
+        if not isinstance(target["kind"], str) or target["kind"] not in TARGET_KINDS:
+            raise bad("has a target of no kind")
+        if target["kind"] == "boolean" and classes != ["false", "true"]:
+            raise bad("has a boolean target whose classes are not false and true")
+        return target
+    for key, fits in (("mean", is_finite_number), ("std", is_spread)):
+        values = target[key]
+        if not isinstance(values, list) or len(values) != len(columns) or not all(map(fits, values)):
+            what = (
+                "a finite mean" if key == "mean" else f"a standard deviation from {MIN_SPREAD:g} to {MAX_MAGNITUDE:g}"
+            )
+            raise bad(f"has a regression target without {what} per column")
+    return target
 
 
 # --- encoded sets ---------------------------------------------------------------------------------------------
@@ -532,9 +594,9 @@ def table_identity(table, targets):
     digest = hashlib.sha256()
     digest.update(repr((table.names, table.rows)).encode("utf-8"))
     for name in targets:
-        digest.update(repr(table.columns.column(name).to_pylist()).encode("utf-8"))
+        digest.update(repr(python_cells(table.columns.column(name))).encode("utf-8"))
     sample = np.unique(np.linspace(0, table.rows - 1, min(FINGERPRINT_ROWS, table.rows)).astype(np.int64))
-    digest.update(repr(table.columns.take(sample).to_pylist()).encode("utf-8"))
+    digest.update(repr(python_cells(table.columns.take(sample))).encode("utf-8"))
     return {"path": path, "size": size, "examples": table.rows, "fingerprint": digest.hexdigest()[:16]}
 
 

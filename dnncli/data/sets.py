@@ -50,11 +50,18 @@ def load_file(path, config, split, saved, warn=None):
     if saved.takes_tables or kind == "table":
         if not saved.takes_tables:
             raise UserError(f"{path}: a table, but {saved.path} is a model of pictures")
-        from .encoding import TableSpec, encoded_set
-        from .table_sets import read_with_targets, warn_unknown
+        from .encoding import TableSpec, check_has_columns, encoded_set
+        from .table_sets import warn_unknown, with_targets
+        from .tables import read_table
 
-        spec = TableSpec.of({**data, **table_keys(saved.encoder)})
-        table_set = encoded_set(read_with_targets(path, spec, None, warn), saved.encoder)
+        table = read_table(path, warn=warn)
+        encoder = saved.encoder
+        check_has_columns(table, encoder.feature_columns, f"the model {saved.path} takes")
+        check_has_columns(
+            table, encoder.target["columns"], "the model predicts: evaluate scores against it (dnn predict needs none)"
+        )
+        spec = TableSpec.of({**data, **table_keys(encoder)})
+        table_set = encoded_set(with_targets(table, spec, warn), encoder)
         warn_unknown(table_set.path, table_set.unknown, warn)
         return table_set, split or "test"
     if kind == "folder":
@@ -75,11 +82,12 @@ def load_file(path, config, split, saved, warn=None):
 
 
 def table_keys(encoder):
-    """The ``data`` keys that read a table as ``encoder`` was fitted: its target, features and kinds."""
+    """The ``data`` keys that read a table as ``encoder`` was fitted: its target, features and kinds (its id
+    columns are kept by a prediction where a table has them; a score needs none)."""
     return {
         "target": encoder.target["columns"],
         "features": encoder.feature_columns,
-        "id": encoder.ids,
+        "id": [],
         "drop": [],
         "columns": {column["name"]: column["kind"] for column in encoder.columns},
         "task": encoder.task,

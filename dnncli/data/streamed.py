@@ -47,6 +47,7 @@ from .encoding import (
     PART_ROWS,
     EncodedTable,
     Encoder,
+    check_saved_size,
     chosen_columns,
     classification_target,
     column_kind,
@@ -591,7 +592,7 @@ class Pass:
             ]
         else:
             target = regression_target(path, self.targets, self.task, [t.moments for t in train.moments])
-        return Encoder(columns, target, spec.ids)
+        return check_saved_size(Encoder(columns, target, spec.ids), path)
 
     def finish(self):
         path = self.stream.path

@@ -33,7 +33,12 @@ SHOWN_UNKNOWN = 3  # unknown categories named in a warning, per column
 
 def read_with_targets(path, spec, delimiter, warn):
     """A table file, its rows without a target cell left out (a warning counts them)."""
-    table = read_table(path, delimiter, warn)
+    return with_targets(read_table(path, delimiter, warn), spec, warn)
+
+
+def with_targets(table, spec, warn):
+    """A table's rows without a target cell left out (a warning counts them)."""
+    path = table.path
     targets, _ = chosen_columns(table, spec)
     _, kind = target_task(table, targets, spec)
     missing = missing_targets(table, targets, kind)

@@ -17,6 +17,7 @@ import gzip
 import io
 import math
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,9 @@ MAX_COLUMNS = 100_000  # feature columns are encoded side by side; beyond this a
 SNIFF_BYTES = 64 * 1024  # read to tell text from a binary file
 MAX_HEADER_BYTES = 64 * 2**20  # a header line longer than this is not a header
 MEMORY_SHARE = 0.5  # a table is read when it needs at most this share of the available memory
+GZIP_MOST_RATIO = 1032  # deflate's largest expansion: a gzip file never decompresses to more than this times its size
+LONG_ROW_BLOCK = 2**31 - 1  # pyarrow's largest block: a file whose rows do not fit its usual blocks is read in one
+READ_ERRORS = (OSError, EOFError, zlib.error)  # a file that cannot be read, or a damaged gzip stream
 # cells read as missing: pyarrow's defaults, and the spellings spreadsheets and R write
 MISSING = ["", "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "NULL", "null", "None", "#N/A", "#NA", "<NA>", "?"]
 PARQUET_MAGIC = b"PAR1"
@@ -61,7 +65,7 @@ class Table:
     path: Path  # the file; for a table in memory, the name it goes by in messages (X)
     format: str  # csv, parquet, json (rows sent to `dnn serve`) or memory
     delimiter: str = None
-    multiline: bool = False  # some quoted cell holds a newline, so rows and lines do not simply follow each other
+    multiline: bool = False  # rows and lines do not simply follow each other (a cell holds a newline, a line is blank)
     origin: np.ndarray = None  # each row's number among the file's rows (0-based); None: the file's rows in order
     records: bool = False  # rows named by their number among the file's rows, not their line (see ``streamed``)
 
@@ -118,8 +122,12 @@ def first_bytes(path, n):
     try:
         with open_text(path) as f:
             return f.read(n)
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
-        raise UserError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from None
+    except READ_ERRORS as e:
+        raise cannot_read(path, e) from None
+
+
+def cannot_read(path, error):
+    return UserError(f"{path}: cannot read ({getattr(error, 'strerror', None) or error})")
 
 
 def check_text(path, start):
@@ -133,70 +141,100 @@ def check_text(path, start):
     try:
         start.decode("utf-8")
     except UnicodeDecodeError as e:
-        if e.start < len(start) - 4:  # not a character cut by the end of what was read
-            raise UserError(
-                f"{path}: not UTF-8 text (byte {e.start + 1} is 0x{start[e.start]:02x}); save the table as UTF-8 CSV"
-            ) from None
+        if len(start) < SNIFF_BYTES or e.reason != "unexpected end of data":  # not a character cut by the end of
+            raise not_utf8(path, start, e) from None  # what was read
+
+
+def not_utf8(path, data, error):
+    byte = f"byte {error.start + 1} is 0x{data[error.start]:02x}"
+    return UserError(f"{path}: not UTF-8 text ({byte}); save the table as UTF-8 CSV")
 
 
 def header_line(path):
-    """The header row's text (up to its first newline outside quotes)."""
-    with open_text(path) as f:
-        data = b""
-        while True:
-            chunk = f.read(SNIFF_BYTES)
-            data += chunk
-            end = line_end(data)
-            if end is not None or not chunk:
-                return data[:end].decode("utf-8", errors="replace").removeprefix("\ufeff")
-            if len(data) > MAX_HEADER_BYTES:
-                raise UserError(f"{path}: the header row is longer than {MAX_HEADER_BYTES // 2**20} MiB; not a table")
+    """The header row's text (up to its first newline outside quotes), read in one pass: each newline is looked
+    up once, and the quotes before it counted (an even count: it is outside quotes)."""
+    data, scanned, quotes = bytearray(), 0, 0
+    try:
+        with open_text(path) as f:
+            while True:
+                chunk = f.read(SNIFF_BYTES)
+                data += chunk
+                while (newline := data.find(b"\n", scanned)) >= 0:
+                    quotes += data.count(b'"', scanned, newline)
+                    scanned = newline + 1
+                    if quotes % 2 == 0:
+                        return header_text(path, data[:newline])
+                quotes += data.count(b'"', scanned)
+                scanned = len(data)
+                if not chunk:
+                    return header_text(path, data)
+                if len(data) > MAX_HEADER_BYTES:
+                    raise UserError(
+                        f"{path}: the header row is longer than {MAX_HEADER_BYTES // 2**20} MiB; not a table"
+                    )
+    except READ_ERRORS as e:
+        raise cannot_read(path, e) from None
 
 
-def line_end(data):
-    quoted = False
-    for i, byte in enumerate(data):
-        if byte == 34:  # "
-            quoted = not quoted
-        elif byte == 10 and not quoted:
-            return i
-    return None
+def header_text(path, data):
+    """The header line's text: pyarrow checks that cells are UTF-8, not that column names are."""
+    try:
+        return bytes(data).decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as e:
+        raise not_utf8(path, data, e) from None
+
+
+def delimiters_in(line, delimiter):
+    """How many times ``delimiter`` is in ``line`` outside double quotes."""
+    return sum(part.count(delimiter) for part in line.split('"')[::2])
 
 
 def sniff_delimiter(line):
     """The delimiter of a header line: the candidate found most often outside quotes (a comma when none is)."""
-    counts = dict.fromkeys(DELIMITERS, 0)
-    quoted = False
-    for char in line:
-        if char == '"':
-            quoted = not quoted
-        elif not quoted and char in counts:
-            counts[char] += 1
+    counts = {d: delimiters_in(line, d) for d in DELIMITERS}
     best = max(DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] else ","
+
+
+def line_a_row(path, rows):
+    """Whether each of a CSV file's ``rows`` rows is one line, after the header's: the file has ``rows`` + 1
+    lines, no blank line (pyarrow skips one) and no cell holding a newline (pyarrow parses one even when not
+    told to look for them), so row i is line i + 2. Counted a megabyte at a time."""
+    lines, last = 0, b"\n"
+    try:
+        with open_text(path) as f:
+            while chunk := f.read(1 << 20):
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+    except READ_ERRORS as e:
+        raise cannot_read(path, e) from None
+    return lines + (last != b"\n") == rows + 1
 
 
 def csv_lines(path, delimiter):
     """The line (1-based, the header is line 1) where each data row begins, counted by Python's csv reader, so
     cells holding newlines count as the file has them. Only for a file that has such cells, for messages."""
     starts = []
+    csv.field_size_limit(max(csv.field_size_limit(), LONG_ROW_BLOCK))  # a cell as long as pyarrow reads
     try:
         with open_text(path) as raw:
             text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
             reader = csv.reader(text, delimiter=delimiter)
             next(reader, None)
             start = reader.line_num + 1
-            for _ in reader:
-                starts.append(start)
+            for row in reader:
+                if row:  # a blank line is no row (pyarrow skips it)
+                    starts.append(start)
                 start = reader.line_num + 1
     except (OSError, csv.Error, EOFError):
         pass
     return np.asarray(starts, dtype=np.int64)
 
 
-def read_options(pacsv, header, use_threads=True):
-    block = max(1 << 20, 2 * len(header.encode("utf-8")) + 1024)  # a block holds the header line whole
-    return pacsv.ReadOptions(use_threads=use_threads, block_size=block)
+def read_options(pacsv, header, use_threads=True, block=None):
+    """pyarrow's reading in blocks of 1 MiB, or ``block`` bytes, that hold the header line whole."""
+    block = max(block or 1 << 20, 2 * len(header.encode("utf-8")) + 1024)
+    return pacsv.ReadOptions(use_threads=use_threads, block_size=min(block, LONG_ROW_BLOCK))
 
 
 def is_gzipped(path):
@@ -210,6 +248,26 @@ def csv_stream(path):
     return pa.input_stream(str(path), compression="gzip" if is_gzipped(path) else None)
 
 
+def parsed_csv(path, pacsv, header, parse, convert, use_threads=True):
+    """pyarrow's read of a CSV file in its usual blocks; a file with a row longer than one (a cell of megabytes)
+    is read again in one block as large as the file."""
+    pa, _, _, _ = pyarrow_modules()
+    block = None
+    while True:
+        try:
+            with csv_stream(path) as stream:
+                return pacsv.read_csv(
+                    stream,
+                    read_options=read_options(pacsv, header, use_threads, block),
+                    parse_options=parse,
+                    convert_options=convert,
+                )
+        except pa.ArrowInvalid as e:
+            if "straddl" not in str(e) or block is not None:
+                raise
+            block = estimated_csv_memory(path) + 1
+
+
 def ragged_rows(path, pacsv, delimiter, header, convert, keep_going):
     """The table read again single-threaded, so each ragged row comes with its line number: (table or None,
     ragged rows). ``keep_going`` skips them all, else the read stops at the first."""
@@ -220,16 +278,9 @@ def ragged_rows(path, pacsv, delimiter, header, convert, keep_going):
         return "skip" if keep_going else "error"
 
     pa, _, _, _ = pyarrow_modules()
+    parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=ragged)
     try:
-        with csv_stream(path) as stream:
-            columns = pacsv.read_csv(
-                stream,
-                read_options=read_options(pacsv, header, use_threads=False),
-                parse_options=pacsv.ParseOptions(
-                    delimiter=delimiter, newlines_in_values=True, invalid_row_handler=ragged
-                ),
-                convert_options=convert,
-            )
+        columns = parsed_csv(path, pacsv, header, parse, convert, use_threads=False)
     except pa.ArrowInvalid:
         if keep_going or not found:
             raise
@@ -249,24 +300,23 @@ def read_csv(path, delimiter=None, skipped=None):
     check_text(path, first_bytes(path, SNIFF_BYTES))
     header = header_line(path)
     delimiter = delimiter or sniff_delimiter(header)
+    check_column_count(path, delimiters_in(header, delimiter) + 1)  # before a row is read
     convert = pacsv.ConvertOptions(strings_can_be_null=True, null_values=MISSING, quoted_strings_can_be_null=True)
     try:
         for multiline in (False, True):  # quoted newlines cost the parser its threads: tried only when needed
             try:
-                with csv_stream(path) as stream:
-                    columns = pacsv.read_csv(
-                        stream,
-                        read_options=read_options(pacsv, header),
-                        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=multiline),
-                        convert_options=convert,
-                    )
-                return Table(columns, Path(path), "csv", delimiter, multiline)
+                parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=multiline)
+                columns = parsed_csv(path, pacsv, header, parse, convert)
+                lines = multiline or not line_a_row(path, columns.num_rows)
+                return Table(columns, Path(path), "csv", delimiter, lines)
             except pa.ArrowInvalid as e:
                 message = str(e)
                 if "Empty CSV file" in message:
                     raise UserError(f"{path}: empty; a table needs a header row and at least one row") from None
                 if "UTF8" in message:
                     raise UserError(f"{path}: not UTF-8 text; save the table as UTF-8 CSV") from None
+                if "straddl" in message:  # even in one block as large as the file (or as pyarrow takes)
+                    raise UserError(f"{path}: a row is longer than pyarrow reads in one piece, 2 GB") from None
                 if not multiline:
                     continue
                 try:
@@ -288,8 +338,8 @@ def read_csv(path, delimiter=None, skipped=None):
                 return Table(
                     columns, Path(path), "csv", delimiter, True, kept if len(kept) == columns.num_rows else None
                 )
-    except OSError as e:
-        raise UserError(f"{path}: cannot read ({e.strerror or e})") from None
+    except READ_ERRORS as e:
+        raise cannot_read(path, e) from None
 
 
 # --- Parquet --------------------------------------------------------------------------------------------
@@ -306,9 +356,33 @@ def parquet_file(path):
     if start != PARQUET_MAGIC or end != PARQUET_MAGIC:
         raise UserError(f"{path}: not a Parquet file (no PAR1 marker at its start and end)")
     try:
-        return pq.ParquetFile(path)
+        parquet = pq.ParquetFile(path)
     except (pa.ArrowException, OSError, ValueError) as e:
         raise UserError(f"{path}: not a readable Parquet file ({str(e).splitlines()[0]})") from None
+    check_parquet_counts(path, parquet.metadata)
+    return parquet
+
+
+def check_parquet_counts(path, meta):
+    """The rows and values a Parquet file's footer declares, checked before any is read, as pyarrow allocates
+    what they say: its row groups' rows add up to the file's, and a column of flat values (no lists) has at
+    most one value per row."""
+    groups = [meta.row_group(i) for i in range(meta.num_row_groups)]
+    counts = [group.num_rows for group in groups]
+    if meta.num_rows < 0 or min(counts, default=0) < 0 or sum(counts) != meta.num_rows:
+        raise UserError(
+            f"{path}: its footer says it holds {meta.num_rows:,} rows, its row groups {sum(counts):,}; "
+            "not a readable Parquet file"
+        )
+    flat = [j for j in range(meta.num_columns) if meta.schema.column(j).max_repetition_level == 0]
+    for i, group in enumerate(groups):
+        for j in flat:
+            values = group.column(j).num_values
+            if not 0 <= values <= group.num_rows:
+                raise UserError(
+                    f"{path}: row group {i + 1} says column {group.column(j).path_in_schema!r} holds {values:,} values "
+                    f"in {group.num_rows:,} rows; not a readable Parquet file"
+                )
 
 
 def check_parquet_types(path, schema, pa):
@@ -333,12 +407,31 @@ def read_parquet(path):
     schema = parquet.schema_arrow
     check_parquet_types(path, schema, pa)
     check_column_count(path, len(schema))
-    check_memory(path, parquet_bytes(parquet))
+    meta = parquet.metadata
+    check_memory(path, max(parquet_bytes(parquet), meta.num_rows * len(schema) * 8))  # and a float64 a cell, encoded
     try:
         columns = parquet.read()
     except (pa.ArrowException, OSError, ValueError) as e:
         raise UserError(f"{path}: not a readable Parquet file ({str(e).splitlines()[0]})") from None
-    return Table(columns, Path(path), "parquet")
+    if columns.num_rows != meta.num_rows:
+        raise UserError(f"{path}: says it holds {meta.num_rows:,} rows, but {columns.num_rows:,} are in it")
+    for i, name in enumerate(columns.column_names):  # Parquet's reader takes text as it comes: checked as CSV's is
+        try:
+            columns.column(i).validate(full=True)  # by position: names are checked to be unique later
+        except pa.ArrowInvalid as e:
+            what = "holds text that is not UTF-8" if "UTF8" in str(e) else f"is damaged ({str(e).splitlines()[0]})"
+            raise UserError(f"{path}: column {name!r} {what}") from None
+    return Table(without_views(columns), Path(path), "parquet")
+
+
+def without_views(columns):
+    """A pyarrow table with its text and bytes held as views (``string_view``) held as plain text and bytes,
+    which every compute function takes."""
+    pa, _, _, _ = pyarrow_modules()
+    plain = {pa.string_view(): pa.string(), pa.binary_view(): pa.binary()}
+    if not any(field_.type in plain for field_ in columns.schema):
+        return columns
+    return columns.cast(pa.schema([field_.with_type(plain.get(field_.type, field_.type)) for field_ in columns.schema]))
 
 
 # --- both ----------------------------------------------------------------------------------------------
@@ -363,21 +456,26 @@ def check_memory(path, needed):
 
 
 def unique_names(path, names, warn):
-    """Column names as the table is used: an unnamed column is called ``column N``; a name given twice is refused."""
-    named, seen = [], {}
+    """Column names as the table is used: an unnamed column is called ``column N`` (one warning says which);
+    a name given twice is refused."""
+    named, seen, unnamed = [], {}, []
     for i, name in enumerate(names, start=1):
         if not name.strip():
             name = f"column {i}"
-            if warn:
-                warn(
-                    f"{path}: column {i} has no name in the header; it is called {name!r} (an index column? see data.drop)"
-                )
+            unnamed.append(name)
         if name in seen:
             raise UserError(
                 f"{path}: columns {seen[name]} and {i} are both named {name!r}; give each column its own name"
             )
         seen[name] = i
         named.append(name)
+    if warn and len(unnamed) == 1:
+        warn(
+            f"{path}: {unnamed[0]} has no name in the header; it is called {unnamed[0]!r} (an index column? see data.drop)"
+        )
+    elif warn and unnamed:
+        shown = ", ".join(map(repr, unnamed[:3])) + (f" and {len(unnamed) - 3:,} more" if len(unnamed) > 3 else "")
+        warn(f"{path}: {len(unnamed):,} columns have no name in the header; they are called {shown}")
     return named
 
 
@@ -388,6 +486,7 @@ def table_kind(path):
 
 def memory_to_read(path):
     """Bytes a table file takes once read, at least (what ``data.in_memory: auto`` goes by)."""
+    regular_file(Path(path), "table")  # a FIFO is never opened, a loop of links named
     if table_kind(path) == "csv":
         return estimated_csv_memory(path)
     return parquet_bytes(parquet_file(path))
@@ -406,7 +505,7 @@ def read_table(path, delimiter=None, warn=None, skipped=None):
     regular_file(path, "table")
     kind = table_kind(path)
     if kind == "csv":
-        check_memory(path, estimated_csv_memory(path))
+        check_csv_memory(path)
         table = read_csv(path, delimiter, skipped)
     else:
         table = read_parquet(path)
@@ -414,6 +513,9 @@ def read_table(path, delimiter=None, warn=None, skipped=None):
     names = unique_names(path, table.columns.column_names, warn)
     if names != table.columns.column_names:
         table.columns = table.columns.rename_columns(names)
+    if table.rows == 0 and skipped:
+        line, message = skipped[0]
+        raise UserError(f"{path}: no row has the header's cells (line {line} {message})")
     if table.rows == 0:
         raise UserError(f"{path}: has a header but no rows")
     return table
@@ -431,6 +533,28 @@ def table_in_memory(columns, name):
     return Table(columns, Path(name), MEMORY)
 
 
+def check_csv_memory(path):
+    """A CSV file refused before it is parsed when memory cannot hold it: at its size on disk, or a gzipped
+    one at the size its trailer records, then (when it could decompress to more than memory allows) at the
+    size it decompresses to, counted without keeping it, up to that limit: a trailer can lie."""
+    check_memory(path, estimated_csv_memory(path))
+    available = available_memory()
+    if available is None or not is_gzipped(path) or os.path.getsize(path) * GZIP_MOST_RATIO <= MEMORY_SHARE * available:
+        return
+    limit, real = int(MEMORY_SHARE * available), 0
+    try:
+        with open_text(path) as f:
+            while real <= limit and (chunk := f.read(SNIFF_BYTES * 16)):
+                real += len(chunk)
+    except READ_ERRORS as e:
+        raise cannot_read(path, e) from None
+    if real > limit:
+        raise UserError(
+            f"{path}: decompresses to more than {gigabytes(limit)} (its gzip trailer says "
+            f"{gigabytes(estimated_csv_memory(path))}), more than half the {gigabytes(available)} of memory available"
+        )
+
+
 def estimated_csv_memory(path):
     """Bytes a CSV file takes once read, at least: its text (numbers take about as much as they are written);
     a gzipped file is counted at its uncompressed size, which gzip records modulo 4 GiB."""
@@ -441,6 +565,23 @@ def estimated_csv_memory(path):
         f.seek(-4, os.SEEK_END)
         recorded = int.from_bytes(f.read(4), "little")
     return max(size, recorded)
+
+
+def python_cells(values):
+    """A pyarrow column's cells, or a pyarrow table's rows (dicts), as Python values; a column of dates or times
+    that Python's ``datetime`` cannot hold (beyond the year 9999) as pyarrow writes them, as text."""
+    pa, _, _, pc = pyarrow_modules()
+    try:
+        return values.to_pylist()
+    except (OverflowError, ValueError):
+        if isinstance(values, pa.Table):
+            return pa.table({name: as_text(values.column(name)) for name in values.column_names}).to_pylist()
+        return as_text(values).to_pylist()
+
+
+def as_text(column):
+    pa, _, _, pc = pyarrow_modules()
+    return pc.cast(column, pa.string()) if pa.types.is_temporal(column.type) else column
 
 
 def format_number(value):

@@ -29,7 +29,7 @@ from ..data.encoding import from_header
 from ..data.formats import DEFAULT_FIT, FITS
 from ..engine import ACTIVATIONS, OUTPUT_ACTIVATIONS, THRESHOLD, Network
 from ..engine.fastpath import FAST_A, FAST_C, FAST_CK, FAST_PATH_MAX_GRAM_BYTES, FAST_W1_0
-from ..errors import UserError
+from ..errors import RunFailure, UserError
 from ..files import atomic_file, regular_file
 from ..resources import available_memory
 from ..text import gigabytes
@@ -123,7 +123,12 @@ def make_header(net, classes, input_shape, pixel_scale, dtype, iteration, **extr
 def save(path, header, params, state=None, extra=None):
     """A checkpoint at ``path``: the header, the weights ``params``, optimizer ``state`` and ``extra`` arrays
     (the familiarity's, named as ``honesty.PREFIX`` says)."""
-    arrays = {"header": np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)}
+    text = json.dumps(header).encode("utf-8")
+    if len(text) > MAX_HEADER_BYTES:  # never a file ``load`` refuses: what fills a header is checked before training
+        raise RunFailure(
+            f"{path}: a header of {len(text):,} bytes, more than the {MAX_HEADER_BYTES:,} a checkpoint holds"
+        )
+    arrays = {"header": np.frombuffer(text, dtype=np.uint8)}
     arrays.update(params)
     arrays.update(extra or {})
     for name, value in (state or {}).items():

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..data.dataset import READ_BATCH, scale_pixels
 from ..data.pictures import load_picture, picture_mode
+from ..data.tables import python_cells
 from ..engine import forward, predict_labels
 from ..errors import UserError
 from . import checkpoint
@@ -158,7 +159,7 @@ def table_predictions(saved, table, threshold, problems, min_confidence=None):
     inputs, unknown = encoder.encode(table, model_dtype(saved), problems)
     good = np.setdiff1d(np.arange(table.rows), np.fromiter(problems, dtype=np.int64, count=len(problems)))
     positions = table.positions()
-    ids = {name: table.columns.column(name).to_pylist() for name in encoder.ids if name in table.names}
+    ids = {name: python_cells(table.columns.column(name)) for name in encoder.ids if name in table.names}
     records = []
     unfamiliarity = row_unfamiliarity(saved, inputs[good])
     if saved.regression:

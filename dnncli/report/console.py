@@ -3,7 +3,10 @@
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from ..errors import shown_text
 
 PIPE_WIDTH = 200
 
@@ -11,13 +14,20 @@ PIPE_WIDTH = 200
 class StdoutConsole(Console):
     """A console whose closed pipe is an error for the command line to handle (rich would exit 1 itself)."""
 
+    def render_str(self, text, **kwargs):
+        """Every text printed, a table's cells too, with its control characters escaped (``errors.shown_text``):
+        a column, a class or a file named with an escape sequence cannot drive the terminal."""
+        return super().render_str(shown_text(text), **kwargs)
+
     def on_broken_pipe(self):
         self.quiet = True
         raise BrokenPipeError
 
 
 def stdout_console():
-    return StdoutConsole(highlight=False)
+    """The console for stdout; its text is never read as rich's markup: a column, a class or a file may be
+    called [/x]."""
+    return StdoutConsole(highlight=False, markup=False)
 
 
 def table_console():
@@ -52,7 +62,7 @@ def decoding(transient=False):
     @contextmanager
     def progress(description, total):
         with bar:
-            task = bar.add_task(description, total=total)
+            task = bar.add_task(escape(description), total=total)  # a folder may be called [/x]
             yield lambda n: bar.advance(task, n)
 
     return progress

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.table_sets import encoded_rows, split_tables
+from ..data.tables import python_cells
 from ..errors import UserError
 from ..model import checkpoint
 from ..model.evaluate import check_scaled_as_data_sets, evaluate, top_losses_of
@@ -628,7 +629,7 @@ def table_losses_section(report, rows, encoder, count):
     """The test rows with the highest loss as a table: where each is in its file, its id cells, true and predicted
     class with p(true), or a regression's true and predicted values and errors, then the cells it was given."""
     found = top_losses_of(report, count)
-    cells = rows.select([r["index"] for r in found]).columns.to_pylist() if found else []
+    cells = python_cells(rows.select([r["index"] for r in found]).columns) if found else []
     shown = [*encoder.ids, *encoder.feature_columns]
     where = rows.position_name
     if "targets" in report:

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
 
+from ..errors import warning_text
 from ..run.reporting import Reporter
 from .console import decoding
 
@@ -141,7 +142,7 @@ class PlainReporter(LineReporter):
             self.stream = None
 
     def warn(self, text):
-        self.print(f"Warning: {text}")
+        self.print(f"Warning: {warning_text(text)}")
 
 
 class JsonlReporter(QuietReporter):
@@ -207,7 +208,7 @@ class RichReporter(LineReporter):
         self.progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
     def warn(self, text):
-        self.progress.console.print(Text.assemble(("Warning:", "yellow"), " ", text))
+        self.progress.console.print(Text.assemble(("Warning:", "yellow"), " ", warning_text(text)))
 
     def finish(self, status):
         self.progress.stop()

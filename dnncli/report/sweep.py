@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from ..errors import warning_text
 from ..sweep.index import best_trial, counts, ranked
 from ..text import plural
 from .progress import write_line
@@ -64,7 +65,7 @@ class PlainSweepReporter:
         self.print(f"{trial_line(index, row)}  [{tally_text(index)}]")
 
     def warn(self, text):
-        write_line(self.stream or sys.stderr, f"Warning: {text}")  # shown even with --progress quiet
+        write_line(self.stream or sys.stderr, f"Warning: {warning_text(text)}")  # shown even with --progress quiet
 
     def finish(self, index, status):
         self.print(f"sweep {status}: {tally_text(index)}")
@@ -96,7 +97,7 @@ class LiveSweepReporter(PlainSweepReporter):
         self.live.update(self.status(index))
 
     def warn(self, text):
-        self.console.print(Text.assemble(("Warning:", "yellow"), " ", text))
+        self.console.print(Text.assemble(("Warning:", "yellow"), " ", warning_text(text)))
 
     def finish(self, index, status):
         self.live.stop()

@@ -124,7 +124,7 @@ def gradcheck_table(rows, count, threshold):
             "x".join(map(str, row["shape"])),
             str(row["entries"]),
             f"{row['difference']:.3e}",
-            "[green]ok" if ok else "[red]FAIL",
+            Text("ok", style="green") if ok else Text("FAIL", style="red"),
         )
     return table
 
@@ -507,6 +507,9 @@ def info_table(rows):
     return table
 
 
+LONG_TABLE = 1000  # rows beyond which a table is printed a row at a time: rich lays out a whole table first
+
+
 def columns_table(rows):
     """A table's columns: name, kind, missing cells, what they hold (``data.info.table_info``)."""
     table = Table("column", "kind", "missing", "values")
@@ -514,6 +517,21 @@ def columns_table(rows):
     for name, kind, missing, summary in rows:
         table.add_row(name, kind, f"{missing:,}", summary)
     return table
+
+
+def print_columns_table(console, rows):
+    """``columns_table`` printed; a table of more than ``LONG_TABLE`` columns a row at a time, at once (rich
+    takes minutes to lay out 100,000 rows)."""
+    if len(rows) <= LONG_TABLE:
+        console.print(columns_table(rows))
+        return
+    cells = [(one_line(name), kind, f"{missing:,}", summary) for name, kind, missing, summary in rows]
+    headers, justify = ("column", "kind", "missing", "values"), ("left", "left", "right", "left")
+    widths = [max(len(row[i]) for row in cells) for i in range(4)]
+    table = StreamedTable(console, list(zip(headers, widths, justify, strict=True)))
+    for row in cells:
+        table.row(*row)
+    table.close()
 
 
 # --- dnn sweep, dnn runs SWEEP_DIR --------------------------------------------------
@@ -611,7 +629,7 @@ class StreamedTable:
 
     def row(self, *cells):
         b = self.BOX
-        self.print(self.line(cells, b.mid_left, b.mid_vertical, b.mid_right))
+        self.console.file.write(self.line(cells, b.mid_left, b.mid_vertical, b.mid_right) + "\n")  # plain text: as is
 
     def close(self):
         self.print(self.BOX.get_bottom([w + 2 for w in self.widths]))

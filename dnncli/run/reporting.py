@@ -7,6 +7,8 @@ it was given. Each says only what it overrides.
 
 import sys
 
+from ..errors import warning_text
+
 
 class Reporter:
     """A run's reporter that shows nothing but its warnings, on stderr."""
@@ -23,7 +25,7 @@ class Reporter:
         """A logged iteration's record, as metrics.json keeps it."""
 
     def warn(self, text):
-        print(f"Warning: {text}", file=sys.stderr, flush=True)
+        print(f"Warning: {warning_text(text)}", file=sys.stderr, flush=True)
 
     def finish(self, status):
         """The loop ended: finished, interrupted or failed."""
