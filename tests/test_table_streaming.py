@@ -124,6 +124,32 @@ def test_a_cell_that_is_not_a_number_is_named_by_its_line_as_in_memory(in_tmp, d
     assert "line 33002, column 'x': 'n.a.' is not a number" in errors[1]
 
 
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "empty; a table needs a header row and at least one row"),
+        ("x,label\n", "has a header but no rows"),
+        (
+            "x,label\n" + "1.5,yes\n2.5,no\n" * 100_000 + "3,yes,extra\n1,no\n",
+            "line 200002 has 3 cells, the header has 2",
+        ),
+        ("x,label\n1.5,yes\n\xff\xfe,no\n", "not UTF-8 text (byte 17 is 0xff); save the table as UTF-8 CSV"),
+    ],
+    ids=["empty", "header only", "ragged past the first block", "not utf-8"],
+)
+def test_a_bad_file_read_from_disk_is_refused_as_in_memory(in_tmp, dnn, text, message):
+    path = in_tmp / "bad.csv"
+    path.write_bytes(text.encode("latin-1"))
+    errors = []
+    for in_memory in (True, False):
+        config = config_file(in_tmp, path, f"b{in_memory}", in_memory)
+        result = dnn("train", "--config", config, "--quiet")
+        assert result.exit_code == 2, result.output
+        errors.append(result.stderr.strip())
+    assert errors[0] == errors[1] == f"Error: {path}: {message}"
+    assert not (in_tmp / "runs").exists() or not any((in_tmp / "runs").rglob("metrics.json"))
+
+
 def test_held_out_rows_are_drawn_by_their_number_and_no_statistic_comes_from_them(in_tmp, dnn, mixed):
     training = {"validation_fraction": 0.2}
     config = config_file(in_tmp, mixed / "mixed.csv", "held", training=training, seed=7, id="id", test_fraction=0.25)

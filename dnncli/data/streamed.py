@@ -242,8 +242,39 @@ class TableStream:
         ragged = RAGGED.search(message)
         if ragged:
             expected, got = ragged.groups()
-            return UserError(f"{self.path}: a row {after} has {plural(int(got), 'cell')}, the header has {expected}")
+            number = self.first_ragged_row()
+            where = f"a row {after}" if number is None else self.named(number)
+            return UserError(f"{self.path}: {where} has {plural(int(got), 'cell')}, the header has {expected}")
         return UserError(f"{self.path}: not a readable CSV table ({message.splitlines()[0]})")
+
+    def first_ragged_row(self):
+        """The number pyarrow gives the file's first row with another count of cells than the header (the header
+        is 1), read again on one thread, as pyarrow numbers rows only so; None if it does not say."""
+        pa, pacsv, _, _ = pyarrow_modules()
+        found = []
+
+        def ragged(row):
+            found.append(row.number)
+            return "error"
+
+        parse = pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True, invalid_row_handler=ragged)
+        as_text = pacsv.ConvertOptions(column_types=dict.fromkeys(getattr(self, "first_names", []), pa.string()))
+        try:
+            with csv_stream(self.path) as stream:
+                reader = pacsv.open_csv(
+                    stream, read_options=read_options(pacsv, self.header, False), parse_options=parse,
+                    convert_options=as_text,
+                )  # fmt: skip
+                for _ in reader:
+                    pass
+        except (pa.ArrowInvalid, OSError):
+            pass
+        return found[0] if found else None
+
+    def named(self, number):
+        """Row ``number`` of the file as pyarrow counts them (the header 1) as this file's rows are named: its
+        line, or its number among the rows once a cell was seen to hold a newline."""
+        return f"row {number - 1}" if self.records else f"line {number}"
 
     def parquet_batches(self):
         pa, _, _, _ = pyarrow_modules()
