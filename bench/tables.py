@@ -206,6 +206,7 @@ def epoch_dnn(csv, folder, dtype, epochs, in_memory, own_threads=False):
     ``own_threads``, BLAS's own thread count for every step (``run.threads`` not limiting it)."""
     from dnncli.config import load as configs
     from dnncli.run import threads, train
+    from dnncli.run.signals import StopSignals
 
     if own_threads:
         threads.ONE_THREAD_BELOW = 0
@@ -215,7 +216,8 @@ def epoch_dnn(csv, folder, dtype, epochs, in_memory, own_threads=False):
     config = configs.load(path)
     began = time.perf_counter()
     clock = EpochClock(epochs)
-    result = train.start(config, clock)
+    with StopSignals() as stop:
+        result = train.start(config, clock, stop)
     ended = time.perf_counter()
     return {
         "epoch_s": list(np.diff(clock.marks)),

@@ -233,6 +233,21 @@ def test_a_streamed_source_gives_the_rows_and_targets_of_the_table_in_memory(in_
     assert np.array_equal(Y, memory.train.labels[indices][None].astype(float))
 
 
+def test_a_streamed_subset_holds_the_rows_asked_for_in_their_order_reading_a_piece_at_a_time(in_tmp, mixed):
+    streamed = prepare(yaml_config(config_file(in_tmp, mixed / "mixed.csv", "s", id="id", shuffle_window=24)))
+    memory = prepare(yaml_config(config_file(in_tmp, mixed / "mixed.csv", "m", True, id="id")))
+    train = streamed.train
+    read = []
+    original = train.read
+    train.read = lambda pieces, *rest: read.append(list(pieces)) or original(pieces, *rest)
+    indices = np.concatenate([np.random.default_rng(0).permutation(train.m)[:60], [5, 5, train.m - 1]])
+    subset = train.subset(indices)
+    assert np.array_equal(subset.rows(), memory.train.rows()[indices])
+    assert np.array_equal(subset.labels, memory.train.labels[indices])
+    assert np.array_equal(subset.positions, memory.train.positions[indices])
+    assert all(len(pieces) == 1 for pieces in read) and len(read) == len(set(indices // train.piece_rows))
+
+
 def test_a_resumed_streamed_run_continues_bit_for_bit(in_tmp, dnn, mixed):
     config = config_file(in_tmp, mixed / "mixed.csv", "resume", id="id", shuffle_window=40, test_fraction=0.2)
     whole = run_folder(dnn, config, "--set", "training.epochs=4")

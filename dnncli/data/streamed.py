@@ -453,12 +453,19 @@ class StreamedSet(EncodedTable):
             left = rows.subset(np.arange(whole, rows.m)) if whole < rows.m else None
 
     def subset(self, indices):
-        """The rows ``indices`` (numbers among this set's rows), in memory."""
+        """The rows ``indices`` (numbers among this set's rows), in memory: read a piece at a time, each piece's
+        rows kept, so memory follows the rows taken, not the pieces they are spread over."""
         indices = np.asarray(indices, dtype=np.int64)
-        pieces, where = np.unique(indices // self.piece_rows, return_inverse=True)
-        rows = self.read(pieces)
-        starts = np.concatenate([[0], np.cumsum([min(self.piece_rows, self.m - p * self.piece_rows) for p in pieces])])
-        return rows.subset(starts[where] + indices % self.piece_rows)
+        pieces = indices // self.piece_rows
+        order = np.argsort(pieces, kind="stable")  # the rows grouped by piece, each group in the given order
+        grouped, starts = indices[order], np.flatnonzero(np.diff(pieces[order], prepend=-1))
+        taken = [
+            self.read([piece]).subset(rows - piece * self.piece_rows)
+            for piece, rows in zip(pieces[order][starts], np.split(grouped, starts[1:]), strict=True)
+        ]
+        if not taken:  # no rows: the columns of the first piece, none of its rows
+            return self.read([0]).subset(indices)
+        return joined(taken).subset(np.argsort(order, kind="stable"))
 
     @cached_property
     def gathered(self):
