@@ -56,8 +56,8 @@ def layer_of(name):
     """(rank, label) of a module: the foundation and the package's top modules rank below every layer but
     the engine, which ranks lowest."""
     parts = name.split(".")
-    if len(parts) == 1 or parts[1] in FOUNDATION or parts[1] in ("__init__", "__main__"):
-        if len(parts) > 1 and parts[1] == "__main__":
+    if len(parts) == 1 or parts[1] in FOUNDATION or parts[1] in ("__init__", "__main__", "console"):
+        if len(parts) > 1 and parts[1] in ("__main__", "console"):
             return len(LAYERS), "__main__"
         return 0.5, "foundation"
     assert parts[1] in LAYERS, f"{name}: a package the layers do not know; add it to LAYERS in order"

@@ -84,6 +84,45 @@ def test_a_signal_before_dnn_can_hear_it_stops_the_start_and_leaves_no_folder(in
     assert out == "" and not (in_tmp / "runs").exists()
 
 
+SIGNALLED_WHILE_LOADING = """
+import os, signal, sys
+import dnncli.console as console
+assert "click" not in sys.modules  # nothing of the command line is loaded before the signals are held
+held, sent = console.hold, getattr(signal, sys.argv[1])
+def hold_then_signal():
+    held()
+    os.kill(os.getpid(), sent)  # as the command line loads: held, pending
+console.hold = hold_then_signal
+sys.argv = ["dnn", *sys.argv[2:]]
+console.main()
+"""
+
+
+def signalled_while_loading(cwd, name, *args):
+    """The console script (``dnn``) sent ``name`` right after it held the stop signals, before the command line
+    loads: (exit code, stdout, stderr)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", SIGNALLED_WHILE_LOADING, name, *map(str, args)],
+        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    out, err = finished(process)
+    return process.returncode, out, err
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_console_script_holds_a_signal_sent_as_it_loads_until_train_can_hear_it(in_tmp, demo_data, name):
+    config = write_config(in_tmp / "c.yaml", demo_data, model=TINY, training=LONG)
+    code, out, err = signalled_while_loading(in_tmp, name, "train", "--config", config, "--quiet")
+    assert code == 130, err
+    assert err == f"Interrupted by {name} before training began; no run folder was kept\n"
+    assert out == "" and not (in_tmp / "runs").exists()
+
+
+@pytest.mark.parametrize("name, code, said", [("SIGINT", 130, "Interrupted.\n"), ("SIGTERM", -signal.SIGTERM, "")])
+def test_every_other_command_releases_a_held_signal_to_act_as_always(in_tmp, name, code, said):
+    assert signalled_while_loading(in_tmp, name, "runs") == (code, "", said)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_a_signal_at_the_start_of_a_resume_leaves_the_run_as_it_was(in_tmp, demo_data, dnn, name):
     _, folder = train_quietly(dnn, write_config(in_tmp / "c.yaml", demo_data, model=TINY, training=SHORT))

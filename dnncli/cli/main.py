@@ -9,6 +9,7 @@ import click
 from .. import __version__
 from ..errors import EXIT_INTERRUPTED, EXIT_PIPE_CLOSED, RunFailure, UserError, os_error_exception
 from ..files import INPUTS
+from ..run.signals import release
 from .calibrate import calibrate_command
 from .check import check_command, config_group, init_config, summary
 from .data import data
@@ -20,6 +21,8 @@ from .runs import plot, runs
 from .serve import serve_command
 from .sweep import lr_find, sweep_command
 from .train import gradcheck, train
+
+HOLDS_SIGNALS = "train"  # the command that takes the held stop signals over itself, with its own handlers
 
 
 class DnnGroup(click.Group):
@@ -35,6 +38,12 @@ class DnnGroup(click.Group):
             raise  # `dnn` alone: its help
         except click.UsageError as e:
             raise usage_line(e) from None
+
+    def resolve_command(self, ctx, args):
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is None or command.name != HOLDS_SIGNALS:
+            release()  # the stop signals the console script held from its first line (dnncli/console.py)
+        return name, command, rest
 
     def invoke(self, ctx):
         INPUTS.clear()  # the files this command reads, which none of its outputs may replace (files.check_output)

@@ -24,6 +24,19 @@ class StartupInterrupted(Exception):
         self.signum = signum
 
 
+def hold():
+    """Block ``SIGNALS``: one sent now waits, pending, until ``release`` or ``StopSignals`` (the console script's
+    first line, dnncli/console.py)."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+
+
+def release():
+    """Unblock ``SIGNALS``: one held now acts as the handler in place says, and later ones as they come."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+
+
 class StopSignals:
     """Records the first of ``SIGNALS`` in ``requested``; a second SIGINT insists (KeyboardInterrupt) until the
     run acts on the first (``check``, ``act``), after which nothing cuts the save short.
@@ -39,9 +52,9 @@ class StopSignals:
         if threading.current_thread() is threading.main_thread():
             for sig in SIGNALS:
                 self.previous[sig] = signal.signal(sig, self.handle)
-            # a process started with these signals blocked would never hear them: from now on they are heard,
-            # and one held pending since the process began is recorded now
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+            # a process started with these signals blocked (as the console script holds them, ``hold``) would
+            # never hear them: from now on they are heard, and one held pending since then is recorded now
+            release()
         return self
 
     def handle(self, signum, frame):
