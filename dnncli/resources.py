@@ -2,6 +2,9 @@
 
 import os
 
+MEMORY_SHARE = 0.5  # data.in_memory: auto reads a set or a table whole when it needs at most this share of the
+# available memory, and from disk otherwise
+
 
 def available_memory():
     """Bytes of memory available to a new allocation (Linux MemAvailable), or None if unknown."""

@@ -14,9 +14,7 @@ shuffled batch decompresses exactly the pictures it uses, once each.
 import numpy as np
 
 from ..errors import UserError
-from ..resources import available_memory
-
-MEMORY_SHARE = 0.5  # data.in_memory: auto loads a set when it needs at most this share of the available memory
+from ..resources import MEMORY_SHARE, available_memory
 
 
 class PicturesOnDisk:

@@ -26,14 +26,13 @@ import numpy as np
 from ..config.schema import table_format
 from ..errors import UserError
 from ..files import regular_file
-from ..resources import available_memory
+from ..resources import MEMORY_SHARE, available_memory
 from ..text import gigabytes, plural
 
 DELIMITERS = (",", ";", "\t", "|")
 MAX_COLUMNS = 100_000  # feature columns are encoded side by side; beyond this a table is not one dnn can learn from
 SNIFF_BYTES = 64 * 1024  # read to tell text from a binary file
 MAX_HEADER_BYTES = 64 * 2**20  # a header line longer than this is not a header
-MEMORY_SHARE = 0.5  # a table is read when it needs at most this share of the available memory
 GZIP_MOST_RATIO = 1032  # deflate's largest expansion: a gzip file never decompresses to more than this times its size
 LONG_ROW_BLOCK = 2**31 - 1  # pyarrow's largest block: a file whose rows do not fit its usual blocks is read in one
 READ_ERRORS = (OSError, EOFError, zlib.error)  # a file that cannot be read, or a damaged gzip stream

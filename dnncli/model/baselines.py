@@ -78,16 +78,21 @@ def mean_baseline(train_mean, values):
     return regression_metrics((error**2).sum(axis=0), np.abs(error).sum(axis=0), spread, len(values))
 
 
+# an RMSE within this share of the mean's is no better than the mean: a network whose units all died but for one
+# training row's answers the mean for every other row, 0.00004% below the mean's RMSE
+CLOSE_TO_THE_MEAN = 1e-3
+
+
 def no_better(scores):
     """Whether a model is no better than its baseline (``scores`` as the two functions above give them).
 
     Classes: its accuracy is not above the baseline's and its balanced accuracy is not above the
     baseline's either (a model that trades accuracy for balanced accuracy on uneven classes is better).
-    A number: its RMSE is not below the baseline's.
+    A number: its RMSE is not below the baseline's by more than ``CLOSE_TO_THE_MEAN`` of it.
     """
     baseline = scores["baseline"]
     if "rmse" in scores:
-        return scores["rmse"] >= baseline["rmse"]
+        return scores["rmse"] >= (1 - CLOSE_TO_THE_MEAN) * baseline["rmse"]
     return scores["accuracy"] <= baseline["accuracy"] and scores["balanced_accuracy"] <= baseline["balanced_accuracy"]
 
 

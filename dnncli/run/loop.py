@@ -196,8 +196,6 @@ class Run:
         """Why the trained model learned nothing, or None; what it learned too little is a warning, recorded
         in metrics.json. One pass over the training set (model.collapse)."""
         job = self.job
-        if job.regression:  # spread counts the classes answered: a classifier's check
-            return None
         seen = spread(job.net, params, job.train, job.dtype)
         failure = learned_nothing(seen, job.settings.learning_rate)
         warning = None if failure else same_inputs_warning(seen) or one_class_warning(seen, job.train.classes)

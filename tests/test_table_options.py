@@ -1,0 +1,136 @@
+"""A table config's choices through the real CLI: data.task over the target's kind, a stratified
+data.test_fraction, training.class_weight on a table and its mistakes, and a regression that learned nothing."""
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+from tabledata import mixed_columns, write_csv, write_mixed_csv
+
+from dnncli.config.load import load
+from dnncli.data.encoding import TableSpec
+from dnncli.data.table_sets import class_of_rows, split_tables
+from dnncli.model.baselines import no_better, no_better_text
+
+
+def config_file(folder, train, name="t", training=None, model=None, **data):
+    config = {
+        "name": name,
+        "data": {"train": str(train), "target": "label", **data},
+        "model": {"layers": ["auto", 8, "auto"], **(model or {})},
+        "training": {"optimizer": "adam", "learning_rate": 0.01, "batch_size": 32, "epochs": 5, **(training or {})},
+    }
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    path = tmp_path_factory.mktemp("mixed") / "mixed.csv"
+    write_mixed_csv(path, mixed_columns())
+    return path
+
+
+@pytest.fixture(scope="module")
+def levels(tmp_path_factory):
+    """x and y, and ``label``: a level 0, 1 or 2 written as a whole number, which reads as a number."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(2, 300))
+    level = np.digitize(x + y, [-0.7, 0.7])
+    rows = [[f"{a:.4f}", f"{b:.4f}", str(c)] for a, b, c in zip(x, y, level, strict=True)]
+    return write_csv(tmp_path_factory.mktemp("levels") / "levels.csv", ["x", "y", "label"], rows)
+
+
+def test_data_task_makes_whole_numbers_classes_and_is_said_by_check(in_tmp, dnn, levels):
+    as_read = dnn("check", "--config", config_file(in_tmp, levels, "read"))
+    assert as_read.exit_code == 0, as_read.output
+    assert "\ntask:         regression of label (numbers; predicted in their own units" in as_read.stdout
+    config = config_file(in_tmp, levels, "classes", task="classification")
+    checked = dnn("check", "--config", config)
+    assert checked.exit_code == 0, checked.output
+    assert "task:         classification of label into 0, 1, 2 (data.task sets another)" in checked.stdout
+    trained = dnn("train", "--config", config, "--quiet")
+    assert trained.exit_code == 0, trained.output
+    metrics = json.loads((in_tmp / trained.stdout.strip().splitlines()[-1] / "metrics.json").read_text())
+    assert metrics["task"] == "classification" and metrics["train"]["accuracy"] > 0.6
+
+
+def test_data_task_regression_of_a_text_target_is_refused(in_tmp, dnn, mixed):
+    result = dnn("check", "--config", config_file(in_tmp, mixed, task="regression"))
+    assert result.exit_code == 2
+    assert result.stderr == "Error: data.task: regression needs a numeric target; 'label' holds categories\n"
+
+
+@pytest.mark.parametrize("fraction", [0.2, 0.25, 0.5])
+def test_test_fraction_holds_out_each_class_s_share(in_tmp, mixed, fraction):
+    config = load(config_file(in_tmp, mixed, test_fraction=fraction, id="id"))
+    tables = split_tables(config)
+    spec = TableSpec.of(config["data"])
+    every, train, test = (class_of_rows(t, spec) for t in (tables.file, tables.train, tables.test))
+    assert len(train) + len(test) == len(every)
+    for value in np.unique(every):
+        assert np.sum(test == value) == round(fraction * np.sum(every == value))
+    again = split_tables(config)  # the same seed, the same rows
+    assert np.array_equal(again.test.origin, tables.test.origin)
+
+
+def predicted_yes(dnn, folder, config):
+    trained = dnn("train", "--config", config, "--quiet")
+    assert trained.exit_code == 0, trained.output
+    run = trained.stdout.strip().splitlines()[-1]
+    evaluated = dnn("evaluate", "--run", run, "--data", folder / "mixed.csv", "--json", "-")
+    assert evaluated.exit_code == 0, evaluated.output
+    return json.loads(evaluated.stdout)["predicted_counts"]["yes"]
+
+
+def test_class_weights_on_a_table_make_the_weighted_class_answered_more(in_tmp, dnn, mixed):
+    folder = mixed.parent
+    plain = predicted_yes(dnn, folder, config_file(in_tmp, mixed, "plain", id="id"))
+    weighted = config_file(in_tmp, mixed, "weighted", id="id", training={"class_weight": {"no": 1, "yes": 8}})
+    assert predicted_yes(dnn, folder, weighted) > plain
+    balanced = config_file(in_tmp, mixed, "balanced", id="id", training={"class_weight": "balanced"})
+    assert dnn("train", "--config", balanced, "--quiet").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "weights, message",
+    [
+        ({"no": 1, "maybe": 2}, "training.class_weight: 'maybe' is not a class; the classes are 'no', 'yes'"),
+        ({"no": 1}, "training.class_weight: give every class a weight; 'yes' has none"),
+    ],
+)
+def test_class_weights_that_do_not_fit_the_table_s_classes_are_one_line(in_tmp, dnn, mixed, weights, message):
+    result = dnn("train", "--config", config_file(in_tmp, mixed, id="id", training={"class_weight": weights}))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == f"Error: {message}"  # after the warning about rare colours
+    assert not (in_tmp / "runs").exists()
+
+
+def test_class_weights_on_a_regression_are_one_line(in_tmp, dnn, levels):
+    config = config_file(in_tmp, levels, training={"class_weight": "balanced"})
+    result = dnn("train", "--config", config)
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("Error: training.class_weight: ") and "regression" in result.stderr
+
+
+def test_a_regression_whose_units_all_die_learned_nothing_and_fails(in_tmp, dnn, levels):
+    config = config_file(
+        in_tmp, levels, "dead", model={"layers": ["auto", 4, "auto"]},
+        training={"optimizer": "gd", "learning_rate": 1.5, "epochs": None, "iterations": 200, "batch_size": None},
+    )  # fmt: skip
+    result = dnn("train", "--config", config, "--quiet")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: the model learned nothing")
+    metrics = json.loads((in_tmp / "runs" / "dead" / "1" / "metrics.json").read_text())
+    assert metrics["status"] == "failed" and (in_tmp / "runs" / "dead" / "1" / "checkpoint.npz").exists()
+
+
+def test_a_regression_within_a_thousandth_of_the_mean_s_rmse_is_no_better_than_the_mean():
+    assert no_better({"rmse": 0.7744816, "baseline": {"rmse": 0.7744819}})  # the mean, but for one row
+    assert no_better({"rmse": 0.78, "baseline": {"rmse": 0.7744819}})
+    assert not no_better({"rmse": 0.766, "baseline": {"rmse": 0.7744819}})  # 1% better: a model, if a poor one
+    assert no_better_text({"rmse": 0.7744816, "baseline": {"rmse": 0.7744819}}) == (
+        "no better than always answering the training mean: RMSE 0.774482 against its 0.774482"
+    )
