@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_config
+from conftest import CONFIGS, write_config
 from dnncli.files import RUN_FILES
 
 WRITE_REFUSED = "writing would replace it: give another name"
@@ -133,3 +133,24 @@ def test_outputs_beside_a_runs_files_and_over_their_own_earlier_copies_are_writt
     assert dnn("report", run, "--out", run / "report.html").exit_code == 0
     assert dnn("init-config", in_tmp / "config.yaml").exit_code == 0  # a config.yaml that is no run's
     assert dnn("init-config", in_tmp / "config.yaml", "--force").exit_code == 0
+
+
+def test_predict_out_of_a_table_model_replaces_neither_the_rows_it_reads_nor_the_run(in_tmp, dnn):
+    assert dnn("data", "demo", "--format", "table", "--out", in_tmp / "data" / "plants").exit_code == 0
+    config = in_tmp / "plants.yaml"
+    config.write_text((CONFIGS / "plants.yaml").read_text().replace("../data/plants", str(in_tmp / "data" / "plants")))
+    trained = dnn("train", "--config", config, "--quiet", "--set", "training.epochs=2")
+    assert trained.exit_code == 0, trained.output
+    run = in_tmp / trained.stdout.strip().splitlines()[-1]
+    rows = in_tmp / "data" / "plants" / "new-plants.csv"
+    for target in (rows, run / "checkpoint.npz"):
+        before = target.read_bytes()
+        ways = spellings(target, in_tmp)
+        for how, path in ways.items():
+            refused(dnn("predict", rows, "--run", run, "--out", path), path)
+            assert target.read_bytes() == before, how
+        ways["symlink"].unlink()
+        ways["hard link"].unlink()
+    written = dnn("predict", rows, "--run", run, "--out", in_tmp / "predictions.csv")
+    assert written.exit_code == 0, written.output
+    assert (in_tmp / "predictions.csv").read_text().startswith("line,id,predicted,")

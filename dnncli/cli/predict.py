@@ -215,16 +215,18 @@ def predict_table(saved, path, arguments, threshold, min_confidence, as_json, ou
     """`dnn predict` of a table model: one table file in, a CSV (or JSON lines) of predictions out."""
     import csv
     import io
+    from pathlib import Path
 
     from ..data.table_sets import warn_unknown
     from ..data.tables import read_table
-    from ..files import check_output, write_text
+    from ..files import check_output, regular_file, write_text
     from ..model.predict import table_failures, table_predictions, with_failures
     from ..text import json_text, plural
 
     if len(arguments) != 1:
         raise UserError(f"{len(arguments)} files given; a table model predicts one table file at a time")
     if out is not None:
+        regular_file(Path(arguments[0]), "table")  # an input, so that --out may not name it in any spelling
         check_output(out)
     if threshold is not None and saved.net.output != "sigmoid":
         raise UserError("--threshold: only for a two-class (sigmoid) model")
