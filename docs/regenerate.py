@@ -77,7 +77,7 @@ TIMING = [
     (re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}"), "<date>"),
 ]
 COMMAND_SECONDS = 300
-WORKERS = 2  # pages run two at a time, each in a folder of its own (the rest of the test suite runs on one core)
+WORKERS = 2  # pages run two at a time, each in a folder of its own (beside them, make test runs other test files)
 SERVED = "localhost:8000"  # where a `console serve` block's commands find `dnn serve`
 SERVER_START_SECONDS = 60
 
