@@ -217,3 +217,17 @@ def test_an_85_15_folder_set_collapses_to_the_larger_class_and_says_so(demo_data
 def test_a_run_that_learned_has_no_warnings(demo_run):
     metrics = metrics_of(demo_run)
     assert metrics["status"] == "finished" and "warnings" not in metrics and "error" not in metrics
+
+
+def test_the_summary_and_metrics_give_each_class_s_recall_as_evaluate_does(demo_data, in_tmp, dnn):
+    trained = dnn("train", "--config", CONFIGS / "demo.yaml", *data_sets(demo_data))
+    assert trained.exit_code == 0, trained.output
+    folder = in_tmp / "runs" / "demo" / "1"
+    evaluated = dnn("evaluate", "--run", folder, "--json", "-")
+    assert evaluated.exit_code == 0, evaluated.output
+    per_class = json.loads(evaluated.stdout)["per_class"]
+    recall = metrics_of(folder)["test"]["recall"]
+    assert recall == [per_class[name]["recall"] for name in ("plain", "shape")]
+    shown = ", ".join(f"{name} {value:.4f}" for name, value in zip(("plain", "shape"), recall, strict=True))
+    assert f"recall by class on the test set: {shown}" in trained.stdout  # the summary, after the log
+    assert np.mean(recall) == pytest.approx(metrics_of(folder)["test"]["balanced_accuracy"], abs=1e-15)

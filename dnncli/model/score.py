@@ -27,7 +27,8 @@ def targets_of(net, dataset, dtype):
 
 def score(net, params, dataset, dtype, class_counts=None):
     """The scores of a model on a data set: {"examples", "cost", each of ``SCORES[task]``, and beside them a
-    baseline's}. Classes: the balanced accuracy (the mean recall over the classes present) and, given the
+    baseline's}. Classes: each class's ``recall`` (a list in the order of the classes), the balanced accuracy
+    (their mean over the classes present) and, given the
     training set's ``class_counts``, the accuracy and balanced accuracy of always answering its most common class
     (``baseline_accuracy``, ``baseline_balanced_accuracy``). Numbers: RMSE, MAE and R² of always answering the
     training mean (``baseline_rmse``, ...)."""
@@ -43,12 +44,20 @@ def score(net, params, dataset, dtype, class_counts=None):
         cost += LOSSES[net.output](ZL, encode_labels(net, part.labels, dtype)) * (part.m / dataset.m)
     scores = {"examples": dataset.m, "accuracy": correct / dataset.m, "cost": cost}
     scores["balanced_accuracy"] = mean_recall(confusion)
+    scores["recall"] = class_recalls(confusion)
     if class_counts is not None and dataset.m:
         common = int(np.argmax(class_counts))  # always answering it: every example predicted as it
         present = confusion.sum(axis=1)
         scores["baseline_accuracy"] = float(present[common] / dataset.m)
         scores["baseline_balanced_accuracy"] = float(1 / np.count_nonzero(present)) if present[common] else 0.0
     return scores
+
+
+def class_recalls(confusion):
+    """Each class's share of its examples answered right, in the order of the classes; None for a class without
+    an example in the set."""
+    present = confusion.sum(axis=1)
+    return [float(right / n) if n else None for right, n in zip(np.diag(confusion), present, strict=True)]
 
 
 def mean_recall(confusion):

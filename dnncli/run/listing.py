@@ -43,7 +43,13 @@ def shown_metrics(folder):
 
 
 def is_scores(value):
-    return isinstance(value, dict) and all(is_number(v) or v is None for v in value.values())
+    """A split's scores: numbers (or None), and a classifier's ``recall``, a number (or None) for each class."""
+    return isinstance(value, dict) and all(
+        is_number(v)
+        or v is None
+        or (k == "recall" and isinstance(v, list) and all(is_number(x) or x is None for x in v))
+        for k, v in value.items()
+    )
 
 
 def is_record(value):

@@ -152,7 +152,7 @@ def final_metrics(result):
         for split, scores in result.final.items()
         if scores is not None and split != "validation"
         for kind, value in scores.items()
-        if kind != "examples"
+        if kind != "examples" and not isinstance(value, list)  # a metric is a number: each class's recall is not
     }
     metrics["iterations_done"] = result.iterations_done
     if result.best_iteration is not None:

@@ -50,6 +50,7 @@ class RunResult:
     warnings: tuple = ()  # what the run found that its scores do not say (metrics.json's warnings)
     calibration: dict = None  # the temperature fitted at the end (the checkpoint's header), or None
     baseline: str = None  # what the baseline beside its scores answers: "'plain'" or "the training mean"
+    classes: tuple = ()  # a classifier's classes, in the order of each split's ``recall``
 
 
 def result_of(run, final):
@@ -65,6 +66,7 @@ def result_of(run, final):
         run.folder, final, run.trainer.iteration, p.seconds, run.trainer.fast, p.stopped_early,
         p.best_iteration, best, last, warnings=tuple(run.record.warnings), calibration=run.record.calibration,
         baseline=baseline_of(run),
+        classes=() if run.job.regression else tuple(run.job.train.classes),
     )  # fmt: skip
 
 
