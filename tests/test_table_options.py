@@ -1,7 +1,10 @@
 """A table config's choices through the real CLI: data.task over the target's kind, a stratified
 data.test_fraction, training.class_weight on a table and its mistakes, and a regression that learned nothing."""
 
+import csv
+import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -134,3 +137,40 @@ def test_a_regression_within_a_thousandth_of_the_mean_s_rmse_is_no_better_than_t
     assert no_better_text({"rmse": 0.7744816, "baseline": {"rmse": 0.7744819}}) == (
         "no better than always answering the training mean: RMSE 0.774482 against its 0.774482"
     )
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def runs_as_a_formula(cell):
+    try:
+        float(cell)
+        return False  # a number, negative or not, is shown as one
+    except ValueError:
+        return cell.startswith(FORMULA_STARTS)
+
+
+def test_no_cell_header_or_class_name_of_a_prediction_can_run_as_a_spreadsheet_formula(in_tmp, dnn):
+    rng = np.random.default_rng(1)
+    classes = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)"]
+    ids = ["=1+1", "+cmd", "-x", "@me", "\tTAB", "plain"]
+    x = rng.normal(size=(240, 2))
+    label = np.digitize(x[:, 0] + x[:, 1], [-0.8, 0, 0.8])
+    rows = [
+        [ids[i % len(ids)], f"{a:.4f}", f"{b:.4f}", classes[c]]
+        for i, ((a, b), c) in enumerate(zip(x, label, strict=True))
+    ]
+    path = write_csv(in_tmp / "formulas.csv", ["=id", "x", "y", "label"], rows)
+    trained = dnn("train", "--config", config_file(in_tmp, path, id="=id"), "--quiet")
+    assert trained.exit_code == 0, trained.output
+    run = trained.stdout.strip().splitlines()[-1]
+    for out in (in_tmp / "predictions.csv", "-"):
+        result = dnn("predict", path, "--run", run, *(("--out", out) if out != "-" else ()))
+        assert result.exit_code == 0, result.output
+        text = Path(out).read_text() if out != "-" else result.stdout
+        table = list(csv.reader(io.StringIO(text)))
+        assert table[0][:2] == ["line", "'=id"] and len(table) == 241
+        flagged = [cell for row in table for cell in row if runs_as_a_formula(cell)]
+        assert not flagged, flagged[:5]
+        assert {row[2] for row in table[1:]} <= {"'" + c for c in classes}  # each answer, shown as text
+        assert [row[1] for row in table[1:7]] == ["'" + i if i != "plain" else i for i in ids]
