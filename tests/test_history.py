@@ -68,6 +68,7 @@ def test_runs_lists_every_run_newest_first_and_survives_broken_ones(in_tmp, demo
         "train cost",
         "train",
         "test",
+        "balanced",
         "baseline",
         "time",
         "status",
@@ -76,6 +77,7 @@ def test_runs_lists_every_run_newest_first_and_survives_broken_ones(in_tmp, demo
     assert all(len(line) == len(header) for line in lines) and len(lines) == len(rows)
     cells = {line[0]: dict(zip(header, line, strict=True)) for line in lines}
     assert cells[str(first)]["layers"] == "12288-8-4-1" and cells[str(first)]["status"] == "finished"
+    assert cells[str(first)]["balanced"] == f"{metrics['test']['balanced_accuracy']:.4f}"
     assert (
         cells[str(first)]["last cost"] == f"{metrics['costs'][-1]['cost']:.6f}" and cells[str(first)]["problem"] == ""
     )

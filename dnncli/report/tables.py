@@ -445,10 +445,10 @@ def when(iso):
 # "last cost": the last logged (with L2; for mini-batches, their mean since the log before); "train cost": the cost
 # on the whole training set at the end, the one the summary of `dnn train` shows
 # "train", "val", "best val", "test": the accuracy of a classifier, the R² of a regression (``score_cell``); "test
-# RMSE": a regression's error in its target's units
+# RMSE": a regression's error in its target's units; "balanced": a classifier's balanced accuracy on the test set
 RUNS_COLUMNS = (
     "run", "started", "resumed", "task", "layers", "lr", "iter", "last cost", "train cost", "train", "val",
-    "best val", "test", "test RMSE", "baseline", "time", "status", "problem",
+    "best val", "test", "test RMSE", "balanced", "baseline", "time", "status", "problem",
 )  # fmt: skip
 LEFT = ("run", "started", "resumed", "task", "layers", "status", "problem")
 
@@ -480,6 +480,7 @@ def runs_columns(rows, pipe=False):
             best_text(row),
             score_cell(row, "test"),
             formatted(row["test_rmse"], "{:.4g}"),
+            formatted(row.get("test_balanced_accuracy"), "{:.4f}"),
             baseline_cell(row),
             duration(row["seconds"]),
             row["status"],

@@ -225,7 +225,8 @@ def run_row(folder):
 LISTED_SCORES = (
     ("train", "accuracy"), ("validation", "accuracy"), ("best_validation", "accuracy"), ("test", "accuracy"),
     ("train", "r2"), ("validation", "r2"), ("best_validation", "r2"), ("test", "r2"),
-    ("validation", "rmse"), ("test", "rmse"), ("test", "baseline_accuracy"), ("test", "baseline_rmse"),
+    ("validation", "rmse"), ("test", "rmse"), ("test", "balanced_accuracy"), ("test", "baseline_accuracy"),
+    ("test", "baseline_rmse"),
 )  # fmt: skip
 
 
