@@ -186,6 +186,28 @@ def test_any_csv_file_is_read_or_refused_in_one_line(model, file):
         through_every_command(Path(where), runs, path)
 
 
+@SETTINGS
+@given(file=csv_files())
+def test_a_csv_file_read_from_disk_trains_or_is_refused_as_in_memory(file):
+    """A table read a block at a time (data.in_memory: false) is refused with the line it is refused with whole,
+    and one read whole trains read from disk too, with the same training rows."""
+    name, data = file
+    with tempfile.TemporaryDirectory(prefix="dnn-csv-stream-") as where:
+        folder = Path(where)
+        path = folder / name
+        path.write_bytes(data)
+        results = {}
+        for in_memory in (True, False):
+            config = train_config(folder, path, in_memory=in_memory)
+            text = yaml.safe_load(config.read_text())
+            text["training"]["batch_size"] = 4
+            config.write_text(yaml.safe_dump(text))
+            results[in_memory] = checked(cli("train", "--config", config, "--quiet"), "train")
+        whole, streamed = results[True], results[False]
+        errors = [[line for line in r.stderr.splitlines() if line.startswith("Error: ")] for r in (whole, streamed)]
+        assert whole.exit_code == streamed.exit_code and errors[0] == errors[1], (whole.stderr, streamed.stderr)
+
+
 # --- Parquet ---------------------------------------------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ With the same training rows and one window, the encoder and every batch are thos
 so is the model, to the last bit.
 """
 
+import csv
 import hashlib
 import re
 import shutil
@@ -63,9 +64,11 @@ from .tables import (
     MISSING,
     SNIFF_BYTES,
     Table,
+    cells_text,
     check_column_count,
     check_parquet_types,
     check_text,
+    csv_lines,
     csv_stream,
     first_bytes,
     header_line,
@@ -166,7 +169,8 @@ class TableStream:
     def file_names(self):
         if self.format == "parquet":
             return parquet_file(self.path).schema_arrow.names
-        return [name.strip('"') for name in self.header.split(self.delimiter)]
+        line = self.header[:-1] if self.header.endswith("\r") else self.header  # a line ended by \r\n
+        return next(csv.reader([line], delimiter=self.delimiter), [])  # quoted as pyarrow reads them
 
     @staticmethod
     def read_types(schema):
@@ -244,7 +248,7 @@ class TableStream:
             expected, got = ragged.groups()
             number = self.first_ragged_row()
             where = f"a row {after}" if number is None else self.named(number)
-            return UserError(f"{self.path}: {where} has {plural(int(got), 'cell')}, the header has {expected}")
+            return UserError(f"{self.path}: {where} {cells_text(int(got), int(expected), self.delimiter)}")
         return UserError(f"{self.path}: not a readable CSV table ({message.splitlines()[0]})")
 
     def first_ragged_row(self):
@@ -272,9 +276,10 @@ class TableStream:
         return found[0] if found else None
 
     def named(self, number):
-        """Row ``number`` of the file as pyarrow counts them (the header 1) as this file's rows are named: its
-        line, or its number among the rows once a cell was seen to hold a newline."""
-        return f"row {number - 1}" if self.records else f"line {number}"
+        """Row ``number`` of the file as pyarrow counts them (the header 1, blank lines not at all) named as the
+        file read whole names it: by its line, found by reading the file again (an error's cost alone)."""
+        lines = csv_lines(self.path, self.delimiter)
+        return f"line {lines[number - 2]}" if 0 <= number - 2 < len(lines) else f"row {number - 1}"
 
     def parquet_batches(self):
         pa, _, _, _ = pyarrow_modules()

@@ -288,8 +288,13 @@ def ragged_rows(path, pacsv, delimiter, header, convert, keep_going):
 
 
 def ragged_text(row, delimiter):
+    return cells_text(row.actual_columns, row.expected_columns, delimiter)
+
+
+def cells_text(got, expected, delimiter):
+    """What a row with ``got`` cells where the header has ``expected`` is, read whole or from disk alike."""
     split = "" if delimiter == "," else f" (cells split at {delimiter!r})"
-    return f"has {plural(row.actual_columns, 'cell')}, the header has {row.expected_columns}{split}"
+    return f"has {plural(got, 'cell')}, the header has {expected}{split}"
 
 
 def read_csv(path, delimiter=None, skipped=None):
