@@ -456,3 +456,34 @@ print("mlflow" in sys.modules)
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=in_tmp)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "False"
+
+
+def test_an_interrupted_run_is_killed_in_mlflow_and_its_resume_finishes_it(tracking, in_tmp, demo_data, dnn):
+    config = write_config(
+        in_tmp / "c.yaml", demo_data, model={"layers": [12288, 2, 1]},
+        training={"learning_rate": 0.001, "iterations": 10**6, "batch_size": 64, "log_every": 5},
+    )  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dnncli", "train", "--config", str(config), "--progress", "jsonl", "--mlflow"],
+        cwd=in_tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        for line in process.stdout:  # the signal once the run has logged: never by timing
+            event = json.loads(line)
+            if event.get("iteration", 0) >= 10:
+                process.send_signal(signal.SIGINT)
+                break
+        _, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, err
+    folder = in_tmp / "runs" / "t" / "1"
+    [run] = runs_of(tracking)
+    assert run.info.status == "KILLED" and metrics_of(folder)["status"] == "interrupted"
+    done = metrics_of(folder)["iterations_done"]
+    resumed = dnn("train", "--resume", folder, "--set", f"training.iterations={done + 10}", "--quiet")
+    assert resumed.exit_code == 0, resumed.output
+    [again] = runs_of(tracking)
+    assert again.info.run_id == run.info.run_id and again.info.status == "FINISHED"
+    assert history(tracking, run.info.run_id, "iterations_done")[-1] == (done + 9, done + 10)
