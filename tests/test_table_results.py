@@ -355,10 +355,11 @@ def test_a_metric_the_task_has_not_is_refused_or_named(table_files, tmp_path, dn
     assert refused.stderr.strip().endswith(
         "metric: validation_r2 is not a score of classification runs; rank them by validation_cost or validation_accuracy"
     )
-    # a table's task follows its target's kind, which the sweep file does not tell: each trial says it
+    # a table's task follows its target's kind, read from the table's first block before any trial
     failed = dnn("sweep", sweep_file(tmp_path, table_files / "diabetes.yaml", "validation_accuracy"), "--workers", "2")
     assert failed.exit_code == 2
-    assert (
-        "validation_accuracy is not a score of regression runs; rank them by validation_cost, validation_rmse, "
-        "validation_mae or validation_r2"
-    ) in failed.stdout
+    assert failed.stderr.strip().endswith(
+        "metric: validation_accuracy is not a score of regression runs; rank them by validation_cost, "
+        "validation_rmse, validation_mae or validation_r2"
+    )
+    assert not (tmp_path / "sweeps").exists()  # no trial was run

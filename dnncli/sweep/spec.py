@@ -24,6 +24,8 @@ from ..config.schema import (
     path,
     run_name,
 )
+from ..data.encoding import TableSpec, target_task
+from ..data.streamed import TableStream
 from ..model.score import HIGHER_IS_BETTER, SCORES
 
 SPLITS = ("train", "validation", "test")
@@ -243,7 +245,7 @@ def check_parameters(sweep):
 def known_task(config):
     """The task of a config's runs where the config alone says it: pictures are classified; a table's target is
     predicted as data.task says, several targets by regression. None where it follows the target column's kind,
-    which only reading the table tells (a trial whose scores lack the metric then fails, saying so)."""
+    which only reading the table tells (``read_task``)."""
     data = config["data"]
     if data["target"] is None:
         return "classification"
@@ -252,15 +254,28 @@ def known_task(config):
     return "regression" if isinstance(data["target"], list) and len(data["target"]) > 1 else None
 
 
+TASK_KEYS = ("data.task", "data.target", "data.train", "data.format")  # what a trial's task follows
+
+
 def check_metric_task(sweep, config):
-    wanted, task = metric_task(sweep.metric), known_task(config)
-    if (
-        wanted is not None
-        and task is not None
-        and wanted != task
-        and not any(p.key == "data.task" for p in sweep.parameters)
-    ):
+    wanted = metric_task(sweep.metric)
+    if wanted is None or any(p.key in TASK_KEYS for p in sweep.parameters):
+        return  # a cost, which every run has; or a task the trials change
+    task = known_task(config) or read_task(config)
+    if task is not None and wanted != task:
         raise ConfigError(f"{sweep.path}: metric: {sweep.metric} {metric_problem(sweep.metric, task)}")
+
+
+def read_task(config):
+    """The task of a config's runs as its table's target column says, read from the first block of the file
+    (as a table too large for memory is read; a column whose later cells change its kind is rare, and then
+    each trial says so); None when there is no such file yet (see ``check_sweep``)."""
+    data = config["data"]
+    if not os.path.isfile(data["train"]):
+        return None
+    stream = TableStream(data["train"], None if data["delimiter"] == "auto" else data["delimiter"])
+    targets = [data["target"]] if isinstance(data["target"], str) else list(data["target"])
+    return target_task(stream.first, targets, TableSpec.of(data))[0]
 
 
 def metric_problem(metric, task):
