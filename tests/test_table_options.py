@@ -174,3 +174,18 @@ def test_no_cell_header_or_class_name_of_a_prediction_can_run_as_a_spreadsheet_f
         assert not flagged, flagged[:5]
         assert {row[2] for row in table[1:]} <= {"'" + c for c in classes}  # each answer, shown as text
         assert [row[1] for row in table[1:7]] == ["'" + i if i != "plain" else i for i in ids]
+
+
+def test_evaluate_names_each_row_by_its_ids_and_its_line(in_tmp, dnn, mixed):
+    trained = dnn("train", "--config", config_file(in_tmp, mixed, id="id", test_fraction=0.25), "--quiet")
+    assert trained.exit_code == 0, trained.output
+    run = trained.stdout.strip().splitlines()[-1]
+    result = dnn("evaluate", "--run", run, "--top-losses", "3", "--json", "-")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    with open(mixed, newline="") as f:
+        by_line = {i + 2: row["id"] for i, row in enumerate(csv.DictReader(f))}
+    assert report["predictions"] and all(r["ids"] == {"id": by_line[r["line"]]} for r in report["predictions"])
+    shown = dnn("evaluate", "--run", run, "--top-losses", "3")
+    for row in report["top_losses"]:
+        assert f"{row['ids']['id']}, line {row['line']}" in shown.stdout

@@ -517,6 +517,7 @@ class TableSet(EncodedTable):
     positions: np.ndarray  # where each row is in its file: its line (CSV) or row (Parquet), for evaluate's records
     position_name: str  # line or row
     unknown: dict = field(default_factory=dict)  # column -> {category: count} without an input of their own
+    ids: dict = None  # id column -> each row's cell, of rows a model is scored on (``table_sets.encoded_rows``)
     files = None  # no files: rows are named by their line
     on_disk = False
 
@@ -545,9 +546,10 @@ class TableSet(EncodedTable):
         indices = np.asarray(indices)
         labels = None if self.labels is None else self.labels[indices]
         values = None if self.values is None else self.values[indices]
+        ids = None if self.ids is None else {name: [cells[i] for i in indices] for name, cells in self.ids.items()}
         return TableSet(
             self.inputs[indices], labels, values, self.encoder, self.path, self.positions[indices],
-            self.position_name, self.unknown,
+            self.position_name, self.unknown, ids,
         )  # fmt: skip
 
     def parts(self):
@@ -584,9 +586,10 @@ def joined(sets):
             merged = unknown.setdefault(column, {})
             for value, count in counts.items():
                 merged[value] = merged.get(value, 0) + count
+    ids = None if first.ids is None else {name: [cell for s in sets for cell in s.ids[name]] for name in first.ids}
     return TableSet(
         stacked("inputs"), stacked("labels"), stacked("values"), first.encoder, first.path, stacked("positions"),
-        first.position_name, unknown,
+        first.position_name, unknown, ids,
     )  # fmt: skip
 
 

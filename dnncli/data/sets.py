@@ -50,8 +50,8 @@ def load_file(path, config, split, saved, warn=None):
     if saved.takes_tables or kind == "table":
         if not saved.takes_tables:
             raise UserError(f"{path}: a table, but {saved.path} is a model of pictures")
-        from .encoding import TableSpec, check_has_columns, encoded_set
-        from .table_sets import warn_unknown, with_targets
+        from .encoding import TableSpec, check_has_columns
+        from .table_sets import encoded_rows, with_targets
         from .tables import read_table
 
         table = read_table(path, warn=warn)
@@ -61,9 +61,7 @@ def load_file(path, config, split, saved, warn=None):
             table, encoder.target["columns"], "the model predicts: evaluate scores against it (dnn predict needs none)"
         )
         spec = TableSpec.of({**data, **table_keys(encoder)})
-        table_set = encoded_set(with_targets(table, spec, warn), encoder)
-        warn_unknown(table_set.path, table_set.unknown, warn)
-        return table_set, split or "test"
+        return encoded_rows(with_targets(table, spec, warn), encoder, warn), split or "test"
     if kind == "folder":
         from .folder_sets import load_folder, visible_folders
 

@@ -25,7 +25,7 @@ from .encoding import (
     target_task,
 )  # fmt: skip
 from .streamed import TEST, TRAIN, VALIDATION, WINDOW_PIECES, Pass, Split, TableStream
-from .tables import fits_in_memory, read_table
+from .tables import fits_in_memory, python_cells, read_table
 
 TEST_STREAM = 5  # the random stream of data.test_fraction, beside shuffling (0), dropout (1), validation (2)
 SHOWN_UNKNOWN = 3  # unknown categories named in a warning, per column
@@ -229,8 +229,10 @@ def table_split(config, split, encoder, warn=None):
 
 
 def encoded_rows(table, encoder, warn=None):
-    """``encoded_set`` of rows a trained model is scored on; ``warn`` names the categories it has not seen."""
+    """``encoded_set`` of rows a trained model is scored on, with their id cells (evaluate names each row by
+    them); ``warn`` names the categories it has not seen."""
     table_set = encoded_set(table, encoder)
+    table_set.ids = {name: python_cells(table.columns.column(name)) for name in encoder.ids if name in table.names}
     warn_unknown(table_set.path, table_set.unknown, warn)
     return table_set
 

@@ -190,9 +190,11 @@ def spread_of(values):
 
 def example_name(dataset, i):
     """What names example ``i``: its index in the set, and for a folder set its file relative to the folder, for
-    a table its line (or Parquet row) in the file."""
+    a table its line (or Parquet row) in the file and its id cells (``data.id``)."""
     if getattr(dataset, "position_name", None):
-        return {"index": i, dataset.position_name: int(dataset.positions[i])}
+        ids = getattr(dataset, "ids", None)
+        named = {"ids": {name: cells[i] for name, cells in ids.items()}} if ids else {}
+        return {"index": i, dataset.position_name: int(dataset.positions[i]), **named}
     return {"index": i} if dataset.files is None else {"index": i, "file": dataset.files[i]}
 
 
@@ -201,7 +203,7 @@ def example_loss(p_true):
     return float(-np.log(max(float(p_true), SMALLEST_PROBABILITY)))
 
 
-NAMES = ("index", "file", "line", "row")  # what may name an example in a record (``example_name``)
+NAMES = ("index", "file", "line", "row", "ids")  # what may name an example in a record (``example_name``)
 
 
 def top_losses_of(report, n):

@@ -355,10 +355,12 @@ def top_losses_table(rows):
 
 
 def example_text(row):
-    """What names an example in a table: a folder set's file, a table's line (or Parquet row), else its index."""
+    """What names an example in a table: a folder set's file, a table's line (or Parquet row) after its id cells
+    (``p0463, line 463``), else its index."""
     for key in ("line", "row"):
         if key in row:
-            return f"{key} {row[key]}"
+            ids = [str(cell) for cell in (row.get("ids") or {}).values()]
+            return ", ".join([*ids, f"{key} {row[key]}"])
     return row.get("file", str(row["index"]))
 
 
