@@ -1,5 +1,7 @@
-"""A table config's choices through the real CLI: data.task over the target's kind, a stratified
-data.test_fraction, training.class_weight on a table and its mistakes, and a regression that learned nothing."""
+"""A table config's choices and what reviewers found, through the real CLI: data.task over the target's kind, a
+stratified data.test_fraction, training.class_weight on a table and its mistakes, a regression that learned
+nothing, cells that would run in a spreadsheet, ids in evaluate, kinds read from every row of the file, floats as
+categories, inputs no memory holds, whole numbers in a hand-edited header, the fast path on a table on disk."""
 
 import csv
 import io
@@ -7,13 +9,18 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from tabledata import mixed_columns, write_csv, write_mixed_csv
 
 from dnncli.config.load import load
+from dnncli.data.columns import KINDS
 from dnncli.data.encoding import TableSpec
 from dnncli.data.table_sets import class_of_rows, split_tables
+from dnncli.data.tables import read_table
+from dnncli.model import checkpoint
 from dnncli.model.baselines import no_better, no_better_text
 
 
@@ -189,3 +196,62 @@ def test_evaluate_names_each_row_by_its_ids_and_its_line(in_tmp, dnn, mixed):
     shown = dnn("evaluate", "--run", run, "--top-losses", "3")
     for row in report["top_losses"]:
         assert f"{row['ids']['id']}, line {row['line']}" in shown.stdout
+
+
+def test_a_typo_in_a_held_out_row_is_named_as_in_a_training_row(in_tmp, dnn):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=60)
+    rows = [[f"{v:.3f}", "yes" if v > 0 else "no"] for v in x]
+    rows[40][0] += "x"
+    path = write_csv(in_tmp / "typo.csv", ["x", "label"], rows)
+    for seed in range(4):  # wherever the seed puts the row: training, validation or test
+        config = config_file(in_tmp, path, test_fraction=0.3, training={"validation_fraction": 0.2})
+        result = dnn("train", "--config", config, "--quiet", "--set", f"seed={seed}")
+        assert result.exit_code == 2
+        assert result.stderr.splitlines()[-1].startswith(f"Error: {path}: line 42, column 'x': '{rows[40][0]}' is")
+
+
+def test_a_float_column_read_as_categories_names_each_value_alike_in_any_rows(tmp_path):
+    columns = {"h": [3.0, 2.5, None, 1e10, 7.0, 3.0], "label": ["a", "b", "a", "b", "a", "b"]}
+    for kind in (pa.float16(), pa.float32(), pa.float64()):
+        path = tmp_path / f"{kind}.parquet"
+        pq.write_table(
+            pa.table({"h": pa.array(columns["h"], pa.float64()).cast(kind), "label": columns["label"]}), path
+        )
+        table = read_table(path)
+        whole = KINDS["category"].values(table, "h").to_pylist()
+        assert whole[0] == "3" and whole[2] is None and whole[4] == "7"
+        for rows in ([0, 4], [0, 1], [3, 5]):  # the same value, the same text, whatever else is read with it
+            assert KINDS["category"].values(table.select(rows), "h").to_pylist() == [whole[i] for i in rows]
+
+
+def test_rows_whose_inputs_no_memory_holds_are_one_line_before_they_are_made(in_tmp, dnn, mixed, monkeypatch):
+    import dnncli.data.encoding as encoding
+
+    monkeypatch.setattr(encoding, "available_memory", lambda: 1000)
+    result = dnn("train", "--config", config_file(in_tmp, mixed, id="id"), "--quiet")
+    assert result.exit_code == 2
+    line = result.stderr.splitlines()[-1]
+    assert line.startswith(f"Error: {mixed}: its 400 rows encode to ") and "data.max_categories" in line
+
+
+def test_a_header_edited_to_hold_whole_numbers_is_read_as_floats(in_tmp, dnn, levels):
+    trained = dnn("train", "--config", config_file(in_tmp, levels), "--quiet")
+    assert trained.exit_code == 0, trained.output
+    path = in_tmp / trained.stdout.strip().splitlines()[-1] / "checkpoint.npz"
+    saved = checkpoint.load(path)
+    header = saved.header
+    header["table"]["target"]["mean"] = [10**20]
+    header["table"]["columns"][0]["std"] = 2
+    checkpoint.save(path, header, saved.params, extra=saved.arrays)
+    result = dnn("evaluate", "--checkpoint", path, "--data", levels, "--json", "-")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rmse"] > 1e19  # the mean it was given, in floats
+
+
+def test_the_fast_path_on_a_table_read_from_disk_is_refused_before_the_file_is_read(in_tmp, dnn, mixed):
+    config = config_file(in_tmp, mixed, id="id", in_memory=False, training={"fast_path": "on", "optimizer": "gd"})
+    result = dnn("train", "--config", config, "--quiet")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1].startswith("Error: training.fast_path: 'on' holds every training row")
+    assert "categories" not in result.stderr  # refused before the pass that would warn of the rare colours

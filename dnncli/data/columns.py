@@ -159,19 +159,26 @@ def text_cells(table, name, problems=None):
     kind = column.type
     if pa.types.is_dictionary(kind):
         column = pc.cast(column, kind.value_type)
-    elif pa.types.is_floating(kind):  # NaN is a missing cell, as it is in a column of numbers
-        column = pc.if_else(pc.is_nan(column), pa.scalar(None, kind), column)
-    if pa.types.is_floating(column.type) and filled(pc.equal(column, pc.floor(column)), True).all():
-        try:
-            column = pc.cast(column, pa.int64())
-        except pa.ArrowInvalid:  # beyond 64 bits, or infinite: written as the float it is
-            pass
+    if pa.types.is_floating(column.type):
+        column = whole_numbers_as_integers(pa, pc, column)
     if not pa.types.is_string(column.type):
         try:
             column = pc.cast(column, pa.string())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             raise UserError(f"{table.path}: column {name!r} holds {kind}, which cannot be read as categories") from None
     return column
+
+
+def whole_numbers_as_integers(pa, pc, column):
+    """A float column as text, each cell as a person writes it: a whole number as an integer (3, not 3.0), cell by
+    cell, so a value is the same category whichever rows are read with it; NaN is a missing cell, as it is in a
+    column of numbers."""
+    if pa.types.is_float16(column.type):  # pyarrow's kernels take no half floats; float32 holds each exactly
+        column = pc.cast(column, pa.float32())
+    column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
+    whole = pc.fill_null(pc.and_(pc.equal(column, pc.floor(column)), pc.less_equal(pc.abs(column), 2.0**53)), False)
+    integers = pc.cast(pc.cast(pc.if_else(whole, column, 0.0), pa.int64()), pa.string())
+    return pc.if_else(whole, integers, pc.cast(column, pa.string()))
 
 
 def boolean_cells(table, name, problems=None):

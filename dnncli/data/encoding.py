@@ -18,6 +18,8 @@ import numpy as np
 
 from ..config.build import DataShape
 from ..errors import UserError
+from ..resources import available_memory
+from ..text import gigabytes
 from .columns import KINDS, MAX_MAGNITUDE, MIN_SPREAD, Moments, arrow, counted, inferred_kind, is_text_type
 from .tables import MEMORY, format_number, python_cells
 
@@ -78,6 +80,7 @@ class Encoder:
         feature column. A cell a column cannot take is a ``UserError``; with ``problems`` (a dict) its row is
         recorded there instead (row -> message), and its inputs are those of a missing cell."""
         check_has_columns(table, self.feature_columns, "the model takes")
+        check_encoded_memory(table, self.width, np.dtype(dtype).itemsize)
         out = np.zeros((table.rows, self.width), dtype=dtype)  # each kind writes its own inputs into its columns
         block = max(1, ENCODE_BLOCK_BYTES // max(1, self.width * out.itemsize))  # rows a block
         unknown, start, group, held = {}, 0, [], 0
@@ -325,12 +328,18 @@ def grouped_text(path, name, distinct, rows, stats, spec):
 def fit_encoder(table, spec, file_table=None, warn=None):
     """The ``Encoder`` fitted on ``table``'s rows (the training rows only). The classes are those of
     ``file_table`` (the training file's rows, those held out for validation or test too): a class is what may be
-    predicted, not a statistic, and a rare one may have no row left among the training rows."""
+    predicted, not a statistic, and a rare one may have no row left among the training rows. So are the kinds of
+    the columns: a cell that is not a number, in a row held out, makes the column's kind no other than it is."""
     targets, features = chosen_columns(table, spec)
-    task, kind = target_task(table, targets, spec)
+    in_file = set() if file_table is None else set(file_table.names)  # the estimators' may hold the target alone
+
+    def every_row(names):
+        return file_table if set(names) <= in_file else table
+
+    task, kind = target_task(every_row(targets), targets, spec)
     columns = []
     for name in features:
-        column_kind_ = column_kind(table, name, spec)
+        column_kind_ = column_kind(every_row([name]), name, spec)
         tally = KINDS[column_kind_].tally().add(KINDS[column_kind_].values(table, name))
         stats = tally.fitted(spec.settings)
         columns.append({"name": name, "kind": column_kind_, **stats})
@@ -446,7 +455,20 @@ def from_header(raw, path):
     ids = raw.get("ids", [])
     if not is_text_list(ids) or len(set(ids)) != len(ids) or set(ids) & (names | set(target["columns"])):
         raise bad("has ids that are not column names of their own (each once, neither a feature nor the target)")
-    return Encoder(raw["columns"], target, ids)
+    return Encoder([as_floats(column) for column in raw["columns"]], as_floats(target), ids)
+
+
+STATISTICS = ("mean", "std")  # the numbers of a column's or a target's statistics, floats as fitting gives them
+
+
+def as_floats(fields):
+    """``fields`` with its statistics as floats: an integer a header was edited to hold would make NumPy's
+    arrays of Python objects."""
+
+    def floats(value):
+        return [float(v) for v in value] if isinstance(value, list) else float(value)
+
+    return {key: floats(value) if key in STATISTICS else value for key, value in fields.items()}
 
 
 def checked_target(target, bad):
@@ -555,6 +577,18 @@ class TableSet(EncodedTable):
     def parts(self):
         for start in range(0, self.m, PART_ROWS):
             yield self.subset(np.arange(start, min(start + PART_ROWS, self.m)))
+
+
+def check_encoded_memory(table, width, itemsize):
+    """Refuse rows whose inputs cannot fit in the memory available, before they are made: a few columns of many
+    categories each can make a table's inputs many times its size."""
+    needed, available = table.rows * width * itemsize, available_memory()
+    if available is not None and needed > available:
+        raise UserError(
+            f"{table.path}: its {table.rows:,} rows encode to {width:,} inputs each, {gigabytes(needed)}, more than "
+            f"the {gigabytes(available)} of memory available; lower data.max_categories, leave columns out with "
+            "data.drop, or read it a batch at a time with data.in_memory: false"
+        )
 
 
 def encode_blocks(columns, out, block, unknown):

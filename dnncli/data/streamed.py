@@ -473,22 +473,29 @@ class StreamedSet(EncodedTable):
         return joined(taken).subset(np.argsort(order, kind="stable"))
 
     @cached_property
-    def gathered(self):
-        every = joined(list(self.parts())) if self.m else None
-        return every
+    def held(self):
+        """(labels, values, positions) of every row, read a part at a time: the targets and where each row is,
+        never the inputs, so memory follows the rows' count, not their width."""
+        parts = [(part.labels, part.values, part.positions) for part in self.parts()]
+
+        def joined_arrays(i):
+            arrays = [part[i] for part in parts]
+            return None if not arrays or arrays[0] is None else np.concatenate(arrays)
+
+        return joined_arrays(0), joined_arrays(1), joined_arrays(2)
 
     @property
     def labels(self):
-        """Every row's class (read from disk: for evaluate's rows, not for training)."""
-        return self.gathered.labels
+        """Every row's class (read from disk: for evaluate's rows and calibration, not for training)."""
+        return self.held[0]
 
     @property
     def values(self):
-        return self.gathered.values
+        return self.held[1]
 
     @property
     def positions(self):
-        return self.gathered.positions
+        return self.held[2]
 
 
 # --- the pass -----------------------------------------------------------------------------------------------------

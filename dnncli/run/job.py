@@ -10,7 +10,7 @@ from ..data.augment import check_augmentable
 from ..data.dataset import Sets, check_same_classes, held_out, identity
 from ..data.disk import memory_needed
 from ..data.sets import load_split
-from ..data.table_sets import SplitTables, load_table_sets, table_sets
+from ..data.table_sets import SplitTables, load_table_sets, streams, table_sets
 from ..data.tables import memory_to_read
 from ..engine import OPTIMIZERS
 from ..errors import UserError
@@ -68,6 +68,8 @@ def prepare(config, with_test=True, warn=None, progress=None):
     ``warn`` and ``progress`` go to the data layer (pictures skipped, decoding shown).
     """
     if data_format(config["data"]) == "table":
+        if streams(config["data"], config["data"]["train"]):
+            check_streamed_training(config)  # before the pass over the file
         sets = load_table_sets(config, with_test, warn)
         check_streamable(sets.train, config)
         return planned(table_read_as(config, sets.train.on_disk), sets)
@@ -119,12 +121,28 @@ def table_read_as(config, streamed):
     return {**config, "data": {**config["data"], "in_memory": not streamed}}
 
 
+BATCHES_FROM_DISK = "reading from disk goes a batch at a time; set training.batch_size, e.g. 256"
+
+
+def check_streamed_training(config):
+    """What training on a table read from disk needs, checked before the file is read: a batch size, and the
+    general path."""
+    training = config["training"]
+    if training["batch_size"] is None and config["data"]["in_memory"] is False:
+        raise UserError(f"data.in_memory: {BATCHES_FROM_DISK}")
+    if training["fast_path"] == "on":
+        raise UserError(
+            "training.fast_path: 'on' holds every training row in memory, and this table is read from disk "
+            "(data.in_memory); use auto or off"
+        )
+
+
 def check_streamable(dataset, config):
     """A set left on disk is read a batch at a time, so training on it needs a batch size."""
     if not dataset.on_disk or config["training"]["batch_size"] is not None:
         return
     if config["data"]["in_memory"] is False:
-        problem = "reading from disk goes a batch at a time; set training.batch_size, e.g. 256"
+        problem = BATCHES_FROM_DISK
     else:
         pictures = getattr(dataset, "pictures", None)
         needed = memory_to_read(dataset.path) if pictures is None else memory_needed(pictures, config["dtype"])
