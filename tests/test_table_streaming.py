@@ -134,8 +134,13 @@ def test_a_cell_that_is_not_a_number_is_named_by_its_line_as_in_memory(in_tmp, d
             "line 200002 has 3 cells, the header has 2",
         ),
         ("x,label\n1.5,yes\n\xff\xfe,no\n", "not UTF-8 text (byte 17 is 0xff); save the table as UTF-8 CSV"),
+        (
+            "x,label\n" + "1.5,yes\n2.5,no\n" * 5 + "\n\n3,yes\nn.a.,no\n",
+            "line 15, column 'x': 'n.a.' is not a number; fix the cell, leave it empty for a missing value, or set "
+            "data.columns.x: category",
+        ),
     ],
-    ids=["empty", "header only", "ragged past the first block", "not utf-8"],
+    ids=["empty", "header only", "ragged past the first block", "not utf-8", "after blank lines"],
 )
 def test_a_bad_file_read_from_disk_is_refused_as_in_memory(in_tmp, dnn, text, message):
     path = in_tmp / "bad.csv"

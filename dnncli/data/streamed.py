@@ -71,6 +71,7 @@ from .tables import (
     csv_lines,
     csv_stream,
     first_bytes,
+    has_blank_line,
     header_line,
     memory_to_read,
     parquet_file,
@@ -146,9 +147,11 @@ class TableStream:
         self.format = table_kind(self.path)
         self.delimiter = None
         self.records = False  # a cell holds a newline: rows are named by number, not by line
+        self.blank_lines = False  # an empty line among the rows: a row's line is counted (tables.csv_lines)
         self.text = set()  # CSV columns read as text whatever their first block holds
         if self.format == "csv":
             check_text(self.path, first_bytes(self.path, SNIFF_BYTES))
+            self.blank_lines = has_blank_line(self.path)
             self.header = header_line(self.path)
             self.delimiter = delimiter or sniff_delimiter(self.header)
             first = next(self.batches(types=None), None)
@@ -305,7 +308,7 @@ class TableStream:
             if self.format == "csv" and not self.records:
                 self.records = holds_newline(columns)
         origin = np.arange(done, done + columns.num_rows, dtype=np.int64)
-        return Table(columns, self.path, self.format, self.delimiter, False, origin, self.records)
+        return Table(columns, self.path, self.format, self.delimiter, self.blank_lines, origin, self.records)
 
 
 def holds_newline(columns):
@@ -440,7 +443,7 @@ class StreamedSet(EncodedTable):
         origin = np.asarray(columns.column(width).to_numpy(), dtype=np.int64)
         rows = columns.select(range(width))
         s = self.stream
-        table = Table(rows, s.path, s.format, s.delimiter, False, origin, s.records)
+        table = Table(rows, s.path, s.format, s.delimiter, s.blank_lines, origin, s.records)
         return encoded_set(table, self.encoder, dtype=dtype)
 
     def parts(self):

@@ -13,6 +13,7 @@ are missing.
 
 import codecs
 import csv
+import functools
 import gzip
 import io
 import math
@@ -210,9 +211,33 @@ def line_a_row(path, rows):
     return lines + (last != b"\n") == rows + 1
 
 
+def has_blank_line(path):
+    """Whether a CSV file holds an empty line after its header (pyarrow skips one, so rows and lines part ways),
+    found a megabyte at a time."""
+    tail = b""
+    try:
+        with open_text(path) as f:
+            f.readline()  # the header's line
+            while chunk := f.read(1 << 20):
+                text = tail + chunk
+                if b"\n\n" in text or b"\n\r\n" in text or (not tail and chunk.startswith((b"\n", b"\r\n"))):
+                    return True
+                tail = text[-2:]
+    except READ_ERRORS as e:
+        raise cannot_read(path, e) from None
+    return False
+
+
 def csv_lines(path, delimiter):
     """The line (1-based, the header is line 1) where each data row begins, counted by Python's csv reader, so
-    cells holding newlines count as the file has them. Only for a file that has such cells, for messages."""
+    cells holding newlines and blank lines count as the file has them. Only for a file that has such lines, for
+    messages; kept for the file as it is (a table read from disk asks again for each piece it reads)."""
+    found = os.stat(path)
+    return counted_lines(str(path), delimiter, found.st_size, found.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=2)
+def counted_lines(path, delimiter, size, modified):
     starts = []
     csv.field_size_limit(max(csv.field_size_limit(), LONG_ROW_BLOCK))  # a cell as long as pyarrow reads
     try:
