@@ -1,4 +1,4 @@
-"""What this machine has to give: memory."""
+"""What this machine has to give: memory; and whether a process of it is still there."""
 
 import os
 
@@ -28,3 +28,20 @@ def training_memory(layers, state_copies, batch, itemsize):
     copies = 3 + state_copies
     activations = batch * (layers[0] + 3 * sum(layers[1:]))
     return (weights * copies + activations) * itemsize
+
+
+CAN_ASK_FOR_PROCESSES = os.name == "posix"  # elsewhere (Windows) os.kill(pid, 0) would end the process
+
+
+def no_such_process(pid):
+    """Whether no process ``pid`` runs on this machine (killed, or the machine restarted); False where that
+    cannot be told (not POSIX, another user's process, a number no process could have)."""
+    if not CAN_ASK_FOR_PROCESSES or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    return False

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from conftest import metrics_of, train_quietly, train_run, write_config
+from dnncli import resources
 from dnncli.data.hdf5 import write_hdf5
 from dnncli.errors import os_error_exception
 from dnncli.files import fsync_file, write_text
@@ -167,7 +168,7 @@ def test_the_listing_leaves_a_run_it_cannot_probe_as_its_metrics_say(in_tmp, dem
         metrics.update(status="running", process={"pid": 2**22 + 12345, "host": listing.socket.gethostname()})
         (folder / "metrics.json").write_text(json.dumps(metrics))
         assert listing.run_row(folder)["status"] == "killed"  # no such pid, asked with signal 0
-        monkeypatch.setattr(listing, "CAN_ASK_FOR_PROCESSES", False)
+        monkeypatch.setattr(resources, "CAN_ASK_FOR_PROCESSES", False)
         metrics["process"]["pid"] = sleeper.pid
         (folder / "metrics.json").write_text(json.dumps(metrics))
         assert listing.run_row(folder)["status"] == "running"

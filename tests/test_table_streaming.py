@@ -2,7 +2,12 @@
 the same model as in memory; held-out rows drawn by their numbers; batches a window of pieces at a time, the
 same after a resume; evaluate reading in parts. Small files: memory and speed are measured in bench/tables.py."""
 
+import gc
 import json
+import os
+import subprocess
+import sys
+import tempfile
 
 import numpy as np
 import pyarrow as pa
@@ -13,6 +18,7 @@ from tabledata import mixed_columns, write_csv, write_mixed_csv
 
 from dnncli.data.encoding import TableSpec, fit_encoder
 from dnncli.data.streamed import WINDOW_PIECES, Split, row_draws
+from dnncli.data.table_sets import load_table_sets
 from dnncli.data.tables import fits_in_memory, read_table
 from dnncli.engine.trainer import BatchOrder, PieceOrder, steps_per_epoch
 from dnncli.model import checkpoint
@@ -313,3 +319,43 @@ def test_a_run_records_how_auto_read_its_table_so_evaluate_and_resume_read_it_so
     assert yaml.safe_load((in_tmp / run / "config.yaml").read_text())["data"]["in_memory"] is True  # it fits
     resumed = dnn("train", "--resume", run, "--config", config, "--quiet", "--set", "training.epochs=2")
     assert resumed.exit_code == 0, resumed.output
+
+
+def test_a_row_store_a_killed_process_left_is_removed_by_the_next_pass(in_tmp, mixed, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(in_tmp / "tmp"))
+    (in_tmp / "tmp").mkdir()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    left = in_tmp / "tmp" / f"dnn-rows-{gone.pid}-x1"
+    living = in_tmp / "tmp" / f"dnn-rows-{os.getppid()}-x2"  # a process still there: its store is in use
+    for folder in (left, living):
+        folder.mkdir()
+        (folder / "train.arrow").write_bytes(b"rows")
+    job = prepare(yaml_config(config_file(in_tmp, mixed / "mixed.csv", "s", id="id")))
+    assert not left.exists() and living.exists()
+    assert [p.name.split("-")[2] for p in (in_tmp / "tmp").glob("dnn-rows-*") if p != living] == [str(os.getpid())]
+    del job
+
+
+class Stopped(Exception):
+    pass
+
+
+def test_a_pass_is_checked_at_each_block_and_stopped_there_keeps_no_rows(in_tmp, long_csv, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(in_tmp / "tmp"))
+    (in_tmp / "tmp").mkdir()
+    config = yaml_config(config_file(in_tmp, long_csv, "s", drop=["note", "code"]))
+    checked = []
+
+    def check():
+        checked.append(len(checked))
+        if len(checked) == 2:  # a run's signal, recorded while the first block was read: it stops the pass here
+            raise Stopped
+
+    with pytest.raises(Stopped):
+        load_table_sets(config, check=check)
+    gc.collect()  # the pass's row store, no longer held, removes its folder
+    assert checked == [0, 1] and not list((in_tmp / "tmp").iterdir())
+    every = []
+    assert load_table_sets(config, check=lambda: every.append(1)).train.m > 0
+    assert len(every) > 1  # once a block, and the file is read in several

@@ -27,6 +27,7 @@ so is the model, to the last bit.
 
 import csv
 import hashlib
+import os
 import re
 import shutil
 import tempfile
@@ -40,6 +41,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..files import regular_file
+from ..resources import no_such_process
 from ..text import decimal_size, plural
 from .columns import KINDS, NumberTally, counted
 from .dataset import VALIDATION_STREAM
@@ -323,12 +325,16 @@ def holds_newline(columns):
 # --- the rows on disk ------------------------------------------------------------------------------------
 
 
+STORE_PREFIX = "dnn-rows-"  # then the process's id and a dash: a folder whose process is gone is left over
+
+
 class RowStore:
     """A temporary folder holding the rows of a pass, an Arrow IPC file per split; removed when no set uses it
-    any longer (or when dnn ends)."""
+    any longer (or when dnn ends). One a killed process left behind is removed by the next."""
 
     def __init__(self, path, needed):
-        self.folder = Path(tempfile.mkdtemp(prefix="dnn-rows-"))
+        remove_left_over_stores()
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{STORE_PREFIX}{os.getpid()}-"))
         self._remove = weakref.finalize(self, shutil.rmtree, str(self.folder), True)
         free = shutil.disk_usage(self.folder).free
         if needed > free:
@@ -337,6 +343,15 @@ class RowStore:
                 f"{path}: read from disk, its rows are kept in {self.folder.parent} as they are read, about "
                 f"{decimal_size(needed)}, and {decimal_size(free)} is free there; set TMPDIR to a folder with room"
             )
+
+
+def remove_left_over_stores():
+    """Remove the row folders of dnn processes that are gone (a ``kill -9``, a power cut): a store is as large as
+    its table, and nothing else would ever remove it."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{STORE_PREFIX}*-*"):
+        pid = folder.name[len(STORE_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and no_such_process(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 class PieceWriter:
@@ -516,11 +531,12 @@ class SplitRows:
 
 class Pass:
     """One read of a table file: each row with a target to its split, the training rows' statistics tallied
-    (unless ``encoder`` is given), the rows kept on disk."""
+    (unless ``encoder`` is given), the rows kept on disk; ``check`` is called before each block."""
 
-    def __init__(self, stream, spec, split, keep, piece_rows, encoder=None, warn=None):
+    def __init__(self, stream, spec, split, keep, piece_rows, encoder=None, warn=None, check=None):
         self.stream, self.spec, self.split, self.keep = stream, spec, split, keep
         self.piece_rows, self.encoder, self.warn = piece_rows, encoder, warn
+        self.check = check or (lambda: None)  # called at each block: a run's signal stops a long pass there
         first = stream.first
         self.targets, features = chosen_columns(first, spec)
         self.task, self.kind = target_task(first, self.targets, spec)
@@ -565,6 +581,7 @@ class Pass:
         self.missing, self.first_missing, self.kept = 0, None, 0
         self.digest = hashlib.sha256(repr(stream.names).encode("utf-8"))
         for table in stream.batches():
+            self.check()
             self.add(table)
         return self.finish()
 

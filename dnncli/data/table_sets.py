@@ -143,23 +143,24 @@ def piece_rows(data):
     return max(1, data["shuffle_window"] // WINDOW_PIECES)
 
 
-def streamed_pass(config, path, split, keep, encoder=None, warn=None, spec=None):
-    """The sets (split -> ``streamed.StreamedSet``) and the encoder of one pass over a table file."""
+def streamed_pass(config, path, split, keep, encoder=None, warn=None, spec=None, check=None):
+    """The sets (split -> ``streamed.StreamedSet``) and the encoder of one pass over a table file; ``check`` is
+    called before each block (``streamed.Pass``)."""
     data = config["data"]
     stream = TableStream(path, delimiter_of(data), warn)
-    passed = Pass(stream, spec or TableSpec.of(data), split, keep, piece_rows(data), encoder, warn)
+    passed = Pass(stream, spec or TableSpec.of(data), split, keep, piece_rows(data), encoder, warn, check)
     sets, encoder = passed.run()
     return sets, encoder, passed
 
 
-def load_streamed_sets(config, with_test, warn):
+def load_streamed_sets(config, with_test, warn, check=None):
     """``load_table_sets`` of a table read from disk: one pass splits the rows by their numbers, fits the
     encoder on the training rows and keeps each split's rows on disk."""
     data, training = config["data"], config["training"]
     in_file = bool(data["test_fraction"])
     keep = [TRAIN] + [VALIDATION] * bool(training["validation_fraction"]) + [TEST] * (in_file and with_test)
     split = Split(config["seed"], data["test_fraction"], training["validation_fraction"])
-    sets, encoder, passed = streamed_pass(config, data["train"], split, keep, warn=warn)
+    sets, encoder, passed = streamed_pass(config, data["train"], split, keep, warn=warn, check=check)
     for k, key, fraction in (
         (VALIDATION, "training.validation_fraction", split.validation),
         (TEST, "data.test_fraction", split.test),
@@ -187,11 +188,11 @@ def test_file_set(config, path, encoder, warn):
     return encoded_set(read_with_targets(path, spec, delimiter_of(data), warn), encoder)
 
 
-def load_table_sets(config, with_test=True, warn=None):
+def load_table_sets(config, with_test=True, warn=None, check=None):
     """The ``dataset.Sets`` of a resolved config whose data is a table: rows split, the encoder fitted on the
-    training rows alone."""
+    training rows alone. ``check`` is called as a table read from disk is read, a block at a time."""
     if streams(config["data"], config["data"]["train"]):
-        return load_streamed_sets(config, with_test, warn)
+        return load_streamed_sets(config, with_test, warn, check)
     return table_sets(config, split_tables(config, with_test, warn), warn)
 
 

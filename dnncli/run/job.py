@@ -62,15 +62,16 @@ def split_validation(dataset, fraction, seed):
     return dataset.subset(kept), dataset.subset(held)
 
 
-def prepare(config, with_test=True, warn=None, progress=None):
+def prepare(config, with_test=True, warn=None, progress=None, check=None):
     """A ``Job`` from a resolved config: loads and checks the data against the model.
 
-    ``warn`` and ``progress`` go to the data layer (pictures skipped, decoding shown).
+    ``warn`` and ``progress`` go to the data layer (pictures skipped, decoding shown); ``check`` is called as a
+    table read from disk is read (a run's signals, acted on there).
     """
     if data_format(config["data"]) == "table":
         if streams(config["data"], config["data"]["train"]):
             check_streamed_training(config)  # before the pass over the file
-        sets = load_table_sets(config, with_test, warn)
+        sets = load_table_sets(config, with_test, warn, check)
         check_streamable(sets.train, config)
         return planned(table_read_as(config, sets.train.on_disk), sets)
     model, training = config["model"], config["training"]

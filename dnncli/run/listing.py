@@ -4,7 +4,6 @@ A run folder that cannot be read shows as broken with the reason; it never stops
 """
 
 import errno
-import os
 import socket
 import stat
 from datetime import datetime, timezone
@@ -14,13 +13,11 @@ from ..config.load import read_yaml
 from ..errors import UserError
 from ..files import default_runs, read_json
 from ..model.score import SCORES
+from ..resources import no_such_process
 from ..values import is_count, is_number
 from .layout import CONFIG, METRICS, is_run_number
 
 NUMBER = (int, float)
-# On POSIX, signal 0 asks whether a process exists; on Windows os.kill(pid, 0) would terminate it, so there a
-# killed run cannot be told from a running one and shows what its metrics say.
-CAN_ASK_FOR_PROCESSES = os.name == "posix"
 
 
 def read_metrics(folder):
@@ -255,21 +252,12 @@ def task_of_run(metrics, data):
 
 
 def process_gone(process):
-    """Whether the process a run's metrics name, on this machine, no longer exists (killed, or power lost)."""
+    """Whether the process a run's metrics name, on this machine, no longer exists (killed, or power lost); where
+    that cannot be told (Windows: ``resources.no_such_process``), a run shows what its metrics say."""
     if not isinstance(process, dict) or process.get("host") != socket.gethostname():
         return False  # another machine's run, or one from before runs named their process: cannot tell
     pid = process.get("pid")
-    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
-        return False
-    if not CAN_ASK_FOR_PROCESSES:
-        return False
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return True
-    except (PermissionError, OverflowError):
-        return False  # it exists (another user's), or no pid could be that large
-    return False
+    return isinstance(pid, int) and not isinstance(pid, bool) and no_such_process(pid)
 
 
 def list_runs(root=None):

@@ -123,7 +123,7 @@ def started(config, reporter, stop, given=None, tracking=None):
     folder = given
     try:
         stop.check()
-        job = prepare(config, warn=reporter.warn, progress=stop.checking(reporter.decoding))
+        job = prepare(config, warn=reporter.warn, progress=stop.checking(reporter.decoding), check=stop.check)
         stop.check()
         folder = folder or new_run_folder(config["output"]["dir"], config["name"])
         with holding(folder):
@@ -232,7 +232,7 @@ def resume_held(folder, overrides, config_path, reporter, stop, tracking):
         raise UserError(f"{checkpoint_path}: was not written by this run's config")
     saved.progress = saved_progress(saved.header.get("progress"), checkpoint_path)
     stop.check()
-    job = prepare(wanted, warn=reporter.warn, progress=stop.checking(reporter.decoding))
+    job = prepare(wanted, warn=reporter.warn, progress=stop.checking(reporter.decoding), check=stop.check)
     check_same_data(saved.header.get("data"), job.data, checkpoint_path)
     if saved.iteration > job.iterations:
         raise UserError(f"{folder}: already at iteration {saved.iteration}, beyond the {job.iterations} asked for")
