@@ -359,3 +359,14 @@ def test_a_pass_is_checked_at_each_block_and_stopped_there_keeps_no_rows(in_tmp,
     every = []
     assert load_table_sets(config, check=lambda: every.append(1)).train.m > 0
     assert len(every) > 1  # once a block, and the file is read in several
+
+
+def test_a_row_longer_than_a_block_is_read_from_disk_as_in_memory(in_tmp, dnn):
+    rows = [[f"{i % 7}.5", "short", "yes" if i % 2 else "no"] for i in range(300)]
+    rows[150][1] = "n" * (3 << 20)  # a cell of 3 MB in a column left out: longer than a block of 1 MiB
+    path = write_csv(in_tmp / "long-row.csv", ["x", "note", "label"], rows)
+    runs = []
+    for in_memory in (True, False):
+        config = config_file(in_tmp, path, f"long{in_memory}", in_memory, drop="note", training={"epochs": 1})
+        runs.append(run_folder(dnn, config))
+    assert_same_model(*(in_tmp / run for run in runs))

@@ -63,6 +63,7 @@ from .encoding import (
     target_task,
 )
 from .tables import (
+    LONG_ROW_BLOCK,
     MISSING,
     SNIFF_BYTES,
     Table,
@@ -128,6 +129,10 @@ class Split:
 # --- reading a file a block at a time -----------------------------------------------------------------------
 
 
+class LongRow(Exception):
+    """A CSV row longer than the blocks the file is read in: read again in larger ones."""
+
+
 class Retype(Exception):
     """A CSV column whose cells further down are not of the type its first block gave it: read it as text."""
 
@@ -150,13 +155,19 @@ class TableStream:
         self.delimiter = None
         self.records = False  # a cell holds a newline: rows are named by number, not by line
         self.blank_lines = False  # an empty line among the rows: a row's line is counted (tables.csv_lines)
+        self.block = READ_BLOCK  # bytes parsed at a time, larger for a file with a longer row (``longer_blocks``)
         self.text = set()  # CSV columns read as text whatever their first block holds
         if self.format == "csv":
             check_text(self.path, first_bytes(self.path, SNIFF_BYTES))
             self.blank_lines = has_blank_line(self.path)
             self.header = header_line(self.path)
             self.delimiter = delimiter or sniff_delimiter(self.header)
-            first = next(self.batches(types=None), None)
+            while True:
+                try:
+                    first = next(self.batches(types=None), None)
+                    break
+                except LongRow:
+                    self.longer_blocks()
         else:
             pa, _, _, _ = pyarrow_modules()
             parquet = parquet_file(self.path)
@@ -170,6 +181,13 @@ class TableStream:
         first.columns = first.columns.rename_columns(self.names)
         self.first = first
         self.types = self.read_types(first.columns.schema) if self.format == "csv" else None
+
+    def longer_blocks(self):
+        """Blocks 16 times larger, for a row longer than a block, up to the largest pyarrow reads (as a file read
+        whole is read again in one block)."""
+        if self.block >= LONG_ROW_BLOCK:
+            raise UserError(f"{self.path}: a row is longer than pyarrow reads in one piece, 2 GB")
+        self.block *= 16
 
     def file_names(self):
         if self.format == "parquet":
@@ -217,7 +235,7 @@ class TableStream:
             column_types=self.column_types() if types else None,
         )
         options = read_options(pacsv, self.header)
-        options.block_size = max(options.block_size, READ_BLOCK)
+        options.block_size = min(max(options.block_size, self.block), LONG_ROW_BLOCK)
         parse = pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True)
         done = 0
         try:
@@ -245,6 +263,8 @@ class TableStream:
             return UserError(f"{self.path}: empty; a table needs a header row and at least one row")
         if "UTF8" in message:
             return UserError(f"{self.path}: not UTF-8 text; save the table as UTF-8 CSV")
+        if "straddl" in message:  # a row longer than a block
+            return LongRow()
         conversion = CONVERSION.search(message)
         if conversion:
             return Retype(int(conversion.group(1)))
@@ -555,10 +575,13 @@ class Pass:
         }  # fmt: skip
 
     def run(self):
-        """Reads the file; retries with a column read as text when a later block does not fit its first type."""
+        """Reads the file; again with a column read as text when a later block does not fit its first type, or
+        in larger blocks when a row is longer than one."""
         while True:
             try:
                 return self.read()
+            except LongRow:
+                self.stream.longer_blocks()
             except Retype as e:
                 if e.column in self.stream.text:
                     raise UserError(
