@@ -148,7 +148,8 @@ BAD_FILES = {  # name -> (file name, its bytes, what every refusal says)
         "t.csv",
         csv_text([[x.replace(".", ","), y.replace(".", ","), c, v] for x, y, c, v in ROWS], delimiter=";"),
         # then how to mend it: what a column read as categories can be, or what a number column's cell can
-        "line 2, column 'x': '0,1257' is a number written with a comma; dnn reads numbers written with a point (0.5); ",
+        "line 2, column 'x': '0,1257' is a number written with a comma; dnn reads numbers with a point for decimals "
+        "and no thousands separators (1234.5); ",
     ),
 }
 ROW_PROBLEMS = {  # what predict says of the first row it cannot read, going on with the others
@@ -156,8 +157,8 @@ ROW_PROBLEMS = {  # what predict says of the first row it cannot read, going on 
     "text in numbers": "line 14: column 'x': 'abc' is not a number",
     "infinity": "line 14: column 'x': inf is not a finite number",
     "too large": "line 14: column 'x': 1e+200 is beyond the largest magnitude dnn takes, 1e+150",
-    "decimal commas": "line 2: column 'x': '0,1257' is a number written with a comma; dnn reads numbers written with "
-    "a point (0.5)",
+    "decimal commas": "line 2: column 'x': '0,1257' is a number written with a comma; dnn reads numbers with a point "
+    "for decimals and no thousands separators (1234.5)",
     "a letter": "no row has the header's cells (line 2 has 1 cell, the header has 2)",
 }
 

@@ -255,3 +255,33 @@ def test_the_fast_path_on_a_table_read_from_disk_is_refused_before_the_file_is_r
     assert result.exit_code == 2
     assert result.stderr.splitlines()[-1].startswith("Error: training.fast_path: 'on' holds every training row")
     assert "categories" not in result.stderr  # refused before the pass that would warn of the rare colours
+
+
+@pytest.mark.parametrize("cells", [["1,234", "12,345,678.5", "999"], ["1,234,567", "2,000", "12"]])
+def test_numbers_with_thousands_separators_are_refused_with_what_to_write(in_tmp, dnn, cells):
+    rows = [[cells[i % 3], "yes" if i % 2 else "no"] for i in range(30)]
+    path = write_csv(in_tmp / "thousands.csv", ["amount", "label"], rows)
+    result = dnn("data", "info", path)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: {path}: line 2, column 'amount': '{cells[0]}' is a number written with a comma; dnn reads numbers "
+        "with a point for decimals and no thousands separators (1234.5); save the table so, or set "
+        "data.columns.amount: category\n"
+    )
+
+
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_cells_of_spaces_are_missing_and_leave_a_column_of_numbers_numbers(in_tmp, dnn, in_memory):
+    rows = [
+        [" " if i % 4 == 0 else f"{i / 10}", "\t" if i % 5 == 0 else "red", "yes" if i % 2 else "no"] for i in range(40)
+    ]
+    path = write_csv(in_tmp / "spaces.csv", ["x", "colour", "label"], rows)
+    config = config_file(in_tmp, path, in_memory=in_memory, training={"epochs": 1})
+    checked = dnn("check", "--config", config)
+    assert checked.exit_code == 0, checked.output
+    assert "(number: x; category: colour)" in checked.stdout
+    trained = dnn("train", "--config", config, "--quiet")
+    assert trained.exit_code == 0, trained.output
+    encoder = checkpoint.load(in_tmp / trained.stdout.strip().splitlines()[-1] / "checkpoint.npz").encoder
+    x, colour = encoder.columns
+    assert x["missing"] and colour["missing"] and colour["categories"] == ["red"]

@@ -28,7 +28,8 @@ from .tables import python_cells
 
 NUMBER_TEXT = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"  # a cell a person wrote as a number
 NUMBERS_SHARE = 0.9  # a text column with at least this share of numbers is numbers with a typo, not categories
-DECIMAL_COMMA_TEXT = r"^\s*[-+]?\d*,\d+\s*$"  # a number written with a decimal comma (1,5), as many exports do
+# a number written with a comma: a decimal comma (1,5), as many exports do, or thousands separators (1,234,567.5)
+COMMA_NUMBER_TEXT = r"^\s*[-+]?(\d*,\d+|\d{1,3}(,\d{3})+(\.\d+)?)\s*$"
 # the largest magnitude of a number dnn takes: the squares a column's spread sums stay finite in float64 (1e300 a
 # square, 1e307 for 10 million rows), so every statistic fitted and saved is a finite number
 MAX_MAGNITUDE = 1e150
@@ -128,8 +129,11 @@ def number_cells(table, name, problems=None):
 
 
 def not_a_number(text):
-    if re.match(DECIMAL_COMMA_TEXT, text):
-        return f"{short(text)!r} is a number written with a comma; dnn reads numbers written with a point (0.5)"
+    if re.match(COMMA_NUMBER_TEXT, text):
+        return (
+            f"{short(text)!r} is a number written with a comma; dnn reads numbers with a point for decimals and no "
+            "thousands separators (1234.5)"
+        )
     return f"{short(text)!r} is not a number"
 
 
@@ -424,6 +428,8 @@ def inferred_kind(table, name):
                 check_decimal_commas(table, name, column, distinct, numeric, present)
             if numeric >= NUMBERS_SHARE * present and numeric < present:
                 number_cells(table, name)  # raises, naming the first cell that is not a number
+            if numeric == present and table.format == "csv":
+                return "number"  # read as text for cells that are missing once read (tables.blank_cells_missing)
             if is_yes_or_no(distinct.field("values")):
                 return "boolean"
         return "category"
@@ -441,9 +447,9 @@ def check_decimal_commas(table, name, column, distinct, numeric, present):
     """A text column that is numbers once those written with a decimal comma (0,5) are counted is refused,
     naming the first such cell: read as categories, every number would be a category of its own."""
     _, pc = arrow()
-    commas = matching(distinct, DECIMAL_COMMA_TEXT)
+    commas = matching(distinct, COMMA_NUMBER_TEXT)
     if commas and numeric + commas >= NUMBERS_SHARE * present:
-        row = int(np.flatnonzero(filled(pc.match_substring_regex(column, DECIMAL_COMMA_TEXT), False))[0])
+        row = int(np.flatnonzero(filled(pc.match_substring_regex(column, COMMA_NUMBER_TEXT), False))[0])
         raise UserError(
             f"{table.path}: {table.where(row)}, column {name!r}: {not_a_number(column[row].as_py())}; save the table "
             f"so, or set data.columns.{name}: category"

@@ -67,6 +67,7 @@ from .tables import (
     MISSING,
     SNIFF_BYTES,
     Table,
+    blank_cells_missing,
     cells_text,
     check_column_count,
     check_parquet_types,
@@ -330,6 +331,8 @@ class TableStream:
             if self.format == "csv" and not self.records:
                 self.records = holds_newline(columns)
         origin = np.arange(done, done + columns.num_rows, dtype=np.int64)
+        if self.format == "csv":
+            columns = blank_cells_missing(columns)
         return Table(columns, self.path, self.format, self.delimiter, self.blank_lines, origin, self.records)
 
 

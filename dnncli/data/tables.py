@@ -292,6 +292,19 @@ def parsed_csv(path, pacsv, header, parse, convert, use_threads=True):
             block = estimated_csv_memory(path) + 1
 
 
+def blank_cells_missing(columns):
+    """A CSV file's columns with the text cells that hold only spaces or tabs missing, as an empty cell is (a
+    column of numbers with a few such cells is read as text; ``columns.inferred_kind`` reads it as numbers)."""
+    pa, _, _, pc = pyarrow_modules()
+    for i, field_ in enumerate(columns.schema):
+        if pa.types.is_string(field_.type) or pa.types.is_large_string(field_.type):
+            blank = pc.equal(pc.utf8_trim_whitespace(columns.column(i)), "")
+            if pc.any(blank).as_py():
+                cells = pc.if_else(blank, pa.scalar(None, field_.type), columns.column(i))
+                columns = columns.set_column(i, field_, cells)
+    return columns
+
+
 def ragged_rows(path, pacsv, delimiter, header, convert, keep_going):
     """The table read again single-threaded, so each ragged row comes with its line number: (table or None,
     ragged rows). ``keep_going`` skips them all, else the read stops at the first."""
@@ -337,7 +350,7 @@ def read_csv(path, delimiter=None, skipped=None):
                 parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=multiline)
                 columns = parsed_csv(path, pacsv, header, parse, convert)
                 lines = multiline or not line_a_row(path, columns.num_rows)
-                return Table(columns, Path(path), "csv", delimiter, lines)
+                return Table(blank_cells_missing(columns), Path(path), "csv", delimiter, lines)
             except pa.ArrowInvalid as e:
                 message = str(e)
                 if "Empty CSV file" in message:
@@ -365,8 +378,9 @@ def read_csv(path, delimiter=None, skipped=None):
                 skipped.extend((line, ragged_text(row, delimiter)) for line, row in zip(where, ragged, strict=True))
                 kept = np.setdiff1d(np.arange(columns.num_rows + len(ragged)), [row.number - 2 for row in ragged])
                 return Table(
-                    columns, Path(path), "csv", delimiter, True, kept if len(kept) == columns.num_rows else None
-                )
+                    blank_cells_missing(columns), Path(path), "csv", delimiter, True,
+                    kept if len(kept) == columns.num_rows else None,
+                )  # fmt: skip
     except READ_ERRORS as e:
         raise cannot_read(path, e) from None
 
