@@ -115,8 +115,9 @@ def prepare_rows(config, table, warn=None, encoder=None, file=None):
 
 def table_read_as(config, streamed):
     """The config with ``data.in_memory: auto`` resolved to how its table was read (``streamed``: from disk a
-    block at a time): a table read from disk splits its rows otherwise (``data.streamed``), so the run's config.yaml says how, and evaluate, the report
-    and a resume read the table as training did whatever memory is free then."""
+    block at a time). A table read from disk splits its rows otherwise (by each row's number, not by exact
+    shares), so the run's config.yaml says how, and evaluate, the report and a resume read the table as training
+    did, whatever memory is free then."""
     if config["data"]["in_memory"] != "auto":
         return config
     return {**config, "data": {**config["data"], "in_memory": not streamed}}
