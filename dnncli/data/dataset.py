@@ -86,6 +86,7 @@ class Sets:
 
 
 VALIDATION_STREAM = 2  # the random stream of training.validation_fraction, beside shuffling (0) and dropout (1)
+TEST_STREAM = 5  # the random stream of a table's data.test_fraction, beside validation's
 
 
 def held_out(m, fraction, seed):

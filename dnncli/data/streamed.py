@@ -44,7 +44,7 @@ from ..files import regular_file
 from ..resources import no_such_process
 from ..text import decimal_size, plural
 from .columns import KINDS, NumberTally, counted
-from .dataset import VALIDATION_STREAM
+from .dataset import TEST_STREAM, VALIDATION_STREAM
 from .encoding import (
     MAX_CLASSES,
     PART_ROWS,
@@ -86,7 +86,6 @@ from .tables import (
     unique_names,
 )
 
-TEST_STREAM = 5  # the random stream of data.test_fraction (as table_sets'), beside validation (2)
 WINDOW_PIECES = 8  # pieces in a shuffle window: a piece is data.shuffle_window / 8 rows
 READ_BLOCK = 1 << 20  # bytes of a CSV file parsed at a time: pyarrow holds about 40 times this while reading
 PARQUET_BATCH = 65_536  # rows of a Parquet file read at a time

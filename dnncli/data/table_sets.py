@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import UserError
 from ..text import plural
 from .columns import arrow
-from .dataset import Sets, held_out
+from .dataset import TEST_STREAM, Sets, held_out
 from .encoding import (
     TableSpec,
     chosen_columns,
@@ -27,7 +27,6 @@ from .encoding import (
 from .streamed import TEST, TRAIN, VALIDATION, WINDOW_PIECES, Pass, Split, TableStream
 from .tables import fits_in_memory, python_cells, read_table
 
-TEST_STREAM = 5  # the random stream of data.test_fraction, beside shuffling (0), dropout (1), validation (2)
 SHOWN_UNKNOWN = 3  # unknown categories named in a warning, per column
 
 
