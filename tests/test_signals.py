@@ -262,6 +262,28 @@ def test_a_second_signal_once_the_first_is_acted_on_is_only_recorded(own_handler
         os.kill(os.getpid(), signal.SIGINT)  # not yet acted on: a second Ctrl-C insists
 
 
+@pytest.mark.parametrize("second", [signal.SIGINT, signal.SIGTERM])
+def test_a_second_signal_while_the_checkpoint_is_written_lets_the_save_finish(
+    in_tmp, demo_data, own_handlers, monkeypatch, second
+):
+    saves = []
+    real_save = checkpoint.save
+
+    def save_signalled(*args, **kwargs):  # the signal lands inside the interrupted run's save, every time
+        saves.append(args[0])
+        os.kill(os.getpid(), second)
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(checkpoint, "save", save_signalled)
+    with pytest.raises(Interrupted) as stopped, StopSignals() as stop:
+        start(run_config(in_tmp, demo_data), Signalling(update=[signal.SIGINT]), stop)
+    folder = in_tmp / "runs" / "t" / "1"
+    assert stopped.value.message.startswith("Interrupted by SIGINT at iteration 1: saved")
+    assert saves == [folder / "checkpoint.npz"] and metrics_of(folder)["status"] == "interrupted"
+    assert checkpoint.load(folder / "checkpoint.npz").iteration == 1  # written whole, the second signal notwithstanding
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
 def test_a_signal_at_the_end_of_the_save_is_ignored_on_the_way_out(in_tmp, demo_data, own_handlers):
     reporter = Signalling(update=[signal.SIGTERM], finish=[signal.SIGINT, signal.SIGTERM])
     with pytest.raises(Interrupted) as stopped, StopSignals() as stop:
