@@ -285,3 +285,21 @@ def test_cells_of_spaces_are_missing_and_leave_a_column_of_numbers_numbers(in_tm
     encoder = checkpoint.load(in_tmp / trained.stdout.strip().splitlines()[-1] / "checkpoint.npz").encoder
     x, colour = encoder.columns
     assert x["missing"] and colour["missing"] and colour["categories"] == ["red"]
+
+
+def test_a_number_a_float32_model_cannot_hold_is_named_by_predict_and_evaluate(in_tmp, dnn, levels):
+    config = config_file(in_tmp, levels, "f32")
+    text = yaml.safe_load(config.read_text())
+    config.write_text(yaml.safe_dump({**text, "dtype": "float32"}))
+    trained = dnn("train", "--config", config, "--quiet")
+    assert trained.exit_code == 0, trained.output
+    run = trained.stdout.strip().splitlines()[-1]
+    path = write_csv(in_tmp / "huge.csv", ["x", "y", "label"], [["1e40", "0.5", "1"], ["0.3", "0.1", "0"]])
+    predicted = dnn("predict", path, "--run", run)
+    assert predicted.exit_code == 2, predicted.output  # a row it could not predict, the others predicted
+    assert f"Error: {path}: line 2: column 'x': 1e+40 is beyond what a float32 run holds" in predicted.stderr
+    assert [line.split(",")[0] for line in predicted.stdout.splitlines()[1:]] == ["3"]  # the other row, predicted
+    assert "RuntimeWarning" not in predicted.stderr
+    evaluated = dnn("evaluate", "--run", run, "--data", path)
+    assert evaluated.exit_code == 2 and "RuntimeWarning" not in evaluated.stderr
+    assert evaluated.stderr.splitlines()[-1].startswith(f"Error: {path}: line 2, input 'x': ")

@@ -290,6 +290,23 @@ class BooleanTally(NumberTally):
         return {"mean": self.moments.result()[1], "missing": self.missing}
 
 
+def held_by(table, stats, cells, dtype, problems=None):
+    """A number column's cells, those whose standardised input a run of ``dtype`` cannot hold (beyond 3.4e38
+    in float32) refused as cells the column cannot take (with ``problems``: recorded, and read as missing)."""
+    limit = np.finfo(dtype).max
+    with np.errstate(invalid="ignore", over="ignore"):
+        over = np.flatnonzero(np.abs((cells - stats["mean"]) / stats["std"]) > limit)
+    if over.size == 0:
+        return cells
+    bad_cells(
+        table, stats["name"], over, lambda row: f"{cells[row]:g} is beyond what a {np.dtype(dtype).name} run holds",
+        "train the model in float64 (dtype: float64), or express the column in larger units", problems,
+    )  # fmt: skip
+    cells = cells.copy()
+    cells[over] = np.nan
+    return cells
+
+
 def number_names(name, stats):
     return [name] + ([f"{name} (missing)"] if stats["missing"] else [])
 

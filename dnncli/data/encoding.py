@@ -20,7 +20,17 @@ from ..config.build import DataShape
 from ..errors import UserError
 from ..resources import available_memory
 from ..text import gigabytes
-from .columns import KINDS, MAX_MAGNITUDE, MIN_SPREAD, Moments, arrow, counted, inferred_kind, is_text_type
+from .columns import (
+    KINDS,
+    MAX_MAGNITUDE,
+    MIN_SPREAD,
+    Moments,
+    arrow,
+    counted,
+    held_by,
+    inferred_kind,
+    is_text_type,
+)
 from .tables import MEMORY, format_number, python_cells
 
 TASKS = ("classification", "regression")
@@ -78,7 +88,8 @@ class Encoder:
     def encode(self, table, dtype=np.float64, problems=None):
         """(inputs (m, width), unknown categories {column: {value: count}}) of a ``tables.Table`` that has every
         feature column. A cell a column cannot take is a ``UserError``; with ``problems`` (a dict) its row is
-        recorded there instead (row -> message), and its inputs are those of a missing cell."""
+        recorded there instead (row -> message), and its inputs are those of a missing cell. So is a number whose
+        input ``dtype`` cannot hold (``columns.held_by``)."""
         check_has_columns(table, self.feature_columns, "the model takes")
         check_encoded_memory(table, self.width, np.dtype(dtype).itemsize)
         out = np.zeros((table.rows, self.width), dtype=dtype)  # each kind writes its own inputs into its columns
@@ -87,7 +98,10 @@ class Encoder:
         for column in self.columns:
             kind = KINDS[column["kind"]]
             width = len(kind.names(column["name"], column))
-            group.append((column, kind, kind.values(table, column["name"], problems), slice(start, start + width)))
+            cells = kind.values(table, column["name"], problems)
+            if column["kind"] == "number":
+                cells = held_by(table, column, cells, out.dtype, problems)
+            group.append((column, kind, cells, slice(start, start + width)))
             start += width
             held += table.rows * 8
             if held >= GROUP_SHARE * out.nbytes or column is self.columns[-1]:
@@ -558,6 +572,18 @@ class TableSet(EncodedTable):
         return None if self.values is None else [(float(v.mean()), float(v.std())) for v in self.values.T]
 
     def rows(self, dtype=np.float64):
+        """The inputs in ``dtype``; an input a narrower dtype cannot hold (a float32 run's, beyond 3.4e38) is
+        refused, naming its row and its column, as encoding in that dtype would (``columns.held_by``)."""
+        if np.dtype(dtype).itemsize < self.inputs.itemsize:
+            over = np.abs(self.inputs) > np.finfo(dtype).max
+            if over.any():
+                row, i = (int(n[0]) for n in np.nonzero(over))
+                name = self.encoder.input_names[i]
+                raise UserError(
+                    f"{self.path}: {self.position_name} {self.positions[row]}, input {name!r}: "
+                    f"{self.inputs[row, i]:g} standardised is beyond what a {np.dtype(dtype).name} run holds; "
+                    "train the model in float64 (dtype: float64), or express the column in larger units"
+                )
         return self.inputs.astype(dtype, copy=False)
 
     def targets(self, dtype=np.float64):
