@@ -370,3 +370,22 @@ def test_a_row_longer_than_a_block_is_read_from_disk_as_in_memory(in_tmp, dnn):
         config = config_file(in_tmp, path, f"long{in_memory}", in_memory, drop="note", training={"epochs": 1})
         runs.append(run_folder(dnn, config))
     assert_same_model(*(in_tmp / run for run in runs))
+
+
+def test_categories_unseen_in_training_are_counted_alike_read_from_disk_or_whole(in_tmp, dnn, mixed):
+    columns = mixed_columns(m=120, seed=9)
+    columns["colour"] = [
+        ("mauve" if i % 7 == 0 else "black" if i % 11 == 0 else c) for i, c in enumerate(columns["colour"])
+    ]
+    write_mixed_csv(in_tmp / "new.csv", columns)
+    warnings = []
+    for in_memory in (True, False):
+        config = config_file(
+            in_tmp, mixed / "mixed.csv", f"u{in_memory}", in_memory, id="id", test=str(in_tmp / "new.csv")
+        )
+        run = run_folder(dnn, config)
+        result = dnn("evaluate", "--run", run, "--json", "-")
+        assert result.exit_code == 0, result.output
+        warnings.append([line for line in result.stderr.splitlines() if "not learned in training" in line])
+    assert warnings[0] == warnings[1] and warnings[0], warnings
+    assert "'mauve' (" in warnings[0][0] and "'black' (" in warnings[0][0]

@@ -565,6 +565,12 @@ class Pass:
         if encoder is not None:
             features = encoder.feature_columns
             self.kinds = {column["name"]: column["kind"] for column in encoder.columns}
+            pa, _, _, _ = pyarrow_modules()
+            self.known = {  # each category column's categories with an input of their own
+                column["name"]: pa.array(column["categories"], type=pa.string())
+                for column in encoder.columns
+                if column["kind"] == "category"
+            }
         else:
             self.kinds = {name: column_kind(first, name, spec) for name in features}
         self.features = features
@@ -642,7 +648,12 @@ class Pass:
             if kind == "category":
                 for k, rows in self.splits.items():
                     if k != TRAIN or self.encoder is not None:
-                        add_counts(rows.categories.setdefault(name, {}), counted(pc.filter(cells, pa.array(masks[k]))))
+                        held = pc.filter(cells, pa.array(masks[k]))
+                        if self.encoder is not None:  # only what has no input of its own is ever reported
+                            held = pc.filter(held, pc.invert(pc.is_in(held, value_set=self.known[name])))
+                        counts = rows.categories.setdefault(name, {})
+                        add_counts(counts, counted(held))
+                        check_categories(table.path, name, counts)  # bounded as the training rows' are
         self.add_targets(table, masks)
         stored = table.columns.select(self.stored).append_column(ROW, pa.array(table.origin))
         for k, rows in self.splits.items():

@@ -241,10 +241,12 @@ def streamed_split(config, split, encoder, warn):
     """``table_split`` of a table read from disk: its train rows (validation rows among them) or test rows."""
     data = config["data"]
     if split == "test" and not data["test_fraction"]:
-        return None if data["test"] is None else test_file_set(config, data["test"], encoder, warn)
-    keep = TEST if split == "test" else TRAIN
-    table_set = streamed_pass(
-        config, data["train"], Split(config["seed"], data["test_fraction"]), [keep], encoder, warn
-    )[0][keep]
+        if data["test"] is None:
+            return None
+        table_set = test_file_set(config, data["test"], encoder, warn)
+    else:
+        keep = TEST if split == "test" else TRAIN
+        split_rows = Split(config["seed"], data["test_fraction"])
+        table_set = streamed_pass(config, data["train"], split_rows, [keep], encoder, warn)[0][keep]
     warn_unknown(table_set.path, table_set.unknown, warn)
     return table_set
