@@ -293,6 +293,8 @@ class BooleanTally(NumberTally):
 def held_by(table, stats, cells, dtype, problems=None):
     """A number column's cells, those whose standardised input a run of ``dtype`` cannot hold (beyond 3.4e38
     in float32) refused as cells the column cannot take (with ``problems``: recorded, and read as missing)."""
+    if np.dtype(dtype).itemsize >= cells.itemsize:
+        return cells  # float64 holds every number dnn takes (columns.MAX_MAGNITUDE)
     limit = np.finfo(dtype).max
     with np.errstate(invalid="ignore", over="ignore"):
         over = np.flatnonzero(np.abs((cells - stats["mean"]) / stats["std"]) > limit)
