@@ -37,6 +37,7 @@ TASKS = ("classification", "regression")
 PART_ROWS = 4096  # rows at a time when a table set is scored or classified
 ENCODE_BLOCK_BYTES = 4 << 20  # inputs written a block of rows at a time, about this many bytes (see encode_blocks)
 GROUP_SHARE = 0.25  # columns read at a time until their cells hold this share of the inputs' bytes
+CELL_BYTES = 8  # what a column's cell takes once read, about: a float64 number, a text cell's offset
 FINGERPRINT_ROWS = 16  # rows, evenly spaced, that a table's fingerprint reads beside all its targets
 
 
@@ -103,10 +104,12 @@ class Encoder:
                 cells = held_by(table, column, cells, out.dtype, problems)
             group.append((column, kind, cells, slice(start, start + width)))
             start += width
-            held += table.rows * 8
-            if held >= GROUP_SHARE * out.nbytes or column is self.columns[-1]:
+            held += table.rows * CELL_BYTES
+            if held >= GROUP_SHARE * out.nbytes:
                 encode_blocks(group, out, block, unknown)
                 group, held = [], 0
+        if group:
+            encode_blocks(group, out, block, unknown)
         return out, unknown
 
     def labels(self, table):
