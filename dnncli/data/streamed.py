@@ -79,6 +79,7 @@ from .tables import (
     header_line,
     memory_to_read,
     parquet_file,
+    position_name,
     pyarrow_modules,
     read_options,
     sniff_delimiter,
@@ -471,7 +472,7 @@ class StreamedSet(EncodedTable):
 
     @property
     def position_name(self):
-        return "row" if self.stream.format == "parquet" or self.stream.records else "line"
+        return position_name(self.stream.format, self.stream.records)
 
     def read(self, pieces, dtype=np.float64):
         """The ``TableSet`` of the rows of ``pieces``, in that order, its inputs in ``dtype``."""

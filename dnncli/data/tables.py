@@ -56,6 +56,12 @@ def pyarrow_modules():
     return pyarrow, pyarrow.csv, pyarrow.parquet, pyarrow.compute
 
 
+def position_name(kind, records=False):
+    """What names a row of a file of ``kind``: a CSV file's line, or (Parquet, a CSV whose cells hold newlines,
+    ``records``) its number among the rows."""
+    return "line" if kind == "csv" and not records else "row"
+
+
 @dataclass
 class Table:
     """A table read from ``path``: its columns (a ``pyarrow.Table``, names unique and non-empty), and where each
@@ -91,7 +97,7 @@ class Table:
 
     @property
     def position_name(self):
-        return "line" if self.format == "csv" and not self.records else "row"
+        return position_name(self.format, self.records)
 
     def where(self, row):
         """Where row ``row`` of this table is, for a message: ``line 12`` (CSV) or ``row 11`` (Parquet)."""
