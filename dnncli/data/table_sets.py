@@ -187,10 +187,13 @@ def test_file_set(config, path, encoder, warn):
     return encoded_set(read_with_targets(path, spec, delimiter_of(data), warn), encoder)
 
 
-def load_table_sets(config, with_test=True, warn=None, check=None):
+def load_table_sets(config, with_test=True, warn=None, check=None, streamed=None):
     """The ``dataset.Sets`` of a resolved config whose data is a table: rows split, the encoder fitted on the
-    training rows alone. ``check`` is called as a table read from disk is read, a block at a time."""
-    if streams(config["data"], config["data"]["train"]):
+    training rows alone. ``check`` is called as a table read from disk is read, a block at a time; ``streamed``
+    says whether it is (by default, as ``streams`` decides)."""
+    if streamed is None:
+        streamed = streams(config["data"], config["data"]["train"])
+    if streamed:
         return load_streamed_sets(config, with_test, warn, check)
     return table_sets(config, split_tables(config, with_test, warn), warn)
 

@@ -69,9 +69,10 @@ def prepare(config, with_test=True, warn=None, progress=None, check=None):
     table read from disk is read (a run's signals, acted on there).
     """
     if data_format(config["data"]) == "table":
-        if streams(config["data"], config["data"]["train"]):
+        streamed = streams(config["data"], config["data"]["train"])  # decided once: free memory changes
+        if streamed:
             check_streamed_training(config)  # before the pass over the file
-        sets = load_table_sets(config, with_test, warn, check)
+        sets = load_table_sets(config, with_test, warn, check, streamed)
         check_streamable(sets.train, config)
         return planned(table_read_as(config, sets.train.on_disk), sets)
     model, training = config["model"], config["training"]
