@@ -201,6 +201,23 @@ def test_predict_writes_its_file_with_out(in_tmp, dnn, cancer):
     assert len(rows) == 569 and rows[0]["row"] == "1"  # a Parquet file's rows are counted from 1
 
 
+def seeded_test_scores(dnn, folder, header, train_rows, test_rows, target, epochs, score):
+    """dnn's ``score`` on the test rows after training on the training rows (files in ``folder``) as the peer
+    comparisons below train scikit-learn's MLP: layers [auto, 32, 16, auto], Adam at 0.001, batches of 32; a
+    run per seed 0, 1 and 2."""
+    write_csv(folder / "train.csv", header, train_rows)
+    write_csv(folder / "test.csv", header, test_rows)
+    config = table_config(folder, folder / "train.csv", test=str(folder / "test.csv"), target=target)
+    scores = []
+    for seed in range(3):
+        run = train(
+            dnn, config, f"seed={seed}", "training.learning_rate=0.001", f"training.epochs={epochs}",
+            "model.layers=[auto, 32, 16, auto]",
+        )  # fmt: skip
+        scores.append(json.loads((run / "metrics.json").read_text())["test"][score])
+    return scores
+
+
 def test_accuracy_is_at_least_scikit_learns_mlp_with_the_same_layers(in_tmp, dnn):
     """The same layers, optimizer, rate, batches and epochs, and the same standardised inputs; the mean over three
     seeds (the two draw their initial weights differently), within one test example."""
@@ -209,20 +226,7 @@ def test_accuracy_is_at_least_scikit_learns_mlp_with_the_same_layers(in_tmp, dnn
     for loader in (load_breast_cancer, load_wine):
         header, rows, X, y = sklearn_table(loader)
         train_rows, test_rows = train_test_split(rows, test_size=0.25, random_state=0, stratify=y)
-        write_csv(in_tmp / "train.csv", header, train_rows)
-        write_csv(in_tmp / "test.csv", header, test_rows)
-        config = table_config(in_tmp, in_tmp / "train.csv", test=str(in_tmp / "test.csv"))
-        ours = []
-        for seed in range(3):
-            run = train(
-                dnn,
-                config,
-                f"seed={seed}",
-                "training.learning_rate=0.001",
-                "training.epochs=150",
-                "model.layers=[auto, 32, 16, auto]",
-            )
-            ours.append(json.loads((run / "metrics.json").read_text())["test"]["accuracy"])
+        ours = seeded_test_scores(dnn, in_tmp, header, train_rows, test_rows, "label", 150, "accuracy")
         features = lambda part: np.array([[float(v) for v in r[:-1]] for r in part])  # noqa: E731
         labels = lambda part: [r[-1] for r in part]  # noqa: E731
         scaler = StandardScaler().fit(features(train_rows))
@@ -358,21 +362,7 @@ def test_r2_is_at_least_scikit_learns_mlp_regressor_with_the_same_layers(in_tmp,
     rows = list(csv.reader(open(diabetes / "diabetes.csv")))
     header, rows = rows[0], rows[1:]
     train_rows, test_rows = train_test_split(rows, test_size=0.25, random_state=0)
-    write_csv(in_tmp / "train.csv", header, train_rows)
-    write_csv(in_tmp / "test.csv", header, test_rows)
-    config = table_config(in_tmp, in_tmp / "train.csv", test=str(in_tmp / "test.csv"))
-    config.write_text(config.read_text().replace("target: label", "target: progression"))
-    ours = []
-    for seed in range(3):
-        run = train(
-            dnn,
-            config,
-            f"seed={seed}",
-            "training.learning_rate=0.001",
-            "training.epochs=100",
-            "model.layers=[auto, 32, 16, auto]",
-        )
-        ours.append(json.loads((run / "metrics.json").read_text())["test"]["r2"])
+    ours = seeded_test_scores(dnn, in_tmp, header, train_rows, test_rows, "progression", 100, "r2")
     X = lambda part: np.array([[float(v) for v in r[:-1]] for r in part])  # noqa: E731
     y = lambda part: np.array([float(r[-1]) for r in part])  # noqa: E731
     scaler = StandardScaler().fit(X(train_rows))
